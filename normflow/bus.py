@@ -1,0 +1,60 @@
+"""Publish/subscribe for events, with dispatch tables fixed before the run.
+
+Handlers subscribe to an event class (or a base class, to hear all its
+subclasses) during setup; ``freeze`` then builds, per concrete class, the
+tuple of callables to call. ``wants`` tells a process whether building an
+event is worth it at all: nobody listening and no trace means no object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from normflow.events import ALL_EVENTS, Event
+
+Handler = Callable[[Event], object]
+
+
+class Bus:
+    def __init__(self) -> None:
+        self._subs: list[tuple[type[Event], Handler]] = []
+        self._sinks: list[Handler] = []
+        self._dispatch: dict[type[Event], tuple[Handler, ...]] = {}
+        self._frozen = False
+
+    def subscribe(self, event_type: type[Event], handler: Handler) -> None:
+        if self._frozen:
+            raise RuntimeError("handlers are fixed once the run starts; subscribe during setup")
+        if not (isinstance(event_type, type) and issubclass(event_type, Event)):
+            raise TypeError(f"{event_type!r} is not an event class")
+        self._subs.append((event_type, handler))
+
+    def add_sink(self, sink: Handler) -> None:
+        if self._frozen:
+            raise RuntimeError("sinks are fixed once the run starts")
+        self._sinks.append(sink)
+
+    def freeze(self) -> None:
+        self._frozen = True
+        for cls in ALL_EVENTS:
+            self._table(cls)
+
+    def _table(self, cls: type[Event]) -> tuple[Handler, ...]:
+        table = self._dispatch.get(cls)
+        if table is None:
+            table = tuple(h for t, h in self._subs if issubclass(cls, t)) + tuple(self._sinks)
+            self._dispatch[cls] = table
+        return table
+
+    def wants(self, cls: type[Event]) -> bool:
+        """True when publishing an event of this class would reach anyone."""
+        table = self._dispatch.get(cls)
+        return bool(table if table is not None else self._table(cls))
+
+    def publish(self, event: Event) -> None:
+        cls = type(event)
+        table = self._dispatch.get(cls)
+        if table is None:
+            table = self._table(cls)
+        for handler in table:
+            handler(event)

@@ -1,0 +1,222 @@
+"""The plugin API: every hook a normflow plugin can implement.
+
+All hooks are called once, while a run (or the CLI) is being set up -- never
+once per event. A pluggy call costs about as much as a whole simulated
+event, so plugins hand the engine plain callables (processes, handlers,
+modifiers, metrics) through a ``register`` function, and the engine calls
+those directly on the hot path.
+
+Hooks are grouped by phase: *declaration* (what the plugin adds to the
+scenario schema and the CLI), *setup* (what it adds to a run, in the order
+the engine calls them: channels, modifiers, handlers, processes, metrics).
+Every hook name starts with ``normflow_``; the plugin manager refuses others.
+
+A plugin module needs only ``from normflow import hookimpl``::
+
+    from normflow import hookimpl, events
+
+    @hookimpl
+    def normflow_register_handlers(sim, register):
+        register(events.AccessBlocked, lambda ev: print(ev.group))
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import click
+
+    from normflow.simulation import Simulation
+
+PROJECT = "normflow"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# -- declaration ---------------------------------------------------------------
+
+
+@hookspec
+def normflow_register_config(register: Callable[[str, type], None]) -> None:
+    """Declare the plugin's scenario section.
+
+    :param register: ``register(section, cls)`` where ``section`` is the table
+        name under ``[plugins]`` in a scenario file and ``cls`` an attrs class
+        whose fields all have defaults. Use ``normflow.param`` for fields
+        with a range and a documentation line; the loader then validates the
+        section and reports errors with their field path
+        (``plugins.spiral.denial_threshold``).
+    :returns: nothing.
+
+    Called when a simulation is set up and by ``normflow plugins``.
+
+    Example::
+
+        @attrs.frozen
+        class ShamingConfig:
+            strength: float = normflow.param(0.5, low=0, high=1, doc="...")
+
+        @hookimpl
+        def normflow_register_config(register):
+            register("shaming", ShamingConfig)
+    """
+
+
+@hookspec
+def normflow_register_commands(cli: click.Group) -> None:
+    """Add commands to the ``normflow`` command line.
+
+    :param cli: the top-level click group; call ``cli.add_command(cmd)`` or
+        decorate functions with ``@cli.command()``.
+    :returns: nothing.
+
+    Called once when the CLI starts.
+
+    Example::
+
+        @hookimpl
+        def normflow_register_commands(cli):
+            @cli.command(name="shaming-report")
+            def report():
+                click.echo("...")
+    """
+
+
+@hookspec
+def normflow_register_milestones(sim: Simulation, register: Callable[[str], None]) -> None:
+    """Declare milestones the plugin may reach, so that a run's summary lists
+    them as "not reached" when they are not.
+
+    :param sim: the simulation being set up.
+    :param register: ``register(name)``; reach one during the run with
+        ``sim.reach_milestone(name, t)``.
+    :returns: nothing.
+
+    Called at setup, before any process starts.
+
+    Example::
+
+        @hookimpl
+        def normflow_register_milestones(sim, register):
+            for state in sim.world.states:
+                register(f"shamed:{state.id}")
+    """
+
+
+# -- setup ---------------------------------------------------------------------
+
+
+@hookspec
+def normflow_register_channels(sim: Simulation, register: Callable[[Any], None]) -> None:
+    """Open channels of influence before the run.
+
+    :param sim: the simulation being set up; ``sim.world`` holds the actors.
+    :param register: ``register(channel)`` with a ``normflow.Channel``
+        (``name``, ``source``, ``via``, ``target`` state, ``access``). Channels
+        that reach a state are used by the core's negotiation process as
+        access to the negotiators, and by plugins that look them up in
+        ``sim.world.channels``.
+    :returns: nothing.
+
+    Called at setup, first of the setup hooks.
+
+    Example::
+
+        @hookimpl
+        def normflow_register_channels(sim, register):
+            register(Channel("un", source="ngo-1", via=("un",), target="japan", access=0.3))
+    """
+
+
+@hookspec
+def normflow_register_modifiers(sim: Simulation, register: Callable[[str, Callable[..., float]], None]) -> None:
+    """Adjust amounts of pressure or transition probabilities.
+
+    :param sim: the simulation being set up.
+    :param register: ``register(kind, fn)`` where ``kind`` is ``"pressure"``
+        or ``"transition"``. A pressure modifier is called as
+        ``fn(amount, source, target, issue, channel) -> amount``; a transition
+        modifier as ``fn(name, probability, state, issue) -> probability``
+        where ``name`` is e.g. ``"bill_stage"``, ``"ratification"`` or
+        ``"expertise.main"``. Modifiers of one kind are composed once, in
+        registration order, into a single chain.
+    :returns: nothing.
+
+    Called at setup.
+
+    Example::
+
+        @hookimpl
+        def normflow_register_modifiers(sim, register):
+            register("pressure", lambda amount, source, target, issue, channel: amount * 1.1)
+    """
+
+
+@hookspec
+def normflow_register_handlers(sim: Simulation, register: Callable[[type, Callable[[Any], object]], None]) -> None:
+    """Subscribe to events.
+
+    :param sim: the simulation being set up.
+    :param register: ``register(event_class, handler)``; ``handler(event)`` is
+        called for every published event of that class (or a subclass).
+        Handlers are fixed when the run starts.
+    :returns: nothing.
+
+    Called at setup. A handler that raises stops the run with an error naming
+    the plugin, the handler and the simulated time.
+
+    Example::
+
+        @hookimpl
+        def normflow_register_handlers(sim, register):
+            register(events.AccessBlocked, lambda ev: sim.reach_milestone("first_block", ev.t))
+    """
+
+
+@hookspec
+def normflow_register_processes(sim: Simulation, register: Callable[[str, Callable[[], Any]], None]) -> None:
+    """Start SimPy processes.
+
+    :param sim: the simulation being set up; ``sim.env`` is the SimPy
+        environment and ``sim.rng(name)`` a named random stream.
+    :param register: ``register(name, factory)``; ``factory()`` returns a
+        generator that the engine starts with ``env.process``.
+    :returns: nothing.
+
+    Called at setup, after handlers.
+
+    Example::
+
+        @hookimpl
+        def normflow_register_processes(sim, register):
+            def tick():
+                while True:
+                    yield sim.env.timeout(365)
+            register("yearly", tick)
+    """
+
+
+@hookspec
+def normflow_register_metrics(sim: Simulation, register: Callable[[str, Callable[[], Any]], None]) -> None:
+    """Add outcome metrics to the run's summary.
+
+    :param sim: the simulation being set up.
+    :param register: ``register(name, fn)``; ``fn()`` is called once at the
+        end of the run and must return a number, a string, a bool or None.
+        The value appears in the summary under ``metrics`` as
+        ``"<plugin>.<name>"``.
+    :returns: nothing.
+
+    Called at setup; the functions are called at the end of the run.
+
+    Example::
+
+        @hookimpl
+        def normflow_register_metrics(sim, register):
+            register("blocks", lambda: sim.tally["access_blocked"])
+    """

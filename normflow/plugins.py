@@ -1,0 +1,152 @@
+"""Plugin loading policy: discovery, enabling, listing, error attribution.
+
+Plugins are found through the entry-point group ``normflow``. Loading is
+controlled by two environment variables, as in pytest and llm:
+
+- ``NORMFLOW_LOAD_PLUGINS``: a comma-separated list of plugin names to load;
+  set but empty, no plugin is loaded.
+- ``NORMFLOW_DISABLE_PLUGIN_AUTOLOAD``: any non-empty value turns automatic
+  loading off (plugins can still be passed to ``Simulation`` directly).
+
+A plugin that fails to import is reported in a warning that names it and its
+version; the others load. Every loaded plugin is active in every run; a
+scenario's ``[plugins] require`` list is checked against what is loaded.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from importlib import metadata
+from types import ModuleType
+from typing import Any
+
+import pluggy
+
+from normflow import hookspecs
+
+ENTRY_POINT_GROUP = "normflow"
+PREFIX = "normflow_"
+
+
+class PluginError(Exception):
+    """A plugin problem the user must see: one line naming the plugin."""
+
+
+class PluginLoadWarning(UserWarning):
+    """A plugin could not be imported; the rest were loaded."""
+
+
+class NormflowPluginManager(pluggy.PluginManager):
+    def __init__(self) -> None:
+        super().__init__(hookspecs.PROJECT)
+        self.add_hookspecs(hookspecs)
+        self.versions: dict[str, str] = {}
+
+    def parse_hookimpl_opts(self, plugin: Any, name: str) -> Any:
+        opts = super().parse_hookimpl_opts(plugin, name)
+        if opts is not None and not name.startswith(PREFIX):
+            raise PluginError(
+                f"plugin {_plugin_label(plugin)}: hook implementation '{name}' must be named "
+                f"'{PREFIX}...' (the hooks are listed in normflow.hookspecs)"
+            )
+        return opts
+
+    def register_checked(self, plugin: Any, name: str, version: str | None = None) -> None:
+        """Register ``plugin`` and fail loudly if it implements an unknown hook."""
+        self.register(plugin, name=name)
+        self.versions[name] = version or getattr(plugin, "__version__", "") or "unknown"
+        try:
+            self.check_pending()
+        except pluggy.PluginValidationError as exc:
+            self.unregister(name=name)
+            raise PluginError(f"plugin '{name}': {exc}") from None
+
+
+def _plugin_label(plugin: Any) -> str:
+    return getattr(plugin, "__name__", None) or type(plugin).__name__
+
+
+def _selected_names() -> set[str] | None:
+    """Names to load, or None for "every installed plugin"."""
+    raw = os.environ.get("NORMFLOW_LOAD_PLUGINS")
+    if raw is not None:
+        return {x.strip() for x in raw.split(",") if x.strip()}
+    if os.environ.get("NORMFLOW_DISABLE_PLUGIN_AUTOLOAD"):
+        return set()
+    return None
+
+
+def installed_entry_points() -> list[metadata.EntryPoint]:
+    return sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
+
+
+def get_plugin_manager(extra: list[Any] | None = None, autoload: bool = True) -> NormflowPluginManager:
+    """A plugin manager with the selected installed plugins and ``extra``
+    plugin objects (modules or instances) registered."""
+    pm = NormflowPluginManager()
+    if autoload:
+        wanted = _selected_names()
+        for ep in installed_entry_points():
+            if wanted is not None and ep.name not in wanted:
+                continue
+            version = ep.dist.version if ep.dist is not None else "unknown"
+            try:
+                module = ep.load()
+            except Exception as exc:  # a broken plugin must not brick the CLI
+                warnings.warn(
+                    f"normflow plugin '{ep.name}' (version {version}) failed to load and was "
+                    f"skipped: {type(exc).__name__}: {exc}",
+                    PluginLoadWarning,
+                    stacklevel=2,
+                )
+                continue
+            if pm.has_plugin(ep.name):
+                continue
+            pm.register_checked(module, ep.name, version)
+    for i, plugin in enumerate(extra or []):
+        name = getattr(plugin, "normflow_plugin_name", None) or _plugin_label(plugin) or f"plugin-{i}"
+        if not pm.has_plugin(name):
+            pm.register_checked(plugin, name)
+    return pm
+
+
+def implemented_hooks(pm: pluggy.PluginManager, plugin: Any) -> list[str]:
+    return sorted(
+        caller.name for caller in (pm.get_hookcallers(plugin) or []) if caller.name.startswith(PREFIX)
+    )
+
+
+def config_sections(pm: pluggy.PluginManager) -> dict[str, tuple[str, type]]:
+    """section name -> (plugin name, attrs class)."""
+    out: dict[str, tuple[str, type]] = {}
+    for impl in pm.hook.normflow_register_config.get_hookimpls():
+
+        def register(section: str, cls: type, _plugin: str = impl.plugin_name) -> None:
+            if section in out:
+                raise PluginError(
+                    f"plugin '{_plugin}' registers the config section '{section}', "
+                    f"already registered by '{out[section][0]}'"
+                )
+            out[section] = (_plugin, cls)
+
+        impl.function(register=register)
+    return out
+
+
+def describe_plugins(pm: NormflowPluginManager) -> list[dict[str, Any]]:
+    """What ``normflow plugins`` prints: one row per plugin."""
+    sections = config_sections(pm)
+    rows = []
+    for name, plugin in sorted(pm.list_name_plugin(), key=lambda x: x[0]):
+        module = plugin.__name__ if isinstance(plugin, ModuleType) else type(plugin).__module__
+        rows.append(
+            {
+                "name": name,
+                "version": pm.versions.get(name, "unknown"),
+                "module": module,
+                "hooks": implemented_hooks(pm, plugin),
+                "config_section": ", ".join(sorted(s for s, (p, _) in sections.items() if p == name)) or None,
+            }
+        )
+    return rows

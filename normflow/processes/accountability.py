@@ -1,0 +1,121 @@
+"""Accountability pressure (THEORY.md, "Accountability" and "Legitimacy and
+moral authority").
+
+Supporter groups campaign at ``campaign_rate * resources**elasticity`` per
+year. A campaign's force is its coalition's pooled information ``I`` through
+``I / (I + information_half)``: a coalition informs better than a lone group.
+
+- *Downward*: local and national public support move toward 1 by a step
+  proportional to the issue area's appeal and that force; salience rises and
+  decays with a half-life.
+- *Top-down*: the campaign presses the state on the issue. Pressure through
+  the domestic door passes with the state's penetrability; pressure carried
+  by a local government that supports the issue passes with that local
+  government's access instead (the article's core claim). A failed attempt
+  is an ``AccessBlocked`` event, which mechanisms such as the boomerang
+  answer. Pressure that passes adds to the state's decaying pressure stock;
+  where stated commitment exceeds practice, the gap times reputation
+  sensitivity is a reputational cost that pulls practice toward commitment.
+- *Moral to material*: every ``electoral_check_days`` an electorally
+  sensitive state whose public support exceeds ``electoral_threshold`` feels
+  electoral pressure, which later raises a bill's chance to pass its stages.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from normflow.clocks import AggregatedClock, run_clock
+from normflow.events import AccessBlocked, PressureApplied, PublicSupportChanged
+
+if TYPE_CHECKING:
+    from normflow.simulation import Simulation
+
+DAYS_PER_YEAR = 365.25
+
+
+def campaigns(sim: Simulation, issue: int):
+    w = sim.world
+    p = sim.scenario.processes.accountability
+    rng = sim.rng(f"accountability.{w.issues[issue].id}")
+    groups = np.flatnonzero((w.group_issue == issue) & w.group_supporter)
+    if len(groups) == 0:
+        return
+    iss = w.issues[issue]
+    issue_id = iss.id
+    target_state = w.state_index[iss.state]
+    rates = p.campaign_rate / DAYS_PER_YEAR * w.group_resources[groups] ** p.resource_elasticity
+    appeal = w.appeal(issue)
+    lg_public = w.lg_public_support[issue]
+    lg_support = w.lg_support[issue]
+    random = rng.random
+    bus = sim.bus
+    tally = sim.tally
+    wants_public = bus.wants(PublicSupportChanged)
+    wants_blocked = bus.wants(AccessBlocked)
+    stances = [w.stance(s.id, issue_id) for s in w.states]
+
+    def campaign(t: float, k: int) -> None:
+        g = int(groups[k])
+        root = w.coalition_of(g)
+        pooled = w.coalition_info[root]
+        force = pooled / (pooled + p.information_half)
+        lg = int(w.group_locality[g])
+        st = int(w.group_state[g])
+        stance = stances[st]
+        tally["campaign"] += 1
+        if lg >= 0:
+            lg_public[lg] += p.local_support_gain * appeal * force * (1.0 - lg_public[lg])
+        stance.public_support += p.national_support_gain * appeal * force * (1.0 - stance.public_support)
+        stance.salience.add(t, p.salience_bump * appeal * force * (1.0 - min(stance.salience.at(t), 1.0)))
+        if wants_public:
+            bus.publish(PublicSupportChanged(t=t, where=w.states[st].id, issue=issue_id, support=stance.public_support))
+        if st != target_state:
+            return
+        state = w.states[st]
+        amount = p.pressure_amount * force * w.group_commitment[g]
+        if lg >= 0 and lg_support[lg] >= p.support_threshold:
+            channel, gate = "local_government", w.lg_access[lg]
+        else:
+            channel, gate = "domestic", state.penetrability
+        if random() < gate:
+            sim.apply_pressure(t, w.group_ids[g], state.id, issue_id, channel, "moral", amount)
+        else:
+            tally["access_blocked"] += 1
+            if wants_blocked:
+                bus.publish(AccessBlocked(t=t, group=w.group_ids[g], state=state.id, issue=issue_id, channel=channel))
+
+    yield from run_clock(sim.env, AggregatedClock(rates, rng), campaign, sim.horizon)
+
+
+def electoral_leverage(sim: Simulation, issue: int):
+    """Moral authority turned into material leverage through elections."""
+    w = sim.world
+    p = sim.scenario.processes.accountability
+    issue_id = w.issues[issue].id
+    env = sim.env
+    while env.now + p.electoral_check_days <= sim.horizon:
+        yield env.timeout(p.electoral_check_days)
+        for state in w.states:
+            stance = w.stance(state.id, issue_id)
+            excess = max(0.0, stance.public_support - p.electoral_threshold) / (1.0 - p.electoral_threshold + 1e-12)
+            level = state.electoral_sensitivity * excess
+            if level <= 0.0:
+                stance.electoral_pressure = 0.0
+                continue
+            stance.electoral_pressure = level
+            sim.tally["electoral_pressure"] += 1
+            if sim.bus.wants(PressureApplied):
+                sim.bus.publish(
+                    PressureApplied(
+                        t=env.now,
+                        source="public",
+                        target=state.id,
+                        issue=issue_id,
+                        channel="electoral",
+                        nature="material",
+                        amount=level,
+                    )
+                )

@@ -1,0 +1,495 @@
+"""The scenario: what a run starts from, as frozen attrs objects.
+
+A scenario file is TOML. Its sections map one to one onto the classes below;
+every numeric field has a range and a documented default (see
+``docs/scenario-reference.md``, generated from these classes). Large
+populations are declared compactly: ``[[local_governments.groups]]`` and
+``[[civil_society.populations]]`` give a count and distributions, while
+``named`` entries declare the individuals a case study needs by name.
+
+``load_scenario`` reads a bundled name or a path; every problem becomes a
+``ScenarioError`` naming the file, the field path, the value and what was
+expected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import attrs
+
+from normflow.schema import Dist, ScenarioError, param, structure
+
+IssueArea = Literal[
+    "bodily_harm", "legal_equality", "environment", "economic", "human_rights", "security"
+]
+GroupKind = Literal["NGO", "NPO"]
+Stance = Literal["supporter", "opponent"]
+frozen = attrs.frozen(slots=True, kw_only=True)
+
+
+@frozen
+class Meta:
+    name: str
+    start: dt.date
+    end: dt.date
+    description: str = ""
+
+
+@frozen
+class Session:
+    month: int = param(1, low=1, high=12, doc="calendar month the session is convened")
+    day: int = param(20, low=1, high=28, doc="day of the month it is convened")
+    days: int = param(150, low=1, high=365, doc="length in days")
+    probability: float = param(1.0, low=0, high=1, doc="chance it is held in a given year")
+
+
+@frozen
+class Legislature:
+    """A legislature with a calendar (the Diet by default).
+
+    Defaults follow the Diet's rules (CASES.md): an ordinary session from
+    January for 150 days, extendable once; an extraordinary session most
+    autumns; a special session after a general election."""
+
+    name: str = "Diet"
+    ordinary_session: Session = param(factory=Session, doc="the yearly ordinary session")
+    extension_probability: float = param(0.3, low=0, high=1, doc="chance the ordinary session is extended once")
+    extension_days: int = param(30, low=0, high=180, doc="length of that extension")
+    extraordinary_sessions: tuple[Session, ...] = param(
+        (Session(month=9, day=25, days=60, probability=0.8),),
+        doc="extraordinary sessions called by the Cabinet, usually in autumn",
+    )
+    special_session_delay: int = param(30, low=1, high=120, doc="days from a general election to the special session")
+    special_session_days: int = param(30, low=1, high=180, doc="length of the special session")
+    continuation_probability: float = param(
+        0.3, low=0, high=1, doc="chance a pending bill's deliberation is continued past session end"
+    )
+    government_support: float = param(
+        0.3, low=0, high=1, doc="governing parties' support for the issue (veto players)"
+    )
+
+
+@frozen
+class State:
+    id: str
+    name: str = ""
+    penetrability: float = param(0.3, low=0, high=1, doc="chance domestic pressure gets through (open domestic structure)")
+    reputation_sensitivity: float = param(0.5, low=0, high=1, doc="how much a gap between word and deed costs")
+    electoral_sensitivity: float = param(0.5, low=0, high=1, doc="how much public support weighs with legislators")
+    commitment: float = param(0.5, low=0, high=1, doc="stated commitment to the norm")
+    practice: float = param(0.2, low=0, high=1, doc="practice / policy position on the issue")
+    public_support: float = param(0.2, low=0, high=1, doc="initial national public support")
+    legislature: Legislature | None = None
+
+
+@frozen
+class NamedLocalGovernment:
+    id: str
+    state: str
+    name: str = ""
+    level: Literal["municipality", "prefecture", "province", "city"] = "municipality"
+    population: int = param(100_000, low=0, doc="residents")
+    access: float = param(0.3, low=0, high=1, doc="access to its national government")
+    openness: float = param(0.5, low=0, high=1, doc="information policy and venues for exchange")
+    support: float = param(0.2, low=0, high=1, doc="assembly support for the issue")
+    partners: tuple[str, ...] = param((), doc="partner local governments abroad (ids)")
+
+
+@frozen
+class LocalGovernmentGroup:
+    """``count`` anonymous local governments drawn from distributions."""
+
+    state: str
+    count: int = param(low=1, high=2_000_000, doc="how many")
+    prefix: str = "lg"
+    population: Dist = param(Dist("lognormal", 12_000, 1.2), low=0, doc="residents")
+    access: Dist = param(Dist("beta", 0.15, 10), low=0, high=1, doc="access to the national government")
+    openness: Dist = param(Dist("beta", 0.3, 10), low=0, high=1, doc="openness")
+    support: Dist = param(Dist("beta", 0.15, 10), low=0, high=1, doc="assembly support")
+
+
+@frozen
+class LocalGovernments:
+    named: tuple[NamedLocalGovernment, ...] = ()
+    groups: tuple[LocalGovernmentGroup, ...] = ()
+
+
+@frozen
+class NamedGroup:
+    id: str
+    state: str
+    name: str = ""
+    kind: GroupKind = "NGO"
+    locality: str | None = None
+    nationality: str | None = None
+    resources: float = param(0.5, low=0, high=10, doc="members and money, relative")
+    expertise: float = param(0.5, low=0, high=1, doc="information held at the start")
+    commitment: float = param(0.7, low=0, high=1, doc="commitment to the issue")
+    stance: Stance = "supporter"
+    issue: str | None = None
+
+
+@frozen
+class GroupPopulation:
+    """``count`` anonymous groups spread over a state's local governments in
+    proportion to population (or over the ones whose id starts with
+    ``within``)."""
+
+    state: str
+    count: int = param(low=1, high=2_000_000, doc="how many")
+    prefix: str = "g"
+    kind: GroupKind = "NGO"
+    nationality: str | None = None
+    within: str | None = None
+    resources: Dist = param(Dist("lognormal", 0.3, 0.8), low=0, high=10, doc="resources")
+    expertise: Dist = param(Dist("beta", 0.3, 8), low=0, high=1, doc="information held")
+    commitment: Dist = param(Dist("beta", 0.5, 8), low=0, high=1, doc="commitment")
+    stance: Stance = "supporter"
+    issue: str | None = None
+
+
+@frozen
+class CivilSociety:
+    groups: tuple[NamedGroup, ...] = ()
+    populations: tuple[GroupPopulation, ...] = ()
+
+
+@frozen
+class Issue:
+    id: str
+    state: str
+    name: str = ""
+    area: IssueArea = "human_rights"
+    appeal: float | None = param(None, low=0, high=1, doc="override of the issue area's appeal")
+
+
+@frozen
+class Tie:
+    a: str
+    b: str
+    weight: float = param(1.0, low=0, high=100, doc="relative contact frequency")
+
+
+@frozen
+class Negotiation:
+    id: str
+    issue: str
+    parties: tuple[str, ...]
+    requester: str | None = None
+    opens: dt.date | None = None
+    request_threshold: float | None = param(
+        None, low=0, doc="opens when the requester's pressure stock on the issue reaches this"
+    )
+    positions: tuple[float, ...] = param((0.2, 0.8), low=0, high=1, doc="initial positions")
+    win_sets: tuple[float, ...] = param((0.3, 0.3), low=0, high=1, doc="half-widths of the win-sets")
+
+
+@frozen
+class ScheduledEvent:
+    date: dt.date
+    category: Literal["state_visit", "election", "dissolution", "pressure", "session", "custom"]
+    name: str = ""
+    state: str | None = None
+    target: str | None = None
+    issue: str | None = None
+    strength: float = param(1.0, low=0, high=100, doc="pressure carried by the event")
+    days: int = param(0, low=0, high=365, doc="length (sessions only)")
+
+
+@frozen
+class InformationParams:
+    contact_rate: float = param(6.0, low=0, high=1000, doc="contacts a group seeks per year")
+    venue_boost: float = param(1.0, low=0, high=100, doc="v: contacts are (1 + v*openness) times more frequent")
+    base_success: float = param(0.3, low=0, high=1, doc="p0: success chance without a local venue")
+    local_share: float = param(0.6, low=0, high=1, doc="share of contacts inside the group's locality")
+    tie_share: float = param(0.3, low=0, high=1, doc="share of contacts along declared ties")
+    partner_share: float = param(0.1, low=0, high=1, doc="share of contacts in partner localities abroad")
+    transfer: float = param(0.5, low=0, high=1, doc="share of the information gap closed by a success")
+    influence: float = param(0.2, low=0, high=1, doc="share of the commitment gap closed by a success")
+    lg_share_rate: float = param(12.0, low=0, high=1000, doc="sharings per year by a fully open local government")
+    lg_persuasion: float = param(0.05, low=0, high=1, doc="assembly support gained per sharing with a committed group")
+
+
+@frozen
+class AccountabilityParams:
+    campaign_rate: float = param(4.0, low=0, high=1000, doc="campaigns per year by a group of resources 1")
+    resource_elasticity: float = param(1.0, low=0, high=3, doc="campaign rate grows as resources**this")
+    information_half: float = param(1.0, low=0.001, high=1000, doc="pooled information at which campaigns are half as effective as at most")
+    local_support_gain: float = param(0.05, low=0, high=1, doc="local support gained per campaign (times appeal)")
+    national_support_gain: float = param(0.002, low=0, high=1, doc="national support gained per campaign")
+    salience_bump: float = param(0.03, low=0, high=1, doc="salience gained per campaign")
+    salience_half_life: float = param(180.0, low=1, high=36500, doc="days for salience to halve")
+    pressure_amount: float = param(1.0, low=0, high=100, doc="pressure carried by one campaign")
+    pressure_half_life: float = param(365.0, low=1, high=36500, doc="days for the pressure stock to halve")
+    responsiveness: float = param(0.02, low=0, high=1, doc="practice moves toward commitment per unit pressure")
+    support_threshold: float = param(0.5, low=0, high=1, doc="assembly support from which a local government carries its groups' case")
+    electoral_threshold: float = param(0.5, low=0, high=1, doc="public support from which legislators count electoral cost")
+    electoral_check_days: float = param(30.0, low=1, high=3650, doc="how often electoral cost is reassessed")
+
+
+@frozen
+class AgendaParams:
+    assembly_months: tuple[int, ...] = param((3, 6, 9, 12), low=1, high=12, doc="months of regular local assembly meetings")
+    resolution_min_support: float = param(0.3, low=0, high=1, doc="no resolution below this assembly support")
+    resolution_rate: float = param(0.3, low=0, high=1, doc="resolution chance per meeting at full support")
+    diffusion: float = param(0.5, low=0, high=10, doc="weight of the share of population already covered by resolutions")
+    problem_threshold: float = param(0.3, low=0, high=1, doc="salience the problem stream needs")
+    politics_threshold: float = param(0.4, low=0, high=1, doc="support the politics stream needs")
+    politics_public_weight: float = param(0.5, low=0, high=1, doc="weight of national support vs resolution coverage")
+    foreign_pressure_weight: float = param(0.1, low=0, high=1, doc="politics stream gain per unit of interstate pressure")
+    policy_hazard: float = param(0.05, low=0, high=1, doc="weekly chance a sponsor readies a bill, at full expertise")
+    check_days: float = param(7.0, low=1, high=365, doc="days between checks of the three streams")
+    stage_days: float = param(30.0, low=1, high=3650, doc="mean days a bill spends in a stage")
+    electoral_weight: float = param(0.5, low=0, high=10, doc="stage pass chance gained per unit electoral pressure")
+    member_bill_factor: float = param(0.5, low=0, high=1, doc="members' bills pass stages this much less often")
+    resubmit_probability: float = param(0.7, low=0, high=1, doc="chance sponsors resubmit a dead bill next session")
+
+
+@frozen
+class NegotiationParams:
+    round_rate: float = param(12.0, low=0, high=1000, doc="rounds per year")
+    expertise_weight_pre: float = param(0.8, low=0, high=1, doc="weight of expertise in prenegotiation")
+    expertise_weight_main: float = param(0.2, low=0, high=1, doc="weight of expertise in the main phase")
+    lg_channel_weight: float = param(0.8, low=0, high=1, doc="expertise weight kept by a local-government access channel (times its access)")
+    convergence: float = param(0.1, low=0, high=1, doc="share of the gap closed per round at full influence")
+    prenegotiation_threshold: float = param(1.0, low=0, high=1000, doc="expertise influence needed to settle the agenda")
+    agreement_gap: float = param(0.1, low=0, high=1, doc="positions this close make an agreement")
+    max_main_days: float = param(1825.0, low=1, high=36500, doc="main phase stalls after this many days")
+    ratification_days: float = param(90.0, low=1, high=3650, doc="mean days to ratify")
+    ratification_base: float = param(0.8, low=0, high=1, doc="ratification chance with a comfortable win-set")
+    request_check_days: float = param(30.0, low=1, high=3650, doc="how often a pending request is reassessed")
+
+
+@frozen
+class Processes:
+    information: InformationParams = attrs.field(factory=InformationParams)
+    accountability: AccountabilityParams = attrs.field(factory=AccountabilityParams)
+    agenda: AgendaParams = attrs.field(factory=AgendaParams)
+    negotiation: NegotiationParams = attrs.field(factory=NegotiationParams)
+
+
+@frozen
+class PluginSettings:
+    require: tuple[str, ...] = ()
+    sections: dict[str, Any] = attrs.field(factory=dict)
+
+
+@frozen
+class Scenario:
+    scenario: Meta
+    states: tuple[State, ...]
+    issues: tuple[Issue, ...]
+    local_governments: LocalGovernments = attrs.field(factory=LocalGovernments)
+    civil_society: CivilSociety = attrs.field(factory=CivilSociety)
+    ties: tuple[Tie, ...] = ()
+    negotiations: tuple[Negotiation, ...] = ()
+    events: tuple[ScheduledEvent, ...] = ()
+    processes: Processes = attrs.field(factory=Processes)
+    plugins: PluginSettings = attrs.field(factory=PluginSettings)
+    facts: tuple[dict[str, Any], ...] = ()
+    source: str | None = attrs.field(default=None, eq=False)
+
+    @property
+    def name(self) -> str:
+        return self.scenario.name
+
+    @property
+    def start(self) -> dt.date:
+        return self.scenario.start
+
+    @property
+    def horizon(self) -> float:
+        """Length of the run in days."""
+        return float((self.scenario.end - self.scenario.start).days)
+
+    def day_of(self, date: dt.date) -> float:
+        return float((date - self.scenario.start).days)
+
+    def date_of(self, t: float) -> dt.date:
+        return self.scenario.start + dt.timedelta(days=int(t))
+
+
+# -- loading ------------------------------------------------------------------
+
+
+def bundled_scenarios() -> dict[str, Path]:
+    """Bundled scenario names and their files."""
+    root = resources.files("normflow") / "scenarios"
+    return {
+        p.name.removesuffix(".toml"): Path(str(p))
+        for p in root.iterdir()
+        if p.name.endswith(".toml")
+    }
+
+
+def resolve_scenario_path(name_or_path: str | Path) -> Path:
+    text = str(name_or_path)
+    bundled = bundled_scenarios()
+    if text in bundled:
+        return bundled[text]
+    path = Path(text)
+    if path.exists():
+        return path
+    names = ", ".join(sorted(bundled))
+    raise ScenarioError("SCENARIO", text, f"a bundled scenario name ({names}) or the path of a TOML file")
+
+
+def load_scenario(name_or_path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+    """Load and validate a scenario from a bundled name or a TOML path.
+
+    ``overrides`` maps dotted field paths (``processes.agenda.stage_days``) to
+    values applied before validation, so sweeps never edit files.
+    """
+    path = resolve_scenario_path(name_or_path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError("", str(path), f"a readable UTF-8 file ({exc})", file=str(path)) from None
+    return loads_scenario(text, file=str(path), overrides=overrides)
+
+
+def loads_scenario(text: str, file: str = "<string>", overrides: dict[str, Any] | None = None) -> Scenario:
+    """Validate a scenario given as TOML text."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError("", "<TOML>", f"valid TOML ({exc})", file=file) from None
+    return scenario_from_dict(data, file=file, overrides=overrides)
+
+
+def scenario_from_dict(
+    data: dict[str, Any], file: str = "<dict>", overrides: dict[str, Any] | None = None
+) -> Scenario:
+    data = _split_plugin_sections(data)
+    for dotted, value in (overrides or {}).items():
+        _apply_override(data, dotted, value, file)
+    try:
+        scenario = structure(Scenario, data)
+        scenario = attrs.evolve(scenario, source=file)
+        check_references(scenario)
+    except ScenarioError as exc:
+        raise exc.with_file(file) from None
+    return scenario
+
+
+def _split_plugin_sections(data: dict[str, Any]) -> dict[str, Any]:
+    """``[plugins]`` holds ``require`` and one table per plugin; keep the
+    tables aside as raw sections for the plugins' own schemas."""
+    data = dict(data)
+    plugins = data.get("plugins")
+    if isinstance(plugins, dict):
+        sections = {k: v for k, v in plugins.items() if k != "require"}
+        rest = {"sections": sections}
+        if "require" in plugins:
+            rest["require"] = plugins["require"]
+        data["plugins"] = rest
+    return data
+
+
+def _apply_override(data: dict[str, Any], dotted: str, value: Any, file: str) -> None:
+    keys = dotted.split(".")
+    node = data
+    for key in keys[:-1]:
+        if key == "plugins" and node is data:
+            node = node.setdefault("plugins", {}).setdefault("sections", {})
+            continue
+        nxt = node.setdefault(key, {})
+        if not isinstance(nxt, dict):
+            raise ScenarioError(dotted, value, "a path through tables only", file=file)
+        node = nxt
+    node[keys[-1]] = value
+
+
+def _unique(items: tuple[Any, ...], path: str, seen: dict[str, str]) -> None:
+    for i, item in enumerate(items):
+        if item.id in seen:
+            raise ScenarioError(
+                f"{path}[{i}].id", item.id, f"an id not already used (it is used at {seen[item.id]})"
+            )
+        seen[item.id] = f"{path}[{i}]"
+
+
+def check_references(s: Scenario) -> None:
+    """Cross-field checks: ids unique and every reference resolvable."""
+    if s.scenario.end <= s.scenario.start:
+        raise ScenarioError("scenario.end", s.scenario.end.isoformat(), f"a date after start ({s.scenario.start})")
+    if not s.states:
+        raise ScenarioError("states", [], "at least one state")
+    if not s.issues:
+        raise ScenarioError("issues", [], "at least one issue")
+    seen: dict[str, str] = {}
+    _unique(s.states, "states", seen)
+    _unique(s.issues, "issues", seen)
+    _unique(s.local_governments.named, "local_governments.named", seen)
+    _unique(s.civil_society.groups, "civil_society.groups", seen)
+    _unique(s.negotiations, "negotiations", seen)
+    states = {x.id for x in s.states}
+    issues = {x.id for x in s.issues}
+    lgs = {x.id for x in s.local_governments.named}
+    groups = {x.id for x in s.civil_society.groups}
+
+    def need(value: str | None, allowed: set[str], path: str, what: str) -> None:
+        if value is not None and value not in allowed:
+            raise ScenarioError(path, value, f"the id of a declared {what} ({', '.join(sorted(allowed)) or 'none declared'})")
+
+    for i, x in enumerate(s.issues):
+        need(x.state, states, f"issues[{i}].state", "state")
+    for i, x in enumerate(s.local_governments.named):
+        need(x.state, states, f"local_governments.named[{i}].state", "state")
+        for j, p in enumerate(x.partners):
+            need(p, lgs, f"local_governments.named[{i}].partners[{j}]", "named local government")
+            if p == x.id:
+                raise ScenarioError(f"local_governments.named[{i}].partners[{j}]", p, "a partner other than itself")
+    for i, x in enumerate(s.local_governments.groups):
+        need(x.state, states, f"local_governments.groups[{i}].state", "state")
+    for i, x in enumerate(s.civil_society.groups):
+        p = f"civil_society.groups[{i}]"
+        need(x.state, states, f"{p}.state", "state")
+        need(x.locality, lgs, f"{p}.locality", "named local government")
+        need(x.issue, issues, f"{p}.issue", "issue")
+    for i, x in enumerate(s.civil_society.populations):
+        p = f"civil_society.populations[{i}]"
+        need(x.state, states, f"{p}.state", "state")
+        need(x.issue, issues, f"{p}.issue", "issue")
+        has_lg = any(g.state == x.state for g in s.local_governments.groups) or any(
+            n.state == x.state for n in s.local_governments.named
+        )
+        if not has_lg:
+            raise ScenarioError(f"{p}.state", x.state, "a state with local governments to place the groups in")
+    for i, x in enumerate(s.ties):
+        need(x.a, groups, f"ties[{i}].a", "civil-society group")
+        need(x.b, groups, f"ties[{i}].b", "civil-society group")
+    for i, x in enumerate(s.negotiations):
+        p = f"negotiations[{i}]"
+        need(x.issue, issues, f"{p}.issue", "issue")
+        if len(x.parties) < 2:
+            raise ScenarioError(f"{p}.parties", list(x.parties), "at least two states")
+        for j, party in enumerate(x.parties):
+            need(party, states, f"{p}.parties[{j}]", "state")
+        if x.requester is not None and x.requester not in x.parties:
+            raise ScenarioError(f"{p}.requester", x.requester, f"one of the parties {list(x.parties)}")
+        if x.opens is None and x.request_threshold is None:
+            raise ScenarioError(p, x.id, "either 'opens' (a date) or 'request_threshold' with a 'requester'")
+        if x.request_threshold is not None and x.requester is None:
+            raise ScenarioError(f"{p}.requester", None, "the requesting state when request_threshold is set")
+        for key in ("positions", "win_sets"):
+            if len(getattr(x, key)) != len(x.parties):
+                raise ScenarioError(f"{p}.{key}", list(getattr(x, key)), f"one value per party ({len(x.parties)})")
+    for i, x in enumerate(s.events):
+        p = f"events[{i}]"
+        need(x.state, states, f"{p}.state", "state")
+        need(x.target, states, f"{p}.target", "state")
+        need(x.issue, issues, f"{p}.issue", "issue")
+        if not s.scenario.start <= x.date <= s.scenario.end:
+            raise ScenarioError(f"{p}.date", x.date.isoformat(), f"a date between {s.scenario.start} and {s.scenario.end}")
+        if x.category in ("election", "dissolution", "session"):
+            st = next((st for st in s.states if st.id == x.state), None)
+            if st is None or st.legislature is None:
+                raise ScenarioError(f"{p}.state", x.state, f"a state with a legislature (for a {x.category})")
+        if x.category in ("state_visit", "pressure") and (x.state is None or x.target is None):
+            raise ScenarioError(p, x.category, "both 'state' (who presses) and 'target' (who is pressed)")

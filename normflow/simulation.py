@@ -1,0 +1,526 @@
+"""One run: a scenario, a seed and the active plugins, wired together.
+
+``Simulation(scenario, seed)`` builds the world from the ``world`` random
+stream, collects what the plugins hand over (channels, modifiers, handlers,
+processes, metrics; hooks are called here, once), fixes the bus, and starts
+the core processes. ``run()`` advances SimPy to the horizon and returns a
+``RunResult``: each milestone with its time and date, final positions,
+counts and metrics.
+
+The methods plugins use during a run -- ``apply_pressure``,
+``change_policy``, ``reach_milestone``, ``modify_transition``, ``rng`` --
+are the public face of a run; everything else is the engine's business.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+
+from normflow import events as ev
+from normflow.bus import Bus
+from normflow.clocks import FastEnvironment
+from normflow.log import get_logger
+from normflow.plugins import PluginError, config_sections, get_plugin_manager, installed_entry_points
+from normflow.processes import accountability, agenda, information, negotiation
+from normflow.rng import Streams
+from normflow.scenario import Scenario
+from normflow.schema import ScenarioError, structure
+from normflow.trace import JsonlTrace
+from normflow.world import Channel, World
+
+
+class PluginRunError(Exception):
+    """A plugin raised during a run. Names the plugin, where, and when."""
+
+    def __init__(self, plugin: str, where: str, t: float, date: dt.date, error: BaseException):
+        self.plugin = plugin
+        self.where = where
+        self.t = t
+        self.date = date
+        self.error = error
+        super().__init__(
+            f"plugin '{plugin}' raised in {where} at day {t:.2f} ({date.isoformat()}): "
+            f"{type(error).__name__}: {error}"
+        )
+
+
+@attrs.frozen
+class RunResult:
+    """What a run produced, ready for JSON (``to_dict``) or a table."""
+
+    scenario: str
+    seed: int | None
+    start: dt.date
+    end: dt.date
+    milestones: dict[str, float | None]
+    final: dict[str, Any]
+    counts: dict[str, int]
+    metrics: dict[str, Any]
+    event_times: dict[str, list[float]]
+    plugins: dict[str, str]
+    wall_seconds: float = attrs.field(eq=False, default=0.0)
+
+    def date_of(self, t: float | None) -> str | None:
+        if t is None:
+            return None
+        return (self.start + dt.timedelta(days=int(t))).isoformat()
+
+    def milestone_date(self, name: str) -> str | None:
+        return self.date_of(self.milestones.get(name))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "seed": self.seed,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "milestones": {
+                name: {"reached": t is not None, "t": t, "date": self.date_of(t)}
+                for name, t in self.milestones.items()
+            },
+            "final": self.final,
+            "counts": dict(sorted(self.counts.items())),
+            "metrics": self.metrics,
+            "plugins": self.plugins,
+        }
+
+
+class Simulation:
+    """A single run. Build it, optionally inspect ``world``, then ``run()``."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        seed: int | np.random.SeedSequence = 0,
+        *,
+        plugins: Iterable[Any] = (),
+        autoload: bool = True,
+        trace: str | Path | None = None,
+        local_government_role: float = 1.0,
+        plugin_manager: Any = None,
+    ):
+        if not 0.0 <= local_government_role <= 10.0:
+            raise ValueError(f"local_government_role: got {local_government_role}; expected a number in [0, 10]")
+        self.scenario = scenario
+        self.seed = seed
+        self.streams = Streams(seed)
+        self.env = FastEnvironment()
+        self.world = World(scenario, self.streams("world"))
+        if local_government_role != 1.0:
+            self.world.scale_local_role(local_government_role)
+        self.bus = Bus()
+        self.tally: Counter[str] = Counter()
+        self.horizon = scenario.horizon
+        self.metrics_acc: dict[str, float] = defaultdict(float)
+        self.event_times: dict[str, list[float]] = defaultdict(list)
+        self._milestones: dict[str, float | None] = {}
+        self._metric_fns: list[tuple[str, Callable[[], Any]]] = []
+        self._pressure_mods: list[Callable[..., float]] = []
+        self._transition_mods: list[Callable[..., float]] = []
+        self._current_plugin: str | None = None
+        self.log = get_logger(scenario=scenario.name, seed=_seed_label(seed))
+        self.pm = plugin_manager or get_plugin_manager(list(plugins), autoload=autoload)
+        self.plugin_versions = {name: self.pm.versions.get(name, "unknown") for name, _ in self.pm.list_name_plugin()}
+        self._check_required()
+        self.plugin_configs = self._validate_plugin_sections()
+        self._trace: JsonlTrace | None = None
+        if trace is not None:
+            self._trace = JsonlTrace(
+                trace,
+                scenario.start,
+                header={"scenario": scenario.name, "seed": _seed_label(seed), "start": scenario.start.isoformat(), "plugins": self.plugin_versions},
+            )
+        self._chambers: dict[str, agenda.Chamber] = {}
+        self._setup()
+
+    # -- setup -------------------------------------------------------------------
+
+    def _check_required(self) -> None:
+        missing = [name for name in self.scenario.plugins.require if not self.pm.has_plugin(name)]
+        if missing:
+            loaded = ", ".join(sorted(self.plugin_versions)) or "none"
+            installed = ", ".join(ep.name for ep in installed_entry_points()) or "none"
+            raise ScenarioError(
+                "plugins.require",
+                missing[0],
+                f"a loaded plugin (loaded: {loaded}; installed: {installed})",
+                file=self.scenario.source,
+            )
+
+    def _validate_plugin_sections(self) -> dict[str, Any]:
+        declared = config_sections(self.pm)
+        installed = {ep.name for ep in installed_entry_points()}
+        raw = self.scenario.plugins.sections
+        for section, data in raw.items():
+            if section not in declared and section not in installed:
+                known = ", ".join(sorted(declared)) or "none"
+                raise ScenarioError(
+                    f"plugins.{section}", data, f"a section of a loaded plugin (known sections: {known})", file=self.scenario.source
+                )
+        configs = {}
+        for section, (_plugin, cls) in declared.items():
+            try:
+                configs[section] = structure(cls, raw.get(section, {}), f"plugins.{section}")
+            except ScenarioError as exc:
+                raise exc.with_file(self.scenario.source or "<scenario>") from None
+        return configs
+
+    def _setup(self) -> None:
+        w = self.world
+        self._declare_core_milestones()
+        self._subscribe_recorders()
+        if self._trace is not None:
+            self.bus.add_sink(self._trace)
+        hook = self.pm.hook
+        self._each_impl(hook.normflow_register_channels, lambda plugin: lambda ch: w.add_channel(ch))
+        self._each_impl(hook.normflow_register_milestones, lambda plugin: self._declare_milestone)
+        self._each_impl(hook.normflow_register_modifiers, self._modifier_register)
+        self._each_impl(hook.normflow_register_handlers, self._handler_register)
+        plugin_processes: list[tuple[str, str, Callable[[], Any]]] = []
+        self._each_impl(
+            hook.normflow_register_processes,
+            lambda plugin: lambda name, factory: plugin_processes.append((plugin, name, factory)),
+        )
+        self._each_impl(
+            hook.normflow_register_metrics,
+            lambda plugin: lambda name, fn: self._metric_fns.append((f"{plugin}.{name}", self._guard(plugin, f"metric '{name}'", fn))),
+        )
+        self.bus.freeze()
+        self._start_core()
+        for plugin, name, factory in plugin_processes:
+            self.env.process(self._guarded_process(plugin, name, factory))
+
+    def _each_impl(self, caller: Any, make_register: Callable[[str], Callable[..., Any]]) -> None:
+        """Call each plugin's implementation separately, so that what it
+        registers (and any error it raises) is attributed to it."""
+        for impl in reversed(caller.get_hookimpls()):
+            plugin = impl.plugin_name
+            try:
+                impl.function(sim=self, register=make_register(plugin))
+            except (PluginError, ScenarioError):
+                raise
+            except Exception as exc:
+                raise PluginRunError(plugin, caller.name, self.env.now, self.scenario.start, exc) from exc
+
+    def _modifier_register(self, plugin: str) -> Callable[[str, Callable[..., float]], None]:
+        def register(kind: str, fn: Callable[..., float]) -> None:
+            if kind == "pressure":
+                self._pressure_mods.append(self._guard(plugin, "pressure modifier", fn))
+            elif kind == "transition":
+                self._transition_mods.append(self._guard(plugin, "transition modifier", fn))
+            else:
+                raise PluginError(f"plugin '{plugin}' registered a modifier of unknown kind '{kind}' (use 'pressure' or 'transition')")
+
+        return register
+
+    def _handler_register(self, plugin: str) -> Callable[[type, Callable[[Any], object]], None]:
+        def register(event_type: type, handler: Callable[[Any], object]) -> None:
+            label = f"handler {getattr(handler, '__name__', repr(handler))} for {getattr(event_type, '__name__', event_type)}"
+            try:
+                self.bus.subscribe(event_type, self._guard(plugin, label, handler))
+            except TypeError as exc:
+                raise PluginError(f"plugin '{plugin}': {exc}") from None
+
+        return register
+
+    def _guard(self, plugin: str, where: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except PluginRunError:
+                raise
+            except Exception as exc:
+                raise PluginRunError(plugin, where, self.env.now, self.date(self.env.now), exc) from exc
+
+        guarded.__name__ = getattr(fn, "__name__", "plugin_callable")
+        return guarded
+
+    def _guarded_process(self, plugin: str, name: str, factory: Callable[[], Any]):
+        try:
+            yield from factory()
+        except PluginRunError:
+            raise
+        except Exception as exc:
+            raise PluginRunError(plugin, f"process '{name}'", self.env.now, self.date(self.env.now), exc) from exc
+
+    def _start_core(self) -> None:
+        env, w, s = self.env, self.world, self.scenario
+        for state in w.states:
+            if state.legislature is not None:
+                chamber = agenda.Chamber(self, state.id, state.legislature)
+                self._chambers[state.id] = chamber
+                env.process(chamber.run())
+        for i, issue in enumerate(w.issues):
+            env.process(information.information_exchange(self, i))
+            env.process(information.local_sharing(self, i))
+            env.process(accountability.campaigns(self, i))
+            env.process(accountability.electoral_leverage(self, i))
+            env.process(agenda.local_assemblies(self, i))
+            chamber = self._chambers.get(issue.state)
+            if chamber is not None:
+                env.process(agenda.streams(self, i, chamber))
+        for spec in s.negotiations:
+            env.process(negotiation.negotiation(self, spec))
+        if s.events:
+            env.process(self._scheduled_events())
+
+    def _scheduled_events(self):
+        env, s = self.env, self.scenario
+        bump = s.processes.accountability.salience_bump
+        for item in sorted(s.events, key=lambda e: e.date):
+            t = s.day_of(item.date)
+            if t > self.horizon:
+                return
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            self.tally["exogenous"] += 1
+            self.bus.publish(
+                ev.ExogenousEvent(t=env.now, name=item.name or item.category, category=item.category, state=item.state, target=item.target)
+            )
+            issues = [item.issue] if item.issue else [x.id for x in s.issues]
+            if item.category in ("state_visit", "pressure"):
+                for issue in issues:
+                    self.apply_pressure(env.now, item.state, item.target, issue, "interstate", "moral", item.strength, foreign=True)
+                    self.world.stance(item.target, issue).salience.add(env.now, 10 * bump * item.strength)
+            elif item.category == "election":
+                self._chambers[item.state].call_special(env.now)
+            elif item.category == "dissolution":
+                self._chambers[item.state].dissolve()
+            elif item.category == "session":
+                self._chambers[item.state].call_special(env.now, days=item.days or None, delay=0)
+
+    # -- milestones and recorders ------------------------------------------------
+
+    def _declare_core_milestones(self) -> None:
+        s = self.scenario
+        names = ["coalition_formed"]
+        if len(self.world.lg_ids):
+            names.append("first_resolution")
+        if any(st.legislature is not None for st in s.states):
+            names += ["agenda_placed", "bill_submitted", "bill_enacted"]
+        for n in s.negotiations:
+            names += [
+                f"negotiation_{phase}:{n.id}" for phase in ("opened", "main", "agreement", "ratification")
+            ] + [f"agreement_reached:{n.id}"]
+        names += sorted({f"policy_changed:{x.state}" for x in s.issues})
+        for name in names:
+            self._declare_milestone(name)
+
+    def _declare_milestone(self, name: str) -> None:
+        self._milestones.setdefault(name, None)
+
+    def _subscribe_recorders(self) -> None:
+        times = self.event_times
+        reach = self.reach_milestone
+        sub = self.bus.subscribe
+
+        def on_resolution(e: ev.ResolutionPassed) -> None:
+            reach("first_resolution", e.t)
+            times["resolution_passed"].append(e.t)
+            times["resolution_population"].append(float(e.population))
+
+        def on_phase(e: ev.NegotiationPhaseChanged) -> None:
+            label = "opened" if e.phase == "prenegotiation" else e.phase
+            reach(f"negotiation_{label}:{e.negotiation}", e.t)
+            times[f"negotiation_{label}"].append(e.t)
+
+        def simple(name: str) -> Callable[[Any], None]:
+            def record(e: Any) -> None:
+                reach(name, e.t)
+                times[name].append(e.t)
+
+            return record
+
+        sub(ev.CoalitionFormed, simple("coalition_formed"))
+        sub(ev.ResolutionPassed, on_resolution)
+        sub(ev.AgendaPlaced, simple("agenda_placed"))
+        sub(ev.BillSubmitted, simple("bill_submitted"))
+        sub(ev.BillEnacted, simple("bill_enacted"))
+        sub(ev.BillLapsed, lambda e: times["bill_lapsed"].append(e.t))
+        sub(ev.NegotiationPhaseChanged, on_phase)
+        sub(ev.AgreementReached, lambda e: reach(f"agreement_reached:{e.negotiation}", e.t))
+        sub(ev.PolicyChanged, lambda e: reach(f"policy_changed:{e.state}", e.t))
+        sub(ev.PhaseChanged, lambda e: reach(f"{e.machine}.{e.phase}:{e.subject}", e.t))
+        sub(ev.ChannelUsed, lambda e: reach(f"channel_used:{e.channel}", e.t))
+
+    # -- the public face of a run (for processes and plugins) --------------------
+
+    @property
+    def now(self) -> float:
+        return self.env.now
+
+    def date(self, t: float | None = None) -> dt.date:
+        return self.scenario.date_of(self.env.now if t is None else t)
+
+    def rng(self, name: str) -> np.random.Generator:
+        """The named random stream ``name`` (plugins: prefix with your name)."""
+        return self.streams(name)
+
+    def config(self, section: str) -> Any:
+        """A plugin's validated config section."""
+        return self.plugin_configs[section]
+
+    def chamber(self, state: str) -> agenda.Chamber | None:
+        return self._chambers.get(state)
+
+    def reach_milestone(self, name: str, t: float) -> None:
+        """Record the first time ``name`` is reached (later calls are ignored)."""
+        if self._milestones.get(name) is None:
+            self._milestones[name] = t
+
+    def metric_add(self, name: str, amount: float) -> None:
+        self.metrics_acc[name] += amount
+
+    def modify_transition(self, name: str, probability: float, state: str, issue: str) -> float:
+        for fn in self._transition_mods:
+            probability = fn(name, probability, state, issue)
+        return probability
+
+    def apply_pressure(
+        self,
+        t: float,
+        source: str,
+        target: str,
+        issue: str,
+        channel: str,
+        nature: str,
+        amount: float,
+        *,
+        foreign: bool = False,
+    ) -> float:
+        """Apply pressure on state ``target`` about ``issue``. Runs the pressure
+        modifiers, adds to the state's (and, if ``foreign``, its foreign)
+        pressure stock, turns the gap between stated commitment and practice
+        into reputational cost, and publishes ``PressureApplied``. Returns the
+        amount applied after modifiers."""
+        for fn in self._pressure_mods:
+            amount = fn(amount, source, target, issue, channel)
+        if not amount > 0.0:
+            return 0.0
+        stance = self.world.stances[(target, issue)]
+        stance.pressure.add(t, amount)
+        if foreign:
+            stance.foreign_pressure.add(t, amount)
+        gap = stance.commitment - stance.position
+        if gap > 0.0:
+            state = self.world.states[self.world.state_index[target]]
+            cost = gap * state.reputation_sensitivity * amount
+            stance.reputational_cost += cost
+            stance.position += min(gap, self.scenario.processes.accountability.responsiveness * cost)
+        self.tally["pressure_applied"] += 1
+        if self.bus.wants(ev.PressureApplied):
+            self.bus.publish(
+                ev.PressureApplied(t=t, source=source, target=target, issue=issue, channel=channel, nature=nature, amount=amount)
+            )
+        return amount
+
+    def change_policy(self, t: float, state: str, issue: str, position: float, cause: str) -> None:
+        """Move a state's policy to a norm-consistent position (once)."""
+        stance = self.world.stance(state, issue)
+        if stance.policy_changed:
+            return
+        stance.policy_changed = True
+        stance.position = max(stance.position, min(position, 1.0))
+        self.tally["policy_changed"] += 1
+        self.bus.publish(ev.PolicyChanged(t=t, state=state, issue=issue, position=stance.position, cause=cause))
+
+    def open_channel(self, channel: Channel) -> None:
+        self.world.add_channel(channel)
+
+    # -- running -----------------------------------------------------------------
+
+    def run(self, until: float | dt.date | None = None) -> RunResult:
+        end = self.horizon
+        if isinstance(until, dt.date):
+            end = min(end, self.scenario.day_of(until))
+        elif until is not None:
+            end = min(end, float(until))
+        self.log.info("run.start", horizon_days=end, plugins=sorted(self.plugin_versions))
+        began = time.perf_counter()
+        try:
+            self.env.run(until=end)
+        except PluginRunError as exc:
+            if self._trace is not None:
+                self._trace.close(complete=False, error=str(exc), t=exc.t)
+            self.log.error("run.aborted", error=str(exc))
+            raise
+        except BaseException as exc:
+            if self._trace is not None:
+                self._trace.close(complete=False, error=f"{type(exc).__name__}: {exc}", t=self.env.now)
+            raise
+        wall = time.perf_counter() - began
+        result = self._summarize(end, wall)
+        if self._trace is not None:
+            self._trace.close(complete=True, t=end)
+        self.log.info("run.end", wall_seconds=round(wall, 3), events=sum(self.tally.values()))
+        return result
+
+    def _summarize(self, end: float, wall: float) -> RunResult:
+        w = self.world
+        final: dict[str, Any] = {"states": {}, "issues": {}}
+        for (state, issue), st in sorted(w.stances.items()):
+            final["states"].setdefault(state, {})[issue] = {
+                "position": round(float(st.position), 6),
+                "commitment": round(float(st.commitment), 6),
+                "public_support": round(float(st.public_support), 6),
+                "salience": round(float(st.salience.at(end)), 6),
+                "pressure": round(float(st.pressure.at(end)), 6),
+                "electoral_pressure": round(float(st.electoral_pressure), 6),
+                "reputational_cost": round(float(st.reputational_cost), 6),
+                "on_agenda": st.on_agenda,
+                "policy_changed": st.policy_changed,
+            }
+        coalitions = w.coalitions()
+        for i, issue in enumerate(w.issues):
+            st_idx = w.state_index[issue.state]
+            resolutions = int(np.sum(~np.isnan(w.lg_resolution_t[i])))
+            final["issues"][issue.id] = {
+                "resolutions": resolutions,
+                "resolution_population_share": round(w.resolution_share(i, st_idx, end), 6),
+                "local_governments": int(np.sum(w.lg_state == st_idx)),
+            }
+        final["coalitions"] = {
+            "count": len(coalitions),
+            "largest": max((len(m) for m in coalitions.values()), default=0),
+        }
+        metrics: dict[str, Any] = {k: round(float(v), 6) for k, v in sorted(self.metrics_acc.items())}
+        for name, fn in self._metric_fns:
+            value = fn()
+            if isinstance(value, np.generic):
+                value = value.item()
+            if isinstance(value, float) and math.isfinite(value):
+                value = round(value, 6)
+            metrics[name] = value
+        return RunResult(
+            scenario=self.scenario.name,
+            seed=self.seed if isinstance(self.seed, int) else None,
+            start=self.scenario.start,
+            end=self.scenario.date_of(end),
+            milestones=dict(self._milestones),
+            final=final,
+            counts=dict(self.tally),
+            metrics=metrics,
+            event_times={k: list(v) for k, v in self.event_times.items()},
+            plugins=dict(sorted(self.plugin_versions.items())),
+            wall_seconds=wall,
+        )
+
+
+def _seed_label(seed: int | np.random.SeedSequence) -> Any:
+    if isinstance(seed, np.random.SeedSequence):
+        return {"entropy": seed.entropy, "spawn_key": list(seed.spawn_key)}
+    return seed
+
+
+def simulate(scenario: Scenario, seed: int = 0, **kwargs: Any) -> RunResult:
+    """Build and run a simulation in one call."""
+    return Simulation(scenario, seed, **kwargs).run()

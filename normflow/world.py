@@ -1,0 +1,344 @@
+"""The world: the mutable state a run changes.
+
+Built once from a scenario and a setup random stream. Populations live in
+numpy arrays (thousands of local governments and groups cost little), the few
+states and their stance on each issue live in small mutable attrs objects.
+Actors are addressed by index inside the engine and by string id in events.
+
+Coalitions are a union-find over groups: forming or joining one is a union of
+two sets, and each set keeps its pooled information and resources at its root.
+"""
+
+from __future__ import annotations
+
+import math
+
+import attrs
+import numpy as np
+
+from normflow.scenario import Issue, Legislature, Scenario
+
+LN2 = math.log(2.0)
+
+#: How well an issue area travels across borders and moves publics.
+#: THEORY.md: bodily harm to the vulnerable and legal equality travel best,
+#: hard security worst; environment and human rights in between.
+AREA_APPEAL: dict[str, float] = {
+    "bodily_harm": 0.9,
+    "legal_equality": 0.8,
+    "human_rights": 0.7,
+    "environment": 0.6,
+    "economic": 0.4,
+    "security": 0.2,
+}
+
+
+@attrs.define(slots=True)
+class Decaying:
+    """A stock that halves every ``half_life`` days; read at any time exactly."""
+
+    half_life: float
+    value: float = 0.0
+    since: float = 0.0
+
+    def at(self, t: float) -> float:
+        if self.value == 0.0:
+            return 0.0
+        return self.value * math.exp(-LN2 * (t - self.since) / self.half_life)
+
+    def add(self, t: float, amount: float) -> float:
+        self.value = self.at(t) + amount
+        self.since = t
+        return self.value
+
+
+@attrs.define(slots=True)
+class StateStance:
+    """One state's position on one issue, and the pressures bearing on it."""
+
+    state: str
+    issue: str
+    commitment: float
+    position: float
+    public_support: float
+    salience: Decaying
+    pressure: Decaying
+    foreign_pressure: Decaying
+    electoral_pressure: float = 0.0
+    reputational_cost: float = 0.0
+    on_agenda: bool = False
+    policy_changed: bool = False
+
+
+@attrs.define(slots=True)
+class StateActor:
+    id: str
+    name: str
+    index: int
+    penetrability: float
+    reputation_sensitivity: float
+    electoral_sensitivity: float
+    legislature: Legislature | None
+
+
+@attrs.define(slots=True)
+class Channel:
+    """A path for influence that a plugin opened (e.g. a partner city abroad
+    with access to its own national government)."""
+
+    name: str
+    source: str
+    via: tuple[str, ...]
+    target: str
+    access: float
+
+
+class World:
+    """All actors of a run. Indices are stable for the whole run."""
+
+    def __init__(self, scenario: Scenario, rng: np.random.Generator):
+        self.scenario = scenario
+        self.issues: tuple[Issue, ...] = scenario.issues
+        self.issue_index = {x.id: i for i, x in enumerate(scenario.issues)}
+        self.states = [
+            StateActor(
+                id=s.id,
+                name=s.name or s.id,
+                index=i,
+                penetrability=s.penetrability,
+                reputation_sensitivity=s.reputation_sensitivity,
+                electoral_sensitivity=s.electoral_sensitivity,
+                legislature=s.legislature,
+            )
+            for i, s in enumerate(scenario.states)
+        ]
+        self.state_index = {s.id: s.index for s in self.states}
+        acc = scenario.processes.accountability
+        self.stances: dict[tuple[str, str], StateStance] = {}
+        for s in scenario.states:
+            for issue in scenario.issues:
+                self.stances[(s.id, issue.id)] = StateStance(
+                    state=s.id,
+                    issue=issue.id,
+                    commitment=s.commitment,
+                    position=s.practice,
+                    public_support=s.public_support,
+                    salience=Decaying(acc.salience_half_life),
+                    pressure=Decaying(acc.pressure_half_life),
+                    foreign_pressure=Decaying(acc.pressure_half_life),
+                )
+        self._build_local_governments(scenario, rng)
+        self._build_groups(scenario, rng)
+        self.channels: list[Channel] = []
+
+    # -- construction -------------------------------------------------------
+
+    def _build_local_governments(self, s: Scenario, rng: np.random.Generator) -> None:
+        ids: list[str] = []
+        names: list[str] = []
+        state: list[int] = []
+        cols: dict[str, list[np.ndarray]] = {k: [] for k in ("population", "access", "openness", "support")}
+        levels: list[str] = []
+        for lg in s.local_governments.named:
+            ids.append(lg.id)
+            names.append(lg.name or lg.id)
+            state.append(self.state_index[lg.state])
+            levels.append(lg.level)
+            cols["population"].append(np.array([lg.population], float))
+            cols["access"].append(np.array([lg.access]))
+            cols["openness"].append(np.array([lg.openness]))
+            cols["support"].append(np.array([lg.support]))
+        for grp in s.local_governments.groups:
+            n = grp.count
+            ids.extend(f"{grp.prefix}-{k}" for k in range(n))
+            names.extend([""] * n)
+            state.extend([self.state_index[grp.state]] * n)
+            levels.extend(["municipality"] * n)
+            cols["population"].append(np.round(grp.population.sample(rng, n, 0, None)))
+            cols["access"].append(grp.access.sample(rng, n, 0, 1))
+            cols["openness"].append(grp.openness.sample(rng, n, 0, 1))
+            cols["support"].append(grp.support.sample(rng, n, 0, 1))
+        self.lg_ids = ids
+        self.lg_names = names
+        self.lg_index = {x: i for i, x in enumerate(ids)}
+        self.lg_level = levels
+        self.lg_state = np.array(state, dtype=np.int64)
+        cat = {k: (np.concatenate(v) if v else np.zeros(0)) for k, v in cols.items()}
+        self.lg_population = cat["population"]
+        self.lg_access = cat["access"]
+        self.lg_openness = cat["openness"]
+        n_issues = len(self.issues)
+        self.lg_support = np.tile(cat["support"], (n_issues, 1))
+        self.lg_public_support = np.zeros((n_issues, len(ids)))
+        for k in range(len(ids)):
+            st = s.states[self.lg_state[k]]
+            self.lg_public_support[:, k] = st.public_support
+        self.lg_resolution_t = np.full((n_issues, len(ids)), np.nan)
+        self.lg_partners: list[list[int]] = [[] for _ in ids]
+        for lg in s.local_governments.named:
+            i = self.lg_index[lg.id]
+            for p in lg.partners:
+                j = self.lg_index[p]
+                if j not in self.lg_partners[i]:
+                    self.lg_partners[i].append(j)
+                if i not in self.lg_partners[j]:
+                    self.lg_partners[j].append(i)
+        self.state_population = np.bincount(
+            self.lg_state, weights=self.lg_population, minlength=len(self.states)
+        )
+
+    def _build_groups(self, s: Scenario, rng: np.random.Generator) -> None:
+        ids: list[str] = []
+        cols: dict[str, list[np.ndarray]] = {
+            k: [] for k in ("resources", "info", "commitment", "locality", "state", "issue", "supporter", "nationality", "ngo")
+        }
+        nat_codes: dict[str, int] = {}
+
+        def nat(code: str) -> int:
+            return nat_codes.setdefault(code, len(nat_codes))
+
+        first_issue = self.issues[0].id
+        for g in s.civil_society.groups:
+            ids.append(g.id)
+            cols["resources"].append(np.array([g.resources]))
+            cols["info"].append(np.array([g.expertise]))
+            cols["commitment"].append(np.array([g.commitment]))
+            cols["locality"].append(np.array([self.lg_index[g.locality] if g.locality else -1]))
+            cols["state"].append(np.array([self.state_index[g.state]]))
+            cols["issue"].append(np.array([self.issue_index[g.issue or first_issue]]))
+            cols["supporter"].append(np.array([g.stance == "supporter"]))
+            cols["nationality"].append(np.array([nat(g.nationality or g.state)]))
+            cols["ngo"].append(np.array([g.kind == "NGO"]))
+        for pop in s.civil_society.populations:
+            n = pop.count
+            ids.extend(f"{pop.prefix}-{k}" for k in range(n))
+            st = self.state_index[pop.state]
+            mask = self.lg_state == st
+            if pop.within:
+                mask &= np.array([x.startswith(pop.within) for x in self.lg_ids])
+            where = np.flatnonzero(mask)
+            if len(where) == 0:
+                where = np.flatnonzero(self.lg_state == st)
+            weights = self.lg_population[where] + 1.0
+            cols["locality"].append(rng.choice(where, size=n, p=weights / weights.sum()))
+            cols["resources"].append(pop.resources.sample(rng, n, 0, 10))
+            cols["info"].append(pop.expertise.sample(rng, n, 0, 1))
+            cols["commitment"].append(pop.commitment.sample(rng, n, 0, 1))
+            cols["state"].append(np.full(n, st))
+            cols["issue"].append(np.full(n, self.issue_index[pop.issue or first_issue]))
+            cols["supporter"].append(np.full(n, pop.stance == "supporter"))
+            cols["nationality"].append(np.full(n, nat(pop.nationality or pop.state)))
+            cols["ngo"].append(np.full(n, pop.kind == "NGO"))
+        cat = {k: (np.concatenate(v) if v else np.zeros(0)) for k, v in cols.items()}
+        self.group_ids = ids
+        self.group_index = {x: i for i, x in enumerate(ids)}
+        self.group_resources = cat["resources"].astype(float)
+        self.group_info = cat["info"].astype(float)
+        self.group_commitment = cat["commitment"].astype(float)
+        self.group_locality = cat["locality"].astype(np.int64)
+        self.group_state = cat["state"].astype(np.int64)
+        self.group_issue = cat["issue"].astype(np.int64)
+        self.group_supporter = cat["supporter"].astype(bool)
+        self.group_nationality = cat["nationality"].astype(np.int64)
+        self.group_ngo = cat["ngo"].astype(bool)
+        self.nationalities = list(nat_codes)
+        n = len(ids)
+        self.group_ties: list[list[int]] = [[] for _ in range(n)]
+        for tie in s.ties:
+            a, b = self.group_index[tie.a], self.group_index[tie.b]
+            self.group_ties[a].append(b)
+            self.group_ties[b].append(a)
+        # union-find coalitions; a singleton is not yet a coalition
+        self._parent = np.arange(n, dtype=np.int64)
+        self.coalition_size = np.ones(n, dtype=np.int64)
+        self.coalition_info = self.group_info.copy()
+        self.coalition_resources = self.group_resources.copy()
+        self.coalition_names: dict[int, str] = {}
+        self._coalition_serial = 0
+
+    # -- coalitions -----------------------------------------------------------
+
+    def coalition_of(self, g: int) -> int:
+        """Root index of the coalition holding group ``g`` (``g`` itself if alone)."""
+        parent = self._parent
+        root = g
+        while parent[root] != root:
+            root = parent[root]
+        while parent[g] != root:
+            parent[g], g = root, parent[g]
+        return int(root)
+
+    def in_coalition(self, g: int) -> bool:
+        return self.coalition_size[self.coalition_of(g)] > 1
+
+    def merge(self, a: int, b: int) -> tuple[int, bool, int] | None:
+        """Join the coalitions of ``a`` and ``b``. Returns (root, formed, size)
+        where ``formed`` is True when neither was in a coalition, or None when
+        they already share one."""
+        ra, rb = self.coalition_of(a), self.coalition_of(b)
+        if ra == rb:
+            return None
+        formed = self.coalition_size[ra] == 1 and self.coalition_size[rb] == 1
+        if self.coalition_size[ra] < self.coalition_size[rb]:
+            ra, rb = rb, ra
+        self._parent[rb] = ra
+        self.coalition_size[ra] += self.coalition_size[rb]
+        self.coalition_info[ra] += self.coalition_info[rb]
+        self.coalition_resources[ra] += self.coalition_resources[rb]
+        kept = self.coalition_names.pop(ra, None)
+        absorbed = self.coalition_names.pop(rb, None)
+        self.coalition_names[ra] = kept or absorbed or self._new_name()
+        return ra, bool(formed), int(self.coalition_size[ra])
+
+    def _new_name(self) -> str:
+        self._coalition_serial += 1
+        return f"coalition-{self._coalition_serial}"
+
+    def coalition_members(self, g: int) -> np.ndarray:
+        root = self.coalition_of(g)
+        roots = np.array([self.coalition_of(i) for i in range(len(self.group_ids))])
+        return np.flatnonzero(roots == root)
+
+    def add_info(self, g: int, amount: float) -> None:
+        self.group_info[g] += amount
+        self.coalition_info[self.coalition_of(g)] += amount
+
+    def coalitions(self) -> dict[str, list[str]]:
+        """Every coalition of two or more groups, by name, with its members."""
+        out: dict[str, list[str]] = {}
+        for i, gid in enumerate(self.group_ids):
+            r = self.coalition_of(i)
+            if self.coalition_size[r] > 1:
+                out.setdefault(self.coalition_names[r], []).append(gid)
+        return out
+
+    # -- small queries --------------------------------------------------------
+
+    def appeal(self, issue: int) -> float:
+        x = self.issues[issue]
+        return x.appeal if x.appeal is not None else AREA_APPEAL[x.area]
+
+    def stance(self, state: str, issue: str) -> StateStance:
+        return self.stances[(state, issue)]
+
+    def resolution_share(self, issue: int, state: int, t: float) -> float:
+        """Share of the state's population whose local government has passed a
+        resolution on the issue by time ``t``."""
+        total = self.state_population[state]
+        if total <= 0:
+            return 0.0
+        passed = (self.lg_state == state) & (self.lg_resolution_t[issue] <= t)
+        return float(self.lg_population[passed].sum() / total)
+
+    def add_channel(self, channel: Channel) -> None:
+        self.channels.append(channel)
+
+    def scale_local_role(self, factor: float) -> None:
+        """Counterfactual switch: scale local governments' openness (venues)
+        and access by ``factor``, capped at 1; at 0, also cut partner links
+        abroad. Used to remove or vary the local-government role without
+        editing a scenario file."""
+        self.lg_openness = np.minimum(self.lg_openness * factor, 1.0)
+        self.lg_access = np.minimum(self.lg_access * factor, 1.0)
+        if factor == 0.0:
+            self.lg_partners = [[] for _ in self.lg_ids]
