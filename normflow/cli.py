@@ -32,7 +32,9 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
     sys.exit(code)
 
 
-def _show_warning(message: Any, category: type, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+def _show_warning(
+    message: Any, category: type, filename: str, lineno: int, file: Any = None, line: Any = None
+) -> None:
     click.echo(f"warning: {message}", err=True)
 
 
@@ -66,7 +68,9 @@ def parse_overrides(items: tuple[str, ...]) -> dict[str, Any]:
     out = {}
     for item in items:
         if "=" not in item:
-            raise click.BadParameter(f"'{item}': expected PATH=VALUE, e.g. processes.agenda.stage_days=45", param_hint="--set")
+            raise click.BadParameter(
+                f"'{item}': expected PATH=VALUE, e.g. processes.agenda.stage_days=45", param_hint="--set"
+            )
         key, value = item.split("=", 1)
         out[key.strip()] = parse_value(value.strip())
     return out
@@ -75,7 +79,12 @@ def parse_overrides(items: tuple[str, ...]) -> dict[str, Any]:
 @click.group(cls=NormflowGroup)
 @click.version_option(package_name="normflow")
 @click.option("--log-json", is_flag=True, help="Write the run log as JSON lines on stderr.")
-@click.option("--log-level", default="warning", show_default=True, type=click.Choice(["debug", "info", "warning", "error"]))
+@click.option(
+    "--log-level",
+    default="warning",
+    show_default=True,
+    type=click.Choice(["debug", "info", "warning", "error"]),
+)
 def cli(log_json: bool, log_level: str) -> None:
     """Simulate how advocacy coalitions, local governments, legislatures and
     states turn information and moral authority into policy change."""
@@ -87,11 +96,25 @@ def cli(log_json: bool, log_level: str) -> None:
 @click.argument("scenario")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the run's random streams.")
 @click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), help="Stop at this date (YYYY-MM-DD).")
-@click.option("--trace", "trace_path", type=click.Path(dir_okay=False, writable=True), help="Write every event as JSON Lines here.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object on stdout.")
-@click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE", help="Override a scenario field, e.g. processes.agenda.stage_days=45.")
 @click.option(
-    "--local-government-role", type=click.FloatRange(0, 10), default=1.0, show_default=True,
+    "--trace",
+    "trace_path",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write every event as JSON Lines here.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object on stdout.")
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="PATH=VALUE",
+    help="Override a scenario field, e.g. processes.agenda.stage_days=45.",
+)
+@click.option(
+    "--local-government-role",
+    type=click.FloatRange(0, 10),
+    default=1.0,
+    show_default=True,
     help="Scale local governments' openness and access (0 removes their role).",
 )
 def run(
@@ -117,7 +140,9 @@ def run(
 
 def _check_writable(path: Path) -> None:
     if not path.parent.exists():
-        raise ScenarioError("--trace", str(path), f"a file in an existing directory ({path.parent} does not exist)")
+        raise ScenarioError(
+            "--trace", str(path), f"a file in an existing directory ({path.parent} does not exist)"
+        )
 
 
 def _print_summary(result: Any) -> None:

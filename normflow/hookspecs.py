@@ -134,7 +134,9 @@ def normflow_register_channels(sim: Simulation, register: Callable[[Any], None])
 
 
 @hookspec
-def normflow_register_modifiers(sim: Simulation, register: Callable[[str, Callable[..., float]], None]) -> None:
+def normflow_register_modifiers(
+    sim: Simulation, register: Callable[[str, Callable[..., float]], None]
+) -> None:
     """Adjust amounts of pressure or transition probabilities.
 
     :param sim: the simulation being set up.
@@ -158,7 +160,9 @@ def normflow_register_modifiers(sim: Simulation, register: Callable[[str, Callab
 
 
 @hookspec
-def normflow_register_handlers(sim: Simulation, register: Callable[[type, Callable[[Any], object]], None]) -> None:
+def normflow_register_handlers(
+    sim: Simulation, register: Callable[[type, Callable[[Any], object]], None]
+) -> None:
     """Subscribe to events.
 
     :param sim: the simulation being set up.

@@ -27,7 +27,6 @@ def configure(json: bool = False, level: str = "warning") -> None:
     )
 
 
-
 def get_logger(**context: object) -> structlog.typing.FilteringBoundLogger:
     """The run's logger with ``context`` bound. Silent unless ``configure``
     was called (the CLI does; a library user may), so importing normflow

@@ -25,9 +25,7 @@ class Streams:
         gen = self._cache.get(name)
         if gen is None:
             key = zlib.crc32(name.encode("utf-8"))
-            seq = np.random.SeedSequence(
-                entropy=self.root.entropy, spawn_key=(*self.root.spawn_key, key)
-            )
+            seq = np.random.SeedSequence(entropy=self.root.entropy, spawn_key=(*self.root.spawn_key, key))
             gen = self._cache[name] = np.random.Generator(np.random.PCG64(seq))
         return gen
 

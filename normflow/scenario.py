@@ -24,9 +24,7 @@ import attrs
 
 from normflow.schema import Dist, ScenarioError, param, structure
 
-IssueArea = Literal[
-    "bodily_harm", "legal_equality", "environment", "economic", "human_rights", "security"
-]
+IssueArea = Literal["bodily_harm", "legal_equality", "environment", "economic", "human_rights", "security"]
 GroupKind = Literal["NGO", "NPO"]
 Stance = Literal["supporter", "opponent"]
 frozen = attrs.frozen(slots=True, kw_only=True)
@@ -58,13 +56,17 @@ class Legislature:
 
     name: str = "Diet"
     ordinary_session: Session = param(factory=Session, doc="the yearly ordinary session")
-    extension_probability: float = param(0.3, low=0, high=1, doc="chance the ordinary session is extended once")
+    extension_probability: float = param(
+        0.3, low=0, high=1, doc="chance the ordinary session is extended once"
+    )
     extension_days: int = param(30, low=0, high=180, doc="length of that extension")
     extraordinary_sessions: tuple[Session, ...] = param(
         (Session(month=9, day=25, days=60, probability=0.8),),
         doc="extraordinary sessions called by the Cabinet, usually in autumn",
     )
-    special_session_delay: int = param(30, low=1, high=120, doc="days from a general election to the special session")
+    special_session_delay: int = param(
+        30, low=1, high=120, doc="days from a general election to the special session"
+    )
     special_session_days: int = param(30, low=1, high=180, doc="length of the special session")
     continuation_probability: float = param(
         0.3, low=0, high=1, doc="chance a pending bill's deliberation is continued past session end"
@@ -78,9 +80,15 @@ class Legislature:
 class State:
     id: str
     name: str = ""
-    penetrability: float = param(0.3, low=0, high=1, doc="chance domestic pressure gets through (open domestic structure)")
-    reputation_sensitivity: float = param(0.5, low=0, high=1, doc="how much a gap between word and deed costs")
-    electoral_sensitivity: float = param(0.5, low=0, high=1, doc="how much public support weighs with legislators")
+    penetrability: float = param(
+        0.3, low=0, high=1, doc="chance domestic pressure gets through (open domestic structure)"
+    )
+    reputation_sensitivity: float = param(
+        0.5, low=0, high=1, doc="how much a gap between word and deed costs"
+    )
+    electoral_sensitivity: float = param(
+        0.5, low=0, high=1, doc="how much public support weighs with legislators"
+    )
     commitment: float = param(0.5, low=0, high=1, doc="stated commitment to the norm")
     practice: float = param(0.2, low=0, high=1, doc="practice / policy position on the issue")
     public_support: float = param(0.2, low=0, high=1, doc="initial national public support")
@@ -204,50 +212,85 @@ class ScheduledEvent:
 @frozen
 class InformationParams:
     contact_rate: float = param(6.0, low=0, high=1000, doc="contacts a group seeks per year")
-    venue_boost: float = param(1.0, low=0, high=100, doc="v: contacts are (1 + v*openness) times more frequent")
+    venue_boost: float = param(
+        1.0, low=0, high=100, doc="v: contacts are (1 + v*openness) times more frequent"
+    )
     base_success: float = param(0.3, low=0, high=1, doc="p0: success chance without a local venue")
     local_share: float = param(0.6, low=0, high=1, doc="share of contacts inside the group's locality")
     tie_share: float = param(0.3, low=0, high=1, doc="share of contacts along declared ties")
     partner_share: float = param(0.1, low=0, high=1, doc="share of contacts in partner localities abroad")
     transfer: float = param(0.5, low=0, high=1, doc="share of the information gap closed by a success")
     influence: float = param(0.2, low=0, high=1, doc="share of the commitment gap closed by a success")
-    lg_share_rate: float = param(12.0, low=0, high=1000, doc="sharings per year by a fully open local government")
-    lg_persuasion: float = param(0.05, low=0, high=1, doc="assembly support gained per sharing with a committed group")
+    lg_share_rate: float = param(
+        12.0, low=0, high=1000, doc="sharings per year by a fully open local government"
+    )
+    lg_persuasion: float = param(
+        0.05, low=0, high=1, doc="assembly support gained per sharing with a committed group"
+    )
 
 
 @frozen
 class AccountabilityParams:
     campaign_rate: float = param(4.0, low=0, high=1000, doc="campaigns per year by a group of resources 1")
     resource_elasticity: float = param(1.0, low=0, high=3, doc="campaign rate grows as resources**this")
-    information_half: float = param(1.0, low=0.001, high=1000, doc="pooled information at which campaigns are half as effective as at most")
-    local_support_gain: float = param(0.05, low=0, high=1, doc="local support gained per campaign (times appeal)")
+    information_half: float = param(
+        1.0,
+        low=0.001,
+        high=1000,
+        doc="pooled information at which campaigns are half as effective as at most",
+    )
+    local_support_gain: float = param(
+        0.05, low=0, high=1, doc="local support gained per campaign (times appeal)"
+    )
     national_support_gain: float = param(0.002, low=0, high=1, doc="national support gained per campaign")
     salience_bump: float = param(0.03, low=0, high=1, doc="salience gained per campaign")
     salience_half_life: float = param(180.0, low=1, high=36500, doc="days for salience to halve")
     pressure_amount: float = param(1.0, low=0, high=100, doc="pressure carried by one campaign")
     pressure_half_life: float = param(365.0, low=1, high=36500, doc="days for the pressure stock to halve")
-    responsiveness: float = param(0.02, low=0, high=1, doc="practice moves toward commitment per unit pressure")
-    support_threshold: float = param(0.5, low=0, high=1, doc="assembly support from which a local government carries its groups' case")
-    electoral_threshold: float = param(0.5, low=0, high=1, doc="public support from which legislators count electoral cost")
+    responsiveness: float = param(
+        0.02, low=0, high=1, doc="practice moves toward commitment per unit pressure"
+    )
+    support_threshold: float = param(
+        0.5, low=0, high=1, doc="assembly support from which a local government carries its groups' case"
+    )
+    electoral_threshold: float = param(
+        0.5, low=0, high=1, doc="public support from which legislators count electoral cost"
+    )
     electoral_check_days: float = param(30.0, low=1, high=3650, doc="how often electoral cost is reassessed")
 
 
 @frozen
 class AgendaParams:
-    assembly_months: tuple[int, ...] = param((3, 6, 9, 12), low=1, high=12, doc="months of regular local assembly meetings")
+    assembly_months: tuple[int, ...] = param(
+        (3, 6, 9, 12), low=1, high=12, doc="months of regular local assembly meetings"
+    )
     resolution_min_support: float = param(0.3, low=0, high=1, doc="no resolution below this assembly support")
     resolution_rate: float = param(0.3, low=0, high=1, doc="resolution chance per meeting at full support")
-    diffusion: float = param(0.5, low=0, high=10, doc="weight of the share of population already covered by resolutions")
+    diffusion: float = param(
+        0.5, low=0, high=10, doc="weight of the share of population already covered by resolutions"
+    )
     problem_threshold: float = param(0.3, low=0, high=1, doc="salience the problem stream needs")
     politics_threshold: float = param(0.4, low=0, high=1, doc="support the politics stream needs")
-    politics_public_weight: float = param(0.5, low=0, high=1, doc="weight of national support vs resolution coverage")
-    foreign_pressure_weight: float = param(0.1, low=0, high=1, doc="politics stream gain per unit of interstate pressure")
-    policy_hazard: float = param(0.05, low=0, high=1, doc="weekly chance a sponsor readies a bill, at full expertise")
+    politics_public_weight: float = param(
+        0.5, low=0, high=1, doc="weight of national support vs resolution coverage"
+    )
+    foreign_pressure_weight: float = param(
+        0.1, low=0, high=1, doc="politics stream gain per unit of interstate pressure"
+    )
+    policy_hazard: float = param(
+        0.05, low=0, high=1, doc="weekly chance a sponsor readies a bill, at full expertise"
+    )
     check_days: float = param(7.0, low=1, high=365, doc="days between checks of the three streams")
     stage_days: float = param(30.0, low=1, high=3650, doc="mean days a bill spends in a stage")
-    electoral_weight: float = param(0.5, low=0, high=10, doc="stage pass chance gained per unit electoral pressure")
-    member_bill_factor: float = param(0.5, low=0, high=1, doc="members' bills pass stages this much less often")
-    resubmit_probability: float = param(0.7, low=0, high=1, doc="chance sponsors resubmit a dead bill next session")
+    electoral_weight: float = param(
+        0.5, low=0, high=10, doc="stage pass chance gained per unit electoral pressure"
+    )
+    member_bill_factor: float = param(
+        0.5, low=0, high=1, doc="members' bills pass stages this much less often"
+    )
+    resubmit_probability: float = param(
+        0.7, low=0, high=1, doc="chance sponsors resubmit a dead bill next session"
+    )
 
 
 @frozen
@@ -255,9 +298,16 @@ class NegotiationParams:
     round_rate: float = param(12.0, low=0, high=1000, doc="rounds per year")
     expertise_weight_pre: float = param(0.8, low=0, high=1, doc="weight of expertise in prenegotiation")
     expertise_weight_main: float = param(0.2, low=0, high=1, doc="weight of expertise in the main phase")
-    lg_channel_weight: float = param(0.8, low=0, high=1, doc="expertise weight kept by a local-government access channel (times its access)")
+    lg_channel_weight: float = param(
+        0.8,
+        low=0,
+        high=1,
+        doc="expertise weight kept by a local-government access channel (times its access)",
+    )
     convergence: float = param(0.1, low=0, high=1, doc="share of the gap closed per round at full influence")
-    prenegotiation_threshold: float = param(1.0, low=0, high=1000, doc="expertise influence needed to settle the agenda")
+    prenegotiation_threshold: float = param(
+        1.0, low=0, high=1000, doc="expertise influence needed to settle the agenda"
+    )
     agreement_gap: float = param(0.1, low=0, high=1, doc="positions this close make an agreement")
     max_main_days: float = param(1825.0, low=1, high=36500, doc="main phase stalls after this many days")
     ratification_days: float = param(90.0, low=1, high=3650, doc="mean days to ratify")
@@ -320,11 +370,7 @@ class Scenario:
 def bundled_scenarios() -> dict[str, Path]:
     """Bundled scenario names and their files."""
     root = resources.files("normflow") / "scenarios"
-    return {
-        p.name.removesuffix(".toml"): Path(str(p))
-        for p in root.iterdir()
-        if p.name.endswith(".toml")
-    }
+    return {p.name.removesuffix(".toml"): Path(str(p)) for p in root.iterdir() if p.name.endswith(".toml")}
 
 
 def resolve_scenario_path(name_or_path: str | Path) -> Path:
@@ -417,7 +463,9 @@ def _unique(items: tuple[Any, ...], path: str, seen: dict[str, str]) -> None:
 def check_references(s: Scenario) -> None:
     """Cross-field checks: ids unique and every reference resolvable."""
     if s.scenario.end <= s.scenario.start:
-        raise ScenarioError("scenario.end", s.scenario.end.isoformat(), f"a date after start ({s.scenario.start})")
+        raise ScenarioError(
+            "scenario.end", s.scenario.end.isoformat(), f"a date after start ({s.scenario.start})"
+        )
     if not s.states:
         raise ScenarioError("states", [], "at least one state")
     if not s.issues:
@@ -435,7 +483,9 @@ def check_references(s: Scenario) -> None:
 
     def need(value: str | None, allowed: set[str], path: str, what: str) -> None:
         if value is not None and value not in allowed:
-            raise ScenarioError(path, value, f"the id of a declared {what} ({', '.join(sorted(allowed)) or 'none declared'})")
+            raise ScenarioError(
+                path, value, f"the id of a declared {what} ({', '.join(sorted(allowed)) or 'none declared'})"
+            )
 
     for i, x in enumerate(s.issues):
         need(x.state, states, f"issues[{i}].state", "state")
@@ -444,7 +494,9 @@ def check_references(s: Scenario) -> None:
         for j, p in enumerate(x.partners):
             need(p, lgs, f"local_governments.named[{i}].partners[{j}]", "named local government")
             if p == x.id:
-                raise ScenarioError(f"local_governments.named[{i}].partners[{j}]", p, "a partner other than itself")
+                raise ScenarioError(
+                    f"local_governments.named[{i}].partners[{j}]", p, "a partner other than itself"
+                )
     for i, x in enumerate(s.local_governments.groups):
         need(x.state, states, f"local_governments.groups[{i}].state", "state")
     for i, x in enumerate(s.civil_society.groups):
@@ -460,7 +512,9 @@ def check_references(s: Scenario) -> None:
             n.state == x.state for n in s.local_governments.named
         )
         if not has_lg:
-            raise ScenarioError(f"{p}.state", x.state, "a state with local governments to place the groups in")
+            raise ScenarioError(
+                f"{p}.state", x.state, "a state with local governments to place the groups in"
+            )
     for i, x in enumerate(s.ties):
         need(x.a, groups, f"ties[{i}].a", "civil-society group")
         need(x.b, groups, f"ties[{i}].b", "civil-society group")
@@ -479,14 +533,18 @@ def check_references(s: Scenario) -> None:
             raise ScenarioError(f"{p}.requester", None, "the requesting state when request_threshold is set")
         for key in ("positions", "win_sets"):
             if len(getattr(x, key)) != len(x.parties):
-                raise ScenarioError(f"{p}.{key}", list(getattr(x, key)), f"one value per party ({len(x.parties)})")
+                raise ScenarioError(
+                    f"{p}.{key}", list(getattr(x, key)), f"one value per party ({len(x.parties)})"
+                )
     for i, x in enumerate(s.events):
         p = f"events[{i}]"
         need(x.state, states, f"{p}.state", "state")
         need(x.target, states, f"{p}.target", "state")
         need(x.issue, issues, f"{p}.issue", "issue")
         if not s.scenario.start <= x.date <= s.scenario.end:
-            raise ScenarioError(f"{p}.date", x.date.isoformat(), f"a date between {s.scenario.start} and {s.scenario.end}")
+            raise ScenarioError(
+                f"{p}.date", x.date.isoformat(), f"a date between {s.scenario.start} and {s.scenario.end}"
+            )
         if x.category in ("election", "dissolution", "session"):
             st = next((st for st in s.states if st.id == x.state), None)
             if st is None or st.legislature is None:

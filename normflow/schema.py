@@ -130,7 +130,7 @@ def _structure_dist(data: Any, path: str, low: float | None, high: float | None)
         _check_range(float(data), path, low, high)
         return Dist("fixed", float(data))
     if not isinstance(data, dict):
-        raise ScenarioError(path, data, "a number or a table like {dist = \"uniform\", ...}")
+        raise ScenarioError(path, data, 'a number or a table like {dist = "uniform", ...}')
     kind = data.get("dist", _MISSING)
     if kind not in _DIST_PARAMS:
         raise ScenarioError(f"{path}.dist", kind, f"one of {sorted(_DIST_PARAMS)}")
@@ -197,9 +197,7 @@ def structure(cls: type, data: Any, path: str = "") -> Any:
         if key not in fields:
             close = difflib.get_close_matches(key, list(fields), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise ScenarioError(
-                _join(path, key), data[key], f"one of the known keys {sorted(fields)}{hint}"
-            )
+            raise ScenarioError(_join(path, key), data[key], f"one of the known keys {sorted(fields)}{hint}")
     hints = _hints(cls)
     kwargs = {}
     for name, f in fields.items():

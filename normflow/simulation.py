@@ -109,7 +109,9 @@ class Simulation:
         plugin_manager: Any = None,
     ):
         if not 0.0 <= local_government_role <= 10.0:
-            raise ValueError(f"local_government_role: got {local_government_role}; expected a number in [0, 10]")
+            raise ValueError(
+                f"local_government_role: got {local_government_role}; expected a number in [0, 10]"
+            )
         self.scenario = scenario
         self.seed = seed
         self.streams = Streams(seed)
@@ -129,7 +131,9 @@ class Simulation:
         self._current_plugin: str | None = None
         self.log = get_logger(scenario=scenario.name, seed=_seed_label(seed))
         self.pm = plugin_manager or get_plugin_manager(list(plugins), autoload=autoload)
-        self.plugin_versions = {name: self.pm.versions.get(name, "unknown") for name, _ in self.pm.list_name_plugin()}
+        self.plugin_versions = {
+            name: self.pm.versions.get(name, "unknown") for name, _ in self.pm.list_name_plugin()
+        }
         self._check_required()
         self.plugin_configs = self._validate_plugin_sections()
         self._trace: JsonlTrace | None = None
@@ -137,7 +141,12 @@ class Simulation:
             self._trace = JsonlTrace(
                 trace,
                 scenario.start,
-                header={"scenario": scenario.name, "seed": _seed_label(seed), "start": scenario.start.isoformat(), "plugins": self.plugin_versions},
+                header={
+                    "scenario": scenario.name,
+                    "seed": _seed_label(seed),
+                    "start": scenario.start.isoformat(),
+                    "plugins": self.plugin_versions,
+                },
             )
         self._chambers: dict[str, agenda.Chamber] = {}
         self._setup()
@@ -164,7 +173,10 @@ class Simulation:
             if section not in declared and section not in installed:
                 known = ", ".join(sorted(declared)) or "none"
                 raise ScenarioError(
-                    f"plugins.{section}", data, f"a section of a loaded plugin (known sections: {known})", file=self.scenario.source
+                    f"plugins.{section}",
+                    data,
+                    f"a section of a loaded plugin (known sections: {known})",
+                    file=self.scenario.source,
                 )
         configs = {}
         for section, (_plugin, cls) in declared.items():
@@ -192,7 +204,11 @@ class Simulation:
         )
         self._each_impl(
             hook.normflow_register_metrics,
-            lambda plugin: lambda name, fn: self._metric_fns.append((f"{plugin}.{name}", self._guard(plugin, f"metric '{name}'", fn))),
+            lambda plugin: (
+                lambda name, fn: self._metric_fns.append(
+                    (f"{plugin}.{name}", self._guard(plugin, f"metric '{name}'", fn))
+                )
+            ),
         )
         self.bus.freeze()
         self._start_core()
@@ -218,7 +234,9 @@ class Simulation:
             elif kind == "transition":
                 self._transition_mods.append(self._guard(plugin, "transition modifier", fn))
             else:
-                raise PluginError(f"plugin '{plugin}' registered a modifier of unknown kind '{kind}' (use 'pressure' or 'transition')")
+                raise PluginError(
+                    f"plugin '{plugin}' registered a modifier of unknown kind '{kind}' (use 'pressure' or 'transition')"
+                )
 
         return register
 
@@ -250,7 +268,9 @@ class Simulation:
         except PluginRunError:
             raise
         except Exception as exc:
-            raise PluginRunError(plugin, f"process '{name}'", self.env.now, self.date(self.env.now), exc) from exc
+            raise PluginRunError(
+                plugin, f"process '{name}'", self.env.now, self.date(self.env.now), exc
+            ) from exc
 
     def _start_core(self) -> None:
         env, w, s = self.env, self.world, self.scenario
@@ -284,12 +304,27 @@ class Simulation:
                 yield env.timeout(t - env.now)
             self.tally["exogenous"] += 1
             self.bus.publish(
-                ev.ExogenousEvent(t=env.now, name=item.name or item.category, category=item.category, state=item.state, target=item.target)
+                ev.ExogenousEvent(
+                    t=env.now,
+                    name=item.name or item.category,
+                    category=item.category,
+                    state=item.state,
+                    target=item.target,
+                )
             )
             issues = [item.issue] if item.issue else [x.id for x in s.issues]
             if item.category in ("state_visit", "pressure"):
                 for issue in issues:
-                    self.apply_pressure(env.now, item.state, item.target, issue, "interstate", "moral", item.strength, foreign=True)
+                    self.apply_pressure(
+                        env.now,
+                        item.state,
+                        item.target,
+                        issue,
+                        "interstate",
+                        "moral",
+                        item.strength,
+                        foreign=True,
+                    )
                     self.world.stance(item.target, issue).salience.add(env.now, 10 * bump * item.strength)
             elif item.category == "election":
                 self._chambers[item.state].call_special(env.now)
@@ -419,7 +454,15 @@ class Simulation:
         self.tally["pressure_applied"] += 1
         if self.bus.wants(ev.PressureApplied):
             self.bus.publish(
-                ev.PressureApplied(t=t, source=source, target=target, issue=issue, channel=channel, nature=nature, amount=amount)
+                ev.PressureApplied(
+                    t=t,
+                    source=source,
+                    target=target,
+                    issue=issue,
+                    channel=channel,
+                    nature=nature,
+                    amount=amount,
+                )
             )
         return amount
 
@@ -431,7 +474,9 @@ class Simulation:
         stance.policy_changed = True
         stance.position = max(stance.position, min(position, 1.0))
         self.tally["policy_changed"] += 1
-        self.bus.publish(ev.PolicyChanged(t=t, state=state, issue=issue, position=stance.position, cause=cause))
+        self.bus.publish(
+            ev.PolicyChanged(t=t, state=state, issue=issue, position=stance.position, cause=cause)
+        )
 
     def open_channel(self, channel: Channel) -> None:
         self.world.add_channel(channel)

@@ -190,7 +190,18 @@ class World:
     def _build_groups(self, s: Scenario, rng: np.random.Generator) -> None:
         ids: list[str] = []
         cols: dict[str, list[np.ndarray]] = {
-            k: [] for k in ("resources", "info", "commitment", "locality", "state", "issue", "supporter", "nationality", "ngo")
+            k: []
+            for k in (
+                "resources",
+                "info",
+                "commitment",
+                "locality",
+                "state",
+                "issue",
+                "supporter",
+                "nationality",
+                "ngo",
+            )
         }
         nat_codes: dict[str, int] = {}
 

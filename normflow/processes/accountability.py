@@ -71,7 +71,11 @@ def campaigns(sim: Simulation, issue: int):
         stance.public_support += p.national_support_gain * appeal * force * (1.0 - stance.public_support)
         stance.salience.add(t, p.salience_bump * appeal * force * (1.0 - min(stance.salience.at(t), 1.0)))
         if wants_public:
-            bus.publish(PublicSupportChanged(t=t, where=w.states[st].id, issue=issue_id, support=stance.public_support))
+            bus.publish(
+                PublicSupportChanged(
+                    t=t, where=w.states[st].id, issue=issue_id, support=stance.public_support
+                )
+            )
         if st != target_state:
             return
         state = w.states[st]
@@ -85,7 +89,9 @@ def campaigns(sim: Simulation, issue: int):
         else:
             tally["access_blocked"] += 1
             if wants_blocked:
-                bus.publish(AccessBlocked(t=t, group=w.group_ids[g], state=state.id, issue=issue_id, channel=channel))
+                bus.publish(
+                    AccessBlocked(t=t, group=w.group_ids[g], state=state.id, issue=issue_id, channel=channel)
+                )
 
     yield from run_clock(sim.env, AggregatedClock(rates, rng), campaign, sim.horizon)
 
@@ -100,7 +106,9 @@ def electoral_leverage(sim: Simulation, issue: int):
         yield env.timeout(p.electoral_check_days)
         for state in w.states:
             stance = w.stance(state.id, issue_id)
-            excess = max(0.0, stance.public_support - p.electoral_threshold) / (1.0 - p.electoral_threshold + 1e-12)
+            excess = max(0.0, stance.public_support - p.electoral_threshold) / (
+                1.0 - p.electoral_threshold + 1e-12
+            )
             level = state.electoral_sensitivity * excess
             if level <= 0.0:
                 stance.electoral_pressure = 0.0

@@ -97,7 +97,9 @@ class Chamber:
             o = self.spec.ordinary_session
             if self.rng.random() < o.probability:
                 t0 = sim.scenario.day_of(dt.date(year, o.month, o.day))
-                days = o.days + (self.spec.extension_days if self.rng.random() < self.spec.extension_probability else 0)
+                days = o.days + (
+                    self.spec.extension_days if self.rng.random() < self.spec.extension_probability else 0
+                )
                 out.append((t0, t0 + days, "ordinary"))
             for x in self.spec.extraordinary_sessions:
                 if self.rng.random() < x.probability:
@@ -152,7 +154,6 @@ class Chamber:
             got = yield env.timeout(length) | self._dissolve
             self._close(dissolved=self._dissolve in got)
 
-
     def _open(self, kind: str) -> None:
         sim = self.sim
         self.is_open = True
@@ -169,7 +170,13 @@ class Chamber:
         self.dissolved = dissolved
         sim.tally["session_closed"] += 1
         sim.bus.publish(
-            SessionClosed(t=sim.env.now, legislature=self.name, session=self.session_kind, number=self.number, dissolved=dissolved)
+            SessionClosed(
+                t=sim.env.now,
+                legislature=self.name,
+                session=self.session_kind,
+                number=self.number,
+                dissolved=dissolved,
+            )
         )
         closed, self.closed = self.closed, sim.env.event()
         closed.succeed(dissolved)
@@ -180,7 +187,14 @@ class Chamber:
                 bill.alive = False
                 self.sim.tally["bill_lapsed"] += 1
                 self.sim.bus.publish(
-                    BillLapsed(t=t, legislature=self.name, bill=bill.id, issue=bill.issue, stage=STAGES[bill.stage], reason=reason)
+                    BillLapsed(
+                        t=t,
+                        legislature=self.name,
+                        bill=bill.id,
+                        issue=bill.issue,
+                        stage=STAGES[bill.stage],
+                        reason=reason,
+                    )
                 )
 
     # -- bills ---------------------------------------------------------------
@@ -190,7 +204,9 @@ class Chamber:
         bill = Bill(id=f"{self.name.lower()}-{self.state}-{next(self._serial)}", issue=issue, sponsor=sponsor)
         self.bills.append(bill)
         sim.tally["bill_submitted"] += 1
-        sim.bus.publish(BillSubmitted(t=sim.env.now, legislature=self.name, bill=bill.id, issue=issue, sponsor=sponsor))
+        sim.bus.publish(
+            BillSubmitted(t=sim.env.now, legislature=self.name, bill=bill.id, issue=issue, sponsor=sponsor)
+        )
         sim.env.process(self._bill_life(bill))
         return bill
 
@@ -219,14 +235,40 @@ class Chamber:
                 if got[closed]:  # dissolved
                     bill.alive = False
                     sim.tally["bill_lapsed"] += 1
-                    sim.bus.publish(BillLapsed(t=env.now, legislature=self.name, bill=bill.id, issue=bill.issue, stage=STAGES[bill.stage], reason="dissolution"))
+                    sim.bus.publish(
+                        BillLapsed(
+                            t=env.now,
+                            legislature=self.name,
+                            bill=bill.id,
+                            issue=bill.issue,
+                            stage=STAGES[bill.stage],
+                            reason="dissolution",
+                        )
+                    )
                 elif rng.random() < self.spec.continuation_probability:
                     sim.tally["bill_carried_over"] += 1
-                    sim.bus.publish(BillCarriedOver(t=env.now, legislature=self.name, bill=bill.id, issue=bill.issue, stage=STAGES[bill.stage]))
+                    sim.bus.publish(
+                        BillCarriedOver(
+                            t=env.now,
+                            legislature=self.name,
+                            bill=bill.id,
+                            issue=bill.issue,
+                            stage=STAGES[bill.stage],
+                        )
+                    )
                 else:
                     bill.alive = False
                     sim.tally["bill_lapsed"] += 1
-                    sim.bus.publish(BillLapsed(t=env.now, legislature=self.name, bill=bill.id, issue=bill.issue, stage=STAGES[bill.stage], reason="session_end"))
+                    sim.bus.publish(
+                        BillLapsed(
+                            t=env.now,
+                            legislature=self.name,
+                            bill=bill.id,
+                            issue=bill.issue,
+                            stage=STAGES[bill.stage],
+                            reason="session_end",
+                        )
+                    )
                 continue
             bill.remaining = None
             chance = self.spec.government_support + p.electoral_weight * stance.electoral_pressure
@@ -236,10 +278,22 @@ class Chamber:
             if rng.random() >= chance:
                 bill.alive = False
                 sim.tally["bill_rejected"] += 1
-                sim.bus.publish(BillRejected(t=env.now, legislature=self.name, bill=bill.id, issue=bill.issue, stage=STAGES[bill.stage]))
+                sim.bus.publish(
+                    BillRejected(
+                        t=env.now,
+                        legislature=self.name,
+                        bill=bill.id,
+                        issue=bill.issue,
+                        stage=STAGES[bill.stage],
+                    )
+                )
                 return
             sim.tally["bill_advanced"] += 1
-            sim.bus.publish(BillAdvanced(t=env.now, legislature=self.name, bill=bill.id, issue=bill.issue, stage=STAGES[bill.stage]))
+            sim.bus.publish(
+                BillAdvanced(
+                    t=env.now, legislature=self.name, bill=bill.id, issue=bill.issue, stage=STAGES[bill.stage]
+                )
+            )
             bill.stage += 1
             if bill.stage == len(STAGES):
                 bill.alive = False
@@ -282,14 +336,23 @@ def local_assemblies(sim: Simulation, issue: int):
         open_ = members[np.isnan(passed_t[members]) & (support[members] >= p.resolution_min_support)]
         if len(open_) == 0:
             continue
-        chance = p.resolution_rate * support[open_] * (0.5 + 0.5 * public[open_]) * (1.0 + p.diffusion * covered / total)
+        chance = (
+            p.resolution_rate
+            * support[open_]
+            * (0.5 + 0.5 * public[open_])
+            * (1.0 + p.diffusion * covered / total)
+        )
         new = open_[rng.random(len(open_)) < np.minimum(chance, 1.0)]
         for lg in new:
             passed_t[lg] = t
             support[lg] = max(support[lg], threshold)
             covered += population[lg]
             sim.tally["resolution_passed"] += 1
-            sim.bus.publish(ResolutionPassed(t=t, local_government=w.lg_ids[lg], issue=iss.id, population=int(population[lg])))
+            sim.bus.publish(
+                ResolutionPassed(
+                    t=t, local_government=w.lg_ids[lg], issue=iss.id, population=int(population[lg])
+                )
+            )
 
 
 def streams(sim: Simulation, issue: int, chamber: Chamber):

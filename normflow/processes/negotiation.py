@@ -65,7 +65,9 @@ def negotiation(sim: Simulation, spec: Negotiation):
     def phase_change(phase: str) -> None:
         sim.tally["negotiation_phase_changed"] += 1
         sim.bus.publish(
-            NegotiationPhaseChanged(t=env.now, negotiation=spec.id, issue=spec.issue, phase=phase, requester=spec.requester)
+            NegotiationPhaseChanged(
+                t=env.now, negotiation=spec.id, issue=spec.issue, phase=phase, requester=spec.requester
+            )
         )
 
     def expertise() -> float:
@@ -112,7 +114,15 @@ def negotiation(sim: Simulation, spec: Negotiation):
         sim.tally["expertise_heard"] += 1
         if sim.bus.wants(ExpertiseHeard):
             sim.bus.publish(
-                ExpertiseHeard(t=t, negotiation=spec.id, issue=spec.issue, phase=phase, channel=channel, weight=weight, influence=influence)
+                ExpertiseHeard(
+                    t=t,
+                    negotiation=spec.id,
+                    issue=spec.issue,
+                    phase=phase,
+                    channel=channel,
+                    weight=weight,
+                    influence=influence,
+                )
             )
         if phase == "prenegotiation":
             influence_total += influence
@@ -130,7 +140,9 @@ def negotiation(sim: Simulation, spec: Negotiation):
         spread = max(positions) - min(positions)
         if spread <= p.agreement_gap:
             deal = float(np.mean(positions))
-            widened = [spec.win_sets[i] + 0.1 * pressures[i] / (1.0 + pressures[i]) for i in range(len(parties))]
+            widened = [
+                spec.win_sets[i] + 0.1 * pressures[i] / (1.0 + pressures[i]) for i in range(len(parties))
+            ]
             if all(abs(deal - ideals[i]) <= widened[i] for i in range(len(parties))):
                 break
         if t - main_began > p.max_main_days:
@@ -145,9 +157,21 @@ def negotiation(sim: Simulation, spec: Negotiation):
         chance = sim.modify_transition("ratification", chance, state, spec.issue)
         if rng.random() >= chance:
             sim.tally["agreement_failed"] += 1
-            sim.bus.publish(AgreementFailed(t=env.now, negotiation=spec.id, issue=spec.issue, reason=f"ratification:{state}"))
+            sim.bus.publish(
+                AgreementFailed(
+                    t=env.now, negotiation=spec.id, issue=spec.issue, reason=f"ratification:{state}"
+                )
+            )
             return
     sim.tally["agreement_reached"] += 1
-    sim.bus.publish(AgreementReached(t=env.now, negotiation=spec.id, issue=spec.issue, parties=tuple(parties)))
+    sim.bus.publish(
+        AgreementReached(t=env.now, negotiation=spec.id, issue=spec.issue, parties=tuple(parties))
+    )
     for state in parties:
-        sim.change_policy(env.now, state, spec.issue, max(w.stance(state, spec.issue).position, 1.0), cause=f"agreement:{spec.id}")
+        sim.change_policy(
+            env.now,
+            state,
+            spec.issue,
+            max(w.stance(state, spec.issue).position, 1.0),
+            cause=f"agreement:{spec.id}",
+        )
