@@ -210,7 +210,6 @@ class Simulation:
                 )
             ),
         )
-        self.bus.freeze()
         self._start_core()
         for plugin, name, factory in plugin_processes:
             self.env.process(self._guarded_process(plugin, name, factory))
@@ -491,6 +490,7 @@ class Simulation:
             end = min(end, float(until))
         self.log.info("run.start", horizon_days=end, plugins=sorted(self.plugin_versions))
         began = time.perf_counter()
+        self.bus.freeze()  # processes start on the first step, after this
         try:
             self.env.run(until=end)
         except PluginRunError as exc:
