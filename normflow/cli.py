@@ -22,6 +22,7 @@ from normflow.plugins import PluginError, describe_plugins, get_plugin_manager
 from normflow.scenario import bundled_scenarios, load_scenario, resolve_scenario_path
 from normflow.schema import ScenarioError
 from normflow.simulation import PluginRunError, Simulation
+from normflow.validate import validate_command
 
 EXIT_BAD_INPUT = 2
 EXIT_RUN_FAILED = 1
@@ -203,6 +204,9 @@ def plugins(as_json: bool) -> None:
         click.echo(f"  hooks: {', '.join(row['hooks'])}")
         if row["config_section"]:
             click.echo(f"  config: [plugins.{row['config_section']}]")
+
+
+cli.add_command(validate_command)
 
 
 def _add_plugin_commands() -> None:

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import attrs
 
+from normflow.facts import parse_facts
 from normflow.schema import Dist, ScenarioError, param, structure
 
 IssueArea = Literal["bodily_harm", "legal_equality", "environment", "economic", "human_rights", "security"]
@@ -341,7 +342,7 @@ class Scenario:
     events: tuple[ScheduledEvent, ...] = ()
     processes: Processes = attrs.field(factory=Processes)
     plugins: PluginSettings = attrs.field(factory=PluginSettings)
-    facts: tuple[dict[str, Any], ...] = ()
+    facts: tuple[Any, ...] = ()  # stylized facts, validated by normflow.facts.parse_facts
     source: str | None = attrs.field(default=None, eq=False)
 
     @property
@@ -418,6 +419,7 @@ def scenario_from_dict(
         scenario = structure(Scenario, data)
         scenario = attrs.evolve(scenario, source=file)
         check_references(scenario)
+        scenario = attrs.evolve(scenario, facts=parse_facts(list(scenario.facts), scenario))
     except ScenarioError as exc:
         raise exc.with_file(file) from None
     return scenario

@@ -532,6 +532,7 @@ class Simulation:
                 "resolutions": resolutions,
                 "resolution_population_share": round(w.resolution_share(i, st_idx, end), 6),
                 "local_governments": int(np.sum(w.lg_state == st_idx)),
+                "population": float(w.state_population[st_idx]),
             }
         final["coalitions"] = {
             "count": len(coalitions),
