@@ -320,3 +320,12 @@ def test_state_visit_is_foreign_pressure_on_the_target(tmp_path):
     visit = [x for x in _kinds(lines, "pressure_applied") if x["channel"] == "interstate"]
     assert len(visit) == 1 and visit[0]["source"] == "korea" and visit[0]["target"] == "japan"
     assert visit[0]["date"] == dt.date(1991, 5, 1).isoformat()
+
+
+def test_opponents_counter_campaign_lowers_public_support():
+    def support(stance):
+        pops = {"groups": [], "populations": [{"state": "japan", "count": 80, "stance": stance}]}
+        r = run(scenario(civil_society=pops))
+        return r.final["states"]["japan"]["suffrage"]["public_support"]
+
+    assert support("opponent") < 0.3 < support("supporter")  # 0.3 is the starting support

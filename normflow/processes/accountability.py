@@ -1,8 +1,9 @@
 """Accountability pressure (THEORY.md, "Accountability" and "Legitimacy and
 moral authority").
 
-Supporter groups campaign at ``campaign_rate * resources**elasticity`` per
-year. A campaign's force is its coalition's pooled information ``I`` through
+Groups campaign at ``campaign_rate * resources**elasticity`` per year;
+opponents' counter-campaigns pull public support toward 0 (appeal does not
+help them) and press for nothing. A campaign's force is its coalition's pooled information ``I`` through
 ``I / (I + information_half)``: a coalition informs better than a lone group.
 
 - *Downward*: local and national public support move toward 1 by a step
@@ -40,7 +41,7 @@ def campaigns(sim: Simulation, issue: int):
     w = sim.world
     p = sim.scenario.processes.accountability
     rng = sim.rng(f"accountability.{w.issues[issue].id}")
-    groups = np.flatnonzero((w.group_issue == issue) & w.group_supporter)
+    groups = np.flatnonzero(w.group_issue == issue)
     if len(groups) == 0:
         return
     iss = w.issues[issue]
@@ -66,6 +67,14 @@ def campaigns(sim: Simulation, issue: int):
         st = int(w.group_state[g])
         stance = stances[st]
         tally["campaign"] += 1
+        if not w.group_supporter[g]:
+            # opponents counter-campaign: support falls, no pressure for the norm
+            if lg >= 0:
+                lg_public[lg] -= p.local_support_gain * force * lg_public[lg]
+            stance.public_support -= p.national_support_gain * force * stance.public_support
+            if wants_public:
+                bus.publish(PublicSupportChanged(t=t, where=w.states[st].id, issue=issue_id, support=stance.public_support))
+            return
         if lg >= 0:
             lg_public[lg] += p.local_support_gain * appeal * force * (1.0 - lg_public[lg])
         stance.public_support += p.national_support_gain * appeal * force * (1.0 - stance.public_support)
