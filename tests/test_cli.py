@@ -67,3 +67,17 @@ def test_scenarios_lists_and_shows_the_bundled_ones():
 def test_console_script_is_installed():
     done = subprocess.run([sys.executable, "-m", "normflow", "--version"], capture_output=True, text=True)
     assert done.returncode == 0 and "normflow" in done.stdout
+
+
+def test_run_log_is_json_with_scenario_and_seed_when_asked():
+    done = subprocess.run(
+        [sys.executable, "-m", "normflow", "--log-json", "--log-level", "info", "run", "minimal", "--seed", "4", "--json"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0
+    records = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    events = {r["event"]: r for r in records}
+    assert {"run.start", "run.end"} <= set(events)
+    assert events["run.start"]["scenario"] == "minimal" and events["run.start"]["seed"] == 4
+    json.loads(done.stdout)  # stdout stays pure JSON
