@@ -149,7 +149,14 @@ class Simulation:
                 },
             )
         self._chambers: dict[str, agenda.Chamber] = {}
-        self._setup()
+        self._started = False
+        try:
+            self._setup()
+        except BaseException as exc:
+            # a plugin that fails at setup leaves a trace that says so
+            if self._trace is not None:
+                self._trace.close(complete=False, error=f"{type(exc).__name__}: {exc}", t=0.0)
+            raise
 
     # -- setup -------------------------------------------------------------------
 
@@ -198,10 +205,18 @@ class Simulation:
         self._each_impl(hook.normflow_register_modifiers, self._modifier_register)
         self._each_impl(hook.normflow_register_handlers, self._handler_register)
         plugin_processes: list[tuple[str, str, Callable[[], Any]]] = []
-        self._each_impl(
-            hook.normflow_register_processes,
-            lambda plugin: lambda name, factory: plugin_processes.append((plugin, name, factory)),
-        )
+
+        def process_register(plugin: str) -> Callable[[str, Callable[[], Any]], None]:
+            # kept by a plugin, the same function starts a process during the run
+            def register(name: str, factory: Callable[[], Any]) -> None:
+                if self._started:
+                    self.env.process(self._guarded_process(plugin, name, factory))
+                else:
+                    plugin_processes.append((plugin, name, factory))
+
+            return register
+
+        self._each_impl(hook.normflow_register_processes, process_register)
         self._each_impl(
             hook.normflow_register_metrics,
             lambda plugin: (
@@ -213,14 +228,17 @@ class Simulation:
         self._start_core()
         for plugin, name, factory in plugin_processes:
             self.env.process(self._guarded_process(plugin, name, factory))
+        self._started = True
 
     def _each_impl(self, caller: Any, make_register: Callable[[str], Callable[..., Any]]) -> None:
         """Call each plugin's implementation separately, so that what it
         registers (and any error it raises) is attributed to it."""
         for impl in reversed(caller.get_hookimpls()):
             plugin = impl.plugin_name
+            # an implementation may take only some of the hook's arguments
+            offered = {"sim": self, "register": make_register(plugin)}
             try:
-                impl.function(sim=self, register=make_register(plugin))
+                impl.function(**{name: offered[name] for name in impl.argnames})
             except (PluginError, ScenarioError):
                 raise
             except Exception as exc:

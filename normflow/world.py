@@ -279,6 +279,16 @@ class World:
             parent[g], g = root, parent[g]
         return int(root)
 
+    def coalition_roots(self) -> np.ndarray:
+        """The coalition root of every group at once (vectorized find, by
+        pointer jumping): ``roots[g] == coalition_of(g)``."""
+        roots = self._parent.copy()
+        while True:
+            up = roots[roots]
+            if np.array_equal(up, roots):
+                return roots
+            roots = up
+
     def in_coalition(self, g: int) -> bool:
         return self.coalition_size[self.coalition_of(g)] > 1
 
@@ -306,9 +316,7 @@ class World:
         return f"coalition-{self._coalition_serial}"
 
     def coalition_members(self, g: int) -> np.ndarray:
-        root = self.coalition_of(g)
-        roots = np.array([self.coalition_of(i) for i in range(len(self.group_ids))])
-        return np.flatnonzero(roots == root)
+        return np.flatnonzero(self.coalition_roots() == self.coalition_of(g))
 
     def add_info(self, g: int, amount: float) -> None:
         self.group_info[g] += amount
