@@ -13,12 +13,13 @@ from normflow.rng import Streams, replication_seeds
 from normflow.scenario import Scenario, bundled_scenarios, load_scenario, loads_scenario
 from normflow.schema import Dist, ScenarioError, param
 from normflow.simulation import PluginRunError, RunResult, Simulation, simulate
-from normflow.world import Channel, World
+from normflow.world import Channel, Decaying, World
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Channel",
+    "Decaying",
     "Dist",
     "PluginError",
     "PluginRunError",

@@ -7,17 +7,23 @@ modifiers, metrics) through a ``register`` function, and the engine calls
 those directly on the hot path.
 
 Hooks are grouped by phase: *declaration* (what the plugin adds to the
-scenario schema and the CLI), *setup* (what it adds to a run, in the order
-the engine calls them: channels, modifiers, handlers, processes, metrics).
-Every hook name starts with ``normflow_``; the plugin manager refuses others.
+scenario schema and the CLI) and *setup* (what it adds to one run, in the
+order the engine calls them: channels, milestones, modifiers, handlers,
+processes, metrics). Every hook name starts with ``normflow_``; the plugin
+manager refuses a hook implementation with another name, and one that names
+a hook not listed here.
 
-A plugin module needs only ``from normflow import hookimpl``::
+An implementation may take only the arguments it needs (``def
+normflow_register_handlers(register)`` is fine). A plugin module needs only
+``import normflow``::
 
-    from normflow import hookimpl, events
+    import normflow
 
-    @hookimpl
+    @normflow.hookimpl
     def normflow_register_handlers(sim, register):
-        register(events.AccessBlocked, lambda ev: print(ev.group))
+        register(normflow.events.AccessBlocked, lambda ev: print(ev.group))
+
+``docs/plugins.md`` has one section per hook, with a runnable example.
 """
 
 from __future__ import annotations
@@ -50,10 +56,14 @@ def normflow_register_config(register: Callable[[str, type], None]) -> None:
         whose fields all have defaults. Use ``normflow.param`` for fields
         with a range and a documentation line; the loader then validates the
         section and reports errors with their field path
-        (``plugins.spiral.denial_threshold``).
+        (``plugins.spiral.denial_threshold``). A ``ValueError`` raised by the
+        class itself (a cross-field check) is reported against the section.
     :returns: nothing.
 
-    Called when a simulation is set up and by ``normflow plugins``.
+    Called when a simulation is set up and by ``normflow plugins``. The
+    validated instance is ``sim.config(section)`` during the run; a scenario
+    without the section gets the defaults. Two plugins may not declare the
+    same section.
 
     Example::
 
@@ -61,7 +71,7 @@ def normflow_register_config(register: Callable[[str, type], None]) -> None:
         class ShamingConfig:
             strength: float = normflow.param(0.5, low=0, high=1, doc="...")
 
-        @hookimpl
+        @normflow.hookimpl
         def normflow_register_config(register):
             register("shaming", ShamingConfig)
     """
@@ -75,15 +85,41 @@ def normflow_register_commands(cli: click.Group) -> None:
         decorate functions with ``@cli.command()``.
     :returns: nothing.
 
-    Called once when the CLI starts.
+    Called once when the ``normflow`` command starts, before its arguments
+    are parsed.
 
     Example::
 
-        @hookimpl
+        @normflow.hookimpl
         def normflow_register_commands(cli):
             @cli.command(name="shaming-report")
             def report():
                 click.echo("...")
+    """
+
+
+# -- setup of a run --------------------------------------------------------------
+
+
+@hookspec
+def normflow_register_channels(sim: Simulation, register: Callable[[Any], None]) -> None:
+    """Open channels of influence before the run.
+
+    :param sim: the simulation being set up; ``sim.world`` holds the actors.
+    :param register: ``register(channel)`` with a ``normflow.Channel``
+        (``name``, ``source``, ``via``, ``target`` state, ``access`` in
+        [0, 1]). The core's negotiation process treats a channel into a
+        party state as access to its negotiators (expertise keeps its weight
+        in the main phase); plugins find channels in ``sim.world.channels``.
+    :returns: nothing.
+
+    Called at setup, first of the setup hooks.
+
+    Example::
+
+        @normflow.hookimpl
+        def normflow_register_channels(sim, register):
+            register(normflow.Channel("un", source="ngo-1", via=("un",), target="japan", access=0.3))
     """
 
 
@@ -94,42 +130,18 @@ def normflow_register_milestones(sim: Simulation, register: Callable[[str], None
 
     :param sim: the simulation being set up.
     :param register: ``register(name)``; reach one during the run with
-        ``sim.reach_milestone(name, t)``.
+        ``sim.reach_milestone(name, t)`` (a milestone reached without being
+        declared still appears in the summary, from the moment it is reached).
     :returns: nothing.
 
     Called at setup, before any process starts.
 
     Example::
 
-        @hookimpl
+        @normflow.hookimpl
         def normflow_register_milestones(sim, register):
             for state in sim.world.states:
                 register(f"shamed:{state.id}")
-    """
-
-
-# -- setup ---------------------------------------------------------------------
-
-
-@hookspec
-def normflow_register_channels(sim: Simulation, register: Callable[[Any], None]) -> None:
-    """Open channels of influence before the run.
-
-    :param sim: the simulation being set up; ``sim.world`` holds the actors.
-    :param register: ``register(channel)`` with a ``normflow.Channel``
-        (``name``, ``source``, ``via``, ``target`` state, ``access``). Channels
-        that reach a state are used by the core's negotiation process as
-        access to the negotiators, and by plugins that look them up in
-        ``sim.world.channels``.
-    :returns: nothing.
-
-    Called at setup, first of the setup hooks.
-
-    Example::
-
-        @hookimpl
-        def normflow_register_channels(sim, register):
-            register(Channel("un", source="ngo-1", via=("un",), target="japan", access=0.3))
     """
 
 
@@ -142,18 +154,18 @@ def normflow_register_modifiers(
     :param sim: the simulation being set up.
     :param register: ``register(kind, fn)`` where ``kind`` is ``"pressure"``
         or ``"transition"``. A pressure modifier is called as
-        ``fn(amount, source, target, issue, channel) -> amount``; a transition
-        modifier as ``fn(name, probability, state, issue) -> probability``
-        where ``name`` is e.g. ``"bill_stage"``, ``"ratification"`` or
-        ``"expertise.main"``. Modifiers of one kind are composed once, in
-        registration order, into a single chain.
+        ``fn(amount, source, target, issue, channel) -> amount`` on every
+        ``sim.apply_pressure``; a transition modifier as
+        ``fn(name, probability, state, issue) -> probability`` where ``name``
+        is e.g. ``"bill_stage"``, ``"ratification"`` or ``"expertise.main"``.
+        Modifiers of one kind are chained in registration order.
     :returns: nothing.
 
-    Called at setup.
+    Called at setup. Modifiers sit on the hot path: keep them to arithmetic.
 
     Example::
 
-        @hookimpl
+        @normflow.hookimpl
         def normflow_register_modifiers(sim, register):
             register("pressure", lambda amount, source, target, issue, channel: amount * 1.1)
     """
@@ -167,18 +179,21 @@ def normflow_register_handlers(
 
     :param sim: the simulation being set up.
     :param register: ``register(event_class, handler)``; ``handler(event)`` is
-        called for every published event of that class (or a subclass).
-        Handlers are fixed when the run starts.
+        called for every published event of that class (or of a subclass, so
+        ``normflow.events.Event`` hears everything). Handlers are fixed when
+        the run starts.
     :returns: nothing.
 
-    Called at setup. A handler that raises stops the run with an error naming
-    the plugin, the handler and the simulated time.
+    Called at setup. Subscribing makes the engine build events it would
+    otherwise skip, so subscribe only to what the plugin uses. A handler that
+    raises stops the run with an error naming the plugin, the handler and the
+    simulated time.
 
     Example::
 
-        @hookimpl
+        @normflow.hookimpl
         def normflow_register_handlers(sim, register):
-            register(events.AccessBlocked, lambda ev: sim.reach_milestone("first_block", ev.t))
+            register(normflow.events.AccessBlocked, lambda ev: sim.reach_milestone("first_block", ev.t))
     """
 
 
@@ -187,21 +202,26 @@ def normflow_register_processes(sim: Simulation, register: Callable[[str, Callab
     """Start SimPy processes.
 
     :param sim: the simulation being set up; ``sim.env`` is the SimPy
-        environment and ``sim.rng(name)`` a named random stream.
+        environment and ``sim.rng(name)`` a named random stream (prefix the
+        name with the plugin's).
     :param register: ``register(name, factory)``; ``factory()`` returns a
-        generator that the engine starts with ``env.process``.
+        generator that the engine starts with ``env.process``. A plugin may
+        keep ``register`` and call it during the run to start a process then
+        (a delayed reaction to an event); it starts at once.
     :returns: nothing.
 
-    Called at setup, after handlers.
+    Called at setup, after handlers; the processes start after the core's.
+    A process that raises stops the run with an error naming the plugin, the
+    process and the simulated time.
 
     Example::
 
-        @hookimpl
+        @normflow.hookimpl
         def normflow_register_processes(sim, register):
-            def tick():
-                while True:
+            def yearly():
+                while sim.env.now + 365 <= sim.horizon:
                     yield sim.env.timeout(365)
-            register("yearly", tick)
+            register("yearly", yearly)
     """
 
 
@@ -220,7 +240,7 @@ def normflow_register_metrics(sim: Simulation, register: Callable[[str, Callable
 
     Example::
 
-        @hookimpl
+        @normflow.hookimpl
         def normflow_register_metrics(sim, register):
             register("blocks", lambda: sim.tally["access_blocked"])
     """

@@ -15,6 +15,7 @@ scenario's ``[plugins] require`` list is checked against what is loaded.
 
 from __future__ import annotations
 
+import difflib
 import os
 import warnings
 from importlib import metadata
@@ -24,6 +25,7 @@ from typing import Any
 import pluggy
 
 from normflow import hookspecs
+from normflow.schema import describe
 
 ENTRY_POINT_GROUP = "normflow"
 PREFIX = "normflow_"
@@ -53,14 +55,33 @@ class NormflowPluginManager(pluggy.PluginManager):
         return opts
 
     def register_checked(self, plugin: Any, name: str, version: str | None = None) -> None:
-        """Register ``plugin`` and fail loudly if it implements an unknown hook."""
-        self.register(plugin, name=name)
-        self.versions[name] = version or getattr(plugin, "__version__", "") or "unknown"
+        """Register ``plugin`` and fail loudly if it implements a hook that
+        does not exist (a misspelt hook would otherwise never be called)."""
         try:
-            self.check_pending()
+            self.register(plugin, name=name)
         except pluggy.PluginValidationError as exc:
-            self.unregister(name=name)
             raise PluginError(f"plugin '{name}': {exc}") from None
+        self.versions[name] = version or getattr(plugin, "__version__", "") or "unknown"
+        unknown = sorted(
+            caller.name
+            for caller in self.get_hookcallers(plugin) or []
+            if not caller.has_spec() and any(not i.optionalhook for i in caller.get_hookimpls())
+        )
+        if unknown:
+            self.unregister(name=name)
+            self.versions.pop(name, None)
+            hook = unknown[0]
+            close = difflib.get_close_matches(hook, self.hook_names(), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise PluginError(
+                f"plugin '{name}' implements the hook '{hook}', which does not exist{hint} "
+                f"(known hooks: {', '.join(self.hook_names())})"
+            )
+        self.check_pending()
+
+    def hook_names(self) -> list[str]:
+        """The hooks a plugin can implement (the specs in ``normflow.hookspecs``)."""
+        return sorted(n for n in vars(hookspecs) if n.startswith(PREFIX))
 
 
 def _plugin_label(plugin: Any) -> str:
@@ -135,18 +156,37 @@ def config_sections(pm: pluggy.PluginManager) -> dict[str, tuple[str, type]]:
 
 
 def describe_plugins(pm: NormflowPluginManager) -> list[dict[str, Any]]:
-    """What ``normflow plugins`` prints: one row per plugin."""
+    """What ``normflow plugins`` prints: one row per plugin, with the fields
+    of its config section (name, type, default, range, documentation)."""
     sections = config_sections(pm)
     rows = []
     for name, plugin in sorted(pm.list_name_plugin(), key=lambda x: x[0]):
         module = plugin.__name__ if isinstance(plugin, ModuleType) else type(plugin).__module__
+        own = sorted(s for s, (p, _) in sections.items() if p == name)
         rows.append(
             {
                 "name": name,
                 "version": pm.versions.get(name, "unknown"),
                 "module": module,
                 "hooks": implemented_hooks(pm, plugin),
-                "config_section": ", ".join(sorted(s for s, (p, _) in sections.items() if p == name)) or None,
+                "config_section": ", ".join(own) or None,
+                "config": {
+                    section: [
+                        {**row, "default": _plain(row["default"])} for row in describe(sections[section][1])
+                    ]
+                    for section in own
+                },
             }
         )
     return rows
+
+
+def _plain(value: Any) -> Any:
+    """A default as JSON can hold it."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return repr(value)
