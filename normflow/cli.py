@@ -17,8 +17,10 @@ from typing import Any
 
 import click
 
-from normflow import log
+from normflow import log, report
 from normflow.plugins import PluginError, describe_plugins, get_plugin_manager
+from normflow.report import report_command
+from normflow.scaffold import new_plugin_command
 from normflow.scenario import bundled_scenarios, load_scenario, resolve_scenario_path
 from normflow.schema import ScenarioError
 from normflow.simulation import PluginRunError, Simulation
@@ -118,6 +120,18 @@ def cli(log_json: bool, log_level: str) -> None:
     show_default=True,
     help="Scale local governments' openness and access (0 removes their role).",
 )
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    help="Write the run directory here: summary.json and trace.jsonl (for normflow report).",
+)
+@click.option(
+    "--plot",
+    "plot_path",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Draw the run's timeline and public support into this PNG.",
+)
 def run(
     scenario: str,
     seed: int,
@@ -126,23 +140,41 @@ def run(
     as_json: bool,
     overrides: tuple[str, ...],
     local_government_role: float,
+    out_dir: str | None,
+    plot_path: str | None,
 ) -> None:
     """Run SCENARIO (a bundled name or a TOML path) once and summarize it."""
     loaded = load_scenario(scenario, overrides=parse_overrides(overrides))
+    if out_dir is not None:
+        if trace_path is not None:
+            raise click.UsageError("--out holds the run's trace; give --trace or --out, not both")
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        trace_path = str(Path(out_dir) / report.TRACE)
     if trace_path is not None:
         _check_writable(Path(trace_path))
+    if plot_path is not None:
+        _check_writable(Path(plot_path), "--plot")
     sim = Simulation(loaded, seed, trace=trace_path, local_government_role=local_government_role)
+    series = None
+    if plot_path is not None:
+        series = report.RunSeries(loaded.start)
+        series.watch(sim)
     result = sim.run(until=until.date() if until else None)
+    if out_dir is not None:
+        report.write_run_outputs(Path(out_dir), result.to_dict())
+    if series is not None:
+        series.end_t = float((result.end - result.start).days)
+        report.plot_run(result.to_dict(), series, Path(plot_path))
     if as_json:
         click.echo(json.dumps(result.to_dict(), sort_keys=False))
         return
     _print_summary(result)
 
 
-def _check_writable(path: Path) -> None:
+def _check_writable(path: Path, option: str = "--trace") -> None:
     if not path.parent.exists():
         raise ScenarioError(
-            "--trace", str(path), f"a file in an existing directory ({path.parent} does not exist)"
+            option, str(path), f"a file in an existing directory ({path.parent} does not exist)"
         )
 
 
@@ -207,6 +239,8 @@ def plugins(as_json: bool) -> None:
 
 
 cli.add_command(validate_command)
+cli.add_command(new_plugin_command)
+cli.add_command(report_command)
 
 
 def _add_plugin_commands() -> None:

@@ -1,0 +1,248 @@
+"""``normflow new-plugin NAME``: write a plugin project ready to install.
+
+The project is the smallest complete third-party plugin: a distribution
+whose ``normflow`` entry point names a module that subscribes a handler to
+an event and reports a metric, a test that runs it inside a simulation, and
+a README saying how to install and grow it. It follows the same layout as
+the plugins bundled with normflow, so reading one teaches the other.
+
+Names: ``NAME`` is the directory and the distribution name
+(``normflow-blocks``); the module is ``NAME`` with dashes as underscores
+(``normflow_blocks``); the plugin's name -- the entry point, the prefix of
+its metrics and its config section -- drops a leading ``normflow-``
+(``blocks``).
+"""
+
+from __future__ import annotations
+
+import errno
+import keyword
+import re
+from pathlib import Path
+from string import Template
+
+import attrs
+import click
+
+NAME_PATTERN = re.compile(r"[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*")
+MAX_NAME_LENGTH = 60
+
+
+@attrs.frozen
+class PluginNames:
+    """The three names a plugin project needs, derived from one."""
+
+    distribution: str
+    module: str
+    plugin: str
+
+    @classmethod
+    def from_name(cls, name: str) -> PluginNames:
+        """Check ``name`` and derive the others; ``ValueError`` says what is wrong."""
+        if not NAME_PATTERN.fullmatch(name) or len(name) > MAX_NAME_LENGTH:
+            raise ValueError(
+                f"'{name}' is not a valid plugin name: use lower-case letters, digits and single "
+                f"dashes or underscores, starting with a letter, at most {MAX_NAME_LENGTH} "
+                "characters (e.g. normflow-shaming)"
+            )
+        module = name.replace("-", "_")
+        plugin = re.sub(r"^normflow_", "", module)
+        if module == "normflow" or not plugin:
+            raise ValueError(f"'{name}' would shadow normflow itself; name the mechanism, e.g. normflow-shaming")
+        if keyword.iskeyword(module) or keyword.iskeyword(plugin):
+            raise ValueError(f"'{name}' is a Python keyword; choose another name")
+        return cls(distribution=name, module=module, plugin=plugin)
+
+
+PYPROJECT = Template("""\
+[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "$distribution"
+version = "0.1.0"
+description = "A normflow plugin: $plugin"
+readme = "README.md"
+requires-python = ">=3.11"
+dependencies = ["normflow"]
+
+[project.optional-dependencies]
+test = ["pytest"]
+
+# normflow finds plugins through this entry-point group; the name on the
+# left is the plugin's name (metrics appear as "$plugin.<metric>").
+[project.entry-points.normflow]
+$plugin = "$module"
+
+[tool.setuptools]
+packages = ["$module"]
+""")
+
+MODULE = Template('''\
+"""$plugin: a normflow plugin.
+
+Counts, in every run, how often a civil-society group's attempt to press
+its own state is blocked at the state's door (``AccessBlocked``), per
+state, and reports the total as the metric ``$plugin.access_blocked``.
+
+Hooks are called once per run, at setup: they hand the engine a handler
+and a metric function, which the engine then calls directly.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections import Counter
+from typing import Any
+
+from normflow import events, hookimpl
+
+__version__ = "0.1.0"
+
+# The plugin's name when it is passed to Simulation(plugins=[...]) directly,
+# the same as its entry-point name when it is installed.
+normflow_plugin_name = "$plugin"
+
+# One tally per run; a finished run's tally goes with it.
+_blocked: weakref.WeakKeyDictionary[Any, Counter[str]] = weakref.WeakKeyDictionary()
+
+
+def _tally(sim: Any) -> Counter[str]:
+    return _blocked.setdefault(sim, Counter())
+
+
+@hookimpl
+def normflow_register_handlers(sim, register):
+    tally = _tally(sim)
+
+    def on_access_blocked(event: events.AccessBlocked) -> None:
+        tally[event.state] += 1
+
+    register(events.AccessBlocked, on_access_blocked)
+
+
+@hookimpl
+def normflow_register_metrics(sim, register):
+    tally = _tally(sim)
+    register("access_blocked", lambda: sum(tally.values()))
+''')
+
+TEST = Template('''\
+"""The plugin inside a real run of normflow's bundled ``minimal`` scenario."""
+
+import $module as plugin
+from normflow import Simulation, load_scenario
+
+
+def run_with_plugin(seed=1):
+    scenario = load_scenario("minimal")
+    # autoload=False: only this plugin, whatever else is installed.
+    return Simulation(scenario, seed, plugins=[plugin], autoload=False).run(until=3 * 365)
+
+
+def test_the_metric_counts_every_blocked_access():
+    result = run_with_plugin()
+    assert result.metrics["$plugin.access_blocked"] == result.counts.get("access_blocked", 0)
+    assert result.metrics["$plugin.access_blocked"] > 0
+
+
+def test_the_same_seed_gives_the_same_count():
+    assert run_with_plugin(seed=7).metrics == run_with_plugin(seed=7).metrics
+''')
+
+README = Template("""\
+# $distribution
+
+A normflow plugin. It counts how often
+civil-society groups are blocked when they press their own state, and adds
+the metric `$plugin.access_blocked` to every run's summary.
+
+## Install and try
+
+```bash
+pip install -e .
+normflow plugins                 # lists "$plugin"
+normflow run minimal --json      # metrics include "$plugin.access_blocked"
+```
+
+## Test
+
+```bash
+pip install -e '.[test]'
+pytest -q
+```
+
+## Grow it
+
+`$module/__init__.py` implements two hooks. The hooks a plugin can implement
+(config sections, channels, modifiers, handlers, processes, metrics,
+commands) are listed, each with its signature, in normflow's hook reference
+(`docs/plugins.md`), and `normflow.hookspecs` documents them in code.
+
+If normflow no longer lists the plugin, run `normflow plugins` and read the
+warning it prints: a plugin that fails to import is named there with its
+error. Set `NORMFLOW_LOAD_PLUGINS=$plugin` to run with this plugin alone.
+""")
+
+GITIGNORE = "__pycache__/\n*.egg-info/\nbuild/\ndist/\n.venv/\n"
+
+
+def plugin_files(names: PluginNames) -> dict[str, str]:
+    """Relative path -> text of every file of the project."""
+    fields = attrs.asdict(names)
+    return {
+        "pyproject.toml": PYPROJECT.substitute(fields),
+        "README.md": README.substitute(fields),
+        f"{names.module}/__init__.py": MODULE.substitute(fields),
+        f"tests/test_{names.plugin}.py": TEST.substitute(fields),
+        ".gitignore": GITIGNORE,
+    }
+
+
+def write_plugin_project(name: str, parent: Path | str = ".") -> Path:
+    """Write the project ``name`` into ``parent/name`` and return its path.
+
+    Raises ``ValueError`` for a bad name and ``FileExistsError`` when the
+    directory exists: nothing is ever overwritten.
+    """
+    names = PluginNames.from_name(name)
+    root = Path(parent) / name
+    if root.exists():
+        raise FileExistsError(
+            errno.EEXIST,
+            "already exists; normflow new-plugin never overwrites (choose another name)",
+            str(root),
+        )
+    files = plugin_files(names)
+    root.mkdir(parents=False)
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+@click.command("new-plugin")
+@click.argument("name")
+@click.option(
+    "-d",
+    "--directory",
+    type=click.Path(file_okay=False, exists=True),
+    default=".",
+    show_default=True,
+    help="Write the project inside this existing directory.",
+)
+def new_plugin_command(name: str, directory: str) -> None:
+    """Write a ready-to-install plugin project into ./NAME/.
+
+    NAME is the distribution name, e.g. normflow-shaming: the module is
+    normflow_shaming and the plugin's name is shaming.
+    """
+    try:
+        root = write_plugin_project(name, directory)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="NAME") from None
+    names = PluginNames.from_name(name)
+    click.echo(f"wrote {root}/ (plugin '{names.plugin}', module {names.module})")
+    click.echo(f"next: pip install -e {root} && normflow plugins")
