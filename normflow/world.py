@@ -353,11 +353,15 @@ class World:
         self.channels.append(channel)
 
     def scale_local_role(self, factor: float) -> None:
-        """Counterfactual switch: scale local governments' openness (venues)
-        and access by ``factor``, capped at 1; at 0, also cut partner links
-        abroad. Used to remove or vary the local-government role without
-        editing a scenario file."""
+        """Counterfactual switch: scale local governments' openness (venues),
+        access and their assemblies' support for the issues by ``factor``,
+        capped at 1; at 0, also cut partner links abroad. Support is part of
+        the role because a supportive assembly is how a local government
+        adopts a norm first (resolutions) and carries its groups' case; at 0
+        no assembly passes a resolution. Used to remove or vary the
+        local-government role without editing a scenario file."""
         self.lg_openness = np.minimum(self.lg_openness * factor, 1.0)
         self.lg_access = np.minimum(self.lg_access * factor, 1.0)
+        self.lg_support = np.minimum(self.lg_support * factor, 1.0)
         if factor == 0.0:
             self.lg_partners = [[] for _ in self.lg_ids]
