@@ -19,7 +19,9 @@ TOML keys                                 the fact
 ========================================  ==================================================
 
 Every fact may carry a ``name``; without one, a sentence is generated.
-Dates are inclusive whole days. Milestone names come from the run (the
+A milestone name ending in ``*`` stands for the earliest of all milestones
+that start with the rest (``channel_used:local_diplomacy:*``: any local
+diplomacy channel). Dates are inclusive whole days. Milestone names come from the run (the
 core's ``agenda_placed``, ``negotiation_main:<id>``, ... and whatever the
 active plugins declare); they are checked against the first run, since
 plugins declare theirs only when a run is set up.
@@ -48,6 +50,7 @@ __all__ = [
     "NotBefore",
     "SoonerWithout",
     "check_milestones",
+    "milestone_time",
     "parse_facts",
     "without_partnership",
 ]
@@ -77,6 +80,22 @@ def _date(result: RunResult, t: float) -> dt.date:
     return result.start + dt.timedelta(days=math.floor(t))
 
 
+def milestone_time(result: RunResult, name: str) -> float | None:
+    """When ``name`` was reached; a name ending in ``*`` is the earliest of
+    the milestones it matches. None when not reached."""
+    if not name.endswith("*"):
+        return result.milestones.get(name)
+    prefix = name[:-1]
+    times = [t for m, t in result.milestones.items() if m.startswith(prefix) and t is not None]
+    return min(times, default=None)
+
+
+def _matches(name: str, known: dict[str, Any]) -> bool:
+    if name.endswith("*"):
+        return any(m.startswith(name[:-1]) for m in known)
+    return name in known
+
+
 @frozen
 class MilestoneBetween:
     """Milestone ``milestone`` is reached on a day in ``between`` (inclusive)."""
@@ -92,7 +111,7 @@ class MilestoneBetween:
         return (self.milestone,)
 
     def holds(self, result: RunResult) -> bool:
-        t = result.milestones.get(self.milestone)
+        t = milestone_time(result, self.milestone)
         return t is not None and self.between[0] <= _date(result, t) <= self.between[1]
 
 
@@ -111,7 +130,7 @@ class NotBefore:
         return (self.milestone,)
 
     def holds(self, result: RunResult) -> bool:
-        t = result.milestones.get(self.milestone)
+        t = milestone_time(result, self.milestone)
         return t is None or _date(result, t) >= self.not_before
 
 
@@ -131,8 +150,8 @@ class HappensBefore:
         return (self.milestone, self.before)
 
     def holds(self, result: RunResult) -> bool:
-        tx = result.milestones.get(self.milestone)
-        ty = result.milestones.get(self.before)
+        tx = milestone_time(result, self.milestone)
+        ty = milestone_time(result, self.before)
         return tx is not None and (ty is None or tx < ty)
 
 
@@ -210,8 +229,8 @@ class SoonerWithout:
         return (self.milestone,)
 
     def holds_pair(self, factual: RunResult, counterfactual: RunResult) -> bool:
-        tx = factual.milestones.get(self.milestone)
-        ty = counterfactual.milestones.get(self.milestone)
+        tx = milestone_time(factual, self.milestone)
+        ty = milestone_time(counterfactual, self.milestone)
         return tx is not None and (ty is None or tx < ty)
 
 
@@ -305,7 +324,7 @@ def check_milestones(facts: tuple[Fact, ...], known: dict[str, Any], file: str |
         keys = ("milestone", "before") if isinstance(fact, HappensBefore) else ("milestone",)
         for key in keys:
             name = getattr(fact, key, None)
-            if name is not None and name not in known:
+            if name is not None and not _matches(name, known):
                 raise ScenarioError(
                     f"facts[{i}].{key}",
                     name,
