@@ -1,0 +1,187 @@
+"""``normflow new-plugin``: the project it writes, and the tutorial that grows
+it into the shaming plugin, installed the way a plugin author installs it."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tomllib
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from normflow import Simulation, load_scenario
+from normflow.cli import cli
+from normflow.scaffold import PluginNames
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "normflow_shaming"
+
+
+def new_plugin(name: str, parent: Path):
+    return CliRunner().invoke(cli, ["new-plugin", name, "-d", str(parent)], catch_exceptions=False)
+
+
+def import_from(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path / name / "__init__.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_new_plugin_writes_an_installable_project(tmp_path):
+    out = new_plugin("normflow-blocks", tmp_path)
+    assert out.exit_code == 0, out.output
+    root = tmp_path / "normflow-blocks"
+    files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+    assert files == [
+        ".gitignore",
+        "README.md",
+        "normflow_blocks/__init__.py",
+        "pyproject.toml",
+        "tests/test_blocks.py",
+    ]
+    project = tomllib.loads((root / "pyproject.toml").read_text())
+    assert project["project"]["name"] == "normflow-blocks"
+    assert project["project"]["entry-points"]["normflow"] == {"blocks": "normflow_blocks"}
+    assert "normflow" in project["project"]["dependencies"]
+
+
+def test_the_generated_plugin_reports_its_metric_in_a_run(tmp_path):
+    new_plugin("normflow-blocks", tmp_path)
+    module = import_from(tmp_path / "normflow-blocks", "normflow_blocks")
+    result = Simulation(load_scenario("minimal"), 1, plugins=[module], autoload=False).run(until=365)
+    assert "blocks" in result.plugins
+    assert result.metrics["blocks.access_blocked"] == result.counts["access_blocked"] > 0
+
+
+def test_new_plugin_refuses_to_overwrite_a_directory(tmp_path):
+    (tmp_path / "normflow-blocks").mkdir()
+    (tmp_path / "normflow-blocks" / "notes.txt").write_text("mine")
+    out = CliRunner().invoke(cli, ["new-plugin", "normflow-blocks", "-d", str(tmp_path)])
+    assert out.exit_code == 2
+    assert "already exists" in out.stderr and "normflow-blocks" in out.stderr
+    assert [p.name for p in (tmp_path / "normflow-blocks").iterdir()] == ["notes.txt"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Shaming", "1shaming", "sham ing", "../escape", "a--b", "normflow", "normflow_", "class", "x" * 61],
+)
+def test_new_plugin_rejects_a_bad_name(tmp_path, name):
+    out = CliRunner().invoke(cli, ["new-plugin", name, "-d", str(tmp_path)])
+    assert out.exit_code == 2
+    assert "NAME" in out.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_names_follow_the_bundled_plugins_convention():
+    names = PluginNames.from_name("normflow-local-diplomacy")
+    assert (names.distribution, names.module, names.plugin) == (
+        "normflow-local-diplomacy",
+        "normflow_local_diplomacy",
+        "local_diplomacy",
+    )
+    assert PluginNames.from_name("shaming").plugin == "shaming"
+
+
+def test_the_tutorial_project_starts_from_what_new_plugin_writes(tmp_path):
+    new_plugin("normflow-shaming", tmp_path)
+    generated = tmp_path / "normflow-shaming"
+    for name in ("pyproject.toml", ".gitignore"):
+        assert (EXAMPLE / name).read_text() == (generated / name).read_text(), name
+
+
+def _throwaway_venv(where: Path) -> Path:
+    """A venv that sees this environment's packages (normflow included) but
+    installs into its own site-packages, so installing a plugin there never
+    changes the environment other tests run in."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(where)], check=True)
+    python = where / "bin" / "python"
+    purelib = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    parents = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
+    # site.addsitedir also runs the .pth files there (editable installs of normflow)
+    lines = "".join(f"import site; site.addsitedir({p!r})\n" for p in parents)
+    Path(purelib, "_normflow_parent_env.pth").write_text(lines)
+    return python
+
+
+def _can_build_editable() -> str | None:
+    try:
+        import setuptools
+    except ImportError:
+        return "setuptools is not installed in this environment"
+    major_minor = tuple(int(x) for x in setuptools.__version__.split(".")[:2])
+    if major_minor < (70, 1) and importlib.util.find_spec("wheel") is None:
+        return f"setuptools {setuptools.__version__} needs the 'wheel' package (in the dev extra)"
+    return None
+
+
+def test_the_tutorial_plugin_installs_lists_and_runs(tmp_path):
+    """The tutorial, step by step: scaffold, replace the module and tests with
+    the tutorial's, install without the network, then the CLI lists the
+    plugin and a run reports its metrics, and the plugin's own tests pass."""
+    reason = _can_build_editable()
+    if reason:
+        pytest.skip(reason)
+    assert new_plugin("normflow-shaming", tmp_path).exit_code == 0
+    project = tmp_path / "normflow-shaming"
+    shutil.copytree(EXAMPLE / "normflow_shaming", project / "normflow_shaming", dirs_exist_ok=True)
+    shutil.copytree(EXAMPLE / "tests", project / "tests", dirs_exist_ok=True)
+    shutil.copy(EXAMPLE / "README.md", project / "README.md")
+    python = _throwaway_venv(tmp_path / "venv")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NORMFLOW_", "PYTHON"))}
+    install = subprocess.run(
+        [
+            python,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-e",
+            project,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert install.returncode == 0, install.stderr
+
+    def normflow(*args: str) -> str:
+        out = subprocess.run(
+            [python, "-m", "normflow", *args], capture_output=True, text=True, env=env, cwd=tmp_path
+        )
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    listed = {row["name"]: row for row in json.loads(normflow("plugins", "--json"))}
+    assert "shaming" in listed
+    assert "normflow_register_processes" in listed["shaming"]["hooks"]
+    summary = json.loads(normflow("run", "minimal", "--seed", "1", "--until", "1993-01-01", "--json"))
+    assert summary["plugins"]["shaming"] == "0.1.0"
+    assert summary["metrics"]["shaming.episodes"] > 0
+    assert summary["milestones"]["shamed:japan"]["reached"]
+
+    tests = subprocess.run(
+        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=project,
+    )
+    assert tests.returncode == 0, tests.stdout + tests.stderr
+    assert "5 passed" in tests.stdout
