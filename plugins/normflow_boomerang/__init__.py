@@ -105,7 +105,9 @@ class Boomerang:
         self.stale = True
 
     def _reindex(self, t: float) -> None:
-        """Coalition root -> [(state index, one supporter member there)]."""
+        """Coalition root -> [(state index, one supporter member there)], kept
+        only for coalitions with supporters in two states or more: a coalition
+        confined to one state has no ally abroad."""
         w = self.sim.world
         roots = w.coalition_roots()
         members = np.flatnonzero(w.group_supporter & (w.coalition_size[roots] > 1))
@@ -115,35 +117,33 @@ class Boomerang:
         for key, i in zip(unique.tolist(), first.tolist(), strict=True):
             root, state = divmod(key, self.n_states)
             routes.setdefault(root, []).append((state, int(members[i])))
-        self.routes = routes
+        self.routes = {root: r for root, r in routes.items() if len(r) > 1}
         self.stale = False
         self.indexed_at = t
 
     # -- the mechanism ------------------------------------------------------------
 
     def blocked(self, ev: normflow.events.AccessBlocked) -> None:
-        sim, w, cfg = self.sim, self.sim.world, self.config
-        g = w.group_index[ev.group]
-        root = w.coalition_of(g)
-        if w.coalition_size[root] < 2:
-            return  # no network, no allies to reach
+        w, cfg = self.sim.world, self.config
+        if self.stale and ev.t - self.indexed_at >= INDEX_REFRESH_DAYS:
+            self._reindex(ev.t)
+        root = w.coalition_of(w.group_index[ev.group])
+        routes = self.routes.get(root)
+        if routes is None and not (cfg.institution and w.coalition_size[root] > 1):
+            return  # the common case: no network abroad to reach
         key = (root, ev.state, ev.issue)
         if self.pending[key] >= cfg.max_pending:
             return
-        if self.stale and ev.t - self.indexed_at >= INDEX_REFRESH_DAYS:
-            self._reindex(ev.t)
         blocked_state = w.state_index[ev.state]
-        options: list[tuple[int, int]] = [r for r in self.routes.get(root, ()) if r[0] != blocked_state]
+        options = [r for r in routes or () if r[0] != blocked_state]
         if cfg.institution:
             options.append((-1, -1))
-        if not options:
-            return
         state, ally = options[int(self.rng.integers(len(options)))]
         gate = cfg.institution_leverage if state < 0 else self.penetrability[state]
         if self.rng.random() >= cfg.take_up * gate:
             return
         fire_at = ev.t + self.rng.exponential(cfg.delay_days)
-        if fire_at > sim.horizon:
+        if fire_at > self.sim.horizon:
             return
         self.pending[key] += 1
         self.start_process(

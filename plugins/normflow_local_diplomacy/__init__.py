@@ -142,6 +142,8 @@ class LocalDiplomacy:
                 applied = sim.apply_pressure(
                     t, w.lg_ids[p], target, issue_id, "local_diplomacy", "moral", float(amount)
                 )
+                if applied <= 0.0:
+                    continue  # nothing to carry (no information pooled yet, or a modifier cancelled it)
                 name = channel_name(w.lg_ids[lg], w.lg_ids[p])
                 self.uses[name] += 1
                 self.pressure += applied
