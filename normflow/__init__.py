@@ -7,6 +7,7 @@ exports; everything else may change without notice.
 """
 
 from normflow import events
+from normflow.experiment import Experiment, ExperimentSpec, open_experiment, run_experiment, summarize
 from normflow.hookspecs import hookimpl
 from normflow.plugins import PluginError
 from normflow.rng import Streams, replication_seeds
@@ -21,6 +22,8 @@ __all__ = [
     "Channel",
     "Decaying",
     "Dist",
+    "Experiment",
+    "ExperimentSpec",
     "PluginError",
     "PluginRunError",
     "RunResult",
@@ -34,8 +37,11 @@ __all__ = [
     "hookimpl",
     "load_scenario",
     "loads_scenario",
+    "open_experiment",
     "param",
     "replication_seeds",
+    "run_experiment",
     "simulate",
+    "summarize",
     "__version__",
 ]

@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from normflow import log, report
+from normflow.experiment import experiment_cli
 from normflow.plugins import PluginError, describe_plugins, get_plugin_manager
 from normflow.report import report_command
 from normflow.scaffold import new_plugin_command
@@ -239,6 +240,7 @@ def plugins(as_json: bool) -> None:
 
 
 cli.add_command(validate_command)
+cli.add_command(experiment_cli)
 cli.add_command(new_plugin_command)
 cli.add_command(report_command)
 
