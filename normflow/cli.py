@@ -248,9 +248,16 @@ cli.add_command(report_command)
 def _add_plugin_commands() -> None:
     try:
         pm = get_plugin_manager()
-        pm.hook.normflow_register_commands(cli=cli)
-    except PluginError as exc:
-        click.echo(f"warning: {exc}", err=True)
+    except PluginError:
+        return  # every command that sets plugins up reports it as its error
+    for impl in pm.hook.normflow_register_commands.get_hookimpls():
+        try:
+            impl.function(cli=cli)
+        except Exception as exc:  # a broken plugin must not brick the CLI
+            click.echo(
+                f"warning: plugin '{impl.plugin_name}' failed to add its commands: {type(exc).__name__}: {exc}",
+                err=True,
+            )
 
 
 def main() -> None:

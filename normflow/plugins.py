@@ -98,6 +98,9 @@ def _selected_names() -> set[str] | None:
     return None
 
 
+_reported_failures: set[str] = set()
+
+
 def installed_entry_points() -> list[metadata.EntryPoint]:
     return sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
 
@@ -115,12 +118,14 @@ def get_plugin_manager(extra: list[Any] | None = None, autoload: bool = True) ->
             try:
                 module = ep.load()
             except Exception as exc:  # a broken plugin must not brick the CLI
-                warnings.warn(
+                message = (
                     f"normflow plugin '{ep.name}' (version {version}) failed to load and was "
-                    f"skipped: {type(exc).__name__}: {exc}",
-                    PluginLoadWarning,
-                    stacklevel=2,
+                    f"skipped: {type(exc).__name__}: {exc}"
                 )
+                # said once per process, however many runs or commands set up a manager
+                if message not in _reported_failures:
+                    _reported_failures.add(message)
+                    warnings.warn(message, PluginLoadWarning, stacklevel=2)
                 continue
             if pm.has_plugin(ep.name):
                 continue
