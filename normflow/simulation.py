@@ -47,10 +47,16 @@ class PluginRunError(Exception):
         self.t = t
         self.date = date
         self.error = error
-        super().__init__(
+        self.message = (
             f"plugin '{plugin}' raised in {where} at day {t:.2f} ({date.isoformat()}): "
             f"{type(error).__name__}: {error}"
         )
+        # all fields in args: SimPy re-raises a failed process's exception as
+        # type(exc)(*exc.args), and pickling (worker processes) does the same
+        super().__init__(plugin, where, t, date, error)
+
+    def __str__(self) -> str:
+        return self.message
 
 
 @attrs.frozen
