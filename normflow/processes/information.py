@@ -15,6 +15,11 @@ Local governments share information with a group of their locality at
 how assembly support for the issue grows.
 
 All groups of one issue share one aggregated clock (``normflow.clocks``).
+Who meets whom does not depend on the state of the world, only on fixed
+structure (localities, states, ties, partner cities; read when the process
+starts), so partners and successes are drawn for a whole block of contacts
+at once with numpy; only the exchange itself, which reads and changes the
+world, runs contact by contact.
 """
 
 from __future__ import annotations
@@ -28,22 +33,107 @@ from normflow.events import CoalitionFormed, CoalitionJoined, InformationExchang
 
 if TYPE_CHECKING:
     from normflow.simulation import Simulation
+    from normflow.world import World
 
 DAYS_PER_YEAR = 365.25
 
+# What a drawn contact leads to (one small int per contact, computed per block).
+NO_PARTNER = -1
+FAILED = 0
+INFORMATION_ONLY = 1  # success between a supporter and an opponent
+LIKE_MINDED = 2  # success between like-minded groups of one state and nationality
+ACROSS_BORDER = 3
+ACROSS_NATIONALITY = 4
 
-class _Directory:
-    """Groups of one issue indexed by locality and by state, for drawing partners."""
 
-    def __init__(self, members: np.ndarray, key: np.ndarray):
-        order = np.argsort(key, kind="stable")
-        self.sorted = members[order]
-        self.keys = key[order]
+def _index(keys: np.ndarray, members: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Members grouped by key (0..size-1): (members sorted by key, start, count)."""
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    start = np.searchsorted(sorted_keys, np.arange(size), side="left")
+    count = np.searchsorted(sorted_keys, np.arange(size), side="right") - start
+    return members[order], start, count
 
-    def slice(self, k: int) -> np.ndarray:
-        lo = np.searchsorted(self.keys, k, side="left")
-        hi = np.searchsorted(self.keys, k, side="right")
-        return self.sorted[lo:hi]
+
+def _flatten(lists: list[list[int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A list of lists as (flat values, start, count)."""
+    count = np.array([len(x) for x in lists], dtype=np.int64)
+    start = np.concatenate(([0], np.cumsum(count)[:-1])).astype(np.int64) if len(lists) else count
+    flat = np.array([v for x in lists for v in x], dtype=np.int64)
+    return flat, start, count
+
+
+class ContactBook:
+    """Draws the partners of a block of contacts, with the law of the
+    scalar rule: a share ``tie_share`` of contacts goes along declared ties,
+    ``partner_share`` to a group in a partner locality abroad, ``local_share``
+    to another group of the same locality; a contact whose branch has no one
+    to offer, and every other contact, goes to a group of the same state
+    (the issue's whole population when the state has only one). A contact
+    that lands on the seeker itself has no partner (-1)."""
+
+    def __init__(
+        self, w: World, groups: np.ndarray, tie_share: float, partner_share: float, local_share: float
+    ):
+        self.groups = groups
+        self.loc = w.group_locality[groups]
+        self.cut_tie = tie_share
+        self.cut_partner = tie_share + partner_share
+        self.cut_local = self.cut_partner + local_share
+        n_lg = len(w.lg_ids)
+        placed = self.loc >= 0
+        self.at_locality, self.loc_start, self.loc_count = _index(self.loc[placed], groups[placed], n_lg)
+        self.state = w.group_state[groups]
+        # a state's pool of partners; a state with fewer than two groups of the
+        # issue draws from the issue's whole population (stored after the states)
+        in_state, start, count = _index(self.state, groups, len(w.states))
+        whole = count < 2
+        self.pool = np.concatenate([in_state, groups])
+        self.pool_start = np.where(whole, len(in_state), start)
+        self.pool_count = np.where(whole, len(groups), count)
+        self.tie_flat, self.tie_start, self.tie_count = _flatten([list(w.group_ties[g]) for g in groups])
+        self.partner_flat, self.partner_start, self.partner_count = _flatten([list(x) for x in w.lg_partners])
+        self.has_ties = bool(self.tie_count.any())
+        self.has_partners = bool(self.partner_count.any())
+
+    def draw(self, k: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """The partner (group index, or -1) of the seeker at each position ``k``."""
+        size = len(k)
+        seeker = self.groups[k]
+        lg = self.loc[k]
+        r = rng.random(size)
+        partner = np.full(size, -2, dtype=np.int64)  # -2: not decided yet
+        integers = rng.integers
+        if self.has_ties:
+            at = np.flatnonzero((r < self.cut_tie) & (self.tie_count[k] > 0))
+            if len(at):
+                kk = k[at]
+                partner[at] = self.tie_flat[self.tie_start[kk] + integers(0, self.tie_count[kk])]
+        if self.has_partners:
+            at = np.flatnonzero((r >= self.cut_tie) & (r < self.cut_partner) & (lg >= 0))
+            at = at[self.partner_count[lg[at]] > 0]
+            if len(at):
+                home = lg[at]
+                abroad = self.partner_flat[self.partner_start[home] + integers(0, self.partner_count[home])]
+                there = self.loc_count[abroad]
+                keep = there > 0
+                at, abroad, there = at[keep], abroad[keep], there[keep]
+                if len(at):
+                    partner[at] = self.at_locality[self.loc_start[abroad] + integers(0, there)]
+        at = np.flatnonzero((r >= self.cut_partner) & (r < self.cut_local) & (lg >= 0))
+        here = self.loc_count[lg[at]]
+        at = at[here > 1]
+        if len(at):
+            home = lg[at]
+            other = self.at_locality[self.loc_start[home] + integers(0, self.loc_count[home])]
+            keep = other != seeker[at]
+            partner[at[keep]] = other[keep]
+        at = np.flatnonzero(partner == -2)
+        if len(at):
+            st = self.state[k[at]]
+            other = self.pool[self.pool_start[st] + integers(0, self.pool_count[st])]
+            partner[at] = np.where(other == seeker[at], -1, other)
+        return partner
 
 
 def information_exchange(sim: Simulation, issue: int):
@@ -57,95 +147,36 @@ def information_exchange(sim: Simulation, issue: int):
     loc = w.group_locality[groups]
     openness = np.where(loc >= 0, w.lg_openness[np.maximum(loc, 0)], 0.0)
     rates = p.contact_rate / DAYS_PER_YEAR * (1.0 + p.venue_boost * openness)
-    by_locality = _Directory(groups, w.group_locality[groups])
-    by_state = _Directory(groups, w.group_state[groups])
-    local_slices: dict[int, np.ndarray] = {}
-    state_slices: dict[int, np.ndarray] = {}
+    clock = AggregatedClock(rates, rng)
+    if clock.total <= 0:
+        return
+    book = ContactBook(w, groups, p.tie_share, p.partner_share, p.local_share)
     p0 = p.base_success
-    cut_tie = p.tie_share
-    cut_partner = cut_tie + p.partner_share
-    cut_local = cut_partner + p.local_share
-    random = rng.random
-    integers = rng.integers
+    success_chance = p0 + (1.0 - p0) * openness
+    supporter = w.group_supporter
+    state = w.group_state
+    nationality = w.group_nationality
+    info = w.group_info
+    commitment = w.group_commitment
+    pooled = w.coalition_info
+    coalition_of = w.coalition_of
+    named = w.coalition_names
+    transfer = p.transfer
+    influence = p.influence
     tally = sim.tally
     bus = sim.bus
+    publish = bus.publish
     wants_contact = bus.wants(InformationExchanged)
+    group_ids = w.group_ids
+    lg_ids = w.lg_ids
+    env = sim.env
+    heap = env.heap
+    timeout = env.timeout
+    until = sim.horizon
+    t = env.now
+    contacts = 0
 
-    def members_at(lg: int) -> np.ndarray:
-        got = local_slices.get(lg)
-        if got is None:
-            got = local_slices[lg] = by_locality.slice(lg)
-        return got
-
-    def members_in(state: int) -> np.ndarray:
-        got = state_slices.get(state)
-        if got is None:
-            got = state_slices[state] = by_state.slice(state)
-        return got
-
-    def partner_of(g: int, lg: int) -> int:
-        r = random()
-        if r < cut_tie:
-            ties = w.group_ties[g]
-            if ties:
-                return ties[integers(len(ties))]
-        elif r < cut_partner:
-            if lg >= 0 and w.lg_partners[lg]:
-                partners = w.lg_partners[lg]
-                there = members_at(partners[integers(len(partners))])
-                if len(there):
-                    return int(there[integers(len(there))])
-        elif r < cut_local and lg >= 0:
-            here = members_at(lg)
-            if len(here) > 1:
-                h = int(here[integers(len(here))])
-                if h != g:
-                    return h
-        pool = members_in(int(w.group_state[g]))
-        if len(pool) < 2:
-            pool = groups
-        h = int(pool[integers(len(pool))])
-        return h if h != g else -1
-
-    def contact(t: float, k: int) -> None:
-        g = int(groups[k])
-        lg = int(loc[k])
-        h = partner_of(g, lg)
-        if h < 0:
-            return
-        success = random() < p0 + (1.0 - p0) * openness[k]
-        tally["information_exchanged"] += 1
-        if wants_contact:
-            bus.publish(
-                InformationExchanged(
-                    t=t,
-                    source=w.group_ids[g],
-                    target=w.group_ids[h],
-                    issue=issue_id,
-                    venue=w.lg_ids[lg] if lg >= 0 else None,
-                    success=bool(success),
-                )
-            )
-        if success:
-            exchange(t, g, h)
-
-    def exchange(t: float, g: int, h: int) -> None:
-        info = w.group_info
-        lo, hi = (g, h) if info[g] < info[h] else (h, g)
-        gap = info[hi] - info[lo]
-        if gap > 0:
-            w.add_info(lo, p.transfer * gap)
-        if w.group_supporter[g] != w.group_supporter[h]:
-            return
-        c = w.group_commitment
-        lo, hi = (g, h) if c[g] < c[h] else (h, g)
-        c[lo] += p.influence * (c[hi] - c[lo])
-        if w.group_state[g] != w.group_state[h]:
-            crossing = "border"
-        elif w.group_nationality[g] != w.group_nationality[h]:
-            crossing = "nationality"
-        else:
-            return
+    def cross(t: float, g: int, h: int, crossing: str) -> None:
         merged = w.merge(g, h)
         if merged is None:
             return
@@ -153,24 +184,99 @@ def information_exchange(sim: Simulation, issue: int):
         name = w.coalition_names[root]
         if formed:
             tally["coalition_formed"] += 1
-            bus.publish(
+            publish(
                 CoalitionFormed(
                     t=t,
                     coalition=name,
-                    members=(w.group_ids[g], w.group_ids[h]),
+                    members=(group_ids[g], group_ids[h]),
                     issue=issue_id,
                     crossing=crossing,
                 )
             )
         else:
             tally["coalition_joined"] += 1
-            bus.publish(
+            publish(
                 CoalitionJoined(
-                    t=t, coalition=name, joiner=w.group_ids[h], size=size, issue=issue_id, crossing=crossing
+                    t=t, coalition=name, joiner=group_ids[h], size=size, issue=issue_id, crossing=crossing
                 )
             )
 
-    yield from run_clock(sim.env, AggregatedClock(rates, rng), contact, sim.horizon)
+    while True:
+        gaps, k = clock.draw()
+        partner = book.draw(k, rng)
+        seeker = groups[k]
+        found = partner >= 0
+        other = np.where(found, partner, seeker)
+        outcome = np.where(
+            rng.random(len(k)) >= success_chance[k],
+            FAILED,
+            np.where(
+                supporter[seeker] != supporter[other],
+                INFORMATION_ONLY,
+                np.where(
+                    state[seeker] != state[other],
+                    ACROSS_BORDER,
+                    np.where(nationality[seeker] != nationality[other], ACROSS_NATIONALITY, LIKE_MINDED),
+                ),
+            ),
+        )
+        outcome[~found] = NO_PARTNER
+        venue = loc[k].tolist() if wants_contact else None
+        for i, (gap, g, h, what) in enumerate(
+            zip(gaps.tolist(), seeker.tolist(), partner.tolist(), outcome.tolist(), strict=True)
+        ):
+            # t is always env.now + gap, computed exactly as SimPy computes a timeout
+            t += gap
+            if t > until:
+                tally["information_exchanged"] += contacts
+                return
+            if heap and t >= heap[0][0]:
+                tally["information_exchanged"] += contacts
+                contacts = 0
+                yield timeout(gap)
+            else:
+                env._now = t
+            if what < 0:
+                continue
+            contacts += 1
+            if wants_contact:
+                lg = venue[i]
+                publish(
+                    InformationExchanged(
+                        t=t,
+                        source=group_ids[g],
+                        target=group_ids[h],
+                        issue=issue_id,
+                        venue=lg_ids[lg] if lg >= 0 else None,
+                        success=what > 0,
+                    )
+                )
+            if what == FAILED:
+                continue
+            a = info[g]
+            b = info[h]
+            # World.add_info, inlined: the group's and its coalition's stock grow
+            # alike; until a first coalition is named, every group is its own root
+            if a < b:
+                gain = transfer * (b - a)
+                info[g] = a + gain
+                pooled[coalition_of(g) if named else g] += gain
+            elif b < a:
+                gain = transfer * (a - b)
+                info[h] = b + gain
+                pooled[coalition_of(h) if named else h] += gain
+            if what == INFORMATION_ONLY:
+                continue
+            a = commitment[g]
+            b = commitment[h]
+            if a < b:
+                commitment[g] = a + influence * (b - a)
+            elif b < a:
+                commitment[h] = b + influence * (a - b)
+            if what == ACROSS_BORDER:
+                cross(t, g, h, "border")
+            elif what == ACROSS_NATIONALITY:
+                cross(t, g, h, "nationality")
 
 
 def local_sharing(sim: Simulation, issue: int):
@@ -184,8 +290,8 @@ def local_sharing(sim: Simulation, issue: int):
         return
     issue_id = w.issues[issue].id
     lgs = np.unique(w.group_locality[groups])
-    directory = _Directory(groups, w.group_locality[groups])
-    members = [directory.slice(int(lg)) for lg in lgs]
+    at_locality, start, count = _index(w.group_locality[groups], groups, len(w.lg_ids))
+    members = [at_locality[start[lg] : start[lg] + count[lg]] for lg in lgs]
     rates = p.lg_share_rate / DAYS_PER_YEAR * w.lg_openness[lgs]
     support = w.lg_support[issue]
     integers = rng.integers
