@@ -181,15 +181,18 @@ def validate(
     """Run ``runs`` replications of ``scenario`` and summarize its facts and milestones."""
     seeds = replication_seeds(seed, runs)
     outcomes: list[dict[str, Any]] = []
-    # Built once here, not run: checks required plugins and plugin sections in
-    # this process, so a bad scenario fails with its message before any work.
+    # A first look, in this process, before any work: required plugins and
+    # plugin sections are checked when a simulation is built, and the
+    # milestones the facts name must be declared by the scenario as written
+    # (a counterfactual may remove some, e.g. partner channels; then they are
+    # simply not reached).
     Simulation(scenario, seeds[0], local_government_role=local_government_role)
+    declared = Simulation(scenario, seeds[0]).run(until=1e-9).milestones
+    check_milestones(scenario.facts, declared, scenario.source)
     if workers <= 1 or runs <= 1:
         _init_worker(scenario, local_government_role)
-        for k, s in enumerate(seeds):
+        for s in seeds:
             outcomes.append(replicate(s))
-            if k == 0:
-                check_milestones(scenario.facts, outcomes[0]["milestones"], scenario.source)
             if on_done:
                 on_done()
     else:
@@ -204,8 +207,6 @@ def validate(
                 if "error" in out:
                     raise ReplicationFailed(f"replication {k} of {scenario.name}: {out['error']}")
                 outcomes.append(out)
-                if k == 0:
-                    check_milestones(scenario.facts, out["milestones"], scenario.source)
                 if on_done:
                     on_done()
     return summarize(scenario, outcomes, seed, local_government_role)
