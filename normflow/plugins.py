@@ -131,8 +131,9 @@ def get_plugin_manager(extra: list[Any] | None = None, autoload: bool = True) ->
                 continue
             pm.register_checked(module, ep.name, version)
     for i, plugin in enumerate(extra or []):
+        # a plugin passed by hand that autoloading already found is kept once
         name = getattr(plugin, "normflow_plugin_name", None) or _plugin_label(plugin) or f"plugin-{i}"
-        if not pm.has_plugin(name):
+        if not pm.has_plugin(name) and not pm.is_registered(plugin):
             pm.register_checked(plugin, name)
     return pm
 

@@ -49,6 +49,9 @@ import numpy as np
 import normflow
 
 __version__ = "0.1.0"
+#: The name this plugin has when passed to ``Simulation(plugins=[...])`` by hand,
+#: the same as its entry point's.
+normflow_plugin_name = "local_diplomacy"
 
 
 @attrs.frozen

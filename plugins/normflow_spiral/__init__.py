@@ -49,6 +49,9 @@ import attrs
 import normflow
 
 __version__ = "0.1.0"
+#: The name this plugin has when passed to ``Simulation(plugins=[...])`` by hand,
+#: the same as its entry point's.
+normflow_plugin_name = "spiral"
 
 PHASES: tuple[str, ...] = (
     "repression",
