@@ -155,17 +155,20 @@ def read_trace_series(path: Path, start: dt.date | None = None) -> RunSeries:
     series: RunSeries | None = None if start is None else RunSeries(start)
     with open(path, encoding="utf-8") as fh:
         for n, line in enumerate(fh, 1):
-            if not line.startswith('{"kind":"'):
-                if line.strip():
-                    raise ReportError(f"{path}:{n}: not a normflow trace line")
-                continue
-            kind = line[9 : line.find('"', 9)]
-            if kind not in RUN_KINDS:
+            if line.startswith('{"kind":"'):  # as normflow writes it: the kind, unparsed
+                if line[9 : line.find('"', 9)] not in RUN_KINDS:
+                    continue
+            elif not line.strip():
                 continue
             try:
                 data = json.loads(line)
-            except ValueError as exc:
-                raise ReportError(f"{path}:{n}: unreadable trace line ({exc})") from None
+            except ValueError:
+                data = None
+            if not isinstance(data, dict) or "kind" not in data:
+                raise ReportError(f"{path}:{n}: not a normflow trace line (a JSON object with a 'kind')")
+            kind = data["kind"]
+            if kind not in RUN_KINDS:
+                continue
             if kind == "trace_start" and series is None:
                 series = RunSeries(_date(data.get("start"), path))
             elif series is not None:
@@ -199,7 +202,7 @@ def figure_svg(fig: Figure, salt: str) -> str:
     import matplotlib
 
     buf = io.StringIO()
-    with matplotlib.rc_context({"svg.hashsalt": f"normflow-{salt}", "svg.fonttype": "path"}):
+    with matplotlib.rc_context({"svg.hashsalt": f"normflow-{salt}", "svg.fonttype": "none"}):
         fig.savefig(buf, format="svg", metadata={"Date": None})
     text = buf.getvalue()
     return text[text.index("<svg") :]
@@ -393,45 +396,6 @@ def resolutions_figure(series: RunSeries, summary: dict[str, Any]) -> Figure | N
 # -- experiment figures ---------------------------------------------------------
 
 
-def kaplan_meier(days: Iterable[float], censored: Iterable[bool]) -> tuple[list[float], list[float]]:
-    """The Kaplan–Meier estimate of the share of runs that have *not* reached
-    a milestone, as step points (time, survival) starting at (0, 1).
-
-    A censored run (not reached by its horizon) leaves the risk set at its
-    horizon without an event."""
-    pairs = sorted((float(d), bool(c)) for d, c in zip(days, censored, strict=True) if d == d)
-    at_risk = len(pairs)
-    times, survival = [0.0], [1.0]
-    s = 1.0
-    i = 0
-    while i < len(pairs):
-        t = pairs[i][0]
-        reached = gone = 0
-        while i < len(pairs) and pairs[i][0] == t:
-            reached += not pairs[i][1]
-            gone += 1
-            i += 1
-        if reached:
-            s *= 1 - reached / at_risk
-            times.append(t)
-            survival.append(s)
-        at_risk -= gone
-    if pairs and times[-1] < pairs[-1][0]:
-        times.append(pairs[-1][0])
-        survival.append(s)
-    return times, survival
-
-
-def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95% Wilson score interval of a proportion."""
-    if n == 0:
-        return (math.nan, math.nan)
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
-
-
 def _cell_label(row: pd.Series, params: list[str]) -> str:
     if not params:
         return "all runs"
@@ -442,50 +406,82 @@ def _fmt(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def km_figure(table: pd.DataFrame, milestone: str, params: list[str]) -> tuple[Figure, list[str]]:
-    fig = _figure(7, 3.4)
+def km_figure(table: pd.DataFrame, milestone: str, params: list[str], start: str) -> tuple[Figure, list[str]]:
+    """Per cell, the Kaplan–Meier share of runs that have reached the
+    milestone (``normflow.stats.kaplan_meier``) with its pointwise 95% band;
+    runs that never reach it are censored at their horizon."""
+    from normflow.stats import kaplan_meier
+
+    fig = _figure(5.2, 3.2)
     ax = fig.add_subplot()
     cells = list(table.groupby("cell", sort=True))
     left_out = [_cell_label(g.iloc[0], params) for _, g in cells[MAX_SERIES:]]
     for _, group in cells[:MAX_SERIES]:
-        times, surv = kaplan_meier(group[f"{milestone}_days"], group[f"{milestone}_censored"].fillna(True))
-        reached = [1 - s for s in surv]
-        ax.step(times, reached, where="post", label=f"{_cell_label(group.iloc[0], params)} (n={len(group)})")
+        censored = group[f"{milestone}_censored"].astype("boolean").fillna(True).to_numpy(dtype=bool)
+        km = kaplan_meier(group[f"{milestone}_days"].astype(float).to_numpy(), censored)
+        label = f"{_cell_label(group.iloc[0], params)} (n={km.n}, reached {km.events})"
+        if km.events == 0:
+            horizon = float(group[f"{milestone}_days"].max())
+            ax.step([0.0, horizon], [0.0, 0.0], where="post", label=label)
+            continue
+        # the curve runs on, flat, to the last run's horizon
+        end = max(float(group[f"{milestone}_days"].max()), float(km.days[-1]))
+        days = [0.0, *km.days.tolist(), end]
+        reached = [0.0, *(1 - km.survival).tolist(), float(1 - km.survival[-1])]
+        (line,) = ax.step(days, reached, where="post", label=label)
+        ax.fill_between(
+            days,
+            [0.0, *(1 - km.high).tolist(), float(1 - km.high[-1])],
+            [0.0, *(1 - km.low).tolist(), float(1 - km.low[-1])],
+            step="post",
+            alpha=0.15,
+            color=line.get_color(),
+            linewidth=0,
+        )
     ax.set_ylim(0, 1.02)
-    ax.set_xlabel("days from the scenario's start")
-    ax.set_ylabel("share reached (Kaplan–Meier)")
+    ax.set_xlabel(f"days from {start}" if start else "days from the scenario's start")
+    ax.set_ylabel("share of runs that reached it")
     ax.set_title(milestone, fontsize=10)
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=6, loc="upper left")
     ax.grid(color="#eee")
     return fig, left_out
 
 
 def sweep_figure(table: pd.DataFrame, param: str, milestones: list[str]) -> Figure:
-    """Share of runs reaching each milestone by the horizon against one swept
-    parameter (other parameters pooled), with 95% Wilson intervals."""
-    fig = _figure(7, 3.4)
-    ax = fig.add_subplot()
-    values = sorted(table[param].dropna().unique(), key=lambda v: (str(type(v)), v))
-    numeric = all(isinstance(v, int | float) for v in values)
+    """Small multiples, one per milestone: the share of runs reaching it by
+    the horizon against one swept parameter (other parameters pooled), with
+    95% Wilson intervals (``normflow.stats.share_interval``)."""
+    from normflow.stats import share_interval
+
+    cols = min(4, len(milestones))
+    rows = math.ceil(len(milestones) / cols)
+    fig = _figure(9.5, 0.6 + 2.0 * rows)
+    axes = fig.subplots(rows, cols, sharey=True, squeeze=False)
+    values = sorted(table[param].dropna().unique().tolist(), key=lambda v: (str(type(v)), v))
+    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
     xs = values if numeric else list(range(len(values)))
-    for m in milestones[:MAX_SERIES]:
-        shares, lows, highs = [], [], []
+    for i, ax in enumerate(axes.flat):
+        if i >= len(milestones):
+            ax.set_visible(False)
+            continue
+        m = milestones[i]
+        shares, below, above = [], [], []
         for v in values:
-            reached = ~table.loc[table[param] == v, f"{m}_censored"].fillna(True).astype(bool)
-            k, n = int(reached.sum()), int(reached.size)
-            low, high = wilson(k, n)
-            share = k / n if n else math.nan
+            censored = table.loc[table[param] == v, f"{m}_censored"].astype("boolean").fillna(True)
+            ci = share_interval(int((~censored).sum()), int(censored.size))
+            share = math.nan if ci["share"] is None else ci["share"]
             shares.append(share)
-            lows.append(share - low)
-            highs.append(high - share)
-        ax.errorbar(xs, shares, yerr=[lows, highs], marker="o", capsize=3, label=m)
-    if not numeric:
-        ax.set_xticks(xs, [str(v) for v in values])
-    ax.set_xlabel(param)
-    ax.set_ylabel("share reached by the horizon")
-    ax.set_ylim(-0.02, 1.02)
-    ax.legend(fontsize=7)
-    ax.grid(color="#eee")
+            below.append(share - ci["low"] if ci["low"] is not None else 0.0)
+            above.append(ci["high"] - share if ci["high"] is not None else 0.0)
+        ax.errorbar(xs, shares, yerr=[below, above], marker="o", ms=3, capsize=2, lw=1)
+        ax.set_title(m, fontsize=7)
+        ax.set_ylim(-0.04, 1.04)
+        ax.tick_params(labelsize=7)
+        ax.grid(color="#eee")
+        if not numeric:
+            ax.set_xticks(xs, [str(v) for v in values])
+    fig.supxlabel(param, fontsize=9)
+    fig.supylabel("share reached by the horizon", fontsize=9)
     return fig
 
 
@@ -500,6 +496,8 @@ td,th{border:1px solid #ddd;padding:.2rem .5rem;text-align:left}th{background:#f
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 .note{color:#6b5b00;background:#fff8d6;border-left:4px solid #e0c200;padding:.4rem .7rem}
 figure{margin:.8rem 0}figure svg{max-width:100%;height:auto}.meta{color:#555}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(27rem,1fr));gap:0 1rem}
+.grid figure{margin:.3rem 0}
 """
 
 # Runs first, before any figure: records script errors so that a test (or
@@ -718,22 +716,29 @@ def run_report(directory: Path) -> str:
 EXPERIMENT_SECTIONS = ("experiment", "kaplan-meier", "sweeps")
 
 
-def load_experiment(directory: Path) -> tuple[dict[str, Any], pd.DataFrame]:
-    from normflow.store import Store, StoreError
+def load_experiment(directory: Path) -> tuple[dict[str, Any], list[str], pd.DataFrame]:
+    """An experiment's manifest, swept parameters and results table."""
+    from normflow.experiment import open_experiment
+    from normflow.store import StoreError
 
-    store = Store(directory)
     try:
-        return store.read_manifest(), store.table()
+        experiment = open_experiment(directory)
+        return experiment.manifest, experiment.parameters, experiment.results()
     except StoreError as exc:
         raise ReportError(str(exc)) from None
+    except (KeyError, ValueError) as exc:
+        raise ReportError(f"{directory}: unreadable experiment ({type(exc).__name__}: {exc})") from None
 
 
 def milestone_columns(table: pd.DataFrame) -> list[str]:
     return [c.removesuffix("_censored") for c in table.columns if c.endswith("_censored")]
 
 
-def experiment_sections(manifest: dict[str, Any], table: pd.DataFrame) -> list[Section]:
-    params = [p for p in manifest.get("parameters", []) if p in table.columns]
+def experiment_sections(
+    manifest: dict[str, Any], parameters: list[str], table: pd.DataFrame
+) -> list[Section]:
+    params = [p for p in parameters if p in table.columns]
+    start = str(manifest.get("scenario", {}).get("start", ""))
     ok = table[table["status"] == "ok"] if "status" in table.columns else table
     statuses = Counter(table["status"]) if "status" in table.columns else Counter({"ok": len(table)})
     rows = [
@@ -761,11 +766,11 @@ def experiment_sections(manifest: dict[str, Any], table: pd.DataFrame) -> list[S
     else:
         parts = []
         for m in milestones:
-            fig, left_out = km_figure(ok, m, params)
+            fig, left_out = km_figure(ok, m, params, start)
             parts.append(figure_html(fig, f"km-{m}"))
             if left_out:
                 parts.append(note(f"{len(left_out)} more cells not drawn for {m}."))
-        km_body = "".join(parts)
+        km_body = '<div class="grid">' + "".join(parts) + "</div>"
     sections.append(Section("kaplan-meier", "Time to each milestone (Kaplan–Meier)", km_body))
 
     if not params:
@@ -779,8 +784,6 @@ def experiment_sections(manifest: dict[str, Any], table: pd.DataFrame) -> list[S
             )
             for p in params
         )
-        if len(milestones) > MAX_SERIES:
-            sweep_body += note(f"Only the first {MAX_SERIES} of {len(milestones)} milestones are drawn.")
     sections.append(Section("sweeps", "Sweeps", sweep_body))
     return sections
 
@@ -793,8 +796,8 @@ def _scenario_name(manifest: dict[str, Any]) -> str:
 
 
 def experiment_report(directory: Path) -> str:
-    manifest, table = load_experiment(directory)
-    sections = experiment_sections(manifest, table)
+    manifest, parameters, table = load_experiment(directory)
+    sections = experiment_sections(manifest, parameters, table)
     title = f"normflow experiment: {_scenario_name(manifest)}"
     return page(title, str(directory), "experiment", sections)
 
