@@ -24,6 +24,7 @@ import os
 import sys
 import threading
 import time
+import types
 import typing
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -266,7 +267,7 @@ class Plan:
         return {**self.spec.overrides, **{k: v for k, v in cell.items() if k != LG_ROLE}}
 
 
-def make_plan(spec: ExperimentSpec, scenario_text: str | None = None) -> Plan:
+def make_plan(spec: ExperimentSpec, scenario_text: str | None = None, plugins: Sequence[Any] = ()) -> Plan:
     """Check the spec against its scenario and list the cells. Every swept
     value and every cell goes through the scenario loader, so a bad value is
     reported here, naming the spec entry, before anything runs."""
@@ -293,7 +294,7 @@ def make_plan(spec: ExperimentSpec, scenario_text: str | None = None) -> Plan:
                 f"sweep.{key}[{i}]",
                 {key: value},
             )
-    points = _latin_points(spec)
+    points = _latin_points(spec, plugins)
     factorial = [
         dict(zip(spec.sweep, combo, strict=True)) for combo in itertools.product(*spec.sweep.values())
     ]
@@ -368,7 +369,7 @@ def _load(text: str, file: str, overrides: dict[str, Any], where: str, blamed: d
         raise ScenarioError(where, exc.value, f"{exc.expected} (at {inner} of {file})") from None
 
 
-def _latin_points(spec: ExperimentSpec) -> list[dict[str, Any]]:
+def _latin_points(spec: ExperimentSpec, plugins: Sequence[Any]) -> list[dict[str, Any]]:
     lhs = spec.latin_hypercube
     if lhs is None or not lhs.ranges:
         return [{}]
@@ -380,18 +381,26 @@ def _latin_points(spec: ExperimentSpec) -> list[dict[str, Any]]:
     rng = np.random.default_rng(spec.seed if lhs.seed is None else lhs.seed)
     unit = qmc.LatinHypercube(d=len(names), rng=rng).random(lhs.samples)
     points = low + unit * (high - low)
-    whole = [_schema_type(k) is int for k in names]
+    whole = [_schema_type(k, plugins) is int for k in names]
     return [
         {k: int(round(v)) if w else float(v) for k, v, w in zip(names, row, whole, strict=True)}
         for row in points
     ]
 
 
-def _schema_type(path: str) -> Any:
-    """The declared type of a scenario field given by a dotted path (None if
-    the path leads outside the core schema, e.g. into a plugin section)."""
+def _schema_type(path: str, plugins: Sequence[Any] = ()) -> Any:
+    """The declared type of a scenario or plugin-section field given by a
+    dotted path (None if the path leads to no declared field)."""
+    keys = path.split(".")
     tp: Any = Scenario
-    for key in path.split("."):
+    if keys[0] == "plugins" and len(keys) > 2:
+        from normflow.plugins import config_sections, get_plugin_manager
+
+        sections = config_sections(get_plugin_manager(list(plugins)))
+        if keys[1] not in sections:
+            return None
+        tp, keys = sections[keys[1]][1], keys[2:]
+    for key in keys:
         if not attrs.has(tp):
             return None
         hints = typing.get_type_hints(tp)
@@ -399,7 +408,7 @@ def _schema_type(path: str) -> Any:
             return None
         tp = hints[key]
         args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if typing.get_origin(tp) in (typing.Union, __import__("types").UnionType) and len(args) == 1:
+        if typing.get_origin(tp) in (typing.Union, types.UnionType) and len(args) == 1:
             tp = args[0]
     return tp
 
@@ -573,21 +582,24 @@ def _mp_context() -> Any:
     return mp.get_context(method)
 
 
-def _start_worker(env: tuple[tuple[str, str], ...]) -> None:
+def _start_worker(env: tuple[tuple[str, str], ...], driver: Any) -> None:
     """Pool workers take the driver's plugin selection (a forkserver started
     earlier would hand them an older environment), and exit when the driver
     dies (killed, not shut down), so a killed experiment leaves no orphaned
-    processes behind."""
+    processes. ``driver`` is the read end of a pipe whose only write end the
+    driver holds: reading it ends (EOF) exactly when the driver is gone. The
+    parent process id would not do: a forkserver outlives the driver while
+    its children live."""
     for key in PLUGIN_ENV:
         os.environ.pop(key, None)
     os.environ.update(dict(env))
-    parent = os.getppid()
 
     def watch() -> None:
-        while True:
-            time.sleep(0.5)
-            if os.getppid() != parent:
-                os._exit(1)
+        try:
+            driver.recv()
+        except (EOFError, OSError):
+            pass
+        os._exit(1)
 
     threading.Thread(target=watch, daemon=True).start()
 
@@ -596,8 +608,10 @@ def _rows_from_pool(tasks: list[Task], shared: Shared, workers: int) -> Iterator
     import concurrent.futures as cf
     from concurrent.futures.process import BrokenProcessPool
 
+    ctx = _mp_context()
+    alive_r, alive_w = ctx.Pipe(duplex=False)
     pool = cf.ProcessPoolExecutor(
-        max_workers=workers, mp_context=_mp_context(), initializer=_start_worker, initargs=(shared.env,)
+        max_workers=workers, mp_context=ctx, initializer=_start_worker, initargs=(shared.env, alive_r)
     )
     todo = iter(tasks)
     pending: dict[cf.Future[dict[str, Any]], Task] = {}
@@ -631,6 +645,8 @@ def _rows_from_pool(tasks: list[Task], shared: Shared, workers: int) -> Iterator
         finished = True
     finally:
         pool.shutdown(wait=finished, cancel_futures=True)
+        alive_r.close()
+        alive_w.close()
 
 
 def _rows_from_dask(
@@ -917,11 +933,12 @@ def run_experiment(
         plan = make_plan(
             _apply_changes(base, replications, seed, sweep, overrides),
             scenario_text=stored["scenario"]["text"],
+            plugins=plugins,
         )
     else:
         if isinstance(spec, str | Path):
             spec = spec_or_scenario(str(spec))
-        plan = make_plan(_apply_changes(spec, replications, seed, sweep, overrides))
+        plan = make_plan(_apply_changes(spec, replications, seed, sweep, overrides), plugins=plugins)
     store = Store(
         out if out is not None else Path("experiments") / f"{plan.scenario_name}-{plan.fingerprint[:8]}"
     )

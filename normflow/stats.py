@@ -242,6 +242,9 @@ class Summary:
         from rich.table import Table
 
         console = Console(file=file)
+        if not console.is_terminal:
+            # a pipe or a file: no terminal width to respect, keep names whole
+            console.width = 160
         about = self.about
         if about:
             console.print(
@@ -252,20 +255,23 @@ class Summary:
             c = cell["cell"]
             params = ", ".join(f"{p}={_json_value(cell[p])}" for p in self.parameters) or "no sweep"
             console.print(f"\n[bold]cell {c}[/bold]: {params}  ({cell['ok']} ok, {cell['failed']} failed)")
-            ms = Table(title="time to milestone (Kaplan–Meier)", title_justify="left")
-            for col in ("milestone", "reached", "median day [95% CI]", "median date"):
-                ms.add_column(col)
+            ms = Table(
+                title="time to milestone (Kaplan–Meier; 'beyond': past the horizon)", title_justify="left"
+            )
+            for col in ("milestone", "reached", "share [95% CI]", "median day [95% CI]", "median date"):
+                ms.add_column(col, overflow="fold")
             for r in self.milestones[self.milestones["cell"] == c].to_dict(orient="records"):
                 ms.add_row(
                     r["milestone"],
-                    f"{r['reached']}/{r['n']} ({_pct(r['share'])} [{_pct(r['share_low'])}, {_pct(r['share_high'])}])",
-                    f"{_num(r['median_days'])} [{_num(r['median_low'])}, {_num(r['median_high'])}]",
-                    r["median_date"] or "not reached by half",
+                    f"{r['reached']}/{r['n']}",
+                    f"{_pct(r['share'])} [{_pct(r['share_low'])}, {_pct(r['share_high'])}]",
+                    f"{_day(r['median_days'])} [{_day(r['median_low'])}, {_day(r['median_high'])}]",
+                    r["median_date"] if isinstance(r["median_date"], str) else "",
                 )
             console.print(ms)
             mt = Table(title="means and shares", title_justify="left")
             for col in ("outcome", "n", "estimate [95% CI]", "method"):
-                mt.add_column(col)
+                mt.add_column(col, overflow="fold")
             for r in self.means[self.means["cell"] == c].to_dict(orient="records"):
                 mt.add_row(
                     r["column"],
@@ -314,7 +320,8 @@ def summarize(
     cells, means, shares, ms, curves = [], [], [], [], []
     cell_ids = sorted(table["cell"].unique()) if len(table) else []
     for c in cell_ids:
-        rows = table[table["cell"] == c]
+        # bootstrap draws depend on the order of the values: fix it
+        rows = table[table["cell"] == c].sort_values("replication", kind="stable")
         ok = rows[rows["status"] == "ok"]
         first = rows.iloc[0]
         cells.append(
@@ -435,6 +442,10 @@ def _rounded(value: Any) -> Any:
 
 def _pct(x: float | None) -> str:
     return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.0f}%"
+
+
+def _day(x: float | None) -> str:
+    return "beyond" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.0f}"
 
 
 def _num(x: float | None) -> str:
