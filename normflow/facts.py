@@ -228,6 +228,17 @@ class SoonerWithout:
     def milestones(self) -> tuple[str, ...]:
         return (self.milestone,)
 
+    def gain(self, factual: RunResult, counterfactual: RunResult) -> float:
+        """Days by which the partnership brings the milestone forward; a run
+        that never reaches it counts as reaching it on its last day (so a
+        gain is then a lower bound)."""
+
+        def t(result: RunResult) -> float:
+            x = milestone_time(result, self.milestone)
+            return float((result.end - result.start).days) if x is None else x
+
+        return t(counterfactual) - t(factual)
+
     def holds_pair(self, factual: RunResult, counterfactual: RunResult) -> bool:
         tx = milestone_time(factual, self.milestone)
         ty = milestone_time(counterfactual, self.milestone)

@@ -60,7 +60,9 @@ class FactSummary:
     share: float
     low: float
     high: float
-    measured: tuple[float, float, float] | None = None  # count facts: median, 10th, 90th percentile
+    # median, 10th and 90th percentile of what a fact measures: a count or share
+    # (count facts), the days gained (sooner_than_without facts)
+    measured: tuple[float, float, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -153,7 +155,6 @@ def replicate(seed: np.random.SeedSequence) -> dict[str, Any]:
     measured: list[float | None] = []
     paired: dict[tuple[str, ...], RunResult] = {}
     for fact in scenario.facts:
-        measured.append(fact.value(result) if isinstance(fact, CountBy) else None)
         if isinstance(fact, SoonerWithout):
             key = fact.sooner_than_without.partnership
             if key not in paired:
@@ -161,8 +162,10 @@ def replicate(seed: np.random.SeedSequence) -> dict[str, Any]:
                     _counterfactual(scenario, fact), seed, local_government_role=role
                 ).run()
             holds.append(fact.holds_pair(result, paired[key]))
+            measured.append(fact.gain(result, paired[key]))
         else:
             holds.append(fact.holds(result))
+            measured.append(fact.value(result) if isinstance(fact, CountBy) else None)
     return {"milestones": dict(result.milestones), "holds": holds, "measured": measured}
 
 
@@ -242,7 +245,7 @@ def _fact_summary(i: int, fact: Fact, outcomes: list[dict[str, Any]]) -> FactSum
     k = sum(1 for o in outcomes if o["holds"][i])
     low, high = wilson(k, n)
     measured = None
-    if isinstance(fact, CountBy) and n:
+    if isinstance(fact, CountBy | SoonerWithout) and n:
         values = [o["measured"][i] for o in outcomes]
         med, p10, p90 = np.percentile(values, [50, 10, 90])
         measured = (round(float(med), 4), round(float(p10), 4), round(float(p90), 4))
@@ -338,7 +341,9 @@ def print_validation(report: Validation, console: Any) -> None:
     facts.add_column("95% interval", justify="right")
     facts.add_column("measured (median, p10-p90)", justify="right")
     for f in report.facts:
-        measured = "" if f.measured is None else f"{f.measured[0]:g} ({f.measured[1]:g}-{f.measured[2]:g})"
+        measured = (
+            "" if f.measured is None else f"{f.measured[0]:.4g} ({f.measured[1]:.4g}-{f.measured[2]:.4g})"
+        )
         facts.add_row(escape(f.name), f"{f.share:.0%}", f"{f.low:.0%}-{f.high:.0%}", measured)
     if report.facts:
         console.print(facts)
