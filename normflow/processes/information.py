@@ -145,7 +145,11 @@ def information_exchange(sim: Simulation, issue: int):
         return
     issue_id = w.issues[issue].id
     loc = w.group_locality[groups]
-    openness = np.where(loc >= 0, w.lg_openness[np.maximum(loc, 0)], 0.0)
+    # groups without a locality meet without a venue (and a scenario may have
+    # no local government at all, so index only the placed groups)
+    openness = np.zeros(len(groups))
+    placed = loc >= 0
+    openness[placed] = w.lg_openness[loc[placed]]
     rates = p.contact_rate / DAYS_PER_YEAR * (1.0 + p.venue_boost * openness)
     clock = AggregatedClock(rates, rng)
     if clock.total <= 0:
