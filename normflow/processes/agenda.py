@@ -127,6 +127,8 @@ class Chamber:
         env = self.sim.env
         planned = self.schedule()
         while True:
+            # a special session called while another sat may be over already
+            self._special = [s for s in self._special if s[1] > env.now]
             candidates = [(t0, t1, "special") for t0, t1 in self._special]
             candidates += [s for s in planned if s[1] > env.now]
             if not candidates:
