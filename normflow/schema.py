@@ -206,6 +206,10 @@ def structure(cls: type, data: Any, path: str = "") -> Any:
             if f.default is attrs.NOTHING:
                 raise ScenarioError(fpath, _MISSING, f"a value for the required field '{name}'")
             continue
+        if data[name] == "" and f.default == "":
+            # a text field whose default is "" (a name, "none") takes "" written out
+            kwargs[name] = ""
+            continue
         kwargs[name] = _structure_value(hints[name], data[name], fpath, f.metadata)
     try:
         return cls(**kwargs)
