@@ -1,0 +1,52 @@
+"""Hypothesis profiles: quick by default, thorough on demand.
+
+``register_profiles()`` (call it from a ``conftest.py``) registers two
+profiles and loads one:
+
+- ``ci``: few examples, no deadline (a run's duration varies with the
+  machine, and a timing is not a property); the default.
+- ``thorough``: many more examples, for a run before a release or after a
+  change to the engine.
+
+The profile is chosen by ``pytest --hypothesis-profile=thorough`` or by the
+environment variable ``NORMFLOW_HYPOTHESIS_PROFILE``. Tests whose examples
+cost very different amounts (parsing a file vs. simulating ten years) give
+their own budget for each profile with ``examples(ci=..., thorough=...)``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+__all__ = ["CI", "ENV_VAR", "THOROUGH", "examples", "register_profiles"]
+
+CI = "ci"
+THOROUGH = "thorough"
+ENV_VAR = "NORMFLOW_HYPOTHESIS_PROFILE"
+
+_COMMON = {
+    "deadline": None,
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
+    "print_blob": True,
+}
+
+
+def register_profiles(ci_examples: int = 25, thorough_examples: int = 1000) -> str:
+    """Register the ``ci`` and ``thorough`` profiles and load the one chosen
+    by ``NORMFLOW_HYPOTHESIS_PROFILE`` (default ``ci``). Returns its name.
+
+    ``pytest --hypothesis-profile=NAME`` is applied after this and wins."""
+    settings.register_profile(CI, max_examples=ci_examples, **_COMMON)
+    settings.register_profile(THOROUGH, max_examples=thorough_examples, **_COMMON)
+    name = os.environ.get(ENV_VAR) or CI
+    settings.load_profile(name)
+    return name
+
+
+def examples(ci: int, thorough: int) -> settings:
+    """Settings with ``max_examples`` set for the loaded profile: ``thorough``
+    under the thorough profile, ``ci`` under any other."""
+    thorough_now = settings.get_current_profile_name() == THOROUGH
+    return settings(max_examples=thorough if thorough_now else ci)
