@@ -520,7 +520,8 @@ class Simulation:
         except PluginRunError as exc:
             if self._trace is not None:
                 self._trace.close(complete=False, error=str(exc), t=exc.t)
-            self.log.error("run.aborted", error=str(exc))
+            # the caller reports the error itself; the log keeps it for --log-level info
+            self.log.info("run.aborted", error=str(exc))
             raise
         except BaseException as exc:
             if self._trace is not None:
