@@ -271,6 +271,8 @@ def make_plan(spec: ExperimentSpec, scenario_text: str | None = None, plugins: S
     """Check the spec against its scenario and list the cells. Every swept
     value and every cell goes through the scenario loader, so a bad value is
     reported here, naming the spec entry, before anything runs."""
+    # a spec built in Python has not been through the validator yet
+    spec = spec_from_dict(spec.to_dict(), file="<spec>")
     if scenario_text is None:
         path = resolve_scenario_path(spec.scenario)
         try:
@@ -1030,7 +1032,7 @@ def _execute(
     began = time.perf_counter()
     total = already + len(tasks)
     n_workers = max(1, min(workers or default_workers(), len(tasks) or 1))
-    if scheduler is not None:
+    if scheduler is not None and tasks:
         rows = _rows_from_dask(tasks, shared, scheduler, workers or default_workers())
     elif n_workers == 1:
         rows = _rows_in_process(tasks, shared)

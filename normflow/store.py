@@ -106,7 +106,10 @@ class Store:
         except (OSError, ValueError):
             host, pid = "", "0"
         if host == socket.gethostname() and int(pid) != os.getpid() and _alive(int(pid)):
-            raise StoreError(f"{self.dir} is being written by process {pid}; wait for it or stop it first")
+            raise StoreError(
+                f"{self.dir} is being written by process {pid}; wait for it or stop it first "
+                f"(if that process is not normflow, delete {path})"
+            )
         _atomic_write_text(path, me)
 
     def release(self) -> None:
@@ -210,27 +213,12 @@ class Store:
 
 
 def _records_from_frame(path: Path) -> list[dict[str, Any]]:
-    """Rows of a compacted table as plain dicts, without the fill-ins
-    ``assemble`` added, so they merge with part rows unchanged."""
-    import pandas as pd
+    """Rows of a compacted table as plain dicts without their missing values,
+    so they merge with part rows unchanged (``assemble`` fills the gaps the
+    same way again)."""
+    import pyarrow.parquet as pq
 
-    frame = pd.read_parquet(path)
-    out = []
-    for record in frame.to_dict(orient="records"):
-        out.append({k: _plain(v) for k, v in record.items() if not _is_missing(v)})
-    return out
-
-
-def _is_missing(v: Any) -> bool:
-    import pandas as pd
-
-    return v is None or (not isinstance(v, list | tuple | dict) and bool(pd.isna(v)))
-
-
-def _plain(v: Any) -> Any:
-    if hasattr(v, "item"):
-        return v.item()
-    return v
+    return [{k: v for k, v in row.items() if v is not None} for row in pq.read_table(path).to_pylist()]
 
 
 def assemble(rows: list[dict[str, Any]], params: Sequence[str] = ()) -> pd.DataFrame:
