@@ -48,9 +48,13 @@ __all__ = [
     "ExperimentError",
     "ExperimentSpec",
     "LatinHypercube",
+    "Plan",
+    "Progress",
     "load_spec",
+    "make_plan",
     "open_experiment",
     "run_experiment",
+    "spec_from_dict",
     "summarize",
 ]
 
@@ -238,13 +242,13 @@ class Plan:
             return (replication,)
         return (cell, replication)
 
-    def tasks(self, skip: set[tuple[int, int]] | None = None, replications: int | None = None) -> list[Task]:
+    def tasks(self, skip: set[tuple[int, int]] | None = None) -> list[Task]:
         """Every (cell, replication) not in ``skip``, replication-major so an
         interrupted run leaves the cells evenly filled."""
         skip = skip or set()
         s = self.spec
         out = []
-        for k in range(replications or s.replications):
+        for k in range(s.replications):
             for c, cell in enumerate(self.cells):
                 if (c, k) in skip:
                     continue
@@ -296,12 +300,19 @@ def make_plan(spec: ExperimentSpec, scenario_text: str | None = None, plugins: S
                 f"sweep.{key}[{i}]",
                 {key: value},
             )
+    latin = spec.latin_hypercube.ranges if spec.latin_hypercube else {}
+    for key, bounds in latin.items():
+        if key != LG_ROLE:
+            for i, bound in enumerate(bounds):
+                where = f"latin_hypercube.ranges.{key}[{i}]"
+                _load(scenario_text, scenario_file, {**spec.overrides, key: bound}, where, {key: bound})
     points = _latin_points(spec, plugins)
     factorial = [
         dict(zip(spec.sweep, combo, strict=True)) for combo in itertools.product(*spec.sweep.values())
     ]
     cells = tuple({**combo, **point} for combo in factorial for point in points)
-    for i, cell in enumerate(cells):
+    # with two or more parameters, values valid one by one may still clash
+    for i, cell in enumerate(cells if len(spec.sweep) + len(latin) > 1 else ()):
         scenario_part = {k: v for k, v in cell.items() if k != LG_ROLE}
         if scenario_part:
             _load(
@@ -311,7 +322,7 @@ def make_plan(spec: ExperimentSpec, scenario_text: str | None = None, plugins: S
                 f"sweep cell {i} ({_describe(cell)})",
                 scenario_part,
             )
-    parameters = tuple(spec.sweep) + tuple(spec.latin_hypercube.ranges if spec.latin_hypercube else ())
+    parameters = tuple(spec.sweep) + tuple(latin)
     return Plan(
         spec=spec,
         scenario_text=scenario_text,
