@@ -1119,7 +1119,7 @@ def experiment_cli() -> None:
 
 
 @experiment_cli.command("run")
-@click.argument("spec", required=False)
+@click.argument("spec", required=False, metavar="[SPEC|SCENARIO]")
 @click.option("--replications", "-n", type=click.IntRange(1), help="Replications per sweep cell.")
 @click.option(
     "--seed", type=click.IntRange(0, 2**63 - 1), help="Base seed (replication k uses its k-th child)."

@@ -235,6 +235,20 @@ def test_a_failing_replication_is_recorded_and_the_others_finish(tmp_path):
     assert summary.milestones.loc[0, "n"] == 6 - len(failed)
 
 
+def test_retry_failed_computes_only_the_failed_replications_again(tmp_path):
+    out = tmp_path / "retry"
+    first = run_experiment(
+        "minimal", out, replications=6, seed=5, overrides=SHORT, workers=1, plugins=[FailsSometimes()]
+    )
+    failed = int((first.results()["status"] == "failed").sum())
+    assert failed > 0
+    plain = run_experiment(None, out, resume=True, workers=1)
+    assert plain.computed == 0
+    retried = run_experiment(None, out, resume=True, retry_failed=True, workers=1)
+    assert retried.computed == failed
+    assert (retried.results()["status"] == "ok").all()
+
+
 # -- spec and sweeps ------------------------------------------------------------------------------
 
 
