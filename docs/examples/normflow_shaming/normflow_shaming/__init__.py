@@ -81,6 +81,8 @@ class Shaming:
         applied = self.sim.apply_pressure(
             t, "shaming", state, issue, "shaming", "moral", self.config.strength * gap, foreign=True
         )
+        if applied <= 0:  # no strength, or a modifier cancelled it: nobody was shamed
+            return
         self.episodes += 1
         self.pressure += applied
         self.sim.reach_milestone(f"shamed:{state}", t)
