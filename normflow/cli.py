@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from normflow import log, report
+from normflow.bench import bench_command
 from normflow.experiment import experiment_cli
 from normflow.plugins import PluginError, describe_plugins, get_plugin_manager
 from normflow.report import report_command
@@ -243,6 +244,7 @@ cli.add_command(validate_command)
 cli.add_command(experiment_cli)
 cli.add_command(new_plugin_command)
 cli.add_command(report_command)
+cli.add_command(bench_command)
 
 
 def _add_plugin_commands() -> None:

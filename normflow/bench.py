@@ -1,0 +1,470 @@
+"""The benchmark suite behind ``normflow bench``: the engine's speed, measured
+against naive references in the same run.
+
+Rows (``docs/performance.md`` shows a table as measured and how to read it):
+
+- ``information N``: the information-exchange process alone on N groups over
+  ten simulated years (a generated scenario: one state, N/10 local
+  governments, every other process idle), beside the naive SimPy reference
+  (one generator per group) and a Mesa model stepping weekly, both kept in
+  the source tree's ``benchmarks/`` directory;
+- ``scenario NAME``: a whole bundled scenario with its plugins
+  (``kawasaki-suffrage`` when it is bundled, else ``minimal``);
+- ``experiment R×NAME wW``: R replications of that scenario on W workers,
+  through ``normflow.experiment``;
+- ``trace on``: the 1,800-group information row again, writing its JSONL trace.
+
+Every measurement runs in a fresh Python process (``python -m normflow.bench
+JOB``), so rows do not share caches or heap, and the peak resident memory of
+that process is the row's peak memory. Ratios to the references are ratios of
+CPU time per event, taken within one repetition and reported as the median
+over repetitions: on a machine shared with other jobs, wall time measures the
+neighbours as much as the code. Events per second are on wall time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import attrs
+import click
+
+from normflow.scenario import Scenario, bundled_scenarios, load_scenario, scenario_from_dict
+
+#: Where the naive references live: the source tree's ``benchmarks/``.
+REFERENCE_DIR = Path(__file__).resolve().parent.parent / "benchmarks"
+
+#: Groups per local government in the generated information scenarios.
+GROUPS_PER_LOCALITY = 10
+
+
+class BenchError(Exception):
+    """A measurement failed; the message says which and why."""
+
+
+def information_scenario(groups: int, years: float = 10.0) -> Scenario:
+    """One state, ``groups // 10`` local governments and ``groups`` groups,
+    with every process but information exchange idle (no campaigns, no local
+    sharing, no legislature, no negotiation)."""
+    start = dt.date(2000, 1, 1)
+    end = start + dt.timedelta(days=round(years * 365.25))
+    return scenario_from_dict(
+        {
+            "scenario": {
+                "name": f"information-{groups}",
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+                "description": "information exchange alone (benchmark)",
+            },
+            "states": [{"id": "home"}],
+            "issues": [{"id": "issue", "state": "home"}],
+            "local_governments": {
+                "groups": [{"state": "home", "count": max(groups // GROUPS_PER_LOCALITY, 1)}]
+            },
+            "civil_society": {"populations": [{"state": "home", "count": groups}]},
+            "processes": {"information": {"lg_share_rate": 0.0}, "accountability": {"campaign_rate": 0.0}},
+        },
+        file="<benchmark>",
+    )
+
+
+def full_scenario_name() -> str:
+    """The bundled case study the suite runs whole."""
+    return "kawasaki-suffrage" if "kawasaki-suffrage" in bundled_scenarios() else "minimal"
+
+
+# -- one measurement, in the process that runs it ---------------------------------------
+
+
+def _scenario_of(job: dict[str, Any]) -> Scenario:
+    if job["scenario"] == "information":
+        return information_scenario(job["groups"], job.get("years", 10.0))
+    return load_scenario(job["scenario"])
+
+
+def _timed(fn: Callable[[], int], memory: bool) -> dict[str, Any]:
+    if memory:
+        tracemalloc.start()
+    wall, cpu = time.perf_counter(), time.process_time()
+    events = fn()
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    out: dict[str, Any] = {"events": int(events), "wall": wall, "cpu": cpu}
+    if memory:
+        out["traced_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    return out
+
+
+def measure(job: dict[str, Any]) -> dict[str, Any]:
+    """Run one job here and return what it measured. ``job["kind"]`` is
+    ``engine``, ``simpy``, ``mesa`` or ``experiment``."""
+    from normflow.simulation import Simulation
+
+    kind = job["kind"]
+    memory = bool(job.get("memory"))
+    if kind == "experiment":
+        from normflow.experiment import run_experiment
+
+        with tempfile.TemporaryDirectory() as out:
+
+            def experiment() -> int:
+                exp = run_experiment(
+                    job["scenario"],
+                    Path(out) / "exp",
+                    replications=job["replications"],
+                    seed=job.get("seed", 0),
+                    workers=job["workers"],
+                )
+                table = exp.results()
+                counts = [c for c in table.columns if c.startswith("counts.")]
+                return int(table[counts].fillna(0).to_numpy().sum())
+
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            result = _timed(experiment, memory)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            # the pool's workers are children of this process: count their CPU too
+            result["cpu"] += (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    elif kind == "engine":
+        scenario = _scenario_of(job)
+        information = job["scenario"] == "information"
+        with tempfile.TemporaryDirectory() as out:
+            trace = Path(out) / "trace.jsonl" if job.get("trace") else None
+            sim = Simulation(scenario, job.get("seed", 1), autoload=not information, trace=trace)
+
+            def engine() -> int:
+                counts = sim.run().counts
+                return counts.get("information_exchanged", 0) if information else sum(counts.values())
+
+            result = _timed(engine, memory)
+            if trace is not None:
+                result["trace_mb"] = trace.stat().st_size / 2**20
+    elif kind in ("simpy", "mesa"):
+        sys.path.insert(0, str(REFERENCE_DIR))
+        from normflow.rng import Streams
+        from normflow.world import World
+
+        scenario = _scenario_of(job)
+        world = World(scenario, Streams(job.get("seed", 1))("world"))
+        params = scenario.processes.information
+        if kind == "simpy":
+            from reference_simpy import NaiveInformationExchange
+
+            model: Any = NaiveInformationExchange(world, params, job.get("seed", 1), scenario.horizon)
+        else:
+            from reference_mesa import InformationModel
+
+            model = InformationModel(world, params, job.get("seed", 1), scenario.horizon)
+        result = _timed(model.run, memory)
+    else:
+        raise BenchError(f"unknown job kind {kind!r}")
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result
+
+
+def run_job(job: dict[str, Any]) -> dict[str, Any]:
+    """``measure(job)`` in a fresh Python process."""
+    env = dict(os.environ)
+    env.setdefault("PYTHONHASHSEED", "0")
+    done = subprocess.run(
+        [sys.executable, "-m", "normflow.bench", json.dumps(job)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        tail = "\n".join(done.stderr.strip().splitlines()[-5:])
+        raise BenchError(f"measurement {job} failed (exit {done.returncode}): {tail}")
+    return json.loads(lines[-1])
+
+
+# -- the suite ---------------------------------------------------------------------------
+
+
+@attrs.define
+class Row:
+    """One line of the table."""
+
+    name: str
+    events: int
+    wall_s: float
+    events_per_s: float
+    cpu_us_per_event: float
+    peak_mb: float
+    ratio_vs_simpy: float | None = None
+    ratio_vs_mesa: float | None = None
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        out = attrs.asdict(self)
+        for key in (
+            "wall_s",
+            "events_per_s",
+            "cpu_us_per_event",
+            "peak_mb",
+            "ratio_vs_simpy",
+            "ratio_vs_mesa",
+        ):
+            if out[key] is not None:
+                out[key] = round(out[key], 3)
+        if out["ratio_vs_mesa"] is None:
+            del out["ratio_vs_mesa"]
+        return out
+
+
+@attrs.define
+class Target:
+    """A target of the suite, its measured value and whether it is met."""
+
+    name: str
+    measured: float
+    goal: str
+    met: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "measured": round(self.measured, 3), "goal": self.goal, "met": self.met}
+
+
+@attrs.define
+class Report:
+    rows: list[Row]
+    targets: list[Target]
+    settings: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rows": [r.to_dict() for r in self.rows],
+            "targets": [t.to_dict() for t in self.targets],
+            "settings": self.settings,
+        }
+
+
+def _median_row(name: str, runs: list[dict[str, Any]], note: str = "") -> Row:
+    wall = statistics.median(r["wall"] for r in runs)
+    events = int(statistics.median(r["events"] for r in runs))
+    cpu = statistics.median(r["cpu"] / max(r["events"], 1) for r in runs)
+    return Row(
+        name=name,
+        events=events,
+        wall_s=wall,
+        events_per_s=statistics.median(r["events"] / r["wall"] for r in runs),
+        cpu_us_per_event=cpu * 1e6,
+        peak_mb=max(r["peak_rss_mb"] for r in runs),
+        note=note,
+    )
+
+
+def _ratio(reference: list[dict[str, Any]], engine: list[dict[str, Any]]) -> float:
+    """Median over repetitions of reference CPU per event / engine CPU per event."""
+    return statistics.median(
+        (r["cpu"] / max(r["events"], 1)) / (e["cpu"] / max(e["events"], 1))
+        for r, e in zip(reference, engine, strict=True)
+    )
+
+
+def run_suite(
+    quick: bool = False, repeat: int | None = None, say: Callable[[str], None] = lambda _: None
+) -> Report:
+    """Measure every row; ``quick`` trims sizes and replications for a smoke run."""
+    if not (REFERENCE_DIR / "reference_simpy.py").exists():
+        raise BenchError(
+            f"the naive references are not at {REFERENCE_DIR}: run the suite from a source checkout"
+        )
+    repeat = repeat or (1 if quick else 3)
+    sizes = [(1_800, 10.0, 10.0, 10.0), (18_000, 2.0, 2.0, 1.0)]
+    if not quick:
+        # (groups, engine years, SimPy reference years, Mesa years): the references run
+        # shorter horizons at large sizes; their events per second are steady in time
+        sizes = [(1_800, 10.0, 10.0, 10.0), (18_000, 10.0, 2.0, 1.0), (180_000, 10.0, 1.0, 0.5)]
+    full = full_scenario_name()
+    replications = 10 if quick else 200
+    rows: list[Row] = []
+    targets: list[Target] = []
+    per_event: dict[int, float] = {}
+    simpy_1800: list[dict[str, Any]] = []
+    engine_1800: list[dict[str, Any]] = []
+
+    for groups, years, simpy_years, mesa_years in sizes:
+        runs: dict[str, list[dict[str, Any]]] = {"engine": [], "simpy": [], "mesa": []}
+        reps = repeat if groups < 100_000 else 1
+        for k in range(reps):
+            say(f"information {groups:,}: repetition {k + 1} of {reps}")
+            base = {"scenario": "information", "groups": groups, "seed": 1 + k}
+            runs["engine"].append(run_job({"kind": "engine", **base, "years": years}))
+            runs["simpy"].append(run_job({"kind": "simpy", **base, "years": simpy_years}))
+            runs["mesa"].append(run_job({"kind": "mesa", **base, "years": mesa_years}))
+        engine = _median_row(f"information {groups:,}", runs["engine"], f"{years:g} years")
+        engine.ratio_vs_simpy = _ratio(runs["simpy"], runs["engine"])
+        engine.ratio_vs_mesa = _ratio(runs["mesa"], runs["engine"])
+        rows.append(engine)
+        rows.append(_median_row(f"  naive SimPy {groups:,}", runs["simpy"], f"{simpy_years:g} years"))
+        rows.append(_median_row(f"  Mesa weekly {groups:,}", runs["mesa"], f"{mesa_years:g} years"))
+        per_event[groups] = engine.cpu_us_per_event
+        if groups == 1_800:
+            simpy_1800, engine_1800 = runs["simpy"], runs["engine"]
+            targets.append(
+                Target("information vs naive SimPy at 1,800 groups", engine.ratio_vs_simpy, ">= 2.0", False)
+            )
+
+    say(f"scenario {full}")
+    full_runs: list[dict[str, Any]] = []
+    full_simpy: list[dict[str, Any]] = []
+    for k in range(repeat):
+        full_runs.append(run_job({"kind": "engine", "scenario": full, "seed": 1 + k}))
+        full_simpy.append(run_job({"kind": "simpy", "scenario": full, "seed": 1 + k}))
+    row = _median_row(f"scenario {full}", full_runs, "all processes and plugins")
+    row.ratio_vs_simpy = _ratio(full_simpy, full_runs)
+    rows.append(row)
+    rows.append(_median_row(f"  naive SimPy on {full}", full_simpy, "information exchange"))
+
+    walls: dict[int, float] = {}
+    cpus: dict[int, float] = {}
+    reference_cpu = statistics.median(r["cpu"] / max(r["events"], 1) for r in full_simpy)
+    for workers in (1, 2):
+        say(f"experiment: {replications} replications of {full} on {workers} worker(s)")
+        got = run_job(
+            {"kind": "experiment", "scenario": full, "replications": replications, "workers": workers}
+        )
+        walls[workers] = got["wall"]
+        cpus[workers] = got["cpu"]
+        row = _median_row(f"experiment {replications}×{full} w{workers}", [got], f"{workers} worker(s)")
+        row.ratio_vs_simpy = reference_cpu / (got["cpu"] / max(got["events"], 1))
+        rows.append(row)
+    efficiency = walls[1] / (2 * walls[2])
+
+    say("trace on")
+    traced: list[dict[str, Any]] = []
+    for k in range(repeat):
+        base = {"kind": "engine", "scenario": "information", "groups": 1_800, "seed": 1 + k}
+        traced.append(run_job({**base, "trace": True}))
+    row = _median_row("trace on (information 1,800)", traced, "JSON Lines")
+    row.ratio_vs_simpy = _ratio(simpy_1800, traced)
+    rows.append(row)
+    trace_extra = _ratio(traced, engine_1800) - 1.0
+
+    say("memory over the horizon, trace on")
+    short = run_job({**base, "trace": True, "years": 2.5, "memory": True})
+    long = run_job({**base, "trace": True, "years": 10.0, "memory": True})
+    growth = long["traced_peak_mb"] / short["traced_peak_mb"]
+
+    biggest = max(per_event)
+    targets += [
+        Target(
+            f"per-event cost at {biggest:,} / at 1,800 groups",
+            per_event[biggest] / per_event[1_800],
+            "<= 1.3",
+            False,
+        ),
+        Target("trace writing, extra CPU per event", trace_extra, "<= 0.30", False),
+        Target("peak traced memory, 10 years / 2.5 years (trace on)", growth, "<= 1.10", False),
+        Target("2-worker parallel efficiency (wall time)", efficiency, ">= 0.85", False),
+        # CPU spent by the serial run / CPU spent by the pool: what parallelism costs in
+        # itself (start-up, pickling, result store), unaffected by other jobs on the machine
+        Target("2-worker CPU efficiency (serial CPU / pool CPU)", cpus[1] / cpus[2], ">= 0.85", False),
+    ]
+    for target in targets:
+        bound = float(target.goal.split()[1])
+        target.met = target.measured >= bound if target.goal.startswith(">=") else target.measured <= bound
+    settings = {
+        "quick": quick,
+        "repeat": repeat,
+        "full_scenario": full,
+        "replications": replications,
+        "python": sys.version.split()[0],
+        "cpus": os.cpu_count(),
+        "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+    }
+    return Report(rows, targets, settings)
+
+
+def print_report(report: Report) -> None:
+    """The table and the targets, with rich."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.width = max(console.width, 132)
+    table = Table(
+        title="normflow bench: engine vs naive references",
+        caption="× ratios: reference CPU per event / engine CPU per event, median over repetitions",
+    )
+    for column, justify in (
+        ("row", "left"),
+        ("events", "right"),
+        ("wall s", "right"),
+        ("events/s", "right"),
+        ("µs/event", "right"),
+        ("peak MB", "right"),
+        ("× SimPy", "right"),
+        ("× Mesa", "right"),
+        ("", "left"),
+    ):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for r in report.rows:
+        table.add_row(
+            r.name,
+            f"{r.events:,}",
+            f"{r.wall_s:.2f}",
+            f"{r.events_per_s:,.0f}",
+            f"{r.cpu_us_per_event:.2f}",
+            f"{r.peak_mb:.0f}",
+            "" if r.ratio_vs_simpy is None else f"{r.ratio_vs_simpy:.2f}",
+            "" if r.ratio_vs_mesa is None else f"{r.ratio_vs_mesa:.2f}",
+            r.note,
+        )
+    console.print(table)
+    targets = Table(title="targets")
+    for column in ("target", "measured", "goal", "met"):
+        targets.add_column(column)
+    for t in report.targets:
+        targets.add_row(t.name, f"{t.measured:.2f}", t.goal, "yes" if t.met else "[bold red]no[/]")
+    console.print(targets)
+
+
+@click.command("bench")
+@click.option("--quick", is_flag=True, help="Smaller sizes, one repetition, 10 replications: a smoke run.")
+@click.option("--json", "as_json", is_flag=True, help="Print the rows and targets as one JSON object.")
+@click.option(
+    "--repeat",
+    type=click.IntRange(1, 20),
+    default=None,
+    help="Repetitions per row (default 3; 1 with --quick).",
+)
+def bench_command(quick: bool, as_json: bool, repeat: int | None) -> None:
+    """Measure the engine against naive SimPy and Mesa references and print the table.
+
+    Each measurement runs in its own Python process; the full suite takes
+    several minutes (the 180,000-group row and the 200-replication
+    experiment dominate)."""
+    say = (lambda _: None) if as_json else (lambda text: click.echo(f"… {text}", err=True))
+    try:
+        report = run_suite(quick=quick, repeat=repeat, say=say)
+    except BenchError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    if as_json:
+        click.echo(json.dumps(report.to_dict()))
+    else:
+        print_report(report)
+
+
+def main(argv: list[str]) -> None:
+    """``python -m normflow.bench JOB``: measure one job, print it as JSON."""
+    print(json.dumps(measure(json.loads(argv[0]))))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
