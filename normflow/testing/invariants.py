@@ -134,7 +134,8 @@ class _Checker:
             return
         ok = self.any_actor(value) if kind == "any" else self.known(kind, value)
         if not ok:
-            self.fail(i, line, f"{field} {value!r} is not a declared {kind.replace('_', ' ')}")
+            what = "actor" if kind == "any" else kind.replace("_", " ")
+            self.fail(i, line, f"{field} {value!r} is not a declared {what}")
 
     def in_range(self, i: int, line: Mapping[str, Any], field: str, low: float, high: float) -> None:
         value = line.get(field)
