@@ -28,6 +28,7 @@ import numpy as np
 from normflow import events as ev
 from normflow.bus import Bus
 from normflow.clocks import FastEnvironment
+from normflow.interventions import Interventions
 from normflow.log import get_logger
 from normflow.plugins import PluginError, config_sections, get_plugin_manager, installed_entry_points
 from normflow.processes import accountability, agenda, information, negotiation
@@ -112,6 +113,7 @@ class Simulation:
         autoload: bool = True,
         trace: str | Path | None = None,
         local_government_role: float = 1.0,
+        interventions: Interventions | None = None,
         plugin_manager: Any = None,
     ):
         if not 0.0 <= local_government_role <= 10.0:
@@ -125,6 +127,10 @@ class Simulation:
         self.world = World(scenario, self.streams("world"))
         if local_government_role != 1.0:
             self.world.scale_local_role(local_government_role)
+        self.interventions = interventions or Interventions()
+        # None when nothing is withheld: apply_pressure is on the hot path
+        self._withholds = None if self.interventions.is_default else self.interventions.blocks
+        self.interventions.apply_to_world(self.world)
         self.bus = Bus()
         self.tally: Counter[str] = Counter()
         self.horizon = scenario.horizon
@@ -307,7 +313,8 @@ class Simulation:
             env.process(information.local_sharing(self, i))
             env.process(accountability.campaigns(self, i))
             env.process(accountability.electoral_leverage(self, i))
-            env.process(agenda.local_assemblies(self, i))
+            if self.interventions.resolutions_allowed:
+                env.process(agenda.local_assemblies(self, i))
             chamber = self._chambers.get(issue.state)
             if chamber is not None:
                 env.process(agenda.streams(self, i, chamber))
@@ -337,6 +344,8 @@ class Simulation:
             )
             issues = [item.issue] if item.issue else [x.id for x in s.issues]
             if item.category in ("state_visit", "pressure"):
+                if self._withholds is not None and self._withholds("interstate", True):
+                    continue  # an intervention removed international pressure: no visit's effect at all
                 for issue in issues:
                     self.apply_pressure(
                         env.now,
@@ -459,7 +468,11 @@ class Simulation:
         modifiers, adds to the state's (and, if ``foreign``, its foreign)
         pressure stock, turns the gap between stated commitment and practice
         into reputational cost, and publishes ``PressureApplied``. Returns the
-        amount applied after modifiers."""
+        amount applied after modifiers (0 when an intervention withholds
+        the channel)."""
+        if self._withholds is not None and self._withholds(channel, foreign):
+            self.tally["pressure_withheld"] += 1
+            return 0.0
         for fn in self._pressure_mods:
             amount = fn(amount, source, target, issue, channel)
         if not amount > 0.0:

@@ -8,7 +8,9 @@ year:
 - *prenegotiation*: expertise sets the agenda. Each round adds influence
   ``weight * E`` where ``E`` is supporters' expertise (pooled information
   through ``I / (I + information_half)``) and ``weight`` is
-  ``expertise_weight_pre``. When the accumulated influence reaches
+  ``expertise_weight_pre``. The metrics ``expertise_influence.<phase>`` and
+  ``expertise_rounds.<phase>`` sum influence and count rounds per phase.
+  When the accumulated influence reaches
   ``prenegotiation_threshold``, the main phase begins.
 - *main*: interests dominate; expertise's weight falls to
   ``expertise_weight_main`` -- unless a local government that supports the
@@ -111,6 +113,7 @@ def negotiation(sim: Simulation, spec: Negotiation):
         weight = sim.modify_transition(f"expertise.{phase}", weight, parties[0], spec.issue)
         influence = weight * expertise()
         sim.metric_add(f"expertise_influence.{phase}", influence)
+        sim.metric_add(f"expertise_rounds.{phase}", 1.0)
         sim.tally["expertise_heard"] += 1
         if sim.bus.wants(ExpertiseHeard):
             sim.bus.publish(

@@ -1,0 +1,102 @@
+"""Interventions: counterfactual switches a run applies on top of its scenario.
+
+An experiment that asks "what if coalitions had no domestic door?" or "what
+if their groups had a quarter of the resources?" should not need an edited
+copy of a scenario file. ``Interventions`` names such changes once, and
+``Simulation(..., interventions=Interventions(...))`` applies them:
+
+- ``domestic=False`` closes the *domestic* opportunity structure: pressure
+  a state's own civil society puts on it through its own door (channels
+  ``domestic`` and ``local_government``) is not applied, and local
+  assemblies pass no resolutions.
+- ``international=False`` closes the *international* one: pressure that
+  reaches a state from abroad is not applied (every ``foreign=True``
+  pressure -- state visits, interstate requests, the boomerang -- and the
+  ``local_diplomacy`` channel, which enters a state through a foreign
+  partner's door), scheduled ``state_visit`` and ``pressure`` events have no
+  effect at all (neither pressure nor salience), and partner links between
+  local governments of different states are cut before plugins set up, so
+  no information crosses them and no local-diplomacy channel opens.
+- ``local_resolutions=False`` only stops local assemblies from passing
+  resolutions (local adoption of the norm); everything else runs.
+- ``resource_scale`` multiplies every civil-society group's resources (and
+  so its campaign rate) before the run.
+
+Campaigns still inform the public when their channel is closed: a closed
+door stops pressure on the state, not the downward work of persuasion.
+Pressure through channels of other plugins is left alone unless it is
+``foreign``. A blocked amount is counted in ``counts.pressure_withheld``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import attrs
+
+if TYPE_CHECKING:
+    from normflow.world import World
+
+#: Pressure through the target state's own door, from its own civil society.
+DOMESTIC_CHANNELS = frozenset({"domestic", "local_government"})
+#: Pressure from abroad, besides anything applied with ``foreign=True``.
+INTERNATIONAL_CHANNELS = frozenset({"interstate", "boomerang", "local_diplomacy"})
+RESOURCE_SCALE_RANGE = (0.0, 100.0)
+
+
+def _check_scale(_instance: object, _attribute: object, value: float) -> None:
+    low, high = RESOURCE_SCALE_RANGE
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise ValueError(f"resource_scale: got {value!r}; expected a number in [{low:g}, {high:g}]")
+
+
+@attrs.frozen(kw_only=True)
+class Interventions:
+    """Counterfactual switches for one run (all off by default: the
+    scenario as written)."""
+
+    domestic: bool = True
+    international: bool = True
+    local_resolutions: bool = True
+    resource_scale: float = attrs.field(default=1.0, validator=_check_scale)
+
+    @property
+    def is_default(self) -> bool:
+        return self == Interventions()
+
+    @property
+    def resolutions_allowed(self) -> bool:
+        return self.local_resolutions and self.domestic
+
+    def blocks(self, channel: str, foreign: bool) -> bool:
+        """Whether pressure through ``channel`` is withheld."""
+        if not self.international and (foreign or channel in INTERNATIONAL_CHANNELS):
+            return True
+        return not self.domestic and not foreign and channel in DOMESTIC_CHANNELS
+
+    def apply_to_world(self, world: World) -> None:
+        """The structural part, before plugins set up and processes start."""
+        if self.resource_scale != 1.0:
+            world.group_resources = world.group_resources * self.resource_scale
+            world.coalition_resources = world.coalition_resources * self.resource_scale
+        if not self.international:
+            state = world.lg_state
+            world.lg_partners = [
+                [p for p in ps if state[p] == state[i]] for i, ps in enumerate(world.lg_partners)
+            ]
+
+    def label(self) -> str:
+        """A short description of what differs from the scenario as written."""
+        parts = []
+        if not self.domestic:
+            parts.append("no domestic channels")
+        if not self.international:
+            parts.append("no international channels")
+        if not self.local_resolutions:
+            parts.append("no local resolutions")
+        if self.resource_scale != 1.0:
+            parts.append(f"resources x{self.resource_scale:g}")
+        return ", ".join(parts) or "as written"
+
+    def to_dict(self) -> dict[str, object]:
+        return attrs.asdict(self)
