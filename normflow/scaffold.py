@@ -48,7 +48,9 @@ class PluginNames:
         module = name.replace("-", "_")
         plugin = re.sub(r"^normflow_", "", module)
         if module == "normflow" or not plugin:
-            raise ValueError(f"'{name}' would shadow normflow itself; name the mechanism, e.g. normflow-shaming")
+            raise ValueError(
+                f"'{name}' would shadow normflow itself; name the mechanism, e.g. normflow-shaming"
+            )
         if keyword.iskeyword(module) or keyword.iskeyword(plugin):
             raise ValueError(f"'{name}' is a Python keyword; choose another name")
         return cls(distribution=name, module=module, plugin=plugin)
@@ -68,7 +70,8 @@ requires-python = ">=3.11"
 dependencies = ["normflow"]
 
 [project.optional-dependencies]
-test = ["pytest"]
+# normflow's testing kit: check_plugin and the pytest fixtures
+test = ["normflow[testing]", "pytest"]
 
 # normflow finds plugins through this entry-point group; the name on the
 # left is the plugin's name (metrics appear as "$plugin.<metric>").
@@ -129,26 +132,25 @@ def normflow_register_metrics(sim, register):
 ''')
 
 TEST = Template('''\
-"""The plugin inside a real run of normflow's bundled ``minimal`` scenario."""
+"""The plugin checked with normflow's testing kit, and inside real runs."""
+
+from normflow.testing import check_plugin
 
 import $module as plugin
-from normflow import Simulation, load_scenario
 
 
-def run_with_plugin(seed=1):
-    scenario = load_scenario("minimal")
-    # autoload=False: only this plugin, whatever else is installed.
-    return Simulation(scenario, seed, plugins=[plugin], autoload=False).run(until=3 * 365)
+def test_the_plugin_conforms():
+    # hooks match normflow's specs, the plugin runs on random small
+    # scenarios without breaking a run's invariants, and a seed fixes its run
+    check_plugin(plugin, max_examples=5)
 
 
-def test_the_metric_counts_every_blocked_access():
-    result = run_with_plugin()
+def test_the_metric_counts_every_blocked_access(normflow_simulation):
+    # normflow_simulation (a fixture of the kit) loads only the plugins named
+    run = normflow_simulation("minimal", seed=1, plugins=[plugin])
+    result = run.run(until=3 * 365)
     assert result.metrics["$plugin.access_blocked"] == result.counts.get("access_blocked", 0)
     assert result.metrics["$plugin.access_blocked"] > 0
-
-
-def test_the_same_seed_gives_the_same_count():
-    assert run_with_plugin(seed=7).metrics == run_with_plugin(seed=7).metrics
 ''')
 
 README = Template("""\

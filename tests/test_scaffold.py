@@ -60,6 +60,23 @@ def test_the_generated_plugin_reports_its_metric_in_a_run(tmp_path):
     assert result.metrics["blocks.access_blocked"] == result.counts["access_blocked"] > 0
 
 
+def test_the_generated_tests_pass_with_the_testing_kit(tmp_path):
+    new_plugin("normflow-blocks", tmp_path)
+    root = tmp_path / "normflow-blocks"
+    assert "check_plugin" in (root / "tests" / "test_blocks.py").read_text()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NORMFLOW_")}
+    env["PYTHONPATH"] = str(root)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 passed" in done.stdout
+
+
 def test_new_plugin_refuses_to_overwrite_a_directory(tmp_path):
     (tmp_path / "normflow-blocks").mkdir()
     (tmp_path / "normflow-blocks" / "notes.txt").write_text("mine")
@@ -184,4 +201,4 @@ def test_the_tutorial_plugin_installs_lists_and_runs(tmp_path):
         cwd=project,
     )
     assert tests.returncode == 0, tests.stdout + tests.stderr
-    assert "5 passed" in tests.stdout
+    assert "6 passed" in tests.stdout

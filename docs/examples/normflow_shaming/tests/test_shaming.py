@@ -4,6 +4,7 @@ import normflow_shaming as plugin
 import pytest
 
 import normflow
+from normflow.testing import check_plugin
 
 THREE_YEARS = 3 * 365
 
@@ -17,6 +18,16 @@ def run(seed=1, **overrides):
 
 
 # --8<-- [end:helper]
+
+
+# --8<-- [start:conformance]
+def test_the_plugin_conforms():
+    # "shaming" names the audience the pressure comes from, not an actor of
+    # the scenario: the invariant checks are told to expect it
+    check_plugin(plugin, extra_actors=["shaming"], max_examples=5)
+
+
+# --8<-- [end:conformance]
 
 
 # --8<-- [start:tests]
