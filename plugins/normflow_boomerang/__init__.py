@@ -76,8 +76,8 @@ class BoomerangConfig:
     max_pending: int = normflow.param(
         1, low=1, high=1000, doc="boomerangs under way at once per coalition, blocked state and issue"
     )
-    institution: str = normflow.param(
-        "", doc="an international institution coalitions can appeal to (empty: none)"
+    institution: str | None = normflow.param(
+        None, doc="an international institution coalitions can appeal to (none by default)"
     )
     institution_leverage: float = normflow.param(
         0.5, low=0, high=1, doc="chance the institution acts once a coalition appeals to it"
