@@ -14,6 +14,7 @@ expected.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import tomllib
 from importlib import resources
@@ -412,7 +413,8 @@ def loads_scenario(text: str, file: str = "<string>", overrides: dict[str, Any] 
 def scenario_from_dict(
     data: dict[str, Any], file: str = "<dict>", overrides: dict[str, Any] | None = None
 ) -> Scenario:
-    data = _split_plugin_sections(data)
+    # overrides write into nested tables: work on a copy, never the caller's data
+    data = _split_plugin_sections(copy.deepcopy(data) if overrides else data)
     for dotted, value in (overrides or {}).items():
         _apply_override(data, dotted, value, file)
     try:
