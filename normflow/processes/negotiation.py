@@ -100,6 +100,8 @@ def negotiation(sim: Simulation, spec: Negotiation):
     influence_total = 0.0
     main_began = 0.0
     rate = p.round_rate / DAYS_PER_YEAR
+    if rate <= 0.0:
+        return  # no rounds are ever held: the talks stay where they opened
     while True:
         gap = rng.exponential(1.0 / rate)
         if env.now + gap > sim.horizon:
