@@ -2,13 +2,14 @@
 
 Theory: the article behind normflow (Takao, on local government as an
 intermediate agent in the transnationalization of civil society, Japan
-around 2000; THEORY.md). A local government need not go through its own
+around 2000). A local government need not go through its own
 national government to influence another state: it can work through a
 partner local government abroad, which belongs to the target state and has
 direct access to that state's centre. Kitakyushu reached Beijing through
 Dalian, a nationally designated city; Niigata reached Beijing through
 Harbin, Dalian, Xi'an and Heilongjiang province at once, and the province
-joining brought influence at the national level (CASES.md, cases 2 and 3).
+joining brought influence at the national level (the Kitakyushu and Niigata
+cases in docs/mechanisms.md).
 
 The rule, as normflow runs it:
 
