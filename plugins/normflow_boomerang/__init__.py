@@ -170,6 +170,8 @@ class Boomerang:
         applied = sim.apply_pressure(
             t, source, target, issue, "boomerang", "moral", self.config.strength, foreign=True
         )
+        if applied <= 0.0:
+            return  # withheld (a modifier, or an intervention closing the international door)
         self.count += 1
         self.pressure += applied
         sim.reach_milestone(f"boomerang:{target}", t)
