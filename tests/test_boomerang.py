@@ -159,3 +159,18 @@ def test_a_bad_boomerang_setting_names_its_field(key, value):
     text = scenario(**{key: value})
     with pytest.raises(normflow.ScenarioError, match=f"plugins.boomerang.{key}"):
         simulate(text, [normflow_boomerang])
+
+
+def test_outside_pressure_that_a_modifier_withholds_is_no_boomerang():
+    class ClosedWorld:
+        @normflow.hookimpl
+        def normflow_register_modifiers(self, register):
+            register(
+                "pressure",
+                lambda amount, source, target, issue, channel: 0.0 if channel == "boomerang" else amount,
+            )
+
+    rec = Recorder(events.ChannelUsed)
+    _, result = simulate(scenario(), [normflow_boomerang, ClosedWorld(), rec])
+    assert result.metrics["boomerang.count"] == 0 and rec.events == []
+    assert result.milestones["boomerang:japan"] is None
