@@ -4,6 +4,9 @@ Handlers subscribe to an event class (or a base class, to hear all its
 subclasses) during setup; ``freeze`` then builds, per concrete class, the
 tuple of callables to call. ``wants`` tells a process whether building an
 event is worth it at all: nobody listening and no trace means no object.
+``direct`` goes one step further for the hottest events: when the only
+receivers of a class are sinks that can write rows from plain values (the
+trace), it hands back a writer, and the process builds no object either.
 """
 
 from __future__ import annotations
@@ -50,6 +53,26 @@ class Bus:
         """True when publishing an event of this class would reach anyone."""
         table = self._dispatch.get(cls)
         return bool(table if table is not None else self._table(cls))
+
+    def direct(self, cls: type[Event]) -> Callable[..., None] | None:
+        """A function ``write(t, *fields)`` that delivers an event of class
+        ``cls`` from its field values (in the class's order) when only sinks
+        with a ``row_writer`` receive that class; None when a handler
+        listens (it needs the object) or nobody does."""
+        table = self._dispatch.get(cls)
+        if table is None:
+            table = self._table(cls)
+        if not table or any(h not in self._sinks or not hasattr(h, "row_writer") for h in table):
+            return None
+        writers = [h.row_writer(cls) for h in table]  # type: ignore[attr-defined]
+        if len(writers) == 1:
+            return writers[0]
+
+        def write_all(*values: object) -> None:
+            for write in writers:
+                write(*values)
+
+        return write_all
 
     def publish(self, event: Event) -> None:
         cls = type(event)

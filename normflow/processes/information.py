@@ -171,6 +171,7 @@ def information_exchange(sim: Simulation, issue: int):
     bus = sim.bus
     publish = bus.publish
     wants_contact = bus.wants(InformationExchanged)
+    trace_contact = bus.direct(InformationExchanged)
     group_ids = w.group_ids
     lg_ids = w.lg_ids
     env = sim.env
@@ -243,7 +244,13 @@ def information_exchange(sim: Simulation, issue: int):
             if what < 0:
                 continue
             contacts += 1
-            if wants_contact:
+            if trace_contact is not None:
+                # only the trace listens: a line, no event object
+                lg = venue[i]
+                trace_contact(
+                    t, group_ids[g], group_ids[h], issue_id, lg_ids[lg] if lg >= 0 else None, what > 0
+                )
+            elif wants_contact:
                 lg = venue[i]
                 publish(
                     InformationExchanged(
