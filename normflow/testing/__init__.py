@@ -8,7 +8,7 @@
 - ``EventRecorder``: a plugin that records a run's events in memory.
 - ``normflow.testing.strategies``: hypothesis strategies for scenarios
   (valid and invalid), actors, issues, events and pressure sequences.
-- ``register_profiles`` / ``examples``: a quick hypothesis profile for CI and
+- ``register_profiles`` / ``examples`` / ``budget``: a quick hypothesis profile for CI and
   a thorough one on demand.
 - pytest fixtures ``normflow_simulation`` and ``event_recorder``, loaded
   automatically by pytest (``normflow.testing.pytest_plugin``).
@@ -27,7 +27,7 @@ from normflow.testing.recorder import EventRecorder
 
 if TYPE_CHECKING:
     from normflow.testing.conformance import ConformanceError, ConformanceReport, check_plugin
-    from normflow.testing.profiles import examples, register_profiles
+    from normflow.testing.profiles import budget, examples, register_profiles
 
 __all__ = [
     "ConformanceError",
@@ -35,6 +35,7 @@ __all__ = [
     "EventRecorder",
     "InvariantViolation",
     "actor_ids",
+    "budget",
     "check_invariants",
     "check_plugin",
     "examples",
@@ -46,6 +47,7 @@ _LAZY = {
     "ConformanceError": "normflow.testing.conformance",
     "ConformanceReport": "normflow.testing.conformance",
     "check_plugin": "normflow.testing.conformance",
+    "budget": "normflow.testing.profiles",
     "examples": "normflow.testing.profiles",
     "register_profiles": "normflow.testing.profiles",
 }

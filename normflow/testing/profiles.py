@@ -11,7 +11,8 @@ profiles and loads one:
 The profile is chosen by ``pytest --hypothesis-profile=thorough`` or by the
 environment variable ``NORMFLOW_HYPOTHESIS_PROFILE``. Tests whose examples
 cost very different amounts (parsing a file vs. simulating ten years) give
-their own budget for each profile with ``examples(ci=..., thorough=...)``.
+their own budget for each profile with ``examples(ci=..., thorough=...)``
+(or ``budget(...)`` for a plain number of seeds).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import os
 
 from hypothesis import HealthCheck, settings
 
-__all__ = ["CI", "ENV_VAR", "THOROUGH", "examples", "register_profiles"]
+__all__ = ["CI", "ENV_VAR", "THOROUGH", "budget", "examples", "register_profiles"]
 
 CI = "ci"
 THOROUGH = "thorough"
@@ -45,8 +46,12 @@ def register_profiles(ci_examples: int = 25, thorough_examples: int = 1000) -> s
     return name
 
 
+def budget(ci: int, thorough: int) -> int:
+    """``thorough`` under the thorough profile, ``ci`` under any other: a
+    number of replications, seeds or examples that scales with the profile."""
+    return thorough if settings.get_current_profile_name() == THOROUGH else ci
+
+
 def examples(ci: int, thorough: int) -> settings:
-    """Settings with ``max_examples`` set for the loaded profile: ``thorough``
-    under the thorough profile, ``ci`` under any other."""
-    thorough_now = settings.get_current_profile_name() == THOROUGH
-    return settings(max_examples=thorough if thorough_now else ci)
+    """Settings with ``max_examples`` set for the loaded profile (see ``budget``)."""
+    return settings(max_examples=budget(ci, thorough))
