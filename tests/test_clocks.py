@@ -1,0 +1,243 @@
+"""The aggregated clock has the law of the naive one: one exponential clock
+per actor.
+
+Statistical tests at fixed seeds, each with a generous level (p > 0.001), so
+a failure means a wrong law, not bad luck. Also: the inline fast path keeps
+SimPy's order of events, and the block-drawn partner choice of information
+exchange has the law of the scalar rule.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from normflow.clocks import AggregatedClock, FastEnvironment, run_clock
+from normflow.processes.information import ContactBook
+from normflow.scenario import scenario_from_dict
+from normflow.world import World
+
+LEVEL = 1e-3
+
+
+def naive_ticks(rates: np.ndarray, horizon: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Times and actors of n independent exponential clocks, merged: the naive pattern."""
+    heap = [(rng.exponential(1.0 / r), i) for i, r in enumerate(rates) if r > 0]
+    heapq.heapify(heap)
+    times, who = [], []
+    while heap[0][0] <= horizon:
+        t, i = heapq.heappop(heap)
+        times.append(t)
+        who.append(i)
+        heapq.heappush(heap, (t + rng.exponential(1.0 / rates[i]), i))
+    return np.array(times), np.array(who)
+
+
+def aggregated_ticks(clock: AggregatedClock, horizon: float) -> tuple[np.ndarray, np.ndarray]:
+    times, who, t = [], [], 0.0
+    while True:
+        gaps, picks = clock.block()
+        for gap, k in zip(gaps, picks, strict=True):
+            t += gap
+            if t > horizon:
+                return np.array(times), np.array(who)
+            times.append(t)
+            who.append(k)
+
+
+# three rate profiles, one per way of choosing the actor behind a tick
+EQUAL = np.full(50, 0.2)
+BOUNDED = np.linspace(0.05, 0.15, 50)  # max / mean = 1.5: rejection
+SKEWED = np.concatenate([np.full(49, 0.01), [5.0]])  # max / mean >> 4: binary search
+PROFILES = {"equal": EQUAL, "rejection": BOUNDED, "inverse-transform": SKEWED}
+
+
+@pytest.mark.parametrize("name", PROFILES)
+def test_inter_event_times_match_the_naive_clocks(name):
+    rates = PROFILES[name]
+    horizon = 4000.0 / rates.sum()
+    agg, _ = aggregated_ticks(AggregatedClock(rates, np.random.default_rng(1)), horizon)
+    naive, _ = naive_ticks(rates, horizon, np.random.default_rng(2))
+    gaps_agg, gaps_naive = np.diff(agg), np.diff(naive)
+    assert stats.ks_2samp(gaps_agg, gaps_naive).pvalue > LEVEL
+    assert stats.kstest(gaps_agg, "expon", args=(0, 1.0 / rates.sum())).pvalue > LEVEL
+
+
+@pytest.mark.parametrize("name", PROFILES)
+def test_counts_per_window_are_poisson(name):
+    rates = PROFILES[name]
+    window = 5.0 / rates.sum()  # five ticks expected per window
+    windows = 800
+    times, _ = aggregated_ticks(AggregatedClock(rates, np.random.default_rng(3)), window * windows)
+    counts = np.bincount((times // window).astype(int), minlength=windows)[:windows]
+    assert abs(counts.mean() - 5.0) < 4 * np.sqrt(5.0 / windows)
+    # Poisson dispersion test: (n - 1) var / mean is chi-square with n - 1 degrees of freedom
+    dispersion = (windows - 1) * counts.var(ddof=1) / counts.mean()
+    p = stats.chi2.sf(dispersion, windows - 1)
+    assert LEVEL < p < 1 - LEVEL
+
+
+@pytest.mark.parametrize("name", PROFILES)
+def test_actors_are_chosen_in_proportion_to_their_rates(name):
+    rates = PROFILES[name]
+    clock = AggregatedClock(rates, np.random.default_rng(4))
+    picks = np.concatenate([clock.draw()[1] for _ in range(10)])
+    observed = np.bincount(picks, minlength=len(rates))
+    expected = len(picks) * rates / rates.sum()
+    assert stats.chisquare(observed, expected).pvalue > LEVEL
+
+
+def test_actor_frequencies_match_the_naive_clocks():
+    rates = BOUNDED
+    horizon = 6000.0 / rates.sum()
+    _, agg = aggregated_ticks(AggregatedClock(rates, np.random.default_rng(5)), horizon)
+    _, naive = naive_ticks(rates, horizon, np.random.default_rng(6))
+    table = np.array([np.bincount(agg, minlength=50), np.bincount(naive, minlength=50)])
+    assert stats.chi2_contingency(table).pvalue > LEVEL
+
+
+def test_actors_with_zero_rate_never_act():
+    rates = np.array([0.0, 1.0, 0.0, 2.0, 0.0])
+    clock = AggregatedClock(rates, np.random.default_rng(7))
+    picks = np.concatenate([clock.draw()[1] for _ in range(3)])
+    assert set(np.unique(picks)) == {1, 3}
+
+
+def test_bad_rates_are_refused():
+    with pytest.raises(ValueError, match="non-negative"):
+        AggregatedClock(np.array([1.0, -0.5]), np.random.default_rng(0))
+    with pytest.raises(ValueError, match="finite"):
+        AggregatedClock(np.array([1.0, np.inf]), np.random.default_rng(0))
+
+
+def test_inline_ticks_keep_simpy_order_with_foreign_events():
+    env = FastEnvironment()
+    log: list[tuple[float, str]] = []
+
+    def fire(t: float, who: int) -> None:
+        assert env.now == t  # the clock was moved to the tick before it is handled
+        log.append((t, "tick"))
+
+    def foreign():
+        for _ in range(40):
+            yield env.timeout(0.7)
+            log.append((env.now, "foreign"))
+
+    clock = AggregatedClock(np.full(10, 0.5), np.random.default_rng(8))
+    env.process(run_clock(env, clock, fire, until=25.0))
+    env.process(foreign())
+    env.run(until=30.0)
+    times = [t for t, _ in log]
+    assert times == sorted(times)
+    assert sum(kind == "foreign" for _, kind in log) == 40
+    assert max(t for t, kind in log if kind == "tick") <= 25.0
+
+
+def test_inline_ticks_land_where_simpy_timeouts_would():
+    """Ticks handled inline and ticks scheduled through SimPy give the same
+    times, to the last bit, as adding the gaps one by one."""
+    env = FastEnvironment()
+    seen: list[float] = []
+    clock = AggregatedClock(np.full(5, 2.0), np.random.default_rng(9))
+
+    def nudge():  # a foreign event every day forces some ticks through SimPy's heap
+        while True:
+            yield env.timeout(1.0)
+
+    env.process(run_clock(env, clock, lambda t, k: seen.append(t), until=50.0))
+    env.process(nudge())
+    env.run(until=60.0)
+    replay = AggregatedClock(np.full(5, 2.0), np.random.default_rng(9))
+    t, expected = 0.0, []
+    gaps, _ = replay.block()
+    for gap in gaps:
+        t += gap
+        if t > 50.0:
+            break
+        expected.append(t)
+    assert seen == expected
+
+
+def test_advance_to_refuses_to_pass_a_scheduled_event():
+    env = FastEnvironment()
+    env.timeout(5.0)
+    env.advance_to(4.0)
+    assert env.now == 4.0
+    with pytest.raises(RuntimeError, match="due at 5.0"):
+        env.advance_to(5.0)
+    with pytest.raises(RuntimeError, match="already at"):
+        env.advance_to(3.0)
+
+
+def _world() -> World:
+    scenario = scenario_from_dict(
+        {
+            "scenario": {"name": "contacts", "start": "2000-01-01", "end": "2001-01-01"},
+            "states": [{"id": "a"}, {"id": "b"}],
+            "issues": [{"id": "x", "state": "a"}],
+            "local_governments": {
+                "named": [
+                    {"id": "home", "state": "a", "partners": ["abroad"]},
+                    {"id": "abroad", "state": "b"},
+                    {"id": "alone", "state": "b"},
+                ],
+                "groups": [{"state": "a", "count": 4}],
+            },
+            "civil_society": {
+                "groups": [
+                    {"id": "g0", "state": "a", "locality": "home"},
+                    {"id": "g1", "state": "a", "locality": "home"},
+                    {"id": "g2", "state": "b", "locality": "abroad"},
+                    {"id": "g3", "state": "b", "locality": "alone"},
+                ],
+                "populations": [{"state": "a", "count": 12}],
+            },
+            "ties": [{"a": "g0", "b": "g3"}],
+        }
+    )
+    return World(scenario, np.random.default_rng(0))
+
+
+def scalar_partner(w: World, groups: np.ndarray, g: int, shares: tuple[float, float, float], rng) -> int:
+    """The partner rule written contact by contact, as the naive reference does."""
+    tie, partner, local = shares
+    lg = int(w.group_locality[g])
+    at = {int(x): [int(h) for h in groups if w.group_locality[h] == x] for x in set(w.group_locality[groups])}
+    r = rng.random()
+    if r < tie:
+        if w.group_ties[g]:
+            return w.group_ties[g][rng.integers(len(w.group_ties[g]))]
+    elif r < tie + partner:
+        if lg >= 0 and w.lg_partners[lg]:
+            there = at.get(w.lg_partners[lg][rng.integers(len(w.lg_partners[lg]))], [])
+            if there:
+                return there[rng.integers(len(there))]
+    elif r < tie + partner + local and lg >= 0:
+        here = at[lg]
+        if len(here) > 1:
+            h = here[rng.integers(len(here))]
+            if h != g:
+                return h
+    pool = [int(h) for h in groups if w.group_state[h] == w.group_state[g]]
+    if len(pool) < 2:
+        pool = [int(h) for h in groups]
+    h = pool[rng.integers(len(pool))]
+    return h if h != g else -1
+
+
+@pytest.mark.parametrize("seeker", [0, 2, 3])
+def test_block_partner_choice_has_the_law_of_the_scalar_rule(seeker):
+    w = _world()
+    groups = np.flatnonzero(w.group_issue == 0)
+    shares = (0.3, 0.2, 0.4)
+    book = ContactBook(w, groups, *shares)
+    k = int(np.flatnonzero(groups == seeker)[0])
+    drawn = book.draw(np.full(6000, k), np.random.default_rng(10))
+    rng = np.random.default_rng(11)
+    scalar = np.array([scalar_partner(w, groups, seeker, shares, rng) for _ in range(6000)])
+    labels = np.union1d(np.unique(drawn), np.unique(scalar))
+    table = np.array([[np.sum(drawn == x) for x in labels], [np.sum(scalar == x) for x in labels]])
+    assert stats.chi2_contingency(table).pvalue > LEVEL
