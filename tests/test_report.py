@@ -39,7 +39,7 @@ def experiment_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("experiment") / "lg-role"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("NORMFLOW_LOAD_PLUGINS", "")
-        run_experiment("minimal", out, replications=3, sweep={"local_government_role": [0, 1]}, workers=1)
+        run_experiment("minimal", out, replications=2, sweep={"local_government_role": [0, 1]}, workers=1)
     return out
 
 
@@ -179,14 +179,29 @@ def test_the_experiment_report_draws_a_curve_per_milestone_and_the_sweep(experim
     assert sweeps.count("<svg") == 1 and "local_government_role" in sweeps
 
 
-def test_an_experiment_without_a_sweep_says_so(tmp_path, monkeypatch):
-    from normflow.experiment import run_experiment
+def test_an_experiment_without_a_sweep_says_so(experiment_dir):
+    from normflow.experiment import open_experiment
+    from normflow.report import experiment_sections
 
-    monkeypatch.setenv("NORMFLOW_LOAD_PLUGINS", "")
-    run_experiment("minimal", tmp_path / "plain", replications=2, workers=1)
-    text = build_report(tmp_path / "plain")
-    assert list(iter_sections(text)) == list(EXPERIMENT_SECTIONS)
-    assert "sweeps no parameter" in text
+    experiment = open_experiment(experiment_dir)
+    one_cell = experiment.results().query("cell == 0")
+    keep = ["cell", "replication", "status", "agenda_placed_days", "agenda_placed_censored"]
+    sections = experiment_sections(experiment.manifest, [], one_cell[keep])
+    assert [s.id for s in sections] == list(EXPERIMENT_SECTIONS)
+    assert "sweeps no parameter" in sections[2].body
+    assert sections[1].body.count("<svg") == 1
+
+
+def test_an_experiment_whose_runs_all_failed_is_reported_not_drawn(experiment_dir):
+    from normflow.experiment import open_experiment
+    from normflow.report import experiment_sections
+
+    experiment = open_experiment(experiment_dir)
+    failed = experiment.results().assign(status="failed")
+    sections = experiment_sections(experiment.manifest, experiment.parameters, failed)
+    assert "4 replications failed" in sections[0].body
+    assert "No replication finished" in sections[1].body
+    assert "<svg" not in sections[1].body + sections[2].body
 
 
 # -- in a real browser ---------------------------------------------------------------
@@ -243,7 +258,9 @@ def test_every_section_renders_in_a_browser_without_a_console_error(which, reque
 
 def test_the_browser_check_catches_a_broken_script(run_page, tmp_path):
     broken = tmp_path / "broken.html"
-    broken.write_text(run_page.read_text().replace("<header>", "<header><script>noSuchFunction();</script>", 1))
+    broken.write_text(
+        run_page.read_text().replace("<header>", "<header><script>noSuchFunction();</script>", 1)
+    )
     dom, log = open_in_browser(broken, tmp_path / "profile")
     assert 'data-errors="1"' in re.search(r"<body[^>]*>", dom).group(0)
     assert any(":CONSOLE" in line and "noSuchFunction" in line for line in log.splitlines())
