@@ -20,6 +20,7 @@ import click
 from normflow import log, report
 from normflow.bench import bench_command
 from normflow.experiment import experiment_cli
+from normflow.hypotheses import hypotheses_command
 from normflow.plugins import PluginError, describe_plugins, get_plugin_manager
 from normflow.report import report_command
 from normflow.scaffold import new_plugin_command
@@ -242,6 +243,7 @@ def plugins(as_json: bool) -> None:
 
 cli.add_command(validate_command)
 cli.add_command(experiment_cli)
+cli.add_command(hypotheses_command)
 cli.add_command(new_plugin_command)
 cli.add_command(report_command)
 cli.add_command(bench_command)

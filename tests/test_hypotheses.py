@@ -1,0 +1,268 @@
+"""The hypothesis designs (H1-H5): their wiring at small N on the cheap case
+scenarios, seeds paired across arms, verdicts that can fail, stored runs
+reused, and the command line."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import attrs
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from normflow import Simulation, load_scenario
+from normflow.cli import cli
+from normflow.hypotheses import (
+    DESIGNS,
+    NOT_APPLICABLE,
+    NOT_SUPPORTED,
+    SUPPORTED,
+    Arm,
+    paired_effect,
+    run_hypotheses,
+)
+from normflow.store import Store, StoreError
+
+CHEAP = ("kitakyushu-dalian", "niigata-harbin")
+N = 3
+SEED = 11
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Every design on the two cheap cases, three replications, in process."""
+    out = tmp_path_factory.mktemp("hypotheses")
+    results = run_hypotheses(["all"], out, replications=N, seed=SEED, workers=1, scenarios=CHEAP)
+    return out, {r.key: r for r in results}
+
+
+def effects(result, **match):
+    return [r for r in result.effects if all(r[k] == v for k, v in match.items())]
+
+
+# -- statistics and verdicts ----------------------------------------------------------
+
+
+def test_an_effect_on_the_predicted_side_is_supported():
+    e = paired_effect(np.r_[np.ones(20), np.zeros(5)], +1)
+    assert e["verdict"] == SUPPORTED and e["direction"] == "as predicted"
+    assert e["low"] > 0 and e["interval"] == "paired bootstrap (BCa)"
+
+
+def test_an_effect_of_the_wrong_sign_is_not_supported():
+    e = paired_effect(-np.r_[np.ones(20), np.zeros(5)], +1)
+    assert e["verdict"] == NOT_SUPPORTED and e["direction"] == "opposite"
+    e = paired_effect(np.r_[np.ones(20), np.zeros(5)] * 100, -1)
+    assert e["verdict"] == NOT_SUPPORTED and e["direction"] == "opposite"
+
+
+def test_no_difference_is_not_supported_and_no_pairs_is_not_applicable():
+    assert paired_effect(np.zeros(30), +1)["verdict"] == NOT_SUPPORTED
+    assert paired_effect(np.full(4, np.nan), +1)["verdict"] == NOT_APPLICABLE
+    assert paired_effect([1.0], +1)["verdict"] == NOT_SUPPORTED  # one pair: no interval
+
+
+def test_an_interval_that_straddles_zero_is_not_supported():
+    rng = np.random.default_rng(0)
+    e = paired_effect(rng.normal(0.0, 1.0, 40), +1)
+    assert e["low"] < 0 < e["high"] and e["verdict"] == NOT_SUPPORTED
+
+
+# -- pairing -------------------------------------------------------------------------------
+
+
+def test_replication_k_of_every_arm_runs_with_the_kth_child_seed(runs):
+    out, _ = runs
+    scenario = "kitakyushu-dalian"
+    keys = {arm.key for d in DESIGNS.values() for arm in d.arms.values()}
+    tables = {key: Store(out / "runs" / scenario / key).table() for key in keys}
+    for table in tables.values():
+        assert list(table["replication"]) == list(range(N))
+        assert list(table["spawn_key"]) == [str(k) for k in range(N)]
+        assert set(table["seed"]) == {SEED}
+    # the stored row is the run of SeedSequence(SEED, spawn_key=(k,)) in that arm
+    k = 1
+    plain = Simulation(
+        load_scenario(scenario), np.random.SeedSequence(SEED, spawn_key=(k,)), local_government_role=0.0
+    ).run()
+    row = tables["role0"].set_index("replication").loc[k]
+    for name, t in plain.milestones.items():
+        if f"{name}_censored" in row.index:
+            assert bool(row[f"{name}_censored"]) == (t is None)
+
+
+def test_arms_differ_in_what_they_switch_not_in_their_luck():
+    from normflow.hypotheses import _simulation
+
+    scenario = load_scenario("kitakyushu-dalian")
+    with_lg = _simulation(scenario, Arm(1.0), 2, SEED).world
+    without = _simulation(scenario, Arm(0.0), 2, SEED).world
+    other = _simulation(scenario, Arm(1.0), 3, SEED).world
+    # the same draws build the same world; only the switched part differs
+    assert np.array_equal(with_lg.group_commitment, without.group_commitment)
+    assert np.array_equal(with_lg.lg_population, without.lg_population)
+    assert not np.array_equal(with_lg.lg_access, without.lg_access)
+    assert not np.array_equal(with_lg.group_commitment, other.group_commitment)
+
+
+# -- each design's wiring ---------------------------------------------------------------------
+
+
+def test_h1_compares_share_and_time_with_and_without_local_government(runs):
+    out, results = runs
+    h1 = results["H1"]
+    table = pd.read_csv(out / "h1.csv")
+    assert set(table["scenario"]) == set(CHEAP)
+    assert (out / "h1.png").stat().st_size > 0 and (out / "h1_arms.csv").exists()
+    row = effects(
+        h1, scenario="kitakyushu-dalian", outcome="negotiation_opened:dalian-aid", measure="share reached"
+    )[0]
+    arms = pd.read_csv(out / "h1_arms.csv")
+    share = arms[
+        (arms.scenario == "kitakyushu-dalian")
+        & (arms.outcome == "negotiation_opened:dalian-aid")
+        & (arms.measure == "share reached")
+    ].set_index("arm")["estimate"]
+    assert row["estimate"] == pytest.approx(share["with"] - share["without"])
+    # without local governments Beijing never hears of Dalian's pollution: no request at all
+    assert share["without"] == 0.0
+    assert row["n"] == N and row["predicted"] == "> 0"
+    assert row["verdict"] == (SUPPORTED if row["low"] is not None and row["low"] > 0 else NOT_SUPPORTED)
+    timing = effects(h1, scenario="kitakyushu-dalian", outcome="negotiation_opened:dalian-aid")[1]
+    assert timing["predicted"] == "< 0" and timing["estimate"] < 0
+
+
+def test_a_design_forced_to_the_wrong_sign_reports_not_supported(runs):
+    out, _ = runs
+    swapped = attrs.evolve(DESIGNS["H1"], arms={"with": Arm(0.0), "without": Arm(1.0)})
+    [result] = run_hypotheses(
+        [swapped], out, replications=N, seed=SEED, workers=1, scenarios=["kitakyushu-dalian"]
+    )
+    row = effects(result, outcome="negotiation_opened:dalian-aid", measure="share reached")[0]
+    assert row["estimate"] < 0
+    assert row["direction"] == "opposite" and row["verdict"] == NOT_SUPPORTED
+
+
+def test_h2_reports_expertise_per_round_and_no_pairs_where_talks_never_open(runs, tmp_path):
+    _, results = runs
+    # without local governments the cases' negotiations never open: nothing to compare
+    for row in effects(results["H2"], measure="main phase, per round"):
+        assert row["n"] == 0 and row["verdict"] == NOT_APPLICABLE
+    short = {"generic": {"scenario.end": dt.date(1995, 6, 30), "events": []}}
+    [h2] = run_hypotheses(
+        ["H2"], tmp_path, replications=2, seed=SEED, workers=1, scenarios=["generic"], overrides=short
+    )
+    main = effects(h2, measure="main phase, per round")[0]
+    assert main["n"] == 2
+    arms = {r["arm"]: r["estimate"] for r in h2.arms if r["measure"] == "main phase, per round"}
+    assert main["estimate"] == pytest.approx(arms["with"] - arms["without"])
+    pre = {r["arm"]: r["estimate"] for r in h2.arms if r["measure"] == "prenegotiation, per round"}
+    assert all(v > 0 for v in pre.values())
+    assert (tmp_path / "h2.png").exists()
+
+
+def test_h3_reads_norm_support_with_and_without_local_resolutions(runs):
+    out, results = runs
+    h3 = results["H3"]
+    base = Store(out / "runs" / "kitakyushu-dalian" / "role1").table()
+    silent = Store(out / "runs" / "kitakyushu-dalian" / "role1-no-resolutions").table()
+    assert (base["final.issues.dalian-pollution-aid.resolutions"] > 0).any()
+    assert (silent["final.issues.dalian-pollution-aid.resolutions"] == 0).all()
+    assert "metrics.norm_cascade.support_mean" in base.columns
+    row = effects(h3, scenario="kitakyushu-dalian", measure="time-averaged support")[0]
+    diff = base["metrics.norm_cascade.support_mean"] - silent["metrics.norm_cascade.support_mean"]
+    assert row["estimate"] == pytest.approx(diff.mean())
+
+
+def test_h3_needs_the_norm_cascade_plugin(tmp_path, monkeypatch):
+    monkeypatch.setenv("NORMFLOW_LOAD_PLUGINS", "local_diplomacy")
+    with pytest.raises(Exception, match="norm_cascade"):
+        run_hypotheses(["H3"], tmp_path, replications=1, workers=1, scenarios=["kitakyushu-dalian"])
+
+
+def test_h4_interaction_is_the_double_difference_of_the_four_arms(runs):
+    out, results = runs
+    runs_dir = out / "runs" / "niigata-harbin"
+    domestic_only = Store(runs_dir / "role1-no-international").table()
+    international_only = Store(runs_dir / "role1-no-domestic").table()
+    assert (domestic_only["metrics.local_diplomacy.uses"] == 0).all()
+    assert (international_only["final.issues.harbin-khabarovsk-route.resolutions"] == 0).all()
+    arms = {(r["arm"], r["outcome"]): r["estimate"] for r in results["H4"].arms}
+    for row in effects(results["H4"], scenario="niigata-harbin"):
+        o = row["outcome"]
+        expected = (
+            arms[("both", o)]
+            - arms[("domestic only", o)]
+            - arms[("international only", o)]
+            + arms[("neither", o)]
+        )
+        assert row["estimate"] == pytest.approx(expected)
+
+
+def test_h5_scales_resources_and_contrasts_the_poor_with_the_rich(runs):
+    out, results = runs
+    runs_dir = out / "runs" / "kitakyushu-dalian"
+    campaigns = [
+        Store(runs_dir / f"role1-resources{x}").table()["counts.campaign"].sum() for x in ("0.25", "4")
+    ]
+    middle = Store(runs_dir / "role1").table()["counts.campaign"].sum()
+    assert campaigns[0] < middle < campaigns[1]
+    levels = {
+        row["measure"]: row["estimate"]
+        for row in effects(results["H5"], scenario="kitakyushu-dalian", outcome="policy_changed:japan")
+    }
+    assert levels["share reached"] == pytest.approx(
+        levels["share reached, resources x0.25"] - levels["share reached, resources x4"]
+    )
+
+
+# -- running, storing, command line --------------------------------------------------------------
+
+
+def test_stored_runs_are_reused_and_a_different_seed_is_refused(runs):
+    out, _ = runs
+    seen = []
+    run_hypotheses(["H1"], out, replications=N, seed=SEED, workers=1, scenarios=CHEAP, progress=seen.append)
+    assert seen[-1].computed == 0 and seen[-1].done == seen[-1].total
+    with pytest.raises(StoreError, match="another version of this arm"):
+        run_hypotheses(["H1"], out, replications=N, seed=SEED + 1, workers=1, scenarios=CHEAP)
+
+
+def test_a_pool_of_workers_stores_the_same_rows_as_one_process(runs, tmp_path):
+    out, _ = runs
+    run_hypotheses(["H1"], tmp_path, replications=2, seed=SEED, workers=2, scenarios=["niigata-harbin"])
+    for arm in ("role1", "role0"):
+        pooled = Store(tmp_path / "runs" / "niigata-harbin" / arm).table()
+        alone = Store(out / "runs" / "niigata-harbin" / arm).table()
+        alone = alone[alone.replication < 2]
+        cols = [c for c in alone.columns if c in pooled.columns and c.endswith(("_days", "_censored"))]
+        cols += [c for c in alone.columns if c.startswith(("metrics.", "counts."))]
+        pd.testing.assert_frame_equal(pooled[cols].reset_index(drop=True), alone[cols].reset_index(drop=True))
+
+
+def test_the_command_writes_tables_and_prints_verdicts(runs):
+    out, _ = runs
+    done = CliRunner().invoke(
+        cli, ["hypotheses", "H4", "-n", str(N), "--seed", str(SEED), "--out", str(out), "--workers", "1",
+              "--scenario", "niigata-harbin"]
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert "H4" in done.output and "supported" in done.output
+    assert (out / "h4.csv").exists() and (out / "hypotheses.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["H9"], "HYPOTHESIS: got 'H9'; expected one of H1, H2, H3, H4, H5 or all"),
+        (["H1", "--scenario", "atlantis"], "--scenario: got 'atlantis'"),
+        (["H1", "-n", "0"], "Invalid value for '--replications'"),
+    ],
+)
+def test_bad_input_is_one_clear_line(args, message, tmp_path):
+    done = CliRunner().invoke(cli, ["hypotheses", *args, "--out", str(tmp_path / "x"), "--workers", "1"])
+    assert done.exit_code == 2
+    assert message in done.output
+    assert "Traceback" not in done.output
