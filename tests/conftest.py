@@ -12,3 +12,6 @@ from __future__ import annotations
 from normflow.testing.profiles import register_profiles
 
 register_profiles(ci_examples=25, thorough_examples=1000)
+
+# pytester runs the kit's fixtures in a fresh pytest session (test_plugin_conformance)
+pytest_plugins = ["pytester"]

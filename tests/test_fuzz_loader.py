@@ -155,7 +155,9 @@ override_paths = st.one_of(
             "issues.0.state",
         ]
     ),
-    st.lists(st.sampled_from(SCHEMA_KEYS) | st.text(min_size=1, max_size=5), min_size=1, max_size=4).map(".".join),
+    st.lists(st.sampled_from(SCHEMA_KEYS) | st.text(min_size=1, max_size=5), min_size=1, max_size=4).map(
+        ".".join
+    ),
 )
 
 

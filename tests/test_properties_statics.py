@@ -54,7 +54,9 @@ EDGE: dict[str, Any] = {
             },
             {"id": "bucheon", "state": "korea", "population": 800_000},
         ],
-        "groups": [{"state": "japan", "count": 60, "support": {"dist": "beta", "mean": 0.3, "concentration": 6}}],
+        "groups": [
+            {"state": "japan", "count": 60, "support": {"dist": "beta", "mean": 0.3, "concentration": 6}}
+        ],
     },
     "civil_society": {
         "groups": [
@@ -104,7 +106,9 @@ def test_a_larger_local_government_role_never_lowers_the_share_of_runs_on_the_ag
 
 
 def test_a_larger_local_government_role_never_lowers_the_resolutions_passed():
-    means = {role: mean([r.final["issues"]["suffrage"]["resolutions"] for r in arm(role=role)]) for role in ROLES}
+    means = {
+        role: mean([r.final["issues"]["suffrage"]["resolutions"] for r in arm(role=role)]) for role in ROLES
+    }
     for less, more in zip(ROLES, ROLES[1:], strict=False):
         assert means[more] >= means[less] * (1 - TOLERANCE), means
     assert means[ROLES[-1]] > 2 * means[ROLES[0]], means

@@ -52,7 +52,13 @@ def busy_legislature(data: dict[str, Any]) -> Scenario:
     state = next(s for s in data["states"] if s["id"] == issue["state"])
     state.setdefault("legislature", {"name": f"{state['id']}-legislature"})
     data.setdefault("civil_society", {}).setdefault("groups", []).append(
-        {"id": "sponsor_group", "state": state["id"], "issue": issue["id"], "expertise": 1.0, "commitment": 1.0}
+        {
+            "id": "sponsor_group",
+            "state": state["id"],
+            "issue": issue["id"],
+            "expertise": 1.0,
+            "commitment": 1.0,
+        }
     )
     agenda = data.setdefault("processes", {}).setdefault("agenda", {})
     agenda.update(problem_threshold=0.0, politics_threshold=0.0, policy_hazard=1.0, stage_days=10.0)

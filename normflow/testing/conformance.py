@@ -92,9 +92,7 @@ def _check_hooks(plugin: Any) -> tuple[NormflowPluginManager, list[str]]:
     unmarked = sorted(
         attr
         for attr in dir(plugin)
-        if attr.startswith("normflow_")
-        and callable(getattr(plugin, attr, None))
-        and attr not in hooks
+        if attr.startswith("normflow_") and callable(getattr(plugin, attr, None)) and attr not in hooks
     )
     if unmarked:
         raise ConformanceError(
@@ -152,7 +150,9 @@ def _check_config(pm: NormflowPluginManager) -> list[str]:
         except ScenarioError as exc:
             raise ConformanceError(f"{where}: its own defaults do not validate: {exc.message}") from None
         if written != defaults:
-            raise ConformanceError(f"{where}: defaults written out read back as {written!r}, not {defaults!r}")
+            raise ConformanceError(
+                f"{where}: defaults written out read back as {written!r}, not {defaults!r}"
+            )
     return sorted(sections)
 
 

@@ -242,7 +242,9 @@ class _Checker:
         if name not in self.unique_legislatures:
             return
         if self.session_open.get(name) != e.get("number"):
-            self.fail(i, e, f"{name} closed session {e.get('number')!r}, open was {self.session_open.get(name)}")
+            self.fail(
+                i, e, f"{name} closed session {e.get('number')!r}, open was {self.session_open.get(name)}"
+            )
         self.session_open[name] = None
 
     def _open_session_needed(self, i: int, e: Mapping[str, Any], what: str) -> None:
@@ -254,7 +256,9 @@ class _Checker:
         state = self.issue_state.get(e.get("issue"))
         expected = self.legislature_of.get(state)
         if e.get("legislature") != expected:
-            self.fail(i, e, f"issue {e.get('issue')!r} belongs to {state!r}, whose legislature is {expected!r}")
+            self.fail(
+                i, e, f"issue {e.get('issue')!r} belongs to {state!r}, whose legislature is {expected!r}"
+            )
 
     def on_agenda_placed(self, i: int, e: Mapping[str, Any]) -> None:
         self._legislature(i, e)
@@ -326,7 +330,9 @@ class _Checker:
             self.fail(i, e, f"bill {e.get('bill')!r} enacted on {e.get('issue')!r}, never on the agenda")
         bill = self.bills.get(e.get("bill"))
         if bill is not None and bill["alive"] and bill["stage"] != len(BILL_STAGES):
-            self.fail(i, e, f"bill {e.get('bill')!r} enacted after {bill['stage']} of {len(BILL_STAGES)} stages")
+            self.fail(
+                i, e, f"bill {e.get('bill')!r} enacted after {bill['stage']} of {len(BILL_STAGES)} stages"
+            )
         self._open_session_needed(i, e, "a bill was enacted")
         self._end_bill(i, e, "was enacted", staged=False)
 
@@ -354,7 +360,9 @@ class _Checker:
     def on_expertise_heard(self, i: int, e: Mapping[str, Any]) -> None:
         n = self._negotiation(i, e)
         if n is not None and (n["phase"] != e.get("phase") or n["ended"]):
-            self.fail(i, e, f"expertise heard in phase {e.get('phase')!r}; the negotiation is in {n['phase']!r}")
+            self.fail(
+                i, e, f"expertise heard in phase {e.get('phase')!r}; the negotiation is in {n['phase']!r}"
+            )
         self.in_range(i, e, "weight", 0.0, 1.0)
         self.in_range(i, e, "influence", 0.0, math.inf)
 
@@ -456,4 +464,3 @@ def check_invariants(
     problems = invariant_violations(lines, scenario, extra_actors=extra_actors, phase_orders=phase_orders)
     if problems:
         raise InvariantViolation(problems)
-

@@ -36,7 +36,9 @@ class EventRecorder:
         self.normflow_plugin_name = f"event_recorder-{next(_serial)}"
 
     @hookimpl
-    def normflow_register_handlers(self, sim: Any, register: Callable[[type, Callable[[Any], object]], None]) -> None:
+    def normflow_register_handlers(
+        self, sim: Any, register: Callable[[type, Callable[[Any], object]], None]
+    ) -> None:
         for event_type in self.event_types:
             register(event_type, self.events.append)
 

@@ -140,7 +140,9 @@ def unit_dists(low: float = 0.0, high: float = 1.0) -> st.SearchStrategy[Any]:
             st.floats(0.01, 0.99),
             st.floats(0.5, 50),
         ),
-        st.builds(lambda m, sd: {"dist": "normal", "mean": m, "sd": sd}, st.floats(low, high), st.floats(0, 0.5)),
+        st.builds(
+            lambda m, sd: {"dist": "normal", "mean": m, "sd": sd}, st.floats(low, high), st.floats(0, 0.5)
+        ),
     )
 
 
@@ -148,13 +150,20 @@ def population_dists() -> st.SearchStrategy[Any]:
     return st.one_of(
         st.integers(0, 2_000_000),
         st.builds(
-            lambda med, s: {"dist": "lognormal", "median": med, "sigma": s}, st.floats(1, 1e6), st.floats(0, 2)
+            lambda med, s: {"dist": "lognormal", "median": med, "sigma": s},
+            st.floats(1, 1e6),
+            st.floats(0, 2),
         ),
     )
 
 
 _SESSION = _optional(
-    {"month": st.integers(1, 12), "day": st.integers(1, 28), "days": st.integers(1, 200), "probability": _UNIT}
+    {
+        "month": st.integers(1, 12),
+        "day": st.integers(1, 28),
+        "days": st.integers(1, 200),
+        "probability": _UNIT,
+    }
 )
 _LEGISLATURE = _optional(
     {
@@ -348,6 +357,7 @@ def process_params(draw: st.DrawFn, caps: dict[str, float] | None = None) -> dic
 def scenario_dicts(
     draw: st.DrawFn,
     *,
+    min_states: int = 1,
     max_states: int = 3,
     max_issues: int = 2,
     max_named_local_governments: int = 4,
@@ -369,7 +379,7 @@ def scenario_dicts(
     dates fall inside the run, and generated populations use prefixes of
     their own, so ``scenario_from_dict`` accepts every draw.
     """
-    n_states = draw(st.integers(1, max_states))
+    n_states = draw(st.integers(min_states, max(min_states, max_states)))
     n_issues = draw(st.integers(1, max_issues))
     n_lgs = draw(st.integers(0, max_named_local_governments))
     n_groups = draw(st.integers(0, max_named_groups))
@@ -407,7 +417,8 @@ def scenario_dicts(
         )
     )
     lg_groups = [
-        draw(local_government_groups(p, states, max_local_governments_per_group)) for p in prefixes[:n_lg_groups]
+        draw(local_government_groups(p, states, max_local_governments_per_group))
+        for p in prefixes[:n_lg_groups]
     ]
     if named or lg_groups:
         data["local_governments"] = _drop_none({"named": named or None, "groups": lg_groups or None})
@@ -415,7 +426,10 @@ def scenario_dicts(
 
     cs_groups = [draw(civil_society_groups(g, states, issues, lgs)) for g in groups]
     pops = (
-        [draw(group_populations(p, with_lgs, issues, max_groups_per_population)) for p in prefixes[n_lg_groups:]]
+        [
+            draw(group_populations(p, with_lgs, issues, max_groups_per_population))
+            for p in prefixes[n_lg_groups:]
+        ]
         if with_lgs
         else []
     )
@@ -450,7 +464,9 @@ def scenario_dicts(
         data["negotiations"] = talks
 
     with_legislature = [s["id"] for s in data["states"] if "legislature" in s]
-    categories = [c for c in EVENT_CATEGORIES if with_legislature or c not in ("election", "dissolution", "session")]
+    categories = [
+        c for c in EVENT_CATEGORIES if with_legislature or c not in ("election", "dissolution", "session")
+    ]
     scheduled = []
     for _ in range(draw(st.integers(0, max_events))):
         category = _pick(draw, categories)
@@ -636,9 +652,7 @@ def invalid_scenario_dicts(draw: st.DrawFn, **bounds: Any) -> tuple[dict[str, An
     """
     data = copy.deepcopy(draw(scenario_dicts(**bounds)))
     slots = list(_walk(data, Scenario, ""))
-    kind = draw(
-        st.sampled_from(["wrong_value", "unknown_key", "missing", "dangling", "duplicate", "dates"])
-    )
+    kind = draw(st.sampled_from(["wrong_value", "unknown_key", "missing", "dangling", "duplicate", "dates"]))
     if kind == "wrong_value":
         candidates = [(s, w) for s in slots if (w := _wrong_values(s.tp, s.meta)) is not None]
         slot, wrong = draw(st.sampled_from(candidates))
@@ -655,9 +669,11 @@ def invalid_scenario_dicts(draw: st.DrawFn, **bounds: Any) -> tuple[dict[str, An
         known = {f.name for f in attrs.fields(cls)}
         if cls is Scenario:
             known.add("plugins")  # raw plugin sections live there
-        key = draw(st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=10).filter(
-            lambda k: k not in known
-        ))
+        key = draw(
+            st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=10).filter(
+                lambda k: k not in known
+            )
+        )
         table[key] = draw(st.integers() | st.text(max_size=3))
         return data, Mutation(f"{path}.{key}" if path else key, "unknown_key", key)
     if kind == "missing":
@@ -906,4 +922,3 @@ def pressure_sequences(
             )
         )
     return steps
-
