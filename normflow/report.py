@@ -188,12 +188,18 @@ def _date(text: Any, where: Path) -> dt.date:
 # -- figures ------------------------------------------------------------------
 
 
-def _figure(width: float, height: float) -> Figure:
-    # Figure without pyplot: no global state, no GUI backend.
+def _figure(width: float, height: float, margins: dict[str, float] | None = None) -> Figure:
+    """A figure without pyplot (no global state, no GUI backend). With
+    ``margins`` the layout is fixed, which draws about three times faster
+    than matplotlib's constrained layout: used where a page has many small
+    figures of known shape."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(width, height), layout="constrained")
-    return fig
+    if margins is not None:
+        fig = Figure(figsize=(width, height))
+        fig.subplots_adjust(**margins)
+        return fig
+    return Figure(figsize=(width, height), layout="constrained")
 
 
 def figure_svg(fig: Figure, salt: str) -> str:
@@ -412,7 +418,7 @@ def km_figure(table: pd.DataFrame, milestone: str, params: list[str], start: str
     runs that never reach it are censored at their horizon."""
     from normflow.stats import kaplan_meier
 
-    fig = _figure(5.2, 3.2)
+    fig = _figure(5.2, 3.2, {"left": 0.13, "right": 0.97, "bottom": 0.15, "top": 0.9})
     ax = fig.add_subplot()
     cells = list(table.groupby("cell", sort=True))
     left_out = [_cell_label(g.iloc[0], params) for _, g in cells[MAX_SERIES:]]
@@ -455,7 +461,19 @@ def sweep_figure(table: pd.DataFrame, param: str, milestones: list[str]) -> Figu
 
     cols = min(4, len(milestones))
     rows = math.ceil(len(milestones) / cols)
-    fig = _figure(9.5, 0.6 + 2.0 * rows)
+    height = 0.8 + 2.0 * rows
+    fig = _figure(
+        9.5,
+        height,
+        {
+            "left": 0.09,
+            "right": 0.98,
+            "bottom": 0.55 / height,
+            "top": 1 - 0.3 / height,
+            "hspace": 0.55,
+            "wspace": 0.12,
+        },
+    )
     axes = fig.subplots(rows, cols, sharey=True, squeeze=False)
     values = sorted(table[param].dropna().unique().tolist(), key=lambda v: (str(type(v)), v))
     numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
