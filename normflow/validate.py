@@ -324,6 +324,15 @@ def validate_command(
     print_validation(report, out)
 
 
+def percent(x: float) -> str:
+    """A share as a whole percentage, never rounding a rare event to 0% or 100%."""
+    if 0.0 < x < 0.01:
+        return "<1%"
+    if 0.99 < x < 1.0:
+        return ">99%"
+    return f"{x:.0%}"
+
+
 def print_validation(report: Validation, console: Any) -> None:
     from rich.markup import escape
     from rich.table import Table
@@ -344,7 +353,7 @@ def print_validation(report: Validation, console: Any) -> None:
         measured = (
             "" if f.measured is None else f"{f.measured[0]:.4g} ({f.measured[1]:.4g}-{f.measured[2]:.4g})"
         )
-        facts.add_row(escape(f.name), f"{f.share:.0%}", f"{f.low:.0%}-{f.high:.0%}", measured)
+        facts.add_row(escape(f.name), percent(f.share), f"{percent(f.low)}-{percent(f.high)}", measured)
     if report.facts:
         console.print(facts)
     else:
@@ -356,5 +365,5 @@ def print_validation(report: Validation, console: Any) -> None:
     table.add_column("10th-90th percentile")
     for m in report.milestones:
         span = "" if m.p10 is None else f"{m.p10} - {m.p90}"
-        table.add_row(m.name, f"{m.reached:.0%}", m.median or "", span)
+        table.add_row(m.name, percent(m.reached), m.median or "", span)
     console.print(table)
