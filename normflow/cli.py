@@ -121,7 +121,7 @@ def cli(log_json: bool, log_level: str) -> None:
     type=click.FloatRange(0, 10),
     default=1.0,
     show_default=True,
-    help="Scale local governments' openness and access (0 removes their role).",
+    help="Scale local governments' openness, access and assembly support (0 removes their role).",
 )
 @click.option(
     "--out",

@@ -269,7 +269,8 @@ def _date(scenario: Scenario, t: float) -> str:
     type=click.FloatRange(0, 10),
     default=1.0,
     show_default=True,
-    help="Scale local governments' openness and access; 0 removes their role (and partner links).",
+    help="Scale local governments' openness, access and assembly support; 0 removes their role "
+    "(and partner links abroad). See docs/cases/index.md.",
 )
 @click.option(
     "--workers",
