@@ -136,9 +136,8 @@ def test_an_aborted_run_is_flagged(run_dir, tmp_path):
     lines = (run_dir / "trace.jsonl").read_text().splitlines()
     end = {"kind": "trace_end", "complete": False, "t": 10.0, "error": "plugin 'x' raised"}
     (cut / "trace.jsonl").write_text("\n".join([*lines[:100], json.dumps(end)]) + "\n")
-    assert "The trace is incomplete" in build_report(cut) and "plugin &#x27;x&#x27; raised" in build_report(
-        cut
-    )
+    text = build_report(cut)
+    assert "The trace is incomplete" in text and "plugin &#x27;x&#x27; raised" in text
 
 
 @pytest.mark.parametrize(
