@@ -129,6 +129,16 @@ def test_a_report_without_a_trace_still_shows_the_summary(run_dir, tmp_path):
     assert "No trace.jsonl here" in text
 
 
+def test_a_trace_alone_is_enough_for_the_figures(run_dir, tmp_path):
+    only = tmp_path / "only-trace"
+    only.mkdir()
+    shutil.copy(run_dir / "trace.jsonl", only / "trace.jsonl")
+    text = build_report(only)
+    assert list(iter_sections(text)) == list(RUN_SECTIONS)
+    timeline = text[text.index('id="timeline"') : text.index('id="public-support"')]
+    assert "<svg" in timeline and "Diet" in timeline
+
+
 def test_an_aborted_run_is_flagged(run_dir, tmp_path):
     cut = tmp_path / "cut"
     cut.mkdir()
