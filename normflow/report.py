@@ -350,13 +350,13 @@ def pressure_figure(series: RunSeries) -> tuple[Figure | None, list[str]]:
     ax.set_ylabel("cumulative pressure")
     if series.policy:
         pos = ax.twinx()
-        for p in series.policy:
+        for i, p in enumerate(series.policy):
             pos.plot([series.date(p["t"])], [p["position"]], "D", color="#c0392b", ms=6)
             pos.annotate(
                 f"{p['state']}: policy → {p['position']:.2f}",
                 (series.date(p["t"]), p["position"]),
                 textcoords="offset points",
-                xytext=(4, -10),
+                xytext=(6, -10 - 11 * i),  # stacked: changes often come together (an agreement)
                 fontsize=7,
                 color="#c0392b",
             )
