@@ -414,9 +414,10 @@ def scenario_from_dict(
     data: dict[str, Any], file: str = "<dict>", overrides: dict[str, Any] | None = None
 ) -> Scenario:
     # overrides write into nested tables: work on a copy, never the caller's data
-    data = _split_plugin_sections(copy.deepcopy(data) if overrides else data)
+    data = copy.deepcopy(data) if overrides else data
     for dotted, value in (overrides or {}).items():
         _apply_override(data, dotted, value, file)
+    data = _split_plugin_sections(data)
     try:
         scenario = structure(Scenario, data)
         scenario = attrs.evolve(scenario, source=file)
@@ -445,9 +446,6 @@ def _apply_override(data: dict[str, Any], dotted: str, value: Any, file: str) ->
     keys = dotted.split(".")
     node = data
     for key in keys[:-1]:
-        if key == "plugins" and node is data:
-            node = node.setdefault("plugins", {}).setdefault("sections", {})
-            continue
         nxt = node.setdefault(key, {})
         if not isinstance(nxt, dict):
             raise ScenarioError(dotted, value, "a path through tables only", file=file)
