@@ -462,6 +462,31 @@ def _unique(items: tuple[Any, ...], path: str, seen: dict[str, str]) -> None:
         seen[item.id] = f"{path}[{i}]"
 
 
+def _unique_generated(s: Scenario, seen: dict[str, str]) -> None:
+    """Generated actors are called ``<prefix>-<k>``: two groups sharing a
+    prefix, or a named actor called like a generated one, would give two
+    actors one id, and a trace could no longer tell them apart."""
+    prefixes: dict[str, str] = {}
+    generated = [("local_governments.groups", g) for g in s.local_governments.groups]
+    generated += [("civil_society.populations", p) for p in s.civil_society.populations]
+    counters: dict[str, int] = {}
+    for path, item in generated:
+        i = counters[path] = counters.get(path, -1) + 1
+        where = f"{path}[{i}].prefix"
+        if item.prefix in prefixes:
+            raise ScenarioError(
+                where, item.prefix, f"a prefix not already used (it is used at {prefixes[item.prefix]})"
+            )
+        prefixes[item.prefix] = f"{path}[{i}]"
+        head = f"{item.prefix}-"
+        for name, at in seen.items():
+            k = name[len(head) :]
+            if name.startswith(head) and k.isdigit() and int(k) < item.count and str(int(k)) == k:
+                raise ScenarioError(
+                    where, item.prefix, f"a prefix whose ids do not repeat '{name}' (the id at {at})"
+                )
+
+
 def check_references(s: Scenario) -> None:
     """Cross-field checks: ids unique and every reference resolvable."""
     if s.scenario.end <= s.scenario.start:
@@ -478,6 +503,7 @@ def check_references(s: Scenario) -> None:
     _unique(s.local_governments.named, "local_governments.named", seen)
     _unique(s.civil_society.groups, "civil_society.groups", seen)
     _unique(s.negotiations, "negotiations", seen)
+    _unique_generated(s, seen)
     states = {x.id for x in s.states}
     issues = {x.id for x in s.issues}
     lgs = {x.id for x in s.local_governments.named}

@@ -647,12 +647,15 @@ def invalid_scenario_dicts(draw: st.DrawFn, **bounds: Any) -> tuple[dict[str, An
     Starts from ``scenario_dicts(**bounds)`` and applies one of: a value of
     the wrong type, a number out of its range, a non-finite number, an
     unknown key, a missing required field or section, a reference to an
-    actor that does not exist, a duplicate id, or an end before the start.
+    actor that does not exist, a duplicate id, two populations generating the
+    same ids, or an end before the start.
     The loader must raise ``ScenarioError`` naming ``Mutation.path``.
     """
     data = copy.deepcopy(draw(scenario_dicts(**bounds)))
     slots = list(_walk(data, Scenario, ""))
-    kind = draw(st.sampled_from(["wrong_value", "unknown_key", "missing", "dangling", "duplicate", "dates"]))
+    kind = draw(
+        st.sampled_from(["wrong_value", "unknown_key", "missing", "dangling", "duplicate", "prefix", "dates"])
+    )
     if kind == "wrong_value":
         candidates = [(s, w) for s in slots if (w := _wrong_values(s.tp, s.meta)) is not None]
         slot, wrong = draw(st.sampled_from(candidates))
@@ -688,6 +691,21 @@ def invalid_scenario_dicts(draw: st.DrawFn, **bounds: Any) -> tuple[dict[str, An
             ghost = draw(actor_id().map(lambda x: f"{x}-ghost"))
             slot.container[slot.key] = ghost
             return data, Mutation(slot.path, "dangling", ghost)
+        kind = "duplicate"
+    if kind == "prefix":
+        generated = [
+            (path, table[key])
+            for path, table, key in [
+                ("local_governments.groups", data.get("local_governments", {}), "groups"),
+                ("civil_society.populations", data.get("civil_society", {}), "populations"),
+            ]
+            if table.get(key)
+        ]
+        if generated:
+            # a second group with the same prefix would repeat every generated id
+            path, items = _pick(draw, generated)
+            items.append(copy.deepcopy(_pick(draw, items)))
+            return data, Mutation(f"{path}[{len(items) - 1}].prefix", "prefix", items[-1]["prefix"])
         kind = "duplicate"
     if kind == "duplicate":
         states = data["states"]
