@@ -113,11 +113,12 @@ class Survival:
 
     ``days[i]`` are the distinct observed times (reached or censored),
     ``survival[i]`` the estimated share of runs not yet at the milestone
-    just after ``days[i]``, ``low``/``high`` the pointwise band (NaN where
-    the log-log formula is undefined, i.e. where the estimate is 0 or 1).
-    The median is the first time the estimate is at or below one half; its
-    interval runs from the first time the band's lower edge is, to the
-    first time its upper edge is (``None``: not within the observed time).
+    just after ``days[i]``, ``low``/``high`` the pointwise log-log band
+    (where the estimate is 0 or 1 the formula is undefined and the band is
+    the estimate itself). The median is the first time the estimate is at or
+    below one half; its interval runs from the first time the band's lower
+    edge is, to the first time its upper edge is (``None``: not within the
+    observed time).
     """
 
     n: int
@@ -160,7 +161,11 @@ def kaplan_meier(
         band = res.sf.confidence_interval(confidence_level=confidence, method="log-log")
     at = res.sf.quantiles
     s = res.sf.probabilities
-    low, high = band.low.probabilities, band.high.probabilities
+    # the log-log formula is undefined where the estimate is 0 or 1 (every
+    # run still at risk reached it, or none has yet): the band is that value
+    edge = (s == 0.0) | (s == 1.0)
+    low = np.where(edge, s, band.low.probabilities)
+    high = np.where(edge, s, band.high.probabilities)
     return Survival(
         n=n,
         events=events,

@@ -34,10 +34,22 @@ def test_kaplan_meier_on_five_times_with_two_censored():
     assert km.low[0] == pytest.approx(math.exp(-math.exp(math.log(-math.log(0.8)) + Z * se2)), rel=1e-6)
     assert km.low[0] == pytest.approx(0.203809, abs=1e-6)
     # the median: first time S <= 1/2 is 9; the band's lower edge first
-    # drops to 1/2 at 2; its upper edge never does within the data
+    # drops to 1/2 at 2; its upper edge only where S itself reaches 0
     assert km.median == 9
     assert km.median_low == 2
-    assert km.median_high is None
+    assert km.median_high == 9
+
+
+def test_kaplan_meier_median_of_times_all_equal_has_no_width():
+    km = kaplan_meier([73.0] * 20, [False] * 20)
+    assert (km.median, km.median_low, km.median_high) == (73.0, 73.0, 73.0)
+
+
+def test_kaplan_meier_median_interval_open_when_the_band_stays_above_half():
+    # 3 of 10 reach it early, the rest are censored: S never drops to 1/2
+    km = kaplan_meier([1, 2, 3] + [10] * 7, [False] * 3 + [True] * 7)
+    assert km.median is None and km.median_high is None
+    assert km.median_low is not None
 
 
 def test_kaplan_meier_without_censoring_is_the_empirical_survival():
@@ -144,5 +156,5 @@ def test_summary_json_is_stable_and_rounded():
     cell0 = data["cells"][0]
     assert cell0["params"] == {"role": 0.0}
     assert cell0["milestones"]["agenda"]["curve"]["survival"] == [0.8, 0.8, 0.53333333, 0.53333333, 0.0]
-    assert cell0["milestones"]["agenda"]["median_high"] is None
+    assert cell0["milestones"]["agenda"]["median_high"] == 9.0
     assert "NaN" not in text
