@@ -74,6 +74,18 @@ class Bus:
 
         return write_all
 
+    def direct_columns(self, cls: type[Event], labels: dict[str, list[str]]) -> Callable[..., None] | None:
+        """A function ``write(**columns)`` that delivers many events of class
+        ``cls`` at once as columns (see ``ParquetTrace.column_writer``; fields
+        in ``labels`` given as integer codes into those lists), when the only
+        receiver of that class is one sink that takes columns; None otherwise."""
+        table = self._dispatch.get(cls)
+        if table is None:
+            table = self._table(cls)
+        if len(table) != 1 or table[0] not in self._sinks or not hasattr(table[0], "column_writer"):
+            return None
+        return table[0].column_writer(cls, labels)  # type: ignore[attr-defined]
+
     def publish(self, event: Event) -> None:
         cls = type(event)
         table = self._dispatch.get(cls)

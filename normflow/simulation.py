@@ -35,7 +35,7 @@ from normflow.processes import accountability, agenda, information, negotiation
 from normflow.rng import Streams
 from normflow.scenario import Scenario
 from normflow.schema import ScenarioError, structure
-from normflow.trace import JsonlTrace
+from normflow.trace import JsonlTrace, ParquetTrace, open_trace
 from normflow.world import Channel, World
 
 
@@ -148,9 +148,10 @@ class Simulation:
         }
         self._check_required()
         self.plugin_configs = self._validate_plugin_sections()
-        self._trace: JsonlTrace | None = None
+        self._trace: JsonlTrace | ParquetTrace | None = None
         if trace is not None:
-            self._trace = JsonlTrace(
+            # a path ending in .parquet gets the columnar trace, any other JSON Lines
+            self._trace = open_trace(
                 trace,
                 scenario.start,
                 header={

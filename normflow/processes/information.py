@@ -91,7 +91,8 @@ class ContactBook:
         self.pool = np.concatenate([in_state, groups])
         self.pool_start = np.where(whole, len(in_state), start)
         self.pool_count = np.where(whole, len(groups), count)
-        self.tie_flat, self.tie_start, self.tie_count = _flatten([list(w.group_ties[g]) for g in groups])
+        ties = w.group_ties
+        self.tie_flat, self.tie_start, self.tie_count = _flatten([ties[g] for g in groups.tolist()])
         self.partner_flat, self.partner_start, self.partner_count = _flatten([list(x) for x in w.lg_partners])
         self.has_ties = bool(self.tie_count.any())
         self.has_partners = bool(self.partner_count.any())
@@ -171,15 +172,36 @@ def information_exchange(sim: Simulation, issue: int):
     bus = sim.bus
     publish = bus.publish
     wants_contact = bus.wants(InformationExchanged)
-    trace_contact = bus.direct(InformationExchanged)
     group_ids = w.group_ids
     lg_ids = w.lg_ids
+    # who hears of a contact: a columnar trace alone takes whole blocks of columns,
+    # a line trace alone one row per contact, anyone else the event object
+    columns = bus.direct_columns(
+        InformationExchanged, labels={"source": group_ids, "target": group_ids, "venue": lg_ids}
+    )
+    trace_contact = None if columns is not None else bus.direct(InformationExchanged)
+    objects = wants_contact and columns is None and trace_contact is None
     env = sim.env
     heap = env.heap
     timeout = env.timeout
     until = sim.horizon
     t = env.now
     contacts = 0
+
+    def trace_rows(block: tuple[np.ndarray, ...], lo: int, hi: int) -> None:
+        # the contacts among ticks lo..hi-1 of a block, as columns; called before
+        # anything else can reach the trace, so rows keep the order of events
+        times, found, seeker, partner, venue, outcome = block
+        handled = np.flatnonzero(found[lo:hi]) + lo
+        if len(handled):
+            columns(
+                t=times[handled],
+                source=seeker[handled],
+                target=partner[handled],
+                issue=issue_id,
+                venue=venue[handled],
+                success=outcome[handled] > FAILED,
+            )
 
     def cross(t: float, g: int, h: int, crossing: str) -> None:
         merged = w.merge(g, h)
@@ -208,6 +230,9 @@ def information_exchange(sim: Simulation, issue: int):
 
     while True:
         gaps, k = clock.draw()
+        # the times of the block's ticks, added one by one (a cumulative sum is
+        # sequential): exactly the times SimPy would give the same gaps
+        times = np.cumsum(np.concatenate(([t], gaps)))[1:]
         partner = book.draw(k, rng)
         seeker = groups[k]
         found = partner >= 0
@@ -226,18 +251,31 @@ def information_exchange(sim: Simulation, issue: int):
             ),
         )
         outcome[~found] = NO_PARTNER
-        venue = loc[k].tolist() if wants_contact else None
-        for i, (gap, g, h, what) in enumerate(
-            zip(gaps.tolist(), seeker.tolist(), partner.tolist(), outcome.tolist(), strict=True)
+        venue = loc[k]
+        venues = venue.tolist() if trace_contact is not None or objects else None
+        block = (times, found, seeker, partner, venue, outcome)
+        traced = 0  # ticks of this block already handed to a columnar trace
+        for i, (t, gap, g, h, what) in enumerate(
+            zip(
+                times.tolist(),
+                gaps.tolist(),
+                seeker.tolist(),
+                partner.tolist(),
+                outcome.tolist(),
+                strict=True,
+            )
         ):
-            # t is always env.now + gap, computed exactly as SimPy computes a timeout
-            t += gap
             if t > until:
                 tally["information_exchanged"] += contacts
+                if columns is not None:
+                    trace_rows(block, traced, i)
                 return
             if heap and t >= heap[0][0]:
                 tally["information_exchanged"] += contacts
                 contacts = 0
+                if columns is not None:
+                    trace_rows(block, traced, i)
+                    traced = i
                 yield timeout(gap)
             else:
                 env._now = t
@@ -245,13 +283,13 @@ def information_exchange(sim: Simulation, issue: int):
                 continue
             contacts += 1
             if trace_contact is not None:
-                # only the trace listens: a line, no event object
-                lg = venue[i]
+                # only a line trace listens: a line, no event object
+                lg = venues[i]
                 trace_contact(
                     t, group_ids[g], group_ids[h], issue_id, lg_ids[lg] if lg >= 0 else None, what > 0
                 )
-            elif wants_contact:
-                lg = venue[i]
+            elif objects:
+                lg = venues[i]
                 publish(
                     InformationExchanged(
                         t=t,
@@ -284,10 +322,13 @@ def information_exchange(sim: Simulation, issue: int):
                 commitment[g] = a + influence * (b - a)
             elif b < a:
                 commitment[h] = b + influence * (a - b)
-            if what == ACROSS_BORDER:
-                cross(t, g, h, "border")
-            elif what == ACROSS_NATIONALITY:
-                cross(t, g, h, "nationality")
+            if what >= ACROSS_BORDER:
+                if columns is not None:
+                    trace_rows(block, traced, i + 1)
+                    traced = i + 1
+                cross(t, g, h, "border" if what == ACROSS_BORDER else "nationality")
+        if columns is not None:
+            trace_rows(block, traced, len(times))
 
 
 def local_sharing(sim: Simulation, issue: int):
