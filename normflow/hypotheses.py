@@ -16,10 +16,12 @@ Its interval is a paired bootstrap over replications (BCa,
 ``normflow.stats.mean_interval``; Student t under 10 pairs). Shares per arm
 carry Wilson intervals, times to a milestone Kaplan-Meier medians.
 
-Runs are stored as they finish (``normflow.store``), one store per scenario
-and arm under ``OUT/runs``, so an arm shared by several designs (the
-scenario as written, say) runs once, and an interrupted command continues
-where it stopped when run again. Tables and plots go to ``OUT/h1.csv``,
+Runs are stored as they finish (``normflow.store``), one store per arm
+under ``OUT/runs/<scenario>/<version>/<arm>``, where the version names the
+scenario's text, its overrides and the seed. An arm shared by several
+designs (the scenario as written, say) runs once; an interrupted command
+continues where it stopped when run again; a recalibrated scenario gets new
+stores and the others are reused. Tables and plots go to ``OUT/h1.csv``,
 ``OUT/h1.png`` ... The designs and the measured results are explained in
 ``docs/hypotheses.md``.
 """
@@ -1055,6 +1057,13 @@ def _rows_from_pool(tasks: list[Task], workers: int) -> Iterator[tuple[int, dict
         alive_w.close()
 
 
+def _version(text: str, overrides: tuple[tuple[str, Any], ...], seed: int) -> str:
+    """Names the runs of one scenario text, overrides and seed: a recalibrated
+    scenario or another seed gets new stores beside the old ones."""
+    data = json.dumps([text, [[k, v] for k, v in overrides], seed], default=str)
+    return f"seed{seed}-" + hashlib.sha256(data.encode("utf-8")).hexdigest()[:10]
+
+
 def _fingerprint(text: str, overrides: tuple[tuple[str, Any], ...], arm: Arm, seed: int) -> str:
     data = {
         "scenario_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
@@ -1142,7 +1151,7 @@ def run_hypotheses(
                     text=text,
                     file=file,
                     overrides=ov,
-                    directory=out / "runs" / name / arm.key,
+                    directory=out / "runs" / name / _version(text, ov, seed) / arm.key,
                     fingerprint=_fingerprint(text, ov, arm, seed),
                 )
     job_list = list(jobs.values())

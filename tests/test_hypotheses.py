@@ -23,7 +23,7 @@ from normflow.hypotheses import (
     paired_effect,
     run_hypotheses,
 )
-from normflow.store import Store, StoreError
+from normflow.store import Store
 
 CHEAP = ("kitakyushu-dalian", "niigata-harbin")
 N = 3
@@ -36,6 +36,13 @@ def runs(tmp_path_factory):
     out = tmp_path_factory.mktemp("hypotheses")
     results = run_hypotheses(["all"], out, replications=N, seed=SEED, workers=1, scenarios=CHEAP)
     return out, {r.key: r for r in results}
+
+
+def store(out, scenario: str, arm: str, seed: int = SEED) -> Store:
+    """The store of one arm: runs/<scenario>/<version>/<arm>, the version
+    naming the scenario text, overrides and seed."""
+    [path] = (out / "runs" / scenario).glob(f"seed{seed}-*/{arm}")
+    return Store(path)
 
 
 def effects(result, **match):
@@ -77,7 +84,7 @@ def test_replication_k_of_every_arm_runs_with_the_kth_child_seed(runs):
     out, _ = runs
     scenario = "kitakyushu-dalian"
     keys = {arm.key for d in DESIGNS.values() for arm in d.arms.values()}
-    tables = {key: Store(out / "runs" / scenario / key).table() for key in keys}
+    tables = {key: store(out, scenario, key).table() for key in keys}
     for table in tables.values():
         assert list(table["replication"]) == list(range(N))
         assert list(table["spawn_key"]) == [str(k) for k in range(N)]
@@ -166,8 +173,8 @@ def test_h2_reports_expertise_per_round_and_no_pairs_where_talks_never_open(runs
 def test_h3_reads_norm_support_with_and_without_local_resolutions(runs):
     out, results = runs
     h3 = results["H3"]
-    base = Store(out / "runs" / "kitakyushu-dalian" / "role1").table()
-    silent = Store(out / "runs" / "kitakyushu-dalian" / "role1-no-resolutions").table()
+    base = store(out, "kitakyushu-dalian", "role1").table()
+    silent = store(out, "kitakyushu-dalian", "role1-no-resolutions").table()
     assert (base["final.issues.dalian-pollution-aid.resolutions"] > 0).any()
     assert (silent["final.issues.dalian-pollution-aid.resolutions"] == 0).all()
     assert "metrics.norm_cascade.support_mean" in base.columns
@@ -184,9 +191,8 @@ def test_h3_needs_the_norm_cascade_plugin(tmp_path, monkeypatch):
 
 def test_h4_interaction_is_the_double_difference_of_the_four_arms(runs):
     out, results = runs
-    runs_dir = out / "runs" / "niigata-harbin"
-    domestic_only = Store(runs_dir / "role1-no-international").table()
-    international_only = Store(runs_dir / "role1-no-domestic").table()
+    domestic_only = store(out, "niigata-harbin", "role1-no-international").table()
+    international_only = store(out, "niigata-harbin", "role1-no-domestic").table()
     assert (domestic_only["metrics.local_diplomacy.uses"] == 0).all()
     assert (international_only["final.issues.harbin-khabarovsk-route.resolutions"] == 0).all()
     arms = {(r["arm"], r["outcome"]): r["estimate"] for r in results["H4"].arms}
@@ -203,11 +209,11 @@ def test_h4_interaction_is_the_double_difference_of_the_four_arms(runs):
 
 def test_h5_scales_resources_and_contrasts_the_poor_with_the_rich(runs):
     out, results = runs
-    runs_dir = out / "runs" / "kitakyushu-dalian"
     campaigns = [
-        Store(runs_dir / f"role1-resources{x}").table()["counts.campaign"].sum() for x in ("0.25", "4")
+        store(out, "kitakyushu-dalian", f"role1-resources{x}").table()["counts.campaign"].sum()
+        for x in ("0.25", "4")
     ]
-    middle = Store(runs_dir / "role1").table()["counts.campaign"].sum()
+    middle = store(out, "kitakyushu-dalian", "role1").table()["counts.campaign"].sum()
     assert campaigns[0] < middle < campaigns[1]
     levels = {
         row["measure"]: row["estimate"]
@@ -221,21 +227,26 @@ def test_h5_scales_resources_and_contrasts_the_poor_with_the_rich(runs):
 # -- running, storing, command line --------------------------------------------------------------
 
 
-def test_stored_runs_are_reused_and_a_different_seed_is_refused(runs):
+def test_stored_runs_are_reused_and_another_seed_gets_its_own(runs):
     out, _ = runs
     seen = []
     run_hypotheses(["H1"], out, replications=N, seed=SEED, workers=1, scenarios=CHEAP, progress=seen.append)
     assert seen[-1].computed == 0 and seen[-1].done == seen[-1].total
-    with pytest.raises(StoreError, match="another version of this arm"):
-        run_hypotheses(["H1"], out, replications=N, seed=SEED + 1, workers=1, scenarios=CHEAP)
+    seen.clear()
+    run_hypotheses(
+        ["H1"], out, replications=1, seed=SEED + 1, workers=1, scenarios=CHEAP, progress=seen.append
+    )
+    assert seen[-1].computed == seen[-1].total == 4
+    assert store(out, "niigata-harbin", "role1", seed=SEED + 1).table()["seed"].tolist() == [SEED + 1]
+    assert len(store(out, "niigata-harbin", "role1").table()) == N
 
 
 def test_a_pool_of_workers_stores_the_same_rows_as_one_process(runs, tmp_path):
     out, _ = runs
     run_hypotheses(["H1"], tmp_path, replications=2, seed=SEED, workers=2, scenarios=["niigata-harbin"])
     for arm in ("role1", "role0"):
-        pooled = Store(tmp_path / "runs" / "niigata-harbin" / arm).table()
-        alone = Store(out / "runs" / "niigata-harbin" / arm).table()
+        pooled = store(tmp_path, "niigata-harbin", arm).table()
+        alone = store(out, "niigata-harbin", arm).table()
         alone = alone[alone.replication < 2]
         cols = [c for c in alone.columns if c in pooled.columns and c.endswith(("_days", "_censored"))]
         cols += [c for c in alone.columns if c.startswith(("metrics.", "counts."))]
