@@ -36,7 +36,7 @@ from normflow.testing.strategies import (
     toml_values,
 )
 
-FUZZ = examples(ci=150, thorough=10_000)
+FUZZ = examples(ci=100, thorough=10_000)
 FEW = examples(ci=5, thorough=200)
 
 #: Keys the schema knows, so that random TOML gets past the first check.
@@ -170,7 +170,7 @@ def test_overrides_of_any_path_and_value_load_or_are_refused(overrides):
         pass
 
 
-@examples(ci=50, thorough=2000)
+@examples(ci=30, thorough=2000)
 @given(scenario_dicts(), st.dictionaries(override_paths, toml_values(), max_size=2))
 def test_loading_leaves_the_given_data_unchanged(data, overrides):
     kept = copy.deepcopy(data)

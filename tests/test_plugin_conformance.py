@@ -137,7 +137,7 @@ def spiral_events(scenario: Any, seed: int, steps: list[Any]) -> list[events.Eve
     return recorder.events
 
 
-@examples(ci=25, thorough=500)
+@examples(ci=15, thorough=500)
 @given(spiral_runs(), SEEDS)
 def test_spiral_phases_never_skip_forward(run, seed):
     scenario, steps = run
@@ -147,7 +147,7 @@ def test_spiral_phases_never_skip_forward(run, seed):
             assert order.index(e.phase) <= order.index(e.previous) + 1, e
 
 
-@examples(ci=25, thorough=500)
+@examples(ci=15, thorough=500)
 @given(spiral_runs(), SEEDS)
 def test_spiral_slides_back_only_from_early_phases_one_phase_at_a_time(run, seed):
     scenario, steps = run
@@ -201,7 +201,7 @@ def boomerang_events(scenario: Any, seed: int) -> list[events.Event]:
     return recorder.events
 
 
-@examples(ci=25, thorough=500)
+@examples(ci=15, thorough=500)
 @given(boomerang_scenarios(), SEEDS)
 def test_boomerang_pressure_comes_only_after_a_block(scenario, seed):
     blocked: set[tuple[str, str, str]] = set()
@@ -286,7 +286,7 @@ def partnered_scenarios(draw: st.DrawFn) -> Any:
     return scenario_from_dict(data)
 
 
-@examples(ci=25, thorough=500)
+@examples(ci=15, thorough=500)
 @given(partnered_scenarios(), SEEDS)
 def test_local_diplomacy_reaches_a_state_only_through_its_partner_cities(scenario, seed):
     named = {lg.id: lg for lg in scenario.local_governments.named}
@@ -319,7 +319,7 @@ def tiny_scenarios() -> list[Any]:
 
 def refuse(plugin: Any, match: str, error: type[Exception] = ConformanceError) -> None:
     with pytest.raises(error, match=f"(?s){match}"):
-        check_plugin(plugin, scenarios=tiny_scenarios(), max_examples=3)
+        check_plugin(plugin, scenarios=tiny_scenarios(), seeds=st.just(0), max_examples=3)
 
 
 def test_check_plugin_refuses_an_unknown_hook():
