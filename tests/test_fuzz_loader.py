@@ -18,16 +18,19 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
+import normflow.scenario
 from normflow import Simulation
 from normflow.cli import cli
 from normflow.scenario import load_scenario, loads_scenario, scenario_from_dict
-from normflow.schema import ScenarioError
+from normflow.schema import ScenarioError, structure
 from normflow.testing import examples
+from normflow.testing.conformance import as_toml_data
 from normflow.testing.strategies import (
     invalid_scenario_dicts,
     mutated_scenario_dicts,
@@ -90,6 +93,47 @@ random_documents = st.fixed_dictionaries(
 @given(random_documents)
 def test_random_toml_is_refused_with_a_scenario_error(data):
     loads_or_refuses(toml_text(data))
+
+
+@examples(ci=30, thorough=2000)
+@given(scenario_dicts())
+def test_a_generated_scenario_reads_back_from_its_toml(data):
+    assert loads_scenario(toml_text(data)) == scenario_from_dict(data)
+
+
+SCHEMA_CLASSES = [
+    cls
+    for cls in vars(normflow.scenario).values()
+    if isinstance(cls, type) and attrs.has(cls) and cls.__module__ == "normflow.scenario"
+]
+
+
+@pytest.mark.parametrize("cls", SCHEMA_CLASSES, ids=lambda cls: cls.__name__)
+def test_a_schema_table_validates_its_own_defaults_written_out(cls):
+    required = {f.name: REQUIRED_EXAMPLES[f.name] for f in attrs.fields(cls) if f.default is attrs.NOTHING}
+    bare = structure(cls, dict(required))
+    written = {**as_toml_data(bare), **required}
+    assert structure(cls, written) == bare
+
+
+#: A valid value for each required field of the schema's tables.
+REQUIRED_EXAMPLES: dict[str, Any] = {
+    "name": "x",
+    "start": "2000-01-01",
+    "end": "2001-01-01",
+    "id": "x",
+    "state": "japan",
+    "count": 3,
+    "a": "g1",
+    "b": "g2",
+    "issue": "suffrage",
+    "parties": ["japan", "korea"],
+    "date": "2000-06-01",
+    "category": "custom",
+    "scenario": {"name": "x", "start": "2000-01-01", "end": "2001-01-01"},
+    "states": [{"id": "japan"}],
+    "issues": [{"id": "suffrage", "state": "japan"}],
+}
 
 
 @FUZZ

@@ -43,7 +43,7 @@ from normflow.testing.invariants import check_invariants
 from normflow.testing.strategies import scenarios as scenario_strategy
 from normflow.trace import read_trace
 
-__all__ = ["ConformanceError", "ConformanceReport", "check_plugin", "plugin_name"]
+__all__ = ["ConformanceError", "ConformanceReport", "as_toml_data", "check_plugin", "plugin_name"]
 
 #: Hooks the engine calls one implementation at a time (``Simulation._setup``).
 SETUP_HOOKS = {
@@ -111,8 +111,9 @@ def _check_hooks(plugin: Any) -> tuple[NormflowPluginManager, list[str]]:
     return pm, hooks
 
 
-def _toml_form(value: Any) -> Any:
-    """A default value written the way a scenario file would give it."""
+def as_toml_data(value: Any) -> Any:
+    """``value`` (a config or scenario object) as the plain data a scenario
+    file would hold: the inverse of ``structure``."""
     if isinstance(value, Dist):
         if value.kind == "fixed":
             return value.a
@@ -124,11 +125,11 @@ def _toml_form(value: Any) -> Any:
         }[value.kind]
         return {"dist": value.kind, names[0]: value.a, names[1]: value.b}
     if attrs.has(type(value)):
-        return {f.name: _toml_form(getattr(value, f.name)) for f in attrs.fields(type(value))}
+        return {f.name: as_toml_data(getattr(value, f.name)) for f in attrs.fields(type(value))}
     if isinstance(value, tuple | list):
-        return [_toml_form(v) for v in value]
+        return [as_toml_data(v) for v in value]
     if isinstance(value, dict):
-        return {k: _toml_form(v) for k, v in value.items()}
+        return {k: as_toml_data(v) for k, v in value.items()}
     return value
 
 
@@ -146,7 +147,7 @@ def _check_config(pm: NormflowPluginManager) -> list[str]:
             raise ConformanceError(f"{where}: fields without a default: {', '.join(missing)}")
         try:
             defaults = structure(cls, {}, f"plugins.{section}")
-            written = structure(cls, _toml_form(defaults), f"plugins.{section}")
+            written = structure(cls, as_toml_data(defaults), f"plugins.{section}")
         except ScenarioError as exc:
             raise ConformanceError(f"{where}: its own defaults do not validate: {exc.message}") from None
         if written != defaults:

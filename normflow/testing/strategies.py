@@ -56,12 +56,15 @@ __all__ = [
     "local_government_groups",
     "mutated_scenario_dicts",
     "named_local_governments",
+    "population_dists",
     "pressure_sequences",
     "process_params",
     "scenario_dicts",
     "scenarios",
     "state_tables",
     "toml_text",
+    "toml_values",
+    "unit_dists",
 ]
 
 AREAS = ("bodily_harm", "legal_equality", "environment", "economic", "human_rights", "security")
