@@ -341,14 +341,13 @@ class H1(Design):
     def analyze(self, scenario: str, data: dict[str, pd.DataFrame], horizon: np.ndarray) -> Analysis:
         effects, arms = [], []
         for role, milestone, _ in CASES[scenario].outcomes():
-            name = milestone
             primary = role == "institutionalized"
             hit = {a: reached(f, milestone) for a, f in data.items()}
             days = {a: days_to(f, milestone, horizon) for a, f in data.items()}
             effects.append(
                 self._effect(
                     scenario,
-                    name,
+                    milestone,
                     "share reached",
                     "with - without",
                     hit["with"] - hit["without"],
@@ -359,7 +358,7 @@ class H1(Design):
             effects.append(
                 self._effect(
                     scenario,
-                    name,
+                    milestone,
                     "restricted mean days (KM, horizon)",
                     "with - without",
                     days["with"] - days["without"],
@@ -368,9 +367,11 @@ class H1(Design):
                 )
             )
             for a in data:
-                arms.append(self._arm_row(scenario, a, name, "share reached", _share_row(hit[a])))
-                arms.append(self._arm_row(scenario, a, name, "median days", _median_row(days[a], hit[a])))
-                arms.append(self._arm_row(scenario, a, name, "restricted mean days", _mean_row(days[a])))
+                arms.append(self._arm_row(scenario, a, milestone, "share reached", _share_row(hit[a])))
+                arms.append(
+                    self._arm_row(scenario, a, milestone, "median days", _median_row(days[a], hit[a]))
+                )
+                arms.append(self._arm_row(scenario, a, milestone, "restricted mean days", _mean_row(days[a])))
         return Analysis(effects, arms)
 
     def plot(self, result: HypothesisResult) -> Figure:
@@ -631,13 +632,12 @@ class H4(Design):
     def analyze(self, scenario: str, data: dict[str, pd.DataFrame], horizon: np.ndarray) -> Analysis:
         effects, arms = [], []
         for _, milestone, _ in CASES[scenario].outcomes():
-            name = milestone
             y = {a: reached(f, milestone) for a, f in data.items()}
             interaction = y["both"] - y["domestic only"] - y["international only"] + y["neither"]
             effects.append(
                 self._effect(
                     scenario,
-                    name,
+                    milestone,
                     "share reached",
                     "both - domestic - international + neither",
                     interaction,
@@ -646,7 +646,7 @@ class H4(Design):
                 )
             )
             for a in data:
-                arms.append(self._arm_row(scenario, a, name, "share reached", _share_row(y[a])))
+                arms.append(self._arm_row(scenario, a, milestone, "share reached", _share_row(y[a])))
         return Analysis(effects, arms)
 
     def plot(self, result: HypothesisResult) -> Figure:
@@ -655,13 +655,12 @@ class H4(Design):
         for i, scenario in enumerate(scenarios):
             for j, (_, milestone, meaning) in enumerate(CASES[scenario].outcomes()):
                 ax = fig.axes[i * 2 + j]
-                name = milestone
 
-                def share(arm: str, scenario: str = scenario, name: str = name) -> dict[str, Any]:
+                def share(arm: str, scenario: str = scenario, milestone: str = milestone) -> dict[str, Any]:
                     return next(
                         r
                         for r in result.arms
-                        if r["scenario"] == scenario and r["arm"] == arm and r["outcome"] == name
+                        if r["scenario"] == scenario and r["arm"] == arm and r["outcome"] == milestone
                     )
 
                 for intl, color, arms in (
@@ -717,7 +716,6 @@ class H5(Design):
         effects, arms = [], []
         poor, rich = f"x{RESOURCE_LEVELS[0]:g}", f"x{RESOURCE_LEVELS[-1]:g}"
         for _, milestone, _ in CASES[scenario].outcomes():
-            name = milestone
             y = {a: reached(f, milestone) for a, f in data.items()}
             d = {a: days_to(f, milestone, horizon) for a, f in data.items()}
             share_effect = {
@@ -731,7 +729,7 @@ class H5(Design):
             effects.append(
                 self._effect(
                     scenario,
-                    name,
+                    milestone,
                     "share reached",
                     f"effect at {poor} - effect at {rich}",
                     share_effect[poor] - share_effect[rich],
@@ -742,7 +740,7 @@ class H5(Design):
             effects.append(
                 self._effect(
                     scenario,
-                    name,
+                    milestone,
                     "restricted mean days (KM, horizon)",
                     f"effect at {poor} - effect at {rich}",
                     days_effect[poor] - days_effect[rich],
@@ -754,7 +752,7 @@ class H5(Design):
                 effects.append(
                     self._effect(
                         scenario,
-                        name,
+                        milestone,
                         f"share reached, resources {level}",
                         "with - without",
                         diffs,
@@ -763,7 +761,7 @@ class H5(Design):
                     )
                 )
             for a in data:
-                arms.append(self._arm_row(scenario, a, name, "share reached", _share_row(y[a])))
+                arms.append(self._arm_row(scenario, a, milestone, "share reached", _share_row(y[a])))
         return Analysis(effects, arms)
 
     def plot(self, result: HypothesisResult) -> Figure:
@@ -772,13 +770,12 @@ class H5(Design):
         for i, scenario in enumerate(scenarios):
             for j, (_, milestone, meaning) in enumerate(CASES[scenario].outcomes()):
                 ax = fig.axes[i * 2 + j]
-                name = milestone
                 rows = [
                     next(
                         r
                         for r in result.effects
                         if r["scenario"] == scenario
-                        and r["outcome"] == name
+                        and r["outcome"] == milestone
                         and r["measure"] == f"share reached, resources x{level:g}"
                     )
                     for level in RESOURCE_LEVELS
@@ -1437,9 +1434,10 @@ def hypotheses_command(
     scenarios: tuple[str, ...],
     all_rows: bool,
 ) -> None:
-    """Test the article's hypotheses H1-H5 (THEORY.md): each a paired
-    comparison on the bundled scenarios, with effects, 95% intervals and a
-    verdict, written to OUT as hN.csv, hN_arms.csv and hN.png."""
+    """Test the article's hypotheses H1-H5 about local government: each a
+    paired comparison on the bundled scenarios, with effects, 95% intervals
+    and a verdict, written to OUT as hN.csv, hN_arms.csv and hN.png (the
+    designs: docs/hypotheses.md)."""
     from normflow.cli import fail
     from normflow.experiment import ExperimentError
 
@@ -1464,8 +1462,10 @@ def hypotheses_command(
         )
         return
     print_results(results, primary_only=not all_rows)
+    manifest = json.loads((Path(out) / "hypotheses.json").read_text(encoding="utf-8"))
     click.echo(
-        f"{len(results)} hypotheses, {replications} replications per arm, in {time.perf_counter() - began:.0f} s",
+        f"{len(results)} hypotheses, {replications} replications per arm: {manifest['runs_computed']} runs "
+        f"computed now ({manifest['runs_failed']} failed) in {time.perf_counter() - began:.0f} s",
         err=True,
     )
     click.echo(str(out))
