@@ -179,3 +179,12 @@ def test_the_cascade_is_registered_by_entry_point():
     from normflow.plugins import installed_entry_points
 
     assert {ep.name: ep.value for ep in installed_entry_points()}["norm_cascade"] == "normflow_norm_cascade"
+
+
+def test_the_plugin_passes_the_conformance_kit():
+    from normflow.testing.conformance import check_plugin
+
+    scenarios = [normflow.loads_scenario(scenario(years=3)), normflow.load_scenario("minimal")]
+    report = check_plugin(normflow_norm_cascade, scenarios=scenarios, max_examples=4)
+    assert report.config_sections == ("norm_cascade",)
+    assert report.runs >= 2
