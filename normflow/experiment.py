@@ -980,6 +980,13 @@ def run_experiment(
                 done.discard(key)
         tasks = plan.tasks(skip=done)
         versions = _preflight(plan, plugins) if tasks else (stored or {}).get("plugins", {})
+        if done and stored is not None and tasks and versions != stored.get("plugins", versions):
+            # rows computed under another plugin set belong to another experiment
+            raise StoreError(
+                f"{store.dir} was computed with the plugins {_versions_text(stored['plugins'])}; "
+                f"now {_versions_text(versions)} are loaded. Load the same ones "
+                "(NORMFLOW_LOAD_PLUGINS) to continue it, or use another --out"
+            )
         store.write_manifest(_manifest(plan, versions))
         shared = Shared(
             scenario_text=plan.scenario_text,
@@ -992,6 +999,10 @@ def run_experiment(
     finally:
         store.release()
     return Experiment(store.dir, computed=computed, wall_seconds=time.perf_counter() - began)
+
+
+def _versions_text(versions: dict[str, str]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(versions.items())) or "none"
 
 
 def _preflight(plan: Plan, plugins: Sequence[Any]) -> dict[str, str]:

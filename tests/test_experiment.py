@@ -193,6 +193,21 @@ def test_resume_with_a_different_spec_is_refused(tmp_path):
         run_experiment("minimal", out, replications=1, seed=2, overrides=SHORT, workers=1, resume=True)
 
 
+def test_resume_under_another_plugin_set_is_refused(tmp_path):
+    out = tmp_path / "exp"
+    run_experiment("minimal", out, replications=1, overrides=SHORT, workers=1)
+    with pytest.raises(StoreError, match="computed with the plugins none; now whole unknown are loaded"):
+        run_experiment(
+            "minimal",
+            out,
+            replications=2,
+            overrides=SHORT,
+            workers=1,
+            resume=True,
+            plugins=[WithWholeNumbers()],
+        )
+
+
 def test_a_new_run_never_writes_into_an_existing_experiment(tmp_path):
     out = tmp_path / "exp"
     run_experiment("minimal", out, replications=1, overrides=SHORT, workers=1)
