@@ -196,6 +196,7 @@ class ParquetTrace:
         # writer imports pandas on its first write)
         import pandas  # noqa: F401
         import pyarrow.compute  # noqa: F401
+        import pyarrow.pandas_compat  # noqa: F401
         import pyarrow.parquet  # noqa: F401
 
         self.path = Path(path)

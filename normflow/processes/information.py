@@ -357,8 +357,9 @@ def local_sharing(sim: Simulation, issue: int):
     if len(groups) == 0:
         return
     issue_id = w.issues[issue].id
-    lgs = np.unique(w.group_locality[groups])
     at_locality, start, count = _index(w.group_locality[groups], groups, len(w.lg_ids))
+    # the localities with groups, in order (np.unique would import numpy.ma mid-run)
+    lgs = np.flatnonzero(count)
     members = [at_locality[start[lg] : start[lg] + count[lg]] for lg in lgs]
     rates = p.lg_share_rate / DAYS_PER_YEAR * w.lg_openness[lgs]
     support = w.lg_support[issue]
