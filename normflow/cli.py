@@ -106,7 +106,7 @@ def cli(log_json: bool, log_level: str) -> None:
     "--trace",
     "trace_path",
     type=click.Path(dir_okay=False, writable=True),
-    help="Write every event as JSON Lines here.",
+    help="Write every event as JSON Lines here (a path ending in .parquet: a columnar Parquet trace).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object on stdout.")
 @click.option(
