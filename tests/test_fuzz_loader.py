@@ -72,19 +72,20 @@ def test_random_text_is_refused_with_a_scenario_error(text):
     loads_or_refuses(text)
 
 
-random_tables = st.dictionaries(st.sampled_from(SCHEMA_KEYS) | st.text(max_size=6), toml_values(), max_size=8)
+# small documents: a wrong value is found as soon in a short table as in a long one
+random_tables = st.dictionaries(st.sampled_from(SCHEMA_KEYS) | st.text(max_size=6), toml_values(4), max_size=5)
 random_documents = st.fixed_dictionaries(
     {},
     optional={
         "scenario": random_tables,
-        "states": st.lists(random_tables, max_size=3),
-        "issues": st.lists(random_tables, max_size=3),
+        "states": st.lists(random_tables, max_size=2),
+        "issues": st.lists(random_tables, max_size=2),
         "local_governments": random_tables,
         "civil_society": random_tables,
         "processes": random_tables,
         "plugins": random_tables,
-        "facts": st.lists(random_tables, max_size=3),
-        "events": st.lists(random_tables, max_size=3),
+        "facts": st.lists(random_tables, max_size=2),
+        "events": st.lists(random_tables, max_size=2),
     },
 )
 

@@ -720,27 +720,32 @@ def invalid_scenario_dicts(draw: st.DrawFn, **bounds: Any) -> tuple[dict[str, An
     return data, Mutation("scenario.end", "dates", meta["end"])
 
 
-def toml_values() -> st.SearchStrategy[Any]:
-    """Anything TOML can hold: scalars of every type, arrays and tables."""
-    return _TOML_VALUES
-
-
-_TOML_VALUES = st.recursive(
-    st.one_of(
-        st.booleans(),
-        st.integers(-(2**63), 2**63 - 1),
-        st.floats(),
-        st.text(st.characters(exclude_categories=("Cs",)), max_size=12),
-        st.dates(),
-        st.datetimes(),
-        st.times(),
-    ),
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=4),
-        st.dictionaries(st.text(min_size=1, max_size=8), inner, max_size=4),
-    ),
-    max_leaves=12,
+_TOML_SCALARS = st.one_of(
+    st.booleans(),
+    st.integers(-(2**63), 2**63 - 1),
+    st.floats(),
+    st.text(st.characters(exclude_categories=("Cs",)), max_size=12),
+    st.dates(),
+    st.datetimes(),
+    st.times(),
 )
+
+
+@functools.cache
+def toml_values(max_leaves: int = 12) -> st.SearchStrategy[Any]:
+    """Anything TOML can hold: scalars of every type, arrays and tables, with
+    at most ``max_leaves`` scalars in all."""
+    return st.recursive(
+        _TOML_SCALARS,
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=4),
+            st.dictionaries(st.text(min_size=1, max_size=8), inner, max_size=4),
+        ),
+        max_leaves=max_leaves,
+    )
+
+
+_TOML_VALUES = toml_values()
 
 
 _KEY = st.text(min_size=1, max_size=10)
