@@ -463,8 +463,8 @@ class Task:
 
 @attrs.frozen
 class Shared:
-    """What every task of a run shares, sent to each worker once where the
-    executor allows: the scenario text, plugin objects given by the caller,
+    """What every task of a run shares, sent to each worker once (pool
+    initializer, Dask scatter): the scenario text, plugin objects given by the caller,
     the plugins the driver loaded (a worker loading others would compute a
     different experiment) and the plugin-selection environment."""
 
@@ -477,7 +477,10 @@ class Shared:
 PLUGIN_ENV = ("NORMFLOW_LOAD_PLUGINS", "NORMFLOW_DISABLE_PLUGIN_AUTOLOAD")
 
 _scenarios: dict[str, Scenario] = {}
-_managers: dict[Any, Any] = {}
+# the Shared object of the current run, kept alive with its plugin manager,
+# so that an id is never reused while it is a key
+_managers: dict[int, tuple[Shared, Any]] = {}
+_pool_shared: Shared | None = None
 
 
 def _scenario(text: str, task: Task) -> Scenario:
@@ -495,28 +498,28 @@ def _scenario(text: str, task: Task) -> Scenario:
 
 
 def _plugin_manager(shared: Shared) -> Any:
-    """One plugin manager per worker and plugin set: discovering entry points
-    costs a sizeable share of a short run."""
+    """One plugin manager per run and worker: discovering entry points costs
+    a sizeable share of a short run. Each executor hands a worker one Shared
+    object per run (in process: the caller's; pool: the initializer's; Dask:
+    the scattered one), so its identity marks the run and its plugin objects."""
     from normflow.plugins import get_plugin_manager
 
-    key = (
-        tuple(
-            f"{type(p).__module__}.{type(p).__qualname__}:{getattr(p, '__name__', '')}"
-            for p in shared.plugins
-        ),
-        tuple(os.environ.get(k) for k in PLUGIN_ENV),
-    )
-    pm = _managers.get(key)
-    if pm is None:
-        pm = _managers[key] = get_plugin_manager(list(shared.plugins))
-    return pm
+    entry = _managers.get(id(shared))
+    if entry is None or entry[0] is not shared:
+        if len(_managers) > 8:
+            _managers.clear()
+        entry = _managers[id(shared)] = (shared, get_plugin_manager(list(shared.plugins)))
+    return entry[1]
 
 
-def run_replication(task: Task, shared: Shared) -> dict[str, Any]:
+def run_replication(task: Task, shared: Shared | None = None) -> dict[str, Any]:
     """Run one replication and return its row. Never raises for a failed
-    run: the row says ``status = "failed"`` and carries the error."""
+    run: the row says ``status = "failed"`` and carries the error. Without
+    ``shared``, the one a pool worker was started with is used."""
     from normflow.simulation import Simulation
 
+    shared = shared or _pool_shared
+    assert shared is not None, "run_replication needs the run's Shared data"
     row = task.identity()
     try:
         scenario = _scenario(shared.scenario_text, task)
@@ -595,17 +598,20 @@ def _mp_context() -> Any:
     return mp.get_context(method)
 
 
-def _start_worker(env: tuple[tuple[str, str], ...], driver: Any) -> None:
-    """Pool workers take the driver's plugin selection (a forkserver started
-    earlier would hand them an older environment), and exit when the driver
+def _start_worker(shared: Shared, driver: Any) -> None:
+    """Pool workers receive the run's shared data once, take the driver's
+    plugin selection (a forkserver started earlier would hand them an older
+    environment), and exit when the driver
     dies (killed, not shut down), so a killed experiment leaves no orphaned
     processes. ``driver`` is the read end of a pipe whose only write end the
     driver holds: reading it ends (EOF) exactly when the driver is gone. The
     parent process id would not do: a forkserver outlives the driver while
     its children live."""
+    global _pool_shared
+    _pool_shared = shared
     for key in PLUGIN_ENV:
         os.environ.pop(key, None)
-    os.environ.update(dict(env))
+    os.environ.update(dict(shared.env))
 
     def watch() -> None:
         try:
@@ -624,7 +630,7 @@ def _rows_from_pool(tasks: list[Task], shared: Shared, workers: int) -> Iterator
     ctx = _mp_context()
     alive_r, alive_w = ctx.Pipe(duplex=False)
     pool = cf.ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=_start_worker, initargs=(shared.env, alive_r)
+        max_workers=workers, mp_context=ctx, initializer=_start_worker, initargs=(shared, alive_r)
     )
     todo = iter(tasks)
     pending: dict[cf.Future[dict[str, Any]], Task] = {}
@@ -636,7 +642,7 @@ def _rows_from_pool(tasks: list[Task], shared: Shared, workers: int) -> Iterator
             task = next(todo, None)
             if task is None:
                 return
-            pending[pool.submit(run_replication, task, shared)] = task
+            pending[pool.submit(run_replication, task)] = task
 
     try:
         fill()
@@ -980,8 +986,11 @@ def run_experiment(
                 done.discard(key)
         tasks = plan.tasks(skip=done)
         versions = _preflight(plan, plugins) if tasks else (stored or {}).get("plugins", {})
-        if done and stored is not None and tasks and versions != stored.get("plugins", versions):
-            # rows computed under another plugin set belong to another experiment
+        before = stored.get("plugins", versions) if stored is not None else versions
+        # rows computed under another plugin set belong to another experiment;
+        # a retry of failed rows usually follows a fix, so a new version may do
+        changed = set(versions) != set(before) if retry_failed else versions != before
+        if done and tasks and changed:
             raise StoreError(
                 f"{store.dir} was computed with the plugins {_versions_text(stored['plugins'])}; "
                 f"now {_versions_text(versions)} are loaded. Load the same ones "

@@ -222,12 +222,13 @@ class FailsSometimes:
     """Raises in about half the replications, chosen by the run's own stream."""
 
     normflow_plugin_name = "fails_sometimes"
+    fixed = False
 
     @hookimpl
     def normflow_register_processes(self, sim, register):
         def trouble():
             yield sim.env.timeout(10)
-            if sim.rng("fails_sometimes").random() < 0.5:
+            if sim.rng("fails_sometimes").random() < 0.5 and not self.fixed:
                 raise RuntimeError("deliberate failure")
 
         register("trouble", trouble)
@@ -257,9 +258,11 @@ def test_retry_failed_computes_only_the_failed_replications_again(tmp_path):
     )
     failed = int((first.results()["status"] == "failed").sum())
     assert failed > 0
-    plain = run_experiment(None, out, resume=True, workers=1)
+    plain = run_experiment(None, out, resume=True, workers=1, plugins=[FailsSometimes()])
     assert plain.computed == 0
-    retried = run_experiment(None, out, resume=True, retry_failed=True, workers=1)
+    fixed = FailsSometimes()
+    fixed.fixed = True
+    retried = run_experiment(None, out, resume=True, retry_failed=True, workers=1, plugins=[fixed])
     assert retried.computed == failed
     assert (retried.results()["status"] == "ok").all()
 
