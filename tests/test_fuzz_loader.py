@@ -73,7 +73,9 @@ def test_random_text_is_refused_with_a_scenario_error(text):
 
 
 # small documents: a wrong value is found as soon in a short table as in a long one
-random_tables = st.dictionaries(st.sampled_from(SCHEMA_KEYS) | st.text(max_size=6), toml_values(4), max_size=5)
+random_tables = st.dictionaries(
+    st.sampled_from(SCHEMA_KEYS) | st.text(max_size=6), toml_values(4), max_size=5
+)
 random_documents = st.fixed_dictionaries(
     {},
     optional={
