@@ -598,12 +598,11 @@ def _mp_context() -> Any:
     return mp.get_context(method)
 
 
-def _start_worker(shared: Shared, driver: Any) -> None:
+def _start_worker(env: tuple[tuple[str, str], ...], driver: Any, shared: Shared | None = None) -> None:
     """Pool workers receive the run's shared data once, take the driver's
-    plugin selection (a forkserver started earlier would hand them an older
-    environment), and exit when the driver
-    dies (killed, not shut down), so a killed experiment leaves no orphaned
-    processes. ``driver`` is the read end of a pipe whose only write end the
+    plugin selection ``env`` (a forkserver started earlier would hand them an
+    older environment), and exit when the driver dies (killed, not shut
+    down), so a killed experiment leaves no orphaned processes. ``driver`` is the read end of a pipe whose only write end the
     driver holds: reading it ends (EOF) exactly when the driver is gone. The
     parent process id would not do: a forkserver outlives the driver while
     its children live."""
@@ -611,7 +610,7 @@ def _start_worker(shared: Shared, driver: Any) -> None:
     _pool_shared = shared
     for key in PLUGIN_ENV:
         os.environ.pop(key, None)
-    os.environ.update(dict(shared.env))
+    os.environ.update(dict(env))
 
     def watch() -> None:
         try:
@@ -630,7 +629,7 @@ def _rows_from_pool(tasks: list[Task], shared: Shared, workers: int) -> Iterator
     ctx = _mp_context()
     alive_r, alive_w = ctx.Pipe(duplex=False)
     pool = cf.ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=_start_worker, initargs=(shared, alive_r)
+        max_workers=workers, mp_context=ctx, initializer=_start_worker, initargs=(shared.env, alive_r, shared)
     )
     todo = iter(tasks)
     pending: dict[cf.Future[dict[str, Any]], Task] = {}
