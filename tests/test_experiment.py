@@ -148,11 +148,13 @@ def test_a_killed_run_resumes_computing_only_what_is_missing(tmp_path):
         "--set",
         "events=[]",
     ]
-    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    errors = tmp_path / "stderr.txt"
+    with errors.open("wb") as sink:
+        proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=sink)
     try:
         deadline = time.monotonic() + 120
         while len(list((out / "parts").glob("*.parquet"))) < 4:
-            assert proc.poll() is None, proc.stderr.read().decode()
+            assert proc.poll() is None, errors.read_text()
             assert time.monotonic() < deadline, "no rows appeared"
             time.sleep(0.02)
         os.kill(proc.pid, signal.SIGKILL)  # the driver only: its workers must notice and go
