@@ -29,7 +29,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -226,6 +225,8 @@ def measure(job: dict[str, Any]) -> dict[str, Any]:
         result = _timed(model.run, memory)
     else:
         raise BenchError(f"unknown job kind {kind!r}")
+    import resource  # Unix only, and only needed where a measurement runs
+
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return result
 
