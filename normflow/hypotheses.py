@@ -892,6 +892,7 @@ class _AgendaByIssue:
     state needs each state's own."""
 
     normflow_plugin_name = "hypotheses"
+    __version__ = "builtin"
 
     @hookimpl
     def normflow_register_milestones(self, sim: Any, register: Callable[[str], None]) -> None:
@@ -1359,6 +1360,8 @@ def _write_manifest(
 def _fmt(value: Any, digits: int = 3) -> str:
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return "-"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
     return f"{value:.{digits}g}"
 
 
