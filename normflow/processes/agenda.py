@@ -121,7 +121,7 @@ class Chamber:
         if self.is_open and not self._dissolve.triggered:
             self._dissolve.succeed()
         else:
-            self._kill_pending(self.sim.env.now, "dissolution")
+            self._kill_pending("dissolution")
 
     def run(self):
         env = self.sim.env
@@ -183,21 +183,11 @@ class Chamber:
         closed, self.closed = self.closed, sim.env.event()
         closed.succeed(dissolved)
 
-    def _kill_pending(self, t: float, reason: str) -> None:
+    def _kill_pending(self, reason: str) -> None:
         for bill in self.bills:
             if bill.alive:
                 bill.alive = False
-                self.sim.tally["bill_lapsed"] += 1
-                self.sim.bus.publish(
-                    BillLapsed(
-                        t=t,
-                        legislature=self.name,
-                        bill=bill.id,
-                        issue=bill.issue,
-                        stage=STAGES[bill.stage],
-                        reason=reason,
-                    )
-                )
+                self._bill_event(BillLapsed, bill, stage=STAGES[bill.stage], reason=reason)
 
     # -- bills ---------------------------------------------------------------
 
@@ -214,6 +204,13 @@ class Chamber:
 
     def pending(self, issue: str) -> bool:
         return any(b.alive and b.issue == issue for b in self.bills)
+
+    def _bill_event(self, cls: type, bill: Bill, **extra: str) -> None:
+        """Count and publish a bill event carrying the bill's common fields."""
+        self.sim.tally[cls.kind] += 1
+        self.sim.bus.publish(
+            cls(t=self.sim.env.now, legislature=self.name, bill=bill.id, issue=bill.issue, **extra)
+        )
 
     def _bill_life(self, bill: Bill):
         sim = self.sim
@@ -234,43 +231,15 @@ class Chamber:
                 return
             if closed in got:
                 bill.remaining = max(duration - (env.now - began), 0.0)
+                stage = STAGES[bill.stage]
                 if got[closed]:  # dissolved
                     bill.alive = False
-                    sim.tally["bill_lapsed"] += 1
-                    sim.bus.publish(
-                        BillLapsed(
-                            t=env.now,
-                            legislature=self.name,
-                            bill=bill.id,
-                            issue=bill.issue,
-                            stage=STAGES[bill.stage],
-                            reason="dissolution",
-                        )
-                    )
+                    self._bill_event(BillLapsed, bill, stage=stage, reason="dissolution")
                 elif rng.random() < self.spec.continuation_probability:
-                    sim.tally["bill_carried_over"] += 1
-                    sim.bus.publish(
-                        BillCarriedOver(
-                            t=env.now,
-                            legislature=self.name,
-                            bill=bill.id,
-                            issue=bill.issue,
-                            stage=STAGES[bill.stage],
-                        )
-                    )
+                    self._bill_event(BillCarriedOver, bill, stage=stage)
                 else:
                     bill.alive = False
-                    sim.tally["bill_lapsed"] += 1
-                    sim.bus.publish(
-                        BillLapsed(
-                            t=env.now,
-                            legislature=self.name,
-                            bill=bill.id,
-                            issue=bill.issue,
-                            stage=STAGES[bill.stage],
-                            reason="session_end",
-                        )
-                    )
+                    self._bill_event(BillLapsed, bill, stage=stage, reason="session_end")
                 continue
             bill.remaining = None
             chance = self.spec.government_support + p.electoral_weight * stance.electoral_pressure
@@ -279,28 +248,13 @@ class Chamber:
             chance = sim.modify_transition("bill_stage", min(max(chance, 0.0), 1.0), self.state, bill.issue)
             if rng.random() >= chance:
                 bill.alive = False
-                sim.tally["bill_rejected"] += 1
-                sim.bus.publish(
-                    BillRejected(
-                        t=env.now,
-                        legislature=self.name,
-                        bill=bill.id,
-                        issue=bill.issue,
-                        stage=STAGES[bill.stage],
-                    )
-                )
+                self._bill_event(BillRejected, bill, stage=STAGES[bill.stage])
                 return
-            sim.tally["bill_advanced"] += 1
-            sim.bus.publish(
-                BillAdvanced(
-                    t=env.now, legislature=self.name, bill=bill.id, issue=bill.issue, stage=STAGES[bill.stage]
-                )
-            )
+            self._bill_event(BillAdvanced, bill, stage=STAGES[bill.stage])
             bill.stage += 1
             if bill.stage == len(STAGES):
                 bill.alive = False
-                sim.tally["bill_enacted"] += 1
-                sim.bus.publish(BillEnacted(t=env.now, legislature=self.name, bill=bill.id, issue=bill.issue))
+                self._bill_event(BillEnacted, bill)
                 sim.change_policy(env.now, self.state, bill.issue, 1.0, cause=f"bill:{bill.id}")
                 return
 
