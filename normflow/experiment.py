@@ -26,7 +26,7 @@ import threading
 import time
 import types
 import typing
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -622,26 +622,40 @@ def _start_worker(env: tuple[tuple[str, str], ...], driver: Any, shared: Shared 
     threading.Thread(target=watch, daemon=True).start()
 
 
-def _rows_from_pool(tasks: list[Task], shared: Shared, workers: int) -> Iterator[dict[str, Any]]:
+def map_in_pool(
+    fn: Callable[[Any], Any],
+    tasks: Iterable[Any],
+    workers: int,
+    failed: Callable[[Any, BaseException], Any],
+    *,
+    shared: Shared | None = None,
+) -> Iterator[Any]:
+    """Yield ``fn(task)`` for each task as it finishes, in a process pool
+    (forkserver or spawn; workers take the driver's plugin selection and leave
+    with the driver), with at most ``2 * workers`` tasks in flight so memory
+    stays flat. A result that cannot come back (e.g. unpicklable) yields
+    ``failed(task, exc)``; a dead worker raises ``ExperimentError``."""
     import concurrent.futures as cf
     from concurrent.futures.process import BrokenProcessPool
 
     ctx = _mp_context()
     alive_r, alive_w = ctx.Pipe(duplex=False)
+    env = (
+        shared.env if shared is not None else tuple((k, os.environ[k]) for k in PLUGIN_ENV if k in os.environ)
+    )
     pool = cf.ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=_start_worker, initargs=(shared.env, alive_r, shared)
+        max_workers=workers, mp_context=ctx, initializer=_start_worker, initargs=(env, alive_r, shared)
     )
     todo = iter(tasks)
-    pending: dict[cf.Future[dict[str, Any]], Task] = {}
+    pending: dict[cf.Future[Any], Any] = {}
     finished = False
 
     def fill() -> None:
-        # a bounded window keeps memory flat for very long experiments
         while len(pending) < 2 * workers:
             task = next(todo, None)
             if task is None:
                 return
-            pending[pool.submit(run_replication, task)] = task
+            pending[pool.submit(fn, task)] = task
 
     try:
         fill()
@@ -650,21 +664,31 @@ def _rows_from_pool(tasks: list[Task], shared: Shared, workers: int) -> Iterator
             for fut in done:
                 task = pending.pop(fut)
                 try:
-                    row = fut.result()
+                    result = fut.result()
                 except BrokenProcessPool:
                     raise ExperimentError(
                         "a worker process died (killed, out of memory, or, in a script, the "
                         "`if __name__ == '__main__':` guard is missing); the finished replications are stored"
                     ) from None
-                except Exception as exc:  # e.g. a result that cannot be pickled
-                    row = {**task.identity(), "status": "failed", "error": _error_text(exc)}
-                yield row
+                except Exception as exc:
+                    result = failed(task, exc)
+                yield result
             fill()
         finished = True
     finally:
         pool.shutdown(wait=finished, cancel_futures=True)
         alive_r.close()
         alive_w.close()
+
+
+def _rows_from_pool(tasks: list[Task], shared: Shared, workers: int) -> Iterator[dict[str, Any]]:
+    return map_in_pool(
+        run_replication,
+        tasks,
+        workers,
+        lambda task, exc: {**task.identity(), "status": "failed", "error": _error_text(exc)},
+        shared=shared,
+    )
 
 
 def _rows_from_dask(

@@ -1006,53 +1006,17 @@ def _rows_in_process(tasks: list[Task]) -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 def _rows_from_pool(tasks: list[Task], workers: int) -> Iterator[tuple[int, dict[str, Any]]]:
-    """The experiment machinery's pool (forkserver, workers that leave with
-    the driver), with a bounded window of tasks in flight."""
-    import concurrent.futures as cf
-    from concurrent.futures.process import BrokenProcessPool
+    from normflow.experiment import map_in_pool
 
-    from normflow.experiment import PLUGIN_ENV, ExperimentError, _mp_context, _start_worker
-
-    ctx = _mp_context()
-    alive_r, alive_w = ctx.Pipe(duplex=False)
-    env = tuple((k, os.environ[k]) for k in PLUGIN_ENV if k in os.environ)
-    pool = cf.ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=_start_worker, initargs=(env, alive_r)
+    return map_in_pool(
+        run_task,
+        tasks,
+        workers,
+        lambda task, exc: (
+            task.job,
+            {**task.identity(), "status": "failed", "error": f"{type(exc).__name__}: {exc}"},
+        ),
     )
-    todo = iter(tasks)
-    pending: dict[cf.Future[tuple[int, dict[str, Any]]], Task] = {}
-    finished = False
-
-    def fill() -> None:
-        while len(pending) < 2 * workers:
-            task = next(todo, None)
-            if task is None:
-                return
-            pending[pool.submit(run_task, task)] = task
-
-    try:
-        fill()
-        while pending:
-            done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-            for fut in done:
-                task = pending.pop(fut)
-                try:
-                    yield fut.result()
-                except BrokenProcessPool:
-                    raise ExperimentError(
-                        "a worker process died (killed or out of memory); the finished runs are stored"
-                    ) from None
-                except Exception as exc:
-                    yield (
-                        task.job,
-                        {**task.identity(), "status": "failed", "error": f"{type(exc).__name__}: {exc}"},
-                    )
-            fill()
-        finished = True
-    finally:
-        pool.shutdown(wait=finished, cancel_futures=True)
-        alive_r.close()
-        alive_w.close()
 
 
 def _version(text: str, overrides: tuple[tuple[str, Any], ...], seed: int) -> str:
