@@ -6,8 +6,9 @@ The public API, for users and plugin authors alike, is what this module
 exports; everything else may change without notice.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from normflow import events
-from normflow.experiment import Experiment, ExperimentSpec, open_experiment, run_experiment, summarize
 from normflow.hookspecs import hookimpl
 from normflow.plugins import PluginError
 from normflow.rng import Streams, replication_seeds
@@ -16,7 +17,37 @@ from normflow.schema import Dist, ScenarioError, param
 from normflow.simulation import PluginRunError, RunResult, Simulation, simulate
 from normflow.world import Channel, Decaying, World
 
+if TYPE_CHECKING:
+    from normflow.experiment import Experiment, ExperimentSpec, open_experiment, run_experiment, summarize
+
 __version__ = "0.1.0"
+
+#: Names exported here but imported on first use: ``import normflow`` loads
+#: only what a run needs (``tests/test_startup.py`` guards it), and the
+#: experiment machinery (pandas, pyarrow, the process pool) comes when asked for.
+_LAZY = {
+    "Experiment": "normflow.experiment",
+    "ExperimentSpec": "normflow.experiment",
+    "open_experiment": "normflow.experiment",
+    "run_experiment": "normflow.experiment",
+    "summarize": "normflow.experiment",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'normflow' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "Channel",
