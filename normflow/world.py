@@ -259,8 +259,10 @@ class World:
             a, b = self.group_index[tie.a], self.group_index[tie.b]
             self.group_ties[a].append(b)
             self.group_ties[b].append(a)
-        # union-find coalitions; a singleton is not yet a coalition
-        self._parent = np.arange(n, dtype=np.int64)
+        # union-find coalitions; a singleton is not yet a coalition. The parent
+        # links are a Python list: a find is a few list reads, called on every
+        # contact and campaign, and numpy's scalar indexing would cost 3-4x more
+        self._parent: list[int] = list(range(n))
         self.coalition_size = np.ones(n, dtype=np.int64)
         self.coalition_info = self.group_info.copy()
         self.coalition_resources = self.group_resources.copy()
@@ -272,17 +274,24 @@ class World:
     def coalition_of(self, g: int) -> int:
         """Root index of the coalition holding group ``g`` (``g`` itself if alone)."""
         parent = self._parent
-        root = g
-        while parent[root] != root:
-            root = parent[root]
-        while parent[g] != root:
+        root = parent[g]
+        if root == g:
+            return root
+        up = parent[root]
+        if up == root:
+            return root
+        while up != root:
+            root = up
+            up = parent[root]
+        # path compression: every group on the way now points at the root
+        while g != root:
             parent[g], g = root, parent[g]
-        return int(root)
+        return root
 
     def coalition_roots(self) -> np.ndarray:
         """The coalition root of every group at once (vectorized find, by
         pointer jumping): ``roots[g] == coalition_of(g)``."""
-        roots = self._parent.copy()
+        roots = np.array(self._parent, dtype=np.int64)
         while True:
             up = roots[roots]
             if np.array_equal(up, roots):
@@ -299,17 +308,19 @@ class World:
         ra, rb = self.coalition_of(a), self.coalition_of(b)
         if ra == rb:
             return None
-        formed = self.coalition_size[ra] == 1 and self.coalition_size[rb] == 1
-        if self.coalition_size[ra] < self.coalition_size[rb]:
+        size = self.coalition_size
+        sa, sb = int(size[ra]), int(size[rb])
+        formed = sa == 1 and sb == 1
+        if sa < sb:
             ra, rb = rb, ra
         self._parent[rb] = ra
-        self.coalition_size[ra] += self.coalition_size[rb]
+        size[ra] = sa + sb
         self.coalition_info[ra] += self.coalition_info[rb]
         self.coalition_resources[ra] += self.coalition_resources[rb]
         kept = self.coalition_names.pop(ra, None)
         absorbed = self.coalition_names.pop(rb, None)
         self.coalition_names[ra] = kept or absorbed or self._new_name()
-        return ra, bool(formed), int(self.coalition_size[ra])
+        return ra, formed, sa + sb
 
     def _new_name(self) -> str:
         self._coalition_serial += 1
@@ -325,9 +336,10 @@ class World:
     def coalitions(self) -> dict[str, list[str]]:
         """Every coalition of two or more groups, by name, with its members."""
         out: dict[str, list[str]] = {}
-        for i, gid in enumerate(self.group_ids):
-            r = self.coalition_of(i)
-            if self.coalition_size[r] > 1:
+        roots = self.coalition_roots().tolist()
+        sizes = self.coalition_size.tolist()
+        for gid, r in zip(self.group_ids, roots, strict=True):
+            if sizes[r] > 1:
                 out.setdefault(self.coalition_names[r], []).append(gid)
         return out
 

@@ -58,48 +58,75 @@ def campaigns(sim: Simulation, issue: int):
     wants_blocked = bus.wants(AccessBlocked)
     stances = [w.stance(s.id, issue_id) for s in w.states]
 
+    # the hot path reads plain Python values: fixed structure as lists, the
+    # world's changing arrays through memoryviews (the same memory, read and
+    # written as Python floats at a fraction of numpy's scalar indexing cost)
+    group_of = groups.tolist()
+    locality = w.group_locality.tolist()
+    state_of = w.group_state.tolist()
+    supporter = w.group_supporter.tolist()
+    group_ids = w.group_ids
+    state_ids = [s.id for s in w.states]
+    commitment = memoryview(w.group_commitment)
+    pooled_info = memoryview(w.coalition_info)
+    public = memoryview(lg_public)
+    backing = memoryview(lg_support)
+    access = memoryview(w.lg_access)
+    coalition_of = w.coalition_of
+    apply_pressure = sim.apply_pressure
+    publish = bus.publish
+    half = p.information_half
+    local_gain = p.local_support_gain
+    national_gain = p.national_support_gain
+    salience_bump = p.salience_bump
+    pressure_amount = p.pressure_amount
+    threshold = p.support_threshold
+    target = w.states[target_state]
+    target_id = target.id
+
     def campaign(t: float, k: int) -> None:
-        g = int(groups[k])
-        root = w.coalition_of(g)
-        pooled = w.coalition_info[root]
-        force = pooled / (pooled + p.information_half)
-        lg = int(w.group_locality[g])
-        st = int(w.group_state[g])
+        g = group_of[k]
+        pooled = pooled_info[coalition_of(g)]
+        force = pooled / (pooled + half)
+        lg = locality[g]
+        st = state_of[g]
         stance = stances[st]
         tally["campaign"] += 1
-        if not w.group_supporter[g]:
+        if not supporter[g]:
             # opponents counter-campaign: support falls, no pressure for the norm
             if lg >= 0:
-                lg_public[lg] -= p.local_support_gain * force * lg_public[lg]
-            stance.public_support -= p.national_support_gain * force * stance.public_support
+                public[lg] -= local_gain * force * public[lg]
+            stance.public_support -= national_gain * force * stance.public_support
             if wants_public:
-                bus.publish(PublicSupportChanged(t=t, where=w.states[st].id, issue=issue_id, support=stance.public_support))
+                publish(
+                    PublicSupportChanged(
+                        t=t, where=state_ids[st], issue=issue_id, support=stance.public_support
+                    )
+                )
             return
         if lg >= 0:
-            lg_public[lg] += p.local_support_gain * appeal * force * (1.0 - lg_public[lg])
-        stance.public_support += p.national_support_gain * appeal * force * (1.0 - stance.public_support)
-        stance.salience.add(t, p.salience_bump * appeal * force * (1.0 - min(stance.salience.at(t), 1.0)))
+            public[lg] += local_gain * appeal * force * (1.0 - public[lg])
+        stance.public_support += national_gain * appeal * force * (1.0 - stance.public_support)
+        salience = stance.salience
+        salience.add(t, salience_bump * appeal * force * (1.0 - min(salience.at(t), 1.0)))
         if wants_public:
-            bus.publish(
-                PublicSupportChanged(
-                    t=t, where=w.states[st].id, issue=issue_id, support=stance.public_support
-                )
+            publish(
+                PublicSupportChanged(t=t, where=state_ids[st], issue=issue_id, support=stance.public_support)
             )
         if st != target_state:
             return
-        state = w.states[st]
-        amount = p.pressure_amount * force * w.group_commitment[g]
-        if lg >= 0 and lg_support[lg] >= p.support_threshold:
-            channel, gate = "local_government", w.lg_access[lg]
+        amount = pressure_amount * force * commitment[g]
+        if lg >= 0 and backing[lg] >= threshold:
+            channel, gate = "local_government", access[lg]
         else:
-            channel, gate = "domestic", state.penetrability
+            channel, gate = "domestic", target.penetrability
         if random() < gate:
-            sim.apply_pressure(t, w.group_ids[g], state.id, issue_id, channel, "moral", amount)
+            apply_pressure(t, group_ids[g], target_id, issue_id, channel, "moral", amount)
         else:
             tally["access_blocked"] += 1
             if wants_blocked:
-                bus.publish(
-                    AccessBlocked(t=t, group=w.group_ids[g], state=state.id, issue=issue_id, channel=channel)
+                publish(
+                    AccessBlocked(t=t, group=group_ids[g], state=target_id, issue=issue_id, channel=channel)
                 )
 
     yield from run_clock(sim.env, AggregatedClock(rates, rng), campaign, sim.horizon)

@@ -360,21 +360,33 @@ def local_sharing(sim: Simulation, issue: int):
     at_locality, start, count = _index(w.group_locality[groups], groups, len(w.lg_ids))
     # the localities with groups, in order (np.unique would import numpy.ma mid-run)
     lgs = np.flatnonzero(count)
-    members = [at_locality[start[lg] : start[lg] + count[lg]] for lg in lgs]
+    members = [at_locality[start[lg] : start[lg] + count[lg]].tolist() for lg in lgs]
     rates = p.lg_share_rate / DAYS_PER_YEAR * w.lg_openness[lgs]
-    support = w.lg_support[issue]
+    # plain Python values on the hot path (see accountability.campaigns)
+    locality_of = lgs.tolist()
+    support = memoryview(w.lg_support[issue])
+    openness = memoryview(w.lg_openness)
+    info = memoryview(w.group_info)
+    pooled = memoryview(w.coalition_info)
+    commitment = memoryview(w.group_commitment)
+    supporter = w.group_supporter.tolist()
+    coalition_of = w.coalition_of
     integers = rng.integers
     tally = sim.tally
     wants = sim.bus.wants(InformationShared)
+    transfer = p.transfer
+    persuasion = p.lg_persuasion
 
     def share(t: float, k: int) -> None:
-        lg = int(lgs[k])
+        lg = locality_of[k]
         local = members[k]
-        g = int(local[integers(len(local))])
-        o = w.lg_openness[lg]
-        w.add_info(g, p.transfer * o * 0.2)
-        pull = p.lg_persuasion * w.group_commitment[g]
-        if w.group_supporter[g]:
+        g = local[integers(len(local))]
+        # World.add_info, inlined
+        amount = transfer * openness[lg] * 0.2
+        info[g] += amount
+        pooled[coalition_of(g)] += amount
+        pull = persuasion * commitment[g]
+        if supporter[g]:
             support[lg] += pull * (1.0 - support[lg])
         else:
             support[lg] -= pull * support[lg]
