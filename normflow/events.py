@@ -5,6 +5,14 @@ since the scenario's start) and a class-level ``kind`` used as the ``kind``
 field of the trace. Events refer to actors by their string ids, never by
 object, so a trace line is self-contained and round-trips through JSON.
 
+Events that can cause others carry an ``id`` (a number unique within the run,
+given by ``Simulation.new_event_id``; 0 when none was given), and events
+caused by others carry their ids in ``causes``: a boomerang's
+``ChannelUsed`` names the ``AccessBlocked`` it answered, a bill's fate its
+``BillSubmitted``, ``AgendaPlaced`` the resolutions and pressure behind the
+streams. ``normflow explain`` follows these links back to the roots. Each
+kind has a plain-language ``label`` (``label_of``) for summaries and reports.
+
 An event's life is short: a process builds it, the bus hands it to the
 handlers subscribed to its type and to the trace sinks, and nothing keeps it
 afterwards. Processes build an event only when somebody listens
@@ -27,6 +35,7 @@ class Event:
     """Base class. ``t`` is the simulated time in days."""
 
     kind: ClassVar[str] = "event"
+    label: ClassVar[str] = "an event"
     t: float
 
     def to_dict(self) -> dict[str, Any]:
@@ -44,6 +53,7 @@ class InformationExchanged(Event):
     information actually moved."""
 
     kind: ClassVar[str] = "information_exchanged"
+    label: ClassVar[str] = "two groups exchanged information"
     source: str
     target: str
     issue: str
@@ -57,9 +67,11 @@ class InformationShared(Event):
     (and heard the group's case in return)."""
 
     kind: ClassVar[str] = "information_shared"
+    label: ClassVar[str] = "a local government shared information with a group"
     local_government: str
     group: str
     issue: str
+    id: int = 0
 
 
 @_event
@@ -68,6 +80,7 @@ class CoalitionFormed(Event):
     nationality line."""
 
     kind: ClassVar[str] = "coalition_formed"
+    label: ClassVar[str] = "a coalition formed across a border or nationality line"
     coalition: str
     members: tuple[str, ...]
     issue: str
@@ -79,6 +92,7 @@ class CoalitionJoined(Event):
     """A group (or a whole coalition) joined an existing coalition."""
 
     kind: ClassVar[str] = "coalition_joined"
+    label: ClassVar[str] = "a group joined a coalition"
     coalition: str
     joiner: str
     size: int
@@ -96,12 +110,15 @@ class PressureApplied(Event):
     channel); ``nature`` is ``moral`` or ``material``."""
 
     kind: ClassVar[str] = "pressure_applied"
+    label: ClassVar[str] = "pressure reached a state"
     source: str
     target: str
     issue: str
     channel: str
     nature: str
     amount: float
+    id: int = 0
+    causes: tuple[int, ...] = ()
 
 
 @_event
@@ -110,10 +127,12 @@ class AccessBlocked(Event):
     (closed domestic structure). Mechanisms such as the boomerang react to it."""
 
     kind: ClassVar[str] = "access_blocked"
+    label: ClassVar[str] = "a group's pressure was blocked at its state's door"
     group: str
     state: str
     issue: str
     channel: str
+    id: int = 0
 
 
 @_event
@@ -121,6 +140,7 @@ class PublicSupportChanged(Event):
     """Public support for an issue changed in a locality or a whole state."""
 
     kind: ClassVar[str] = "public_support_changed"
+    label: ClassVar[str] = "public support changed"
     where: str
     issue: str
     support: float
@@ -134,14 +154,18 @@ class ResolutionPassed(Event):
     """A local assembly passed a resolution calling for national action."""
 
     kind: ClassVar[str] = "resolution_passed"
+    label: ClassVar[str] = "a local assembly passed a resolution"
     local_government: str
     issue: str
     population: int
+    id: int = 0
+    causes: tuple[int, ...] = ()
 
 
 @_event
 class SessionOpened(Event):
     kind: ClassVar[str] = "session_opened"
+    label: ClassVar[str] = "a legislative session opened"
     legislature: str
     session: str  # "ordinary", "extraordinary" or "special"
     number: int
@@ -150,6 +174,7 @@ class SessionOpened(Event):
 @_event
 class SessionClosed(Event):
     kind: ClassVar[str] = "session_closed"
+    label: ClassVar[str] = "a legislative session closed"
     legislature: str
     session: str
     number: int
@@ -162,17 +187,27 @@ class AgendaPlaced(Event):
     issue is on the national agenda."""
 
     kind: ClassVar[str] = "agenda_placed"
+    label: ClassVar[str] = "the issue reached the national agenda"
     legislature: str
     issue: str
+    problem: float = 0.0  # salience (the problem stream) when the streams met
+    politics: float = 0.0  # the politics stream's level
+    policy: float = 0.0  # the supporters' expertise behind the proposal (the policy stream)
+    pressure_by_channel: dict[str, float] = attrs.field(factory=dict)  # pressure applied so far, by channel
+    id: int = 0
+    causes: tuple[int, ...] = ()
 
 
 @_event
 class BillSubmitted(Event):
     kind: ClassVar[str] = "bill_submitted"
+    label: ClassVar[str] = "a bill was submitted"
     legislature: str
     bill: str
     issue: str
     sponsor: str  # "cabinet" or "members"
+    id: int = 0
+    causes: tuple[int, ...] = ()
 
 
 @_event
@@ -180,46 +215,61 @@ class BillAdvanced(Event):
     """A bill passed a stage (``stage`` is the one just passed)."""
 
     kind: ClassVar[str] = "bill_advanced"
+    label: ClassVar[str] = "a bill passed a stage"
     legislature: str
     bill: str
     issue: str
     stage: str
+    id: int = 0
+    causes: tuple[int, ...] = ()
 
 
 @_event
 class BillCarriedOver(Event):
     kind: ClassVar[str] = "bill_carried_over"
+    label: ClassVar[str] = "a bill was carried over to the next session"
     legislature: str
     bill: str
     issue: str
     stage: str
+    id: int = 0
+    causes: tuple[int, ...] = ()
 
 
 @_event
 class BillLapsed(Event):
     kind: ClassVar[str] = "bill_lapsed"
+    label: ClassVar[str] = "a bill lapsed"
     legislature: str
     bill: str
     issue: str
     stage: str
     reason: str  # "session_end" or "dissolution"
+    id: int = 0
+    causes: tuple[int, ...] = ()
 
 
 @_event
 class BillEnacted(Event):
     kind: ClassVar[str] = "bill_enacted"
+    label: ClassVar[str] = "a bill was enacted"
     legislature: str
     bill: str
     issue: str
+    id: int = 0
+    causes: tuple[int, ...] = ()
 
 
 @_event
 class BillRejected(Event):
     kind: ClassVar[str] = "bill_rejected"
+    label: ClassVar[str] = "a bill was rejected"
     legislature: str
     bill: str
     issue: str
     stage: str
+    id: int = 0
+    causes: tuple[int, ...] = ()
 
 
 # -- interstate negotiation ------------------------------------------------
@@ -231,10 +281,14 @@ class NegotiationPhaseChanged(Event):
     ``main``, ``agreement``, ``ratification``)."""
 
     kind: ClassVar[str] = "negotiation_phase_changed"
+    label: ClassVar[str] = "a negotiation entered a new phase"
     negotiation: str
     issue: str
     phase: str
     requester: str | None
+    pressure_by_channel: dict[str, float] = attrs.field(factory=dict)  # the requester's, when it opens
+    id: int = 0
+    causes: tuple[int, ...] = ()
 
 
 @_event
@@ -243,6 +297,7 @@ class ExpertiseHeard(Event):
     expertise carried in the current phase through ``channel``."""
 
     kind: ClassVar[str] = "expertise_heard"
+    label: ClassVar[str] = "expertise moved the negotiators"
     negotiation: str
     issue: str
     phase: str
@@ -254,17 +309,23 @@ class ExpertiseHeard(Event):
 @_event
 class AgreementReached(Event):
     kind: ClassVar[str] = "agreement_reached"
+    label: ClassVar[str] = "an agreement was reached"
     negotiation: str
     issue: str
     parties: tuple[str, ...]
+    id: int = 0
+    causes: tuple[int, ...] = ()
 
 
 @_event
 class AgreementFailed(Event):
     kind: ClassVar[str] = "agreement_failed"
+    label: ClassVar[str] = "a negotiation failed"
     negotiation: str
     issue: str
     reason: str  # "stalled", "ratification:<state>"
+    id: int = 0
+    causes: tuple[int, ...] = ()
 
 
 # -- outcomes and the outside world -----------------------------------------
@@ -275,10 +336,13 @@ class PolicyChanged(Event):
     """A state's policy on an issue moved to a norm-consistent position."""
 
     kind: ClassVar[str] = "policy_changed"
+    label: ClassVar[str] = "a state changed its policy"
     state: str
     issue: str
     position: float
     cause: str
+    id: int = 0
+    causes: tuple[int, ...] = ()
 
 
 @_event
@@ -287,10 +351,12 @@ class ExogenousEvent(Event):
     dissolution, ...)."""
 
     kind: ClassVar[str] = "exogenous"
+    label: ClassVar[str] = "a scheduled event (visit, election, dissolution)"
     name: str
     category: str
     state: str | None
     target: str | None
+    id: int = 0
 
 
 @_event
@@ -299,11 +365,14 @@ class PhaseChanged(Event):
     model's phases). ``machine`` names the machine, ``subject`` its owner."""
 
     kind: ClassVar[str] = "phase_changed"
+    label: ClassVar[str] = "a mechanism changed phase"
     machine: str
     subject: str
     issue: str
     phase: str
     previous: str
+    id: int = 0
+    causes: tuple[int, ...] = ()
 
 
 @_event
@@ -312,10 +381,13 @@ class ChannelUsed(Event):
     (e.g. local diplomacy through a partner city)."""
 
     kind: ClassVar[str] = "channel_used"
+    label: ClassVar[str] = "a channel of influence carried pressure"
     channel: str
     path: tuple[str, ...]
     issue: str
     amount: float
+    id: int = 0
+    causes: tuple[int, ...] = ()
 
 
 ALL_EVENTS: tuple[type[Event], ...] = (
@@ -347,6 +419,22 @@ ALL_EVENTS: tuple[type[Event], ...] = (
 )
 
 EVENT_BY_KIND: dict[str, type[Event]] = {cls.kind: cls for cls in ALL_EVENTS}
+
+#: Labels of event kinds that plugins add (``register_label``).
+_PLUGIN_LABELS: dict[str, str] = {}
+
+
+def register_label(kind: str, label: str) -> None:
+    """Give a plugin's event kind (or channel, or phase) a plain-language label."""
+    _PLUGIN_LABELS[kind] = label
+
+
+def label_of(kind: str) -> str:
+    """The plain-language label of an event kind (its own words if none is known)."""
+    cls = EVENT_BY_KIND.get(kind)
+    if cls is not None:
+        return cls.label
+    return _PLUGIN_LABELS.get(kind) or kind.replace("_", " ")
 
 
 def event_from_dict(data: dict[str, Any]) -> Event:

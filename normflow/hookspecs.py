@@ -129,9 +129,11 @@ def normflow_register_milestones(sim: Simulation, register: Callable[[str], None
     them as "not reached" when they are not.
 
     :param sim: the simulation being set up.
-    :param register: ``register(name)``; reach one during the run with
-        ``sim.reach_milestone(name, t)`` (a milestone reached without being
-        declared still appears in the summary, from the moment it is reached).
+    :param register: ``register(name, label=None)``; reach one during the
+        run with ``sim.reach_milestone(name, t)`` (a milestone reached without
+        being declared still appears in the summary, from the moment it is
+        reached). ``label`` says what the milestone means in plain words for
+        the run's summary and report (without one, the name is spelled out).
     :returns: nothing.
 
     Called at setup, before any process starts.
@@ -141,7 +143,7 @@ def normflow_register_milestones(sim: Simulation, register: Callable[[str], None
         @normflow.hookimpl
         def normflow_register_milestones(sim, register):
             for state in sim.world.states:
-                register(f"shamed:{state.id}")
+                register(f"shamed:{state.id}", label=f"{state.id} was shamed in public")
     """
 
 

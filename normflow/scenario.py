@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import difflib
+import re
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -345,6 +347,8 @@ class Scenario:
     plugins: PluginSettings = attrs.field(factory=PluginSettings)
     facts: tuple[Any, ...] = ()  # stylized facts, validated by normflow.facts.parse_facts
     source: str | None = attrs.field(default=None, eq=False)
+    #: the ``--set`` overrides this scenario was loaded with (path -> value)
+    overrides: dict[str, Any] = attrs.field(factory=dict, eq=False)
 
     @property
     def name(self) -> str:
@@ -415,12 +419,17 @@ def scenario_from_dict(
 ) -> Scenario:
     # overrides write into nested tables: work on a copy, never the caller's data
     data = copy.deepcopy(data) if overrides else data
+    for internal in ("source", "overrides"):
+        if isinstance(data, dict) and internal in data:
+            raise ScenarioError(
+                internal, data[internal], "no such table or key (set by the loader)", file=file
+            )
     for dotted, value in (overrides or {}).items():
         _apply_override(data, dotted, value, file)
     data = _split_plugin_sections(data)
     try:
         scenario = structure(Scenario, data)
-        scenario = attrs.evolve(scenario, source=file)
+        scenario = attrs.evolve(scenario, source=file, overrides=dict(overrides or {}))
         check_references(scenario)
         scenario = attrs.evolve(scenario, facts=parse_facts(list(scenario.facts), scenario))
     except ScenarioError as exc:
@@ -442,15 +451,91 @@ def _split_plugin_sections(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+_INDEX = re.compile(r"^(?P<key>[^\[\]]*)\[(?P<index>-?\d+)\]$")
+
+
+def split_path(dotted: str) -> list[str | int]:
+    """The steps of an override path: ``states.japan.penetrability`` gives
+    ``["states", "japan", "penetrability"]``, ``states[0].x`` gives
+    ``["states", 0, "x"]``."""
+    steps: list[str | int] = []
+    for part in dotted.split("."):
+        m = _INDEX.match(part)
+        if m:
+            if m["key"]:
+                steps.append(m["key"])
+            steps.append(int(m["index"]))
+        else:
+            steps.append(part)
+    return steps
+
+
+def _ids_in(items: list[Any]) -> list[str]:
+    return [str(x["id"]) for x in items if isinstance(x, dict) and "id" in x]
+
+
+def _step_into_list(items: list[Any], step: str | int, where: str, dotted: str, value: Any, file: str) -> Any:
+    """The element of an array of tables named by ``step``: its ``id``, or an index."""
+    if isinstance(step, int) or step.lstrip("-").isdigit():
+        i = int(step)
+        if not -len(items) <= i < len(items):
+            raise ScenarioError(
+                dotted, value, f"an index into {where} (it has {len(items)} entries)", file=file
+            )
+        return items[i]
+    found = [x for x in items if isinstance(x, dict) and x.get("id") == step]
+    if not found:
+        ids = _ids_in(items)
+        close = difflib.get_close_matches(step, ids, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise ScenarioError(
+            dotted,
+            value,
+            f"the id of an entry of {where} ({', '.join(ids) or 'none declared'}) or an index{hint}",
+            file=file,
+        )
+    return found[0]
+
+
 def _apply_override(data: dict[str, Any], dotted: str, value: Any, file: str) -> None:
-    keys = dotted.split(".")
-    node = data
-    for key in keys[:-1]:
-        nxt = node.setdefault(key, {})
-        if not isinstance(nxt, dict):
-            raise ScenarioError(dotted, value, "a path through tables only", file=file)
-        node = nxt
-    node[keys[-1]] = value
+    """Write ``value`` at ``dotted`` (see ``split_path``). A step through an
+    array of tables names an entry by its ``id`` (``states.japan``) or its
+    index (``states[0]``, ``states.0``); a table that holds arrays of named
+    entries (``local_governments``, ``civil_society``) is stepped through to
+    the entry of that id (``local_governments.kawasaki.access``). The value
+    is then validated with the rest of the scenario, so an unknown field
+    gets the same did-you-mean as in the file."""
+    steps = split_path(dotted)
+    if any(step == "" for step in steps):
+        raise ScenarioError(dotted, value, "a dotted path such as processes.agenda.stage_days", file=file)
+    node: Any = data
+    where = ""
+    for step, nxt in zip(steps, [*steps[1:], None], strict=True):
+        last = nxt is None
+        if isinstance(node, list):
+            target = _step_into_list(node, step, where or "the list", dotted, value, file)
+            if last:
+                node[node.index(target)] = value
+                return
+            node = target
+            where = f"{where}.{step}"
+            continue
+        if not isinstance(node, dict):
+            raise ScenarioError(dotted, value, f"a path through tables ({where} is a value)", file=file)
+        key = str(step)
+        if last:
+            node[key] = value
+            return
+        if key not in node:
+            # an entry named by id in one of this table's arrays of tables
+            holders = [k for k, v in node.items() if isinstance(v, list) and key in _ids_in(v)]
+            if len(holders) == 1:
+                node = _step_into_list(node[holders[0]], key, holders[0], dotted, value, file)
+                where = f"{where}.{holders[0]}.{key}".lstrip(".")
+                continue
+            node[key] = {}
+        node = node[key]
+        where = f"{where}.{key}".lstrip(".")
 
 
 def _unique(items: tuple[Any, ...], path: str, seen: dict[str, str]) -> None:

@@ -42,13 +42,21 @@ class ScenarioError(ValueError):
     def message(self) -> str:
         where = f"{self.file}: " if self.file else ""
         shown = _show(self.value)
-        return f"{where}{self.path or '<top>'}: got {shown}; expected {self.expected}"
+        return one_line(f"{where}{self.path or '<top>'}: got {shown}; expected {self.expected}")
 
     def with_file(self, file: str) -> ScenarioError:
         return ScenarioError(self.path, self.value, self.expected, file)
 
 
 _MISSING = object()
+
+
+def one_line(text: str) -> str:
+    """``text`` with every line break and other control character written as
+    its escape (a key such as ``"a\\nb"`` stays on one line)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _show(value: Any) -> str:

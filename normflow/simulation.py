@@ -30,6 +30,7 @@ from normflow.bus import Bus
 from normflow.clocks import FastEnvironment
 from normflow.interventions import Interventions
 from normflow.log import get_logger
+from normflow.outcomes import OutcomeRecorder, milestone_label
 from normflow.plugins import PluginError, config_sections, get_plugin_manager, installed_entry_points
 from normflow.processes import accountability, agenda, information, negotiation
 from normflow.rng import Streams
@@ -75,6 +76,16 @@ class RunResult:
     event_times: dict[str, list[float]]
     plugins: dict[str, str]
     wall_seconds: float = attrs.field(eq=False, default=0.0)
+    #: how the run ended (agenda, bills, negotiations, policy changes; see normflow.outcomes)
+    outcomes: dict[str, Any] = attrs.field(factory=dict)
+    #: a plain-language label for every milestone
+    labels: dict[str, str] = attrs.field(factory=dict)
+    #: the ``--set`` overrides the scenario was loaded with
+    overrides: dict[str, Any] = attrs.field(factory=dict)
+    #: where the run's trace was written (None: no trace)
+    trace_path: str | None = attrs.field(eq=False, default=None)
+    #: the run's events, kept when the simulation was built with keep_events=True
+    kept_events: list[dict[str, Any]] | None = attrs.field(eq=False, default=None, repr=False)
 
     def date_of(self, t: float | None) -> str | None:
         if t is None:
@@ -84,15 +95,58 @@ class RunResult:
     def milestone_date(self, name: str) -> str | None:
         return self.date_of(self.milestones.get(name))
 
+    def milestones_by_date(self) -> list[tuple[str, float | None]]:
+        """Milestones in the order they were reached; those never reached last."""
+        order = {name: i for i, name in enumerate(self.milestones)}
+        return sorted(
+            self.milestones.items(),
+            key=lambda item: (item[1] is None, item[1] if item[1] is not None else 0.0, order[item[0]]),
+        )
+
+    def events(self) -> Any:
+        """The run's events as a pandas DataFrame: one row per event in the
+        order they happened, columns ``kind``, ``t``, ``date`` (a datetime),
+        ``label`` and every event field (missing where a kind has no such
+        field). Needs a run built with ``trace=...`` or ``keep_events=True``."""
+        import pandas as pd
+
+        from normflow.events import label_of
+
+        if self.kept_events is not None:
+            rows = self.kept_events
+        elif self.trace_path is not None:
+            from normflow.trace import read_trace
+
+            rows = [
+                r for r in read_trace(self.trace_path) if r.get("kind") not in ("trace_start", "trace_end")
+            ]
+        else:
+            raise ValueError(
+                "this run kept no events: build the Simulation with keep_events=True (or trace=PATH)"
+            )
+        frame = pd.DataFrame.from_records(rows)
+        if frame.empty:
+            return pd.DataFrame(columns=["kind", "t", "date", "label"])
+        frame["date"] = pd.to_datetime(frame["date"])
+        frame.insert(3, "label", frame["kind"].map(label_of))
+        return frame
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "scenario": self.scenario,
             "seed": self.seed,
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
+            "overrides": self.overrides,
+            "outcomes": self.outcomes,
             "milestones": {
-                name: {"reached": t is not None, "t": t, "date": self.date_of(t)}
-                for name, t in self.milestones.items()
+                name: {
+                    "reached": t is not None,
+                    "t": t,
+                    "date": self.date_of(t),
+                    "label": self.labels.get(name) or milestone_label(name),
+                }
+                for name, t in self.milestones_by_date()
             },
             "final": self.final,
             "counts": dict(sorted(self.counts.items())),
@@ -115,6 +169,7 @@ class Simulation:
         local_government_role: float = 1.0,
         interventions: Interventions | None = None,
         plugin_manager: Any = None,
+        keep_events: bool = False,
     ):
         if not 0.0 <= local_government_role <= 10.0:
             raise ValueError(
@@ -149,6 +204,26 @@ class Simulation:
         self._check_required()
         self.plugin_configs = self._validate_plugin_sections()
         self._trace: JsonlTrace | ParquetTrace | None = None
+        self._trace_path = None if trace is None else str(trace)
+        # causes: event ids, and per (state, issue) the latest pressure event by channel
+        self._event_ids = 0
+        self._last_pressure: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+        self._pressure_by_channel: dict[tuple[str, str], dict[str, float]] = defaultdict(
+            lambda: defaultdict(float)
+        )
+        self._milestone_labels: dict[str, str] = {}
+        #: the latest event id under a key processes agree on (e.g. the last
+        #: sharing in a locality), so that a later event can name it as a cause
+        self.latest_event: dict[Any, Any] = {}
+        self._kept: list[dict[str, Any]] | None = None
+        if keep_events:
+            self._kept = []
+            kept, date_of = self._kept, self.date
+
+            def keep(event: ev.Event) -> None:
+                kept.append({**event.to_dict(), "date": date_of(event.t).isoformat()})
+
+            self.bus.add_sink(keep)
         if trace is not None:
             # a path ending in .parquet gets the columnar trace, any other JSON Lines
             self._trace = open_trace(
@@ -215,6 +290,8 @@ class Simulation:
         hook = self.pm.hook
         self._each_impl(hook.normflow_register_channels, lambda plugin: lambda ch: w.add_channel(ch))
         self._each_impl(hook.normflow_register_milestones, lambda plugin: self._declare_milestone)
+        for n in self.scenario.negotiations:
+            self._outcomes.declare_negotiation(n.id, n.issue, n.parties)
         self._each_impl(hook.normflow_register_modifiers, self._modifier_register)
         self._each_impl(hook.normflow_register_handlers, self._handler_register)
         plugin_processes: list[tuple[str, str, Callable[[], Any]]] = []
@@ -334,6 +411,7 @@ class Simulation:
             if t > env.now:
                 yield env.timeout(t - env.now)
             self.tally["exogenous"] += 1
+            exogenous = self.new_event_id()
             self.bus.publish(
                 ev.ExogenousEvent(
                     t=env.now,
@@ -341,6 +419,7 @@ class Simulation:
                     category=item.category,
                     state=item.state,
                     target=item.target,
+                    id=exogenous,
                 )
             )
             issues = [item.issue] if item.issue else [x.id for x in s.issues]
@@ -357,6 +436,7 @@ class Simulation:
                         "moral",
                         item.strength,
                         foreign=True,
+                        causes=(exogenous,),
                     )
                     self.world.stance(item.target, issue).salience.add(env.now, 10 * bump * item.strength)
             elif item.category == "election":
@@ -383,13 +463,16 @@ class Simulation:
         for name in names:
             self._declare_milestone(name)
 
-    def _declare_milestone(self, name: str) -> None:
+    def _declare_milestone(self, name: str, label: str | None = None) -> None:
         self._milestones.setdefault(name, None)
+        if label:
+            self._milestone_labels[name] = str(label)
 
     def _subscribe_recorders(self) -> None:
         times = self.event_times
         reach = self.reach_milestone
         sub = self.bus.subscribe
+        self._outcomes = OutcomeRecorder(self.bus, lambda t: self.date(t).isoformat())
 
         def on_resolution(e: ev.ResolutionPassed) -> None:
             reach("first_resolution", e.t)
@@ -440,10 +523,29 @@ class Simulation:
     def chamber(self, state: str) -> agenda.Chamber | None:
         return self._chambers.get(state)
 
-    def reach_milestone(self, name: str, t: float) -> None:
-        """Record the first time ``name`` is reached (later calls are ignored)."""
+    def reach_milestone(self, name: str, t: float, label: str | None = None) -> None:
+        """Record the first time ``name`` is reached (later calls are ignored);
+        ``label`` says it in plain words for summaries."""
         if self._milestones.get(name) is None:
             self._milestones[name] = t
+        if label and name not in self._milestone_labels:
+            self._milestone_labels[name] = str(label)
+
+    def new_event_id(self) -> int:
+        """A fresh event id (1, 2, ...), for an event that later events may
+        name among their ``causes``."""
+        self._event_ids += 1
+        return self._event_ids
+
+    def pressure_causes(self, state: str, issue: str) -> tuple[int, ...]:
+        """The ids of the latest pressure events on ``state`` about ``issue``,
+        one per channel (empty when nothing traced them)."""
+        return tuple(sorted(self._last_pressure[(state, issue)].values()))
+
+    def pressure_by_channel(self, state: str, issue: str) -> dict[str, float]:
+        """Pressure applied so far on ``state`` about ``issue``, by channel
+        (recorded while pressure events are traced or listened to)."""
+        return {k: round(v, 6) for k, v in sorted(self._pressure_by_channel[(state, issue)].items())}
 
     def metric_add(self, name: str, amount: float) -> None:
         self.metrics_acc[name] += amount
@@ -464,13 +566,14 @@ class Simulation:
         amount: float,
         *,
         foreign: bool = False,
+        causes: tuple[int, ...] = (),
     ) -> float:
         """Apply pressure on state ``target`` about ``issue``. Runs the pressure
         modifiers, adds to the state's (and, if ``foreign``, its foreign)
         pressure stock, turns the gap between stated commitment and practice
         into reputational cost, and publishes ``PressureApplied``. Returns the
         amount applied after modifiers (0 when an intervention withholds
-        the channel)."""
+        the channel). ``causes`` are the ids of the events that led to it."""
         if self._withholds is not None and self._withholds(channel, foreign):
             self.tally["pressure_withheld"] += 1
             return 0.0
@@ -490,6 +593,9 @@ class Simulation:
             stance.position += min(gap, self.scenario.processes.accountability.responsiveness * cost)
         self.tally["pressure_applied"] += 1
         if self.bus.wants(ev.PressureApplied):
+            self._event_ids += 1
+            self._last_pressure[(target, issue)][channel] = self._event_ids
+            self._pressure_by_channel[(target, issue)][channel] += amount
             self.bus.publish(
                 ev.PressureApplied(
                     t=t,
@@ -499,12 +605,17 @@ class Simulation:
                     channel=channel,
                     nature=nature,
                     amount=amount,
+                    id=self._event_ids,
+                    causes=causes,
                 )
             )
         return amount
 
-    def change_policy(self, t: float, state: str, issue: str, position: float, cause: str) -> None:
-        """Move a state's policy to a norm-consistent position (once)."""
+    def change_policy(
+        self, t: float, state: str, issue: str, position: float, cause: str, causes: tuple[int, ...] = ()
+    ) -> None:
+        """Move a state's policy to a norm-consistent position (once);
+        ``causes`` are the ids of the events that brought it about."""
         stance = self.world.stance(state, issue)
         if stance.policy_changed:
             return
@@ -512,7 +623,15 @@ class Simulation:
         stance.position = max(stance.position, min(position, 1.0))
         self.tally["policy_changed"] += 1
         self.bus.publish(
-            ev.PolicyChanged(t=t, state=state, issue=issue, position=stance.position, cause=cause)
+            ev.PolicyChanged(
+                t=t,
+                state=state,
+                issue=issue,
+                position=stance.position,
+                cause=cause,
+                id=self.new_event_id(),
+                causes=causes,
+            )
         )
 
     def open_channel(self, channel: Channel) -> None:
@@ -597,6 +716,15 @@ class Simulation:
             event_times={k: list(v) for k, v in self.event_times.items()},
             plugins=dict(sorted(self.plugin_versions.items())),
             wall_seconds=wall,
+            outcomes=self._outcomes.outcomes(
+                [(x.state, x.id) for x in self.scenario.issues if x.state in self._chambers]
+            ),
+            labels={
+                name: self._milestone_labels.get(name) or milestone_label(name) for name in self._milestones
+            },
+            overrides=dict(getattr(self.scenario, "overrides", {}) or {}),
+            trace_path=self._trace_path,
+            kept_events=self._kept,
         )
 
 

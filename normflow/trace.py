@@ -169,6 +169,7 @@ def _arrow_type(annotation: Any) -> Any:
         "int": pa.int64(),
         "bool": pa.bool_(),
         "tuple[str,...]": pa.list_(pa.string()),
+        "tuple[int,...]": pa.list_(pa.int64()),
     }.get(kind)
 
 

@@ -126,7 +126,14 @@ def campaigns(sim: Simulation, issue: int):
             tally["access_blocked"] += 1
             if wants_blocked:
                 publish(
-                    AccessBlocked(t=t, group=group_ids[g], state=target_id, issue=issue_id, channel=channel)
+                    AccessBlocked(
+                        t=t,
+                        group=group_ids[g],
+                        state=target_id,
+                        issue=issue_id,
+                        channel=channel,
+                        id=sim.new_event_id(),
+                    )
                 )
 
     yield from run_clock(sim.env, AggregatedClock(rates, rng), campaign, sim.horizon)

@@ -191,13 +191,22 @@ class Chamber:
 
     # -- bills ---------------------------------------------------------------
 
-    def submit(self, issue: str, sponsor: str) -> Bill:
+    def submit(self, issue: str, sponsor: str, causes: tuple[int, ...] = ()) -> Bill:
         sim = self.sim
         bill = Bill(id=f"{self.name.lower()}-{self.state}-{next(self._serial)}", issue=issue, sponsor=sponsor)
         self.bills.append(bill)
         sim.tally["bill_submitted"] += 1
+        eid = sim.latest_event[("bill", bill.id)] = sim.new_event_id()
         sim.bus.publish(
-            BillSubmitted(t=sim.env.now, legislature=self.name, bill=bill.id, issue=issue, sponsor=sponsor)
+            BillSubmitted(
+                t=sim.env.now,
+                legislature=self.name,
+                bill=bill.id,
+                issue=issue,
+                sponsor=sponsor,
+                id=eid,
+                causes=tuple(c for c in causes if c),
+            )
         )
         sim.env.process(self._bill_life(bill))
         return bill
@@ -205,12 +214,25 @@ class Chamber:
     def pending(self, issue: str) -> bool:
         return any(b.alive and b.issue == issue for b in self.bills)
 
-    def _bill_event(self, cls: type, bill: Bill, **extra: str) -> None:
-        """Count and publish a bill event carrying the bill's common fields."""
-        self.sim.tally[cls.kind] += 1
-        self.sim.bus.publish(
-            cls(t=self.sim.env.now, legislature=self.name, bill=bill.id, issue=bill.issue, **extra)
+    def _bill_event(self, cls: type, bill: Bill, **extra: str) -> int:
+        """Count and publish a bill event carrying the bill's common fields;
+        its cause is the bill's submission. Returns the event's id."""
+        sim = self.sim
+        sim.tally[cls.kind] += 1
+        eid = sim.new_event_id()
+        submitted = sim.latest_event.get(("bill", bill.id))
+        sim.bus.publish(
+            cls(
+                t=sim.env.now,
+                legislature=self.name,
+                bill=bill.id,
+                issue=bill.issue,
+                **extra,
+                id=eid,
+                causes=() if submitted is None else (submitted,),
+            )
         )
+        return eid
 
     def _bill_life(self, bill: Bill):
         sim = self.sim
@@ -254,8 +276,10 @@ class Chamber:
             bill.stage += 1
             if bill.stage == len(STAGES):
                 bill.alive = False
-                self._bill_event(BillEnacted, bill)
-                sim.change_policy(env.now, self.state, bill.issue, 1.0, cause=f"bill:{bill.id}")
+                enacted = self._bill_event(BillEnacted, bill)
+                sim.change_policy(
+                    env.now, self.state, bill.issue, 1.0, cause=f"bill:{bill.id}", causes=(enacted,)
+                )
                 return
 
 
@@ -283,6 +307,8 @@ def local_assemblies(sim: Simulation, issue: int):
         for month in p.assembly_months
     )
     covered = 0.0
+    # (population, event id) of each resolution: the agenda names the largest as causes
+    resolutions = sim.latest_event.setdefault(("resolutions", iss.id), [])
     for t in meetings:
         if t < env.now:
             continue
@@ -304,9 +330,17 @@ def local_assemblies(sim: Simulation, issue: int):
             support[lg] = max(support[lg], threshold)
             covered += population[lg]
             sim.tally["resolution_passed"] += 1
+            eid = sim.new_event_id()
+            shared = sim.latest_event.get((iss.id, int(lg)))
+            resolutions.append((int(population[lg]), eid))
             sim.bus.publish(
                 ResolutionPassed(
-                    t=t, local_government=w.lg_ids[lg], issue=iss.id, population=int(population[lg])
+                    t=t,
+                    local_government=w.lg_ids[lg],
+                    issue=iss.id,
+                    population=int(population[lg]),
+                    id=eid,
+                    causes=() if shared is None else (shared,),
                 )
             )
 
@@ -325,13 +359,15 @@ def streams(sim: Simulation, issue: int, chamber: Chamber):
     proposal_ready = False
     resubmit_pending = False
     sponsor = "cabinet" if chamber.spec.government_support >= 0.5 else "members"
+    agenda_id = 0
+    expertise = 0.0
     while env.now + p.check_days <= sim.horizon:
         if not chamber.is_open:
             yield chamber.opened
             if stance.on_agenda and resubmit_pending and not chamber.pending(iss.id):
                 resubmit_pending = False
                 if rng.random() < p.resubmit_probability:
-                    chamber.submit(iss.id, sponsor)
+                    chamber.submit(iss.id, sponsor, causes=(agenda_id,))
             continue
         yield env.timeout(p.check_days)
         if not chamber.is_open or stance.policy_changed:
@@ -355,5 +391,22 @@ def streams(sim: Simulation, issue: int, chamber: Chamber):
         if problem and politics and proposal_ready:
             stance.on_agenda = True
             sim.tally["agenda_placed"] += 1
-            sim.bus.publish(AgendaPlaced(t=t, legislature=chamber.name, issue=iss.id))
-            chamber.submit(iss.id, sponsor)
+            agenda_id = sim.new_event_id()
+            # the largest resolutions (politics stream) and the latest pressure by channel
+            largest = sorted(sim.latest_event.get(("resolutions", iss.id), ()), reverse=True)[:3]
+            sim.bus.publish(
+                AgendaPlaced(
+                    t=t,
+                    legislature=chamber.name,
+                    issue=iss.id,
+                    problem=round(float(stance.salience.at(t)), 6),
+                    politics=round(float(politics_level), 6),
+                    policy=round(expertise, 6),
+                    pressure_by_channel=sim.pressure_by_channel(iss.state, iss.id),
+                    id=agenda_id,
+                    causes=tuple(
+                        sorted({eid for _, eid in largest} | set(sim.pressure_causes(iss.state, iss.id)))
+                    ),
+                )
+            )
+            chamber.submit(iss.id, sponsor, causes=(agenda_id,))

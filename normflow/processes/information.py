@@ -376,6 +376,7 @@ def local_sharing(sim: Simulation, issue: int):
     wants = sim.bus.wants(InformationShared)
     transfer = p.transfer
     persuasion = p.lg_persuasion
+    latest = sim.latest_event  # the last sharing in each locality: a resolution's cause
 
     def share(t: float, k: int) -> None:
         lg = locality_of[k]
@@ -392,8 +393,11 @@ def local_sharing(sim: Simulation, issue: int):
             support[lg] -= pull * support[lg]
         tally["information_shared"] += 1
         if wants:
+            eid = latest[(issue_id, lg)] = sim.new_event_id()
             sim.bus.publish(
-                InformationShared(t=t, local_government=w.lg_ids[lg], group=w.group_ids[g], issue=issue_id)
+                InformationShared(
+                    t=t, local_government=w.lg_ids[lg], group=w.group_ids[g], issue=issue_id, id=eid
+                )
             )
 
     yield from run_clock(sim.env, AggregatedClock(rates, rng), share, sim.horizon)

@@ -64,11 +64,29 @@ def negotiation(sim: Simulation, spec: Negotiation):
                 return
             yield env.timeout(p.request_check_days)
 
+    last = [0]  # the id of the latest phase change: the next one's cause
+
     def phase_change(phase: str) -> None:
         sim.tally["negotiation_phase_changed"] += 1
+        if last[0]:
+            causes, pressure = (last[0],), {}
+        elif spec.requester is not None and spec.opens is None:
+            # opened on request: the pressure on the requester is why
+            causes = sim.pressure_causes(spec.requester, spec.issue)
+            pressure = sim.pressure_by_channel(spec.requester, spec.issue)
+        else:
+            causes, pressure = (), {}
+        last[0] = sim.new_event_id()
         sim.bus.publish(
             NegotiationPhaseChanged(
-                t=env.now, negotiation=spec.id, issue=spec.issue, phase=phase, requester=spec.requester
+                t=env.now,
+                negotiation=spec.id,
+                issue=spec.issue,
+                phase=phase,
+                requester=spec.requester,
+                pressure_by_channel=pressure,
+                id=last[0],
+                causes=causes,
             )
         )
 
@@ -152,7 +170,16 @@ def negotiation(sim: Simulation, spec: Negotiation):
                 break
         if t - main_began > p.max_main_days:
             sim.tally["agreement_failed"] += 1
-            sim.bus.publish(AgreementFailed(t=t, negotiation=spec.id, issue=spec.issue, reason="stalled"))
+            sim.bus.publish(
+                AgreementFailed(
+                    t=t,
+                    negotiation=spec.id,
+                    issue=spec.issue,
+                    reason="stalled",
+                    id=sim.new_event_id(),
+                    causes=(last[0],),
+                )
+            )
             return
     phase_change("agreement")
     phase_change("ratification")
@@ -164,13 +191,26 @@ def negotiation(sim: Simulation, spec: Negotiation):
             sim.tally["agreement_failed"] += 1
             sim.bus.publish(
                 AgreementFailed(
-                    t=env.now, negotiation=spec.id, issue=spec.issue, reason=f"ratification:{state}"
+                    t=env.now,
+                    negotiation=spec.id,
+                    issue=spec.issue,
+                    reason=f"ratification:{state}",
+                    id=sim.new_event_id(),
+                    causes=(last[0],),
                 )
             )
             return
     sim.tally["agreement_reached"] += 1
+    agreed = sim.new_event_id()
     sim.bus.publish(
-        AgreementReached(t=env.now, negotiation=spec.id, issue=spec.issue, parties=tuple(parties))
+        AgreementReached(
+            t=env.now,
+            negotiation=spec.id,
+            issue=spec.issue,
+            parties=tuple(parties),
+            id=agreed,
+            causes=(last[0],),
+        )
     )
     for state in parties:
         sim.change_policy(
@@ -179,4 +219,5 @@ def negotiation(sim: Simulation, spec: Negotiation):
             spec.issue,
             max(w.stance(state, spec.issue).position, 1.0),
             cause=f"agreement:{spec.id}",
+            causes=(agreed,),
         )

@@ -150,11 +150,21 @@ class Boomerang:
             return
         self.pending[key] += 1
         self.start_process(
-            "boomerang", lambda: self._outside_pressure(fire_at, key, ev.group, state, ally, ev.issue)
+            "boomerang",
+            lambda: self._outside_pressure(
+                fire_at, key, ev.group, state, ally, ev.issue, getattr(ev, "id", 0)
+            ),
         )
 
     def _outside_pressure(
-        self, fire_at: float, key: tuple[int, str, str], group: str, state: int, ally: int, issue: str
+        self,
+        fire_at: float,
+        key: tuple[int, str, str],
+        group: str,
+        state: int,
+        ally: int,
+        issue: str,
+        blocked: int = 0,
     ):
         sim, w = self.sim, self.sim.world
         yield sim.env.timeout(fire_at - sim.env.now)
@@ -167,8 +177,9 @@ class Boomerang:
         else:
             source = w.states[state].id
             path = (group, w.group_ids[ally], source, target)
+        causes = (blocked,) if blocked else ()  # the AccessBlocked this answers
         applied = sim.apply_pressure(
-            t, source, target, issue, "boomerang", "moral", self.config.strength, foreign=True
+            t, source, target, issue, "boomerang", "moral", self.config.strength, foreign=True, causes=causes
         )
         if applied <= 0.0:
             return  # withheld (a modifier, or an intervention closing the international door)
@@ -176,7 +187,15 @@ class Boomerang:
         self.pressure += applied
         sim.reach_milestone(f"boomerang:{target}", t)
         sim.bus.publish(
-            normflow.events.ChannelUsed(t=t, channel="boomerang", path=path, issue=issue, amount=applied)
+            normflow.events.ChannelUsed(
+                t=t,
+                channel="boomerang",
+                path=path,
+                issue=issue,
+                amount=applied,
+                id=sim.new_event_id(),
+                causes=causes,
+            )
         )
 
 
@@ -206,7 +225,7 @@ def normflow_register_config(register):
 @normflow.hookimpl
 def normflow_register_milestones(sim, register):
     for state in sorted({issue.state for issue in sim.world.issues}):
-        register(f"boomerang:{state}")
+        register(f"boomerang:{state}", label=f"a first boomerang: pressure on {state} from abroad")
 
 
 @normflow.hookimpl

@@ -190,7 +190,10 @@ def normflow_register_channels(sim, register):
 @normflow.hookimpl
 def normflow_register_milestones(sim, register):
     for channel in _mechanism(sim).channels():
-        register(f"channel_used:{channel.name}")
+        register(
+            f"channel_used:{channel.name}",
+            label=f"local diplomacy first carried pressure to {channel.target} ({channel.name})",
+        )
 
 
 @normflow.hookimpl

@@ -198,8 +198,8 @@ def normflow_register_config(register):
 @normflow.hookimpl
 def normflow_register_milestones(sim, register):
     _mechanism(sim)  # validates the section's issues before the run
-    register("norm_cascade.tipping")
-    register("norm_cascade.internalization")
+    register("norm_cascade.tipping", label="the norm cascade tipped (enough states adopted the norm)")
+    register("norm_cascade.internalization", label="the norm was internalized (taken for granted)")
 
 
 @normflow.hookimpl

@@ -61,6 +61,14 @@ PHASES: tuple[str, ...] = (
     "rule_consistent",
 )
 REPRESSION, DENIAL, CONCESSIONS, PRESCRIPTIVE, RULE_CONSISTENT = range(5)
+#: Each phase in plain words (the milestones' labels).
+PHASE_LABELS = {
+    "repression": "repression",
+    "denial": "denial (rejecting the norm's validity)",
+    "tactical_concessions": "tactical concessions",
+    "prescriptive_status": "prescriptive status (the norm accepted in word)",
+    "rule_consistent": "rule-consistent behaviour",
+}
 #: Phases a lull in pressure can undo (the reluctant, instrumental ones).
 CAN_SLIDE_BACK = frozenset({DENIAL, CONCESSIONS})
 
@@ -256,7 +264,8 @@ def normflow_register_milestones(sim, register):
     # the spiral is about the states an issue targets; others appear when reached
     for state in sorted({issue.state for issue in sim.world.issues}):
         for phase in PHASES[1:]:
-            register(f"spiral.{phase}:{state}")
+            words = PHASE_LABELS.get(phase, phase.replace("_", " "))
+            register(f"spiral.{phase}:{state}", label=f"{state} entered the spiral's phase of {words}")
 
 
 @normflow.hookimpl
