@@ -100,3 +100,82 @@ class Interventions:
 
     def to_dict(self) -> dict[str, object]:
         return attrs.asdict(self)
+
+
+class InterventionError(ValueError):
+    """An ``--intervene`` item that names no intervention or gives a bad value."""
+
+
+#: What ``--intervene NAME[=VALUE]`` offers: name -> (field, value when no
+#: VALUE is given or None when a VALUE is required, what it does).
+CATALOG: dict[str, tuple[str, object, str]] = {
+    "no_domestic": (
+        "domestic",
+        False,
+        "close the domestic opportunity structure: no pressure through a state's own door "
+        "(domestic and local-government channels), no local resolutions",
+    ),
+    "no_international": (
+        "international",
+        False,
+        "close the international opportunity structure: no pressure from abroad (state visits, "
+        "interstate requests, boomerang, local diplomacy), partner links across borders cut",
+    ),
+    "no_local_resolutions": ("local_resolutions", False, "local assemblies pass no resolutions"),
+    "resource_scale": (
+        "resource_scale",
+        None,
+        "multiply every civil-society group's resources (and campaign rate) by VALUE "
+        f"(a number in [{RESOURCE_SCALE_RANGE[0]:g}, {RESOURCE_SCALE_RANGE[1]:g}])",
+    ),
+}
+
+_YES = {"1", "true", "yes", "on"}
+_NO = {"0", "false", "no", "off"}
+
+
+def parse_interventions(items: list[str] | tuple[str, ...]) -> Interventions:
+    """``Interventions`` from ``NAME[=VALUE]`` items (see ``CATALOG``). A
+    switch takes an optional ``=on`` / ``=off`` (``no_domestic=off`` leaves
+    the door open). Raises ``InterventionError`` with one line naming the
+    item and what was expected."""
+    import difflib
+    import math
+
+    fields: dict[str, object] = {}
+    for item in items:
+        name, eq, text = str(item).partition("=")
+        name, text = name.strip(), text.strip()
+        if name not in CATALOG:
+            close = difflib.get_close_matches(name, list(CATALOG), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise InterventionError(
+                f"--intervene {item!r}: unknown intervention; expected one of {', '.join(CATALOG)}{hint}"
+            )
+        field, default, _doc = CATALOG[name]
+        if default is None:
+            try:
+                value = float(text) if eq else math.nan
+            except ValueError:
+                value = math.nan
+            low, high = RESOURCE_SCALE_RANGE
+            if not (math.isfinite(value) and low <= value <= high):
+                raise InterventionError(
+                    f"--intervene {item!r}: expected {name}=VALUE with VALUE a number in [{low:g}, {high:g}]"
+                )
+            fields[field] = value
+        elif not eq or text.lower() in _YES:
+            fields[field] = default
+        elif text.lower() in _NO:
+            fields[field] = not default
+        else:
+            raise InterventionError(f"--intervene {item!r}: expected {name}, {name}=on or {name}=off")
+    return Interventions(**fields)
+
+
+def describe_interventions() -> list[dict[str, str]]:
+    """The catalog as rows (``normflow interventions``)."""
+    return [
+        {"name": name if default is not None else f"{name}=VALUE", "field": field, "description": doc}
+        for name, (field, default, doc) in CATALOG.items()
+    ]
