@@ -51,8 +51,12 @@ def milestone_label(name: str, labels: dict[str, str] | None = None) -> str:
         return fixed[head]
     # a plugin's name without a declared label: its words, spelled out
     machine, _, phase = head.partition(".")
-    words = f"{machine.replace('_', ' ')}: {phase.replace('_', ' ')}" if phase else machine.replace("_", " ")
-    return f"{words} ({subject})" if subject else words
+    machine, phase = machine.replace("_", " "), phase.replace("_", " ")
+    if phase and subject:
+        return f"{subject} entered the {phase} phase of the {machine} mechanism"
+    if phase:
+        return f"the {machine} mechanism reached {phase}"
+    return f"{machine} ({subject})" if subject else machine
 
 
 class OutcomeRecorder:

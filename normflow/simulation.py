@@ -128,8 +128,9 @@ class RunResult:
         if frame.empty:
             return pd.DataFrame(columns=["kind", "t", "date", "label"])
         frame["date"] = pd.to_datetime(frame["date"])
-        frame.insert(3, "label", frame["kind"].map(label_of))
-        return frame
+        frame["label"] = frame["kind"].map(label_of)
+        first = ["kind", "t", "date", "label"]
+        return frame[first + [c for c in frame.columns if c not in first]]
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -866,8 +866,14 @@ def _field_strategy(
         strategy = st.integers(-(2**53), 2**53)
     elif base is bool:
         strategy = st.booleans()
+    elif typing.get_origin(base) is tuple and typing.get_args(base)[:1] == (int,):
+        # ids of causes: positive integers
+        strategy = st.lists(st.integers(1, 2**53), max_size=4).map(tuple)
     elif typing.get_origin(base) is tuple:
         strategy = st.lists(st.sampled_from(pool) if pool else text, max_size=4).map(tuple)
+    elif typing.get_origin(base) is dict:
+        # pressure by channel: channel names to finite amounts
+        strategy = st.dictionaries(text, st.floats(0.0, 1e6, allow_nan=False), max_size=3)
     else:  # pragma: no cover - every event field has one of the types above
         raise TypeError(f"no strategy for {kind}.{name}: {tp!r}")
     return _maybe(strategy) if optional else strategy
