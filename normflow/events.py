@@ -323,7 +323,43 @@ class AgreementFailed(Event):
     label: ClassVar[str] = "a negotiation failed"
     negotiation: str
     issue: str
-    reason: str  # "stalled", "ratification:<state>"
+    reason: str  # "stalled", "ratification:<state>", "outside_win_set:<state>"
+    id: int = 0
+    causes: tuple[int, ...] = ()
+
+
+@_event
+class AgreementRenegotiated(Event):
+    """A ratifier found the agreed deal outside its acceptable set (its
+    win-set) and the talks went back to the main phase (Putnam's two-level
+    game: the deal is reopened rather than lost)."""
+
+    kind: ClassVar[str] = "agreement_renegotiated"
+    label: ClassVar[str] = "a ratifier sent a deal back to the negotiators"
+    negotiation: str
+    issue: str
+    state: str
+    deal: float
+    id: int = 0
+    causes: tuple[int, ...] = ()
+
+
+# -- central backlash ------------------------------------------------------
+
+
+@_event
+class CentralBacklash(Event):
+    """A state curbed one of its local governments' international activity
+    that ran against its stated policy: ``action`` is ``access_withdrawn``,
+    ``channel_closed`` (for a period) or ``reprimand`` (a cost to the local
+    government's standing)."""
+
+    kind: ClassVar[str] = "central_backlash"
+    label: ClassVar[str] = "a state curbed a local government's activity abroad"
+    state: str
+    local_government: str
+    issue: str
+    action: str
     id: int = 0
     causes: tuple[int, ...] = ()
 
@@ -412,6 +448,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ExpertiseHeard,
     AgreementReached,
     AgreementFailed,
+    AgreementRenegotiated,
+    CentralBacklash,
     PolicyChanged,
     ExogenousEvent,
     PhaseChanged,

@@ -21,6 +21,12 @@ copy of a scenario file. ``Interventions`` names such changes once, and
   resolutions (local adoption of the norm); everything else runs.
 - ``resource_scale`` multiplies every civil-society group's resources (and
   so its campaign rate) before the run.
+- ``off`` switches core sub-processes off by name
+  (``normflow.processes.CORE_PROCESSES``: ``information``, ``downward``,
+  ``top_down``, ``electoral``, ``resolutions``, ``agenda``, ``negotiation``,
+  ``backlash``, ...): the knockout study's counterfactuals. Each process
+  draws from its own named random stream, so switching one off never
+  reshuffles another's draws.
 
 Campaigns still inform the public when their channel is closed: a closed
 door stops pressure on the state, not the downward work of persuasion.
@@ -50,6 +56,16 @@ def _check_scale(_instance: object, _attribute: object, value: float) -> None:
         raise ValueError(f"resource_scale: got {value!r}; expected a number in [{low:g}, {high:g}]")
 
 
+def _check_off(_instance: object, _attribute: object, value: tuple[str, ...]) -> None:
+    from normflow.processes import CORE_PROCESSES
+
+    for name in value:
+        if name not in CORE_PROCESSES:
+            raise ValueError(
+                f"off: got {name!r}; expected names of core processes ({', '.join(CORE_PROCESSES)})"
+            )
+
+
 @attrs.frozen(kw_only=True)
 class Interventions:
     """Counterfactual switches for one run (all off by default: the
@@ -59,6 +75,13 @@ class Interventions:
     international: bool = True
     local_resolutions: bool = True
     resource_scale: float = attrs.field(default=1.0, validator=_check_scale)
+    off: tuple[str, ...] = attrs.field(
+        default=(), converter=lambda v: tuple(sorted(set(v))), validator=_check_off
+    )
+
+    def enabled(self, process: str) -> bool:
+        """Whether the core sub-process ``process`` runs."""
+        return process not in self.off
 
     @property
     def is_default(self) -> bool:
@@ -66,7 +89,7 @@ class Interventions:
 
     @property
     def resolutions_allowed(self) -> bool:
-        return self.local_resolutions and self.domestic
+        return self.local_resolutions and self.domestic and "resolutions" not in self.off
 
     def blocks(self, channel: str, foreign: bool) -> bool:
         """Whether pressure through ``channel`` is withheld."""
@@ -96,6 +119,7 @@ class Interventions:
             parts.append("no local resolutions")
         if self.resource_scale != 1.0:
             parts.append(f"resources x{self.resource_scale:g}")
+        parts.extend(f"no {name}" for name in self.off)
         return ", ".join(parts) or "as written"
 
     def to_dict(self) -> dict[str, object]:

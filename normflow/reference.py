@@ -31,6 +31,8 @@ SECTIONS: list[tuple[str, type, str]] = [
     ("[processes.accountability]", sc.AccountabilityParams, "Accountability pressure (docs/processes.md)."),
     ("[processes.agenda]", sc.AgendaParams, "Agenda-setting (docs/processes.md)."),
     ("[processes.negotiation]", sc.NegotiationParams, "Interstate negotiation (docs/processes.md)."),
+    ("[processes.stance]", sc.StanceParams, "How reputational cost and a state's phase toward the norm reach outcomes (docs/processes.md)."),
+    ("[processes.backlash]", sc.BacklashParams, "Central backlash against local governments' activity abroad (docs/processes.md)."),
 ]
 
 

@@ -197,8 +197,24 @@ class Negotiation:
     request_threshold: float | None = param(
         None, low=0, doc="opens when the requester's pressure stock on the issue reaches this"
     )
-    positions: tuple[float, ...] = param((0.2, 0.8), low=0, high=1, doc="initial positions")
-    win_sets: tuple[float, ...] = param((0.3, 0.3), low=0, high=1, doc="half-widths of the win-sets")
+    positions: tuple[float, ...] = param(
+        (), low=0, high=1, doc="opening positions (empty: each party's practice on the issue when talks open)"
+    )
+    win_sets: tuple[float, ...] = param(
+        (0.3, 0.3), low=0, high=1, doc="half-widths of the ratifiers' acceptable sets at public support 0.5"
+    )
+    power: tuple[float, ...] = param(
+        (),
+        low=0,
+        high=1000,
+        doc="bargaining power per party: interests pull the deal toward the stronger (empty: equal)",
+    )
+    optimum: Dist = param(
+        Dist("uniform", 0.0, 1.0),
+        low=0,
+        high=1,
+        doc="technical optimum of the deal, drawn once per run (expertise pulls the deal toward it)",
+    )
 
 
 @frozen
@@ -317,6 +333,60 @@ class NegotiationParams:
     ratification_days: float = param(90.0, low=1, high=3650, doc="mean days to ratify")
     ratification_base: float = param(0.8, low=0, high=1, doc="ratification chance with a comfortable win-set")
     request_check_days: float = param(30.0, low=1, high=3650, doc="how often a pending request is reassessed")
+    renegotiation_probability: float = param(
+        0.5, low=0, high=1, doc="chance a deal a ratifier finds outside its acceptable set is renegotiated"
+    )
+    max_renegotiations: int = param(3, low=0, high=100, doc="renegotiations before the talks are given up")
+    quality_weight: float = param(
+        0.5, low=0, high=1, doc="share of the ratification chance a deal of quality 0 loses"
+    )
+
+
+@frozen
+class StanceParams:
+    """How reputational cost and a state's phase toward the norm reach
+    outcomes (``normflow.processes.stance``)."""
+
+    reputation_weight: float = param(
+        0.3, low=0, high=1, doc="disposition gained at saturating recent reputational cost"
+    )
+    reputation_half: float = param(
+        1.0, low=0.001, high=1000, doc="recent reputational cost at which half that weight is reached"
+    )
+    phase_weight: float = param(
+        0.2,
+        low=0,
+        high=1,
+        doc="disposition from the norm phase: -this in repression, +this when rule-consistent",
+    )
+    stage_weight: float = param(
+        0.3, low=0, high=1, doc="legislative stage pass chance gained per unit disposition"
+    )
+    position_weight: float = param(
+        0.2, low=0, high=1, doc="shift of a negotiating position toward the norm per unit disposition"
+    )
+
+
+@frozen
+class BacklashParams:
+    """Central backlash against local governments' international activity
+    (``normflow.processes.backlash``)."""
+
+    enabled: bool = param(False, doc="whether states may curb their local governments' activity abroad")
+    rate: float = param(
+        1.0, low=0, high=100, doc="curbs per year at full gap and full centralization, while active"
+    )
+    check_days: float = param(30.0, low=1, high=3650, doc="days between two looks at recent activity")
+    memory_days: float = param(365.0, low=1, high=36500, doc="activity this recent counts as ongoing")
+    access_cut: float = param(0.5, low=0, high=1, doc="share of its access a local government loses")
+    closure_days: float = param(365.0, low=1, high=36500, doc="days a closed channel stays closed")
+    reprimand_cost: float = param(0.1, low=0, high=1, doc="assembly support a reprimand costs")
+    actions: tuple[float, ...] = param(
+        (1.0, 1.0, 1.0),
+        low=0,
+        high=100,
+        doc="relative weights of withdrawn access, closed channel, reprimand",
+    )
 
 
 @frozen
@@ -325,6 +395,8 @@ class Processes:
     accountability: AccountabilityParams = attrs.field(factory=AccountabilityParams)
     agenda: AgendaParams = attrs.field(factory=AgendaParams)
     negotiation: NegotiationParams = attrs.field(factory=NegotiationParams)
+    stance: StanceParams = attrs.field(factory=StanceParams)
+    backlash: BacklashParams = attrs.field(factory=BacklashParams)
 
 
 @frozen
@@ -644,11 +716,20 @@ def check_references(s: Scenario) -> None:
             raise ScenarioError(p, x.id, "either 'opens' (a date) or 'request_threshold' with a 'requester'")
         if x.request_threshold is not None and x.requester is None:
             raise ScenarioError(f"{p}.requester", None, "the requesting state when request_threshold is set")
-        for key in ("positions", "win_sets"):
+        for key in ("positions", "win_sets", "power"):
+            if key != "win_sets" and len(getattr(x, key)) == 0:
+                continue
             if len(getattr(x, key)) != len(x.parties):
                 raise ScenarioError(
                     f"{p}.{key}", list(getattr(x, key)), f"one value per party ({len(x.parties)})"
                 )
+    actions = s.processes.backlash.actions
+    if len(actions) != 3 or sum(actions) <= 0:
+        raise ScenarioError(
+            "processes.backlash.actions",
+            list(actions),
+            "three weights (withdrawn access, closed channel, reprimand), not all 0",
+        )
     for i, x in enumerate(s.events):
         p = f"events[{i}]"
         need(x.state, states, f"{p}.state", "state")

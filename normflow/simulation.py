@@ -32,7 +32,7 @@ from normflow.interventions import Interventions
 from normflow.log import get_logger
 from normflow.outcomes import OutcomeRecorder, milestone_label
 from normflow.plugins import PluginError, config_sections, get_plugin_manager, installed_entry_points
-from normflow.processes import accountability, agenda, information, negotiation
+from normflow.processes import accountability, agenda, backlash, information, negotiation
 from normflow.rng import Streams
 from normflow.scenario import Scenario
 from normflow.schema import ScenarioError, structure
@@ -387,18 +387,23 @@ class Simulation:
                 chamber = agenda.Chamber(self, state.id, state.legislature)
                 self._chambers[state.id] = chamber
                 env.process(chamber.run())
+        on = self.enabled
         for i, issue in enumerate(w.issues):
-            env.process(information.information_exchange(self, i))
-            env.process(information.local_sharing(self, i))
+            if on("information"):
+                env.process(information.information_exchange(self, i))
+                env.process(information.local_sharing(self, i))
             env.process(accountability.campaigns(self, i))
             env.process(accountability.electoral_leverage(self, i))
             if self.interventions.resolutions_allowed:
                 env.process(agenda.local_assemblies(self, i))
             chamber = self._chambers.get(issue.state)
-            if chamber is not None:
+            if chamber is not None and on("agenda"):
                 env.process(agenda.streams(self, i, chamber))
-        for spec in s.negotiations:
-            env.process(negotiation.negotiation(self, spec))
+        if on("negotiation"):
+            for spec in s.negotiations:
+                env.process(negotiation.negotiation(self, spec))
+        if s.processes.backlash.enabled and on("backlash"):
+            env.process(backlash.central_backlash(self))
         if s.events:
             env.process(self._scheduled_events())
 
@@ -521,6 +526,11 @@ class Simulation:
         """A plugin's validated config section."""
         return self.plugin_configs[section]
 
+    def enabled(self, process: str) -> bool:
+        """Whether the core sub-process ``process`` (a name of
+        ``normflow.processes.CORE_PROCESSES``) runs in this run."""
+        return self.interventions.enabled(process)
+
     def chamber(self, state: str) -> agenda.Chamber | None:
         return self._chambers.get(state)
 
@@ -591,6 +601,7 @@ class Simulation:
             state = self.world.states[self.world.state_index[target]]
             cost = gap * state.reputation_sensitivity * amount
             stance.reputational_cost += cost
+            stance.reputation.add(t, cost)
             stance.position += min(gap, self.scenario.processes.accountability.responsiveness * cost)
         self.tally["pressure_applied"] += 1
         if self.bus.wants(ev.PressureApplied):

@@ -68,6 +68,15 @@ class StateStance:
     reputational_cost: float = 0.0
     on_agenda: bool = False
     policy_changed: bool = False
+    #: recent reputational cost: a stock that decays like the pressure stock,
+    #: read by ``normflow.processes.stance.disposition`` (outcomes read it)
+    reputation: Decaying = attrs.field(factory=lambda: Decaying(365.0))
+    #: the state's phase toward the norm in [0, 1] as a phase machine (the
+    #: spiral plugin) publishes it; None when no machine runs
+    norm_phase: float | None = None
+    #: organized opposition to the norm in the state, in [0, 1]; narrows the
+    #: acceptable set a ratifier holds (counter-mobilization may raise it)
+    opposition: float = 0.0
 
 
 @attrs.define(slots=True)
@@ -126,6 +135,7 @@ class World:
                     salience=Decaying(acc.salience_half_life),
                     pressure=Decaying(acc.pressure_half_life),
                     foreign_pressure=Decaying(acc.pressure_half_life),
+                    reputation=Decaying(acc.pressure_half_life),
                 )
         self._build_local_governments(scenario, rng)
         self._build_groups(scenario, rng)

@@ -15,7 +15,7 @@ def test_every_numeric_parameter_has_a_documentation_line():
     from normflow import scenario as sc
     from normflow.schema import describe
 
-    for cls in (sc.InformationParams, sc.AccountabilityParams, sc.AgendaParams, sc.NegotiationParams, sc.State, sc.Legislature):
+    for cls in (sc.InformationParams, sc.AccountabilityParams, sc.AgendaParams, sc.NegotiationParams, sc.StanceParams, sc.BacklashParams, sc.State, sc.Legislature):
         for row in describe(cls):
             if row["type"] in ("float", "int"):
                 assert row["doc"], f"{cls.__name__}.{row['name']} has no doc"

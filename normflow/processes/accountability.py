@@ -57,6 +57,12 @@ def campaigns(sim: Simulation, issue: int):
     wants_public = bus.wants(PublicSupportChanged)
     wants_blocked = bus.wants(AccessBlocked)
     stances = [w.stance(s.id, issue_id) for s in w.states]
+    # the two faces of a campaign can be switched off apart (knockout); the
+    # campaign clock and its draws stay the same either way
+    down = sim.enabled("downward")
+    top = sim.enabled("top_down")
+    if not down and not top:
+        return
 
     # the hot path reads plain Python values: fixed structure as lists, the
     # world's changing arrays through memoryviews (the same memory, read and
@@ -92,7 +98,9 @@ def campaigns(sim: Simulation, issue: int):
         st = state_of[g]
         stance = stances[st]
         tally["campaign"] += 1
-        if not supporter[g]:
+        if not down:
+            pass
+        elif not supporter[g]:
             # opponents counter-campaign: support falls, no pressure for the norm
             if lg >= 0:
                 public[lg] -= local_gain * force * public[lg]
@@ -103,24 +111,27 @@ def campaigns(sim: Simulation, issue: int):
                         t=t, where=state_ids[st], issue=issue_id, support=stance.public_support
                     )
                 )
-            return
-        if lg >= 0:
-            public[lg] += local_gain * appeal * force * (1.0 - public[lg])
-        stance.public_support += national_gain * appeal * force * (1.0 - stance.public_support)
-        salience = stance.salience
-        salience.add(t, salience_bump * appeal * force * (1.0 - min(salience.at(t), 1.0)))
-        if wants_public:
-            publish(
-                PublicSupportChanged(t=t, where=state_ids[st], issue=issue_id, support=stance.public_support)
-            )
-        if st != target_state:
+        else:
+            if lg >= 0:
+                public[lg] += local_gain * appeal * force * (1.0 - public[lg])
+            stance.public_support += national_gain * appeal * force * (1.0 - stance.public_support)
+            salience = stance.salience
+            salience.add(t, salience_bump * appeal * force * (1.0 - min(salience.at(t), 1.0)))
+            if wants_public:
+                publish(
+                    PublicSupportChanged(t=t, where=state_ids[st], issue=issue_id, support=stance.public_support)
+                )
+        if st != target_state or not supporter[g]:
             return
         amount = pressure_amount * force * commitment[g]
         if lg >= 0 and backing[lg] >= threshold:
             channel, gate = "local_government", access[lg]
         else:
             channel, gate = "domestic", target.penetrability
-        if random() < gate:
+        passed = random() < gate
+        if not top:
+            return
+        if passed:
             apply_pressure(t, group_ids[g], target_id, issue_id, channel, "moral", amount)
         else:
             tally["access_blocked"] += 1
@@ -141,6 +152,8 @@ def campaigns(sim: Simulation, issue: int):
 
 def electoral_leverage(sim: Simulation, issue: int):
     """Moral authority turned into material leverage through elections."""
+    if not sim.enabled("electoral"):
+        return
     w = sim.world
     p = sim.scenario.processes.accountability
     issue_id = w.issues[issue].id

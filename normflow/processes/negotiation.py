@@ -1,27 +1,49 @@
-"""Interstate negotiation in phases (THEORY.md; Putnam's two-level game).
+"""Interstate negotiation in phases, ratified as a two-level game (THEORY.md;
+Putnam 1988).
 
 A negotiation opens on a date, or when the requesting state's pressure stock
 on the issue reaches ``request_threshold`` (a state asks another for what
 only an agreement can give). It then runs in rounds at ``round_rate`` per
-year:
+year.
+
+*Positions start from and move with the states' stances.* A party's ideal
+point is its opening position (``positions``; by default its practice on the
+issue when the talks open), plus however far its practice has moved since
+(reputational cost moves practice), plus ``position_weight`` times its
+disposition (``normflow.processes.stance``: recent reputational cost and its
+phase toward the norm). Higher is nearer the norm. Each party's offer starts
+at its ideal and follows every later move of it.
 
 - *prenegotiation*: expertise sets the agenda. Each round adds influence
   ``weight * E`` where ``E`` is supporters' expertise (pooled information
   through ``I / (I + information_half)``) and ``weight`` is
   ``expertise_weight_pre``. The metrics ``expertise_influence.<phase>`` and
   ``expertise_rounds.<phase>`` sum influence and count rounds per phase.
-  When the accumulated influence reaches
-  ``prenegotiation_threshold``, the main phase begins.
+  When the accumulated influence reaches ``prenegotiation_threshold``, the
+  main phase begins.
 - *main*: interests dominate; expertise's weight falls to
   ``expertise_weight_main`` -- unless a local government that supports the
   issue, or a plugin's channel, gives access to the negotiators, which keeps
-  the weight at ``lg_channel_weight * access`` (what H2 compares). Positions
-  move toward each other by ``convergence`` times the influence of expertise
-  plus each side's domestic pressure. When the gap is within
-  ``agreement_gap`` and the midpoint lies inside both win-sets (widened by
-  domestic pressure), the sides agree; after ``max_main_days`` the talks stall.
-- *agreement* then *ratification*: each side ratifies at home after an
-  exponential delay, with ``ratification_base`` scaled by public support.
+  the weight at ``lg_channel_weight * access`` (what H2 compares). Each
+  offer moves toward the power-weighted centre of the offers (interests pull
+  toward the stronger side, ``power``) by ``convergence`` times its domestic
+  pressure plus influence, and toward the *technical optimum* (drawn once
+  per run from ``optimum``) by ``convergence`` times influence: expertise
+  changes what the deal contains, not only how fast it closes. When the
+  offers lie within ``agreement_gap`` the negotiators agree on the
+  power-weighted centre, the *deal*; its quality is ``1 - |deal - optimum|``
+  (metrics ``deal.<id>``, ``deal_quality.<id>``). After ``max_main_days``
+  without agreement the talks stall.
+- *ratification* (level II): each party's ratifier (its legislature, or the
+  government's domestic coalition) holds an *acceptable set* around the
+  party's ideal point at that time, of half-width ``win_set * (0.5 + public
+  support) * (1 - opposition)`` plus a little for domestic pressure. A deal
+  outside it is never ratified: with ``renegotiation_probability`` (up to
+  ``max_renegotiations`` times) the talks go back to the main phase and the
+  negotiators now respect that ratifier's set (``AgreementRenegotiated``),
+  otherwise the agreement fails. A deal inside it is ratified with chance
+  ``ratification_base * (0.5 + 0.5 * public support) * (1 - quality_weight *
+  (1 - quality))``: a technically poor deal is harder to carry at home.
 """
 
 from __future__ import annotations
@@ -30,7 +52,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from normflow.events import AgreementFailed, AgreementReached, ExpertiseHeard, NegotiationPhaseChanged
+from normflow.events import (
+    AgreementFailed,
+    AgreementReached,
+    AgreementRenegotiated,
+    ExpertiseHeard,
+    NegotiationPhaseChanged,
+)
+from normflow.processes.stance import disposition_of
 from normflow.scenario import Negotiation
 
 if TYPE_CHECKING:
@@ -90,6 +119,19 @@ def negotiation(sim: Simulation, spec: Negotiation):
             )
         )
 
+    def fail(t: float, reason: str) -> None:
+        sim.tally["agreement_failed"] += 1
+        sim.bus.publish(
+            AgreementFailed(
+                t=t,
+                negotiation=spec.id,
+                issue=spec.issue,
+                reason=reason,
+                id=sim.new_event_id(),
+                causes=(last[0],),
+            )
+        )
+
     def expertise() -> float:
         sup = np.flatnonzero((w.group_issue == issue) & w.group_supporter)
         if len(sup) == 0:
@@ -108,13 +150,46 @@ def negotiation(sim: Simulation, spec: Negotiation):
                 best = max(best, float(w.lg_access[lg]))
         for ch in w.channels:
             if ch.target in parties:
-                best = max(best, ch.access)
+                # a channel through a local government has that local government's
+                # access now (a central backlash may have withdrawn it)
+                via = w.lg_index.get(ch.via[-1]) if ch.via else None
+                best = max(best, ch.access if via is None else min(ch.access, float(w.lg_access[via])))
         return best
+
+    ps = sim.scenario.processes.stance
+    optimum = float(spec.optimum.sample(sim.rng(f"negotiation.{spec.id}.optimum"), 1, 0.0, 1.0)[0])
+    n = len(parties)
+    opened = env.now
+    practice0 = [s.position for s in stances]
+    base = list(spec.positions) if spec.positions else list(practice0)
+    power = np.asarray(spec.power if spec.power else (1.0,) * n, dtype=float)
+    power = power / power.sum() if power.sum() > 0 else np.full(n, 1.0 / n)
+
+    def ideal(i: int, t: float) -> float:
+        """Party i's ideal point: its opening position moved with its stance."""
+        x = (
+            base[i]
+            + (stances[i].position - practice0[i])
+            + ps.position_weight * disposition_of(stances[i], ps, t)
+        )
+        return min(max(x, 0.0), 1.0)
+
+    def acceptable(i: int, t: float) -> float:
+        """Half-width of party i's ratifiers' acceptable set at time t."""
+        st = stances[i]
+        pressure = st.pressure.at(t)
+        width = spec.win_sets[i] * (0.5 + st.public_support) * max(0.0, 1.0 - st.opposition)
+        return width + 0.1 * pressure / (1.0 + pressure)
+
+    def inside(i: int, deal: float, t: float) -> bool:
+        return abs(deal - ideal(i, t)) <= acceptable(i, t)
 
     phase = "prenegotiation"
     phase_change(phase)
-    positions = list(spec.positions)
-    ideals = list(spec.positions)
+    offers = [ideal(i, opened) for i in range(n)]
+    last_ideal = list(offers)
+    known: set[int] = set()  # ratifiers whose acceptable set the negotiators have learnt
+    renegotiations = 0
     influence_total = 0.0
     main_began = 0.0
     rate = p.round_rate / DAYS_PER_YEAR
@@ -126,10 +201,10 @@ def negotiation(sim: Simulation, spec: Negotiation):
             return
         yield env.timeout(gap)
         t = env.now
-        base = p.expertise_weight_pre if phase == "prenegotiation" else p.expertise_weight_main
+        base_weight = p.expertise_weight_pre if phase == "prenegotiation" else p.expertise_weight_main
         access = channel_access()
         kept = p.lg_channel_weight * access
-        weight, channel = (kept, "local_government") if kept > base else (base, "direct")
+        weight, channel = (kept, "local_government") if kept > base_weight else (base_weight, "direct")
         weight = sim.modify_transition(f"expertise.{phase}", weight, parties[0], spec.issue)
         influence = weight * expertise()
         sim.metric_add(f"expertise_influence.{phase}", influence)
@@ -147,6 +222,11 @@ def negotiation(sim: Simulation, spec: Negotiation):
                     influence=influence,
                 )
             )
+        # offers follow the parties' stances
+        ideals = [ideal(i, t) for i in range(n)]
+        for i in range(n):
+            offers[i] = min(max(offers[i] + ideals[i] - last_ideal[i], 0.0), 1.0)
+        last_ideal = ideals
         if phase == "prenegotiation":
             influence_total += influence
             if influence_total >= p.prenegotiation_threshold:
@@ -154,51 +234,67 @@ def negotiation(sim: Simulation, spec: Negotiation):
                 main_began = t
                 phase_change(phase)
             continue
-        # main phase: positions converge under expertise and domestic pressure
+        # main phase: interests pull toward the stronger side, expertise toward the optimum
         pressures = [s.pressure.at(t) for s in stances]
-        mean = float(np.mean(positions))
-        for i in range(len(positions)):
-            push = influence + pressures[i] / (1.0 + pressures[i])
-            positions[i] += p.convergence * min(push, 1.0) * (mean - positions[i])
-        spread = max(positions) - min(positions)
-        if spread <= p.agreement_gap:
-            deal = float(np.mean(positions))
-            widened = [
-                spec.win_sets[i] + 0.1 * pressures[i] / (1.0 + pressures[i]) for i in range(len(parties))
-            ]
-            if all(abs(deal - ideals[i]) <= widened[i] for i in range(len(parties))):
-                break
+        centre = float(np.dot(power, offers))
+        learn = min(influence, 1.0)
+        for i in range(n):
+            push = min(influence + pressures[i] / (1.0 + pressures[i]), 1.0)
+            x = offers[i] + p.convergence * push * (centre - offers[i])
+            x += p.convergence * learn * (optimum - x)
+            offers[i] = min(max(x, 0.0), 1.0)
+        if max(offers) - min(offers) <= p.agreement_gap:
+            deal = float(np.dot(power, offers))
+            if all(inside(i, deal, t) for i in known):
+                phase_change("agreement")
+                quality = 1.0 - abs(deal - optimum)
+                sim.metric_add(f"deal.{spec.id}", deal)
+                sim.metric_add(f"deal_quality.{spec.id}", quality)
+                # level II: each ratifier judges the deal against its acceptable set
+                phase_change("ratification")
+                rejected = None
+                for i, state in enumerate(parties):
+                    yield env.timeout(rng.exponential(p.ratification_days))
+                    if not inside(i, deal, env.now):
+                        rejected = i
+                        break
+                    chance = (
+                        p.ratification_base
+                        * (0.5 + 0.5 * stances[i].public_support)
+                        * (1.0 - p.quality_weight * (1.0 - quality))
+                    )
+                    chance = sim.modify_transition("ratification", chance, state, spec.issue)
+                    if rng.random() >= chance:
+                        fail(env.now, f"ratification:{state}")
+                        return
+                if rejected is None:
+                    break
+                state = parties[rejected]
+                if renegotiations < p.max_renegotiations and rng.random() < p.renegotiation_probability:
+                    renegotiations += 1
+                    known.add(rejected)
+                    sim.tally["agreement_renegotiated"] += 1
+                    sim.bus.publish(
+                        AgreementRenegotiated(
+                            t=env.now,
+                            negotiation=spec.id,
+                            issue=spec.issue,
+                            state=state,
+                            deal=deal,
+                            id=sim.new_event_id(),
+                            causes=(last[0],),
+                        )
+                    )
+                    # the rejecting side takes back its concession; talks resume
+                    offers[rejected] = ideal(rejected, env.now)
+                    last_ideal = [ideal(i, env.now) for i in range(n)]
+                    phase, main_began = "main", env.now
+                    phase_change(phase)
+                    continue
+                fail(env.now, f"outside_win_set:{state}")
+                return
         if t - main_began > p.max_main_days:
-            sim.tally["agreement_failed"] += 1
-            sim.bus.publish(
-                AgreementFailed(
-                    t=t,
-                    negotiation=spec.id,
-                    issue=spec.issue,
-                    reason="stalled",
-                    id=sim.new_event_id(),
-                    causes=(last[0],),
-                )
-            )
-            return
-    phase_change("agreement")
-    phase_change("ratification")
-    for i, state in enumerate(parties):
-        yield env.timeout(rng.exponential(p.ratification_days))
-        chance = p.ratification_base * (0.5 + 0.5 * stances[i].public_support)
-        chance = sim.modify_transition("ratification", chance, state, spec.issue)
-        if rng.random() >= chance:
-            sim.tally["agreement_failed"] += 1
-            sim.bus.publish(
-                AgreementFailed(
-                    t=env.now,
-                    negotiation=spec.id,
-                    issue=spec.issue,
-                    reason=f"ratification:{state}",
-                    id=sim.new_event_id(),
-                    causes=(last[0],),
-                )
-            )
+            fail(t, "stalled")
             return
     sim.tally["agreement_reached"] += 1
     agreed = sim.new_event_id()
@@ -217,7 +313,7 @@ def negotiation(sim: Simulation, spec: Negotiation):
             env.now,
             state,
             spec.issue,
-            max(w.stance(state, spec.issue).position, 1.0),
+            max(w.stance(state, spec.issue).position, deal),
             cause=f"agreement:{spec.id}",
             causes=(agreed,),
         )

@@ -33,6 +33,13 @@ The rule, as normflow runs it, for every state and issue:
   ``backslide_threshold`` for ``backslide_days`` moves the state back one
   phase. Prescriptive status and rule-consistent behaviour do not slide back.
 
+The phase is published on the state's stance (``norm_phase``: repression
+0 up to rule-consistent 1), where the core's outcome rules read it through
+the state's disposition (``normflow.processes.stance``): a state in
+repression or denial is less likely to let a bill through a legislative
+stage and holds a position further from the norm in negotiation and
+ratification; a state that has accepted the norm leans toward it.
+
 Every change is a ``PhaseChanged`` event (``machine="spiral"``); the core
 records the milestone ``spiral.<phase>:<state>``. The machine runs on one
 monthly SimPy process: its cost does not grow with the number of events.
@@ -173,6 +180,9 @@ class Spiral:
             self.machines[(state, issue)] = Machine(
                 state, issue, PHASES.index(start), normflow.Decaying(cfg.half_life)
             )
+            # the phase is published on the stance, where outcomes read it
+            # (normflow.processes.stance: legislative stages, negotiation)
+            sim.world.stance(state, issue).norm_phase = PHASES.index(start) / RULE_CONSISTENT
         self.thresholds = {
             DENIAL: (cfg.denial_threshold, cfg.denial_probability),
             CONCESSIONS: (cfg.concessions_threshold, cfg.concessions_probability),
@@ -223,6 +233,7 @@ class Spiral:
         previous = m.phase
         m.phase, m.entered, m.quiet_since = phase, t, None
         stance = self.sim.world.stance(m.state, m.issue)
+        stance.norm_phase = phase / RULE_CONSISTENT
         if phase == CONCESSIONS:
             stance.commitment = min(1.0, stance.commitment + self.config.concession_commitment)
         elif phase == PRESCRIPTIVE:
