@@ -47,9 +47,10 @@ ACTIONS = ("access_withdrawn", "channel_closed", "reprimand")
 
 
 def central_backlash(sim: Simulation):
+    """Set up the backlash (its handler subscribes now, during setup) and
+    return the process that curbs."""
     w = sim.world
     p = sim.scenario.processes.backlash
-    env = sim.env
     rng = sim.rng("backlash")
     weights = np.asarray(p.actions, dtype=float)
     weights = weights / weights.sum()
@@ -69,39 +70,43 @@ def central_backlash(sim: Simulation):
 
     sim.bus.subscribe(ChannelUsed, on_channel)
     per_check = p.rate * p.check_days / DAYS_PER_YEAR
-    while env.now + p.check_days <= sim.horizon:
-        yield env.timeout(p.check_days)
-        t = env.now
-        for lg, until in sorted(closed_until.items()):
-            if until <= t:
-                del closed_until[lg]
-                w.lg_access[lg] = saved_access.pop(lg)
-                sim.tally["backlash_channel_reopened"] += 1
-        for (lg, issue), last in sorted(active.items()):
-            if t - last > p.memory_days or lg in closed_until:
-                continue
-            state = w.states[int(w.lg_state[lg])]
-            stance = w.stance(state.id, w.issues[issue].id)
-            gap = max(0.0, float(w.lg_support[issue][lg]) - stance.commitment)
-            hazard = per_check * gap * (1.0 - state.penetrability)
-            if hazard <= 0.0 or rng.random() >= 1.0 - math.exp(-hazard):
-                continue
-            action = ACTIONS[int(rng.choice(3, p=weights))]
-            if action == "access_withdrawn":
-                w.lg_access[lg] *= 1.0 - p.access_cut
-            elif action == "channel_closed":
-                saved_access[lg] = float(w.lg_access[lg])
-                w.lg_access[lg] = 0.0
-                closed_until[lg] = t + p.closure_days
-            else:
-                w.lg_support[issue][lg] = max(0.0, float(w.lg_support[issue][lg]) - p.reprimand_cost)
-            sim.tally["central_backlash"] += 1
-            sim.bus.publish(
-                CentralBacklash(
-                    t=t,
-                    state=state.id,
-                    local_government=w.lg_ids[lg],
-                    issue=w.issues[issue].id,
-                    action=action,
-                )
+
+    def run():
+        env = sim.env
+        while env.now + p.check_days <= sim.horizon:
+            yield env.timeout(p.check_days)
+            t = env.now
+            for lg, until in sorted(closed_until.items()):
+                if until <= t:
+                    del closed_until[lg]
+                    w.lg_access[lg] = saved_access.pop(lg)
+                    sim.tally["backlash_channel_reopened"] += 1
+            for (lg, issue), last in sorted(active.items()):
+                if t - last > p.memory_days or lg in closed_until:
+                    continue
+                curb(t, lg, issue)
+
+    def curb(t: float, lg: int, issue: int) -> None:
+        state = w.states[int(w.lg_state[lg])]
+        stance = w.stance(state.id, w.issues[issue].id)
+        gap = max(0.0, float(w.lg_support[issue][lg]) - stance.commitment)
+        hazard = per_check * gap * (1.0 - state.penetrability)
+        if hazard <= 0.0 or rng.random() >= 1.0 - math.exp(-hazard):
+            return
+        action = ACTIONS[int(rng.choice(3, p=weights))]
+        if action == "access_withdrawn":
+            w.lg_access[lg] *= 1.0 - p.access_cut
+        elif action == "channel_closed":
+            saved_access[lg] = float(w.lg_access[lg])
+            w.lg_access[lg] = 0.0
+            closed_until[lg] = t + p.closure_days
+        else:
+            w.lg_support[issue][lg] = max(0.0, float(w.lg_support[issue][lg]) - p.reprimand_cost)
+        sim.tally["central_backlash"] += 1
+        sim.bus.publish(
+            CentralBacklash(
+                t=t, state=state.id, local_government=w.lg_ids[lg], issue=w.issues[issue].id, action=action
             )
+        )
+
+    return run()

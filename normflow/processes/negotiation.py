@@ -27,13 +27,16 @@ at its ideal and follows every later move of it.
   the weight at ``lg_channel_weight * access`` (what H2 compares). Each
   offer moves toward the power-weighted centre of the offers (interests pull
   toward the stronger side, ``power``) by ``convergence`` times its domestic
-  pressure plus influence, and toward the *technical optimum* (drawn once
-  per run from ``optimum``) by ``convergence`` times influence: expertise
-  changes what the deal contains, not only how fast it closes. When the
-  offers lie within ``agreement_gap`` the negotiators agree on the
-  power-weighted centre, the *deal*; its quality is ``1 - |deal - optimum|``
-  (metrics ``deal.<id>``, ``deal_quality.<id>``). After ``max_main_days``
-  without agreement the talks stall.
+  pressure plus influence. When the offers lie within ``agreement_gap`` the
+  negotiators agree. The *deal* is the interests' point (the power-weighted
+  centre) pulled toward the *technical optimum* (drawn once per run from
+  ``optimum``) by ``h``, the mean influence expertise carried per round over
+  the whole talks: ``deal = (1 - h) * centre + h * optimum``. Expertise
+  changes what the deal contains, not only how fast it closes; a local
+  government's channel, which keeps expertise heard in the main phase, makes
+  a better deal. Its quality is ``1 - |deal - optimum|`` (metrics
+  ``deal.<id>``, ``deal_quality.<id>``). After ``max_main_days`` without
+  agreement the talks stall.
 - *ratification* (level II): each party's ratifier (its legislature, or the
   government's domestic coalition) holds an *acceptable set* around the
   party's ideal point at that time, of half-width ``win_set * (0.5 + public
@@ -190,6 +193,7 @@ def negotiation(sim: Simulation, spec: Negotiation):
     last_ideal = list(offers)
     known: set[int] = set()  # ratifiers whose acceptable set the negotiators have learnt
     renegotiations = 0
+    heard_sum, heard_rounds = 0.0, 0
     influence_total = 0.0
     main_began = 0.0
     rate = p.round_rate / DAYS_PER_YEAR
@@ -209,6 +213,8 @@ def negotiation(sim: Simulation, spec: Negotiation):
         influence = weight * expertise()
         sim.metric_add(f"expertise_influence.{phase}", influence)
         sim.metric_add(f"expertise_rounds.{phase}", 1.0)
+        heard_sum += influence
+        heard_rounds += 1
         sim.tally["expertise_heard"] += 1
         if sim.bus.wants(ExpertiseHeard):
             sim.bus.publish(
@@ -237,14 +243,14 @@ def negotiation(sim: Simulation, spec: Negotiation):
         # main phase: interests pull toward the stronger side, expertise toward the optimum
         pressures = [s.pressure.at(t) for s in stances]
         centre = float(np.dot(power, offers))
-        learn = min(influence, 1.0)
         for i in range(n):
             push = min(influence + pressures[i] / (1.0 + pressures[i]), 1.0)
-            x = offers[i] + p.convergence * push * (centre - offers[i])
-            x += p.convergence * learn * (optimum - x)
-            offers[i] = min(max(x, 0.0), 1.0)
+            offers[i] = min(max(offers[i] + p.convergence * push * (centre - offers[i]), 0.0), 1.0)
         if max(offers) - min(offers) <= p.agreement_gap:
-            deal = float(np.dot(power, offers))
+            # what the deal contains: the interests' point, pulled toward the
+            # technical optimum by the weight expertise carried over the talks
+            heard = min(heard_sum / max(heard_rounds, 1), 1.0)
+            deal = (1.0 - heard) * float(np.dot(power, offers)) + heard * optimum
             if all(inside(i, deal, t) for i in known):
                 phase_change("agreement")
                 quality = 1.0 - abs(deal - optimum)

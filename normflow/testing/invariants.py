@@ -14,7 +14,10 @@ objects -- and raises ``InvariantViolation`` listing every rule broken:
   has lapsed, been rejected or enacted nothing more happens to it;
 - each local government passes at most one resolution per issue; a state's
   policy changes at most once per issue;
-- a negotiation goes through its phases in order, and ends at most once;
+- a negotiation goes through its phases in order (a deal a ratifier sends
+  back returns it to the main phase), and ends at most once;
+- a central backlash names a state, one of its local governments' ids and
+  one of the three actions;
 - a plugin's state machine (``phase_changed`` events) names as ``previous``
   the phase it was actually in, and, when its order is given in
   ``phase_orders``, never skips a phase going forward.
@@ -353,6 +356,8 @@ class _Checker:
             self.fail(i, e, f"negotiation {e.get('negotiation')!r} changed phase after it {n['ended']}")
         current = n["phase"]
         expected = NEGOTIATION_PHASES[0] if current is None else _next(NEGOTIATION_PHASES, current)
+        if n.pop("reopened", False):
+            expected = "main"  # a ratifier sent the deal back: talks resume in the main phase
         if e.get("phase") != expected:
             self.fail(i, e, f"phase {e.get('phase')!r} after {current!r}; expected {expected!r}")
         n["phase"] = e.get("phase")
@@ -376,6 +381,22 @@ class _Checker:
         if n["ended"] or n["phase"] != "ratification":
             self.fail(i, e, f"agreement reached in phase {n['phase']!r} (ended: {n['ended']})")
         n["ended"] = "was reached"
+
+    def on_agreement_renegotiated(self, i: int, e: Mapping[str, Any]) -> None:
+        self.need(i, e, "state", "state")
+        self.in_range(i, e, "deal", 0.0, 1.0)
+        n = self._negotiation(i, e)
+        if n is None:
+            return
+        if n["ended"] or n["phase"] != "ratification":
+            self.fail(i, e, f"deal sent back in phase {n['phase']!r} (ended: {n['ended']})")
+        n["reopened"] = True
+
+    def on_central_backlash(self, i: int, e: Mapping[str, Any]) -> None:
+        self.need(i, e, "state", "state")
+        self.need(i, e, "local_government", "local_government")
+        if e.get("action") not in ("access_withdrawn", "channel_closed", "reprimand"):
+            self.fail(i, e, f"unknown backlash action {e.get('action')!r}")
 
     def on_agreement_failed(self, i: int, e: Mapping[str, Any]) -> None:
         n = self._negotiation(i, e)
