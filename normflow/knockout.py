@@ -297,7 +297,9 @@ def run_knockout(
     done = 0
     for row in _rows(tasks, workers):
         if "error" in row:
-            raise KnockoutError(f"a replication failed ({row['arm']}, replication {row['replication']}): {row['error']}")
+            raise KnockoutError(
+                f"a replication failed ({row['arm']}, replication {row['replication']}): {row['error']}"
+            )
         rows[row["arm"]].append(row)
         done += 1
         if progress is not None:

@@ -26,7 +26,10 @@ def _talks(positions=(0.3, 0.7), win_sets=(0.5, 0.5), optimum=None, power=(), ex
         "named": [{"id": "city", "state": "japan", "population": 100_000, "access": 0.9, "support": 0.0}],
         "groups": [],
     }
-    groups = {"groups": [{"id": "g", "state": "japan", "locality": "city", "expertise": expertise}], "populations": []}
+    groups = {
+        "groups": [{"id": "g", "state": "japan", "locality": "city", "expertise": expertise}],
+        "populations": [],
+    }
     spec = {
         "id": "talks",
         "issue": "suffrage",
@@ -193,7 +196,9 @@ def test_disposition_rises_with_the_norm_phase(p1, p2):
     assert disposition_of(_stance(0.0, lo), params, 0.0) <= disposition_of(_stance(0.0, hi), params, 0.0)
     # no phase machine is neutral: between repression and rule-consistency
     none = disposition_of(_stance(0.0, None), params, 0.0)
-    assert disposition_of(_stance(0.0, 0.0), params, 0.0) < none < disposition_of(_stance(0.0, 1.0), params, 0.0)
+    assert (
+        disposition_of(_stance(0.0, 0.0), params, 0.0) < none < disposition_of(_stance(0.0, 1.0), params, 0.0)
+    )
 
 
 def test_reputational_cost_moves_a_negotiating_position_toward_the_norm():
@@ -224,7 +229,14 @@ def test_reputational_cost_moves_a_negotiating_position_toward_the_norm():
 def _backlash_scenario(penetrability, commitment, **params):
     lgs = {
         "named": [
-            {"id": "city", "state": "japan", "population": 100_000, "access": 0.9, "support": 0.9, "partners": ["abroad"]},
+            {
+                "id": "city",
+                "state": "japan",
+                "population": 100_000,
+                "access": 0.9,
+                "support": 0.9,
+                "partners": ["abroad"],
+            },
             {"id": "abroad", "state": "korea", "population": 100_000, "access": 0.8, "support": 0.9},
         ],
         "groups": [],
@@ -259,7 +271,11 @@ class _Diplomacy:
                 self.access_seen.append(float(sim.world.lg_access[sim.world.lg_index["city"]]))
                 sim.bus.publish(
                     events.ChannelUsed(
-                        t=sim.env.now, channel="x", path=("city", "abroad", "korea"), issue="suffrage", amount=1.0
+                        t=sim.env.now,
+                        channel="x",
+                        path=("city", "abroad", "korea"),
+                        issue="suffrage",
+                        amount=1.0,
                     )
                 )
 
@@ -320,6 +336,7 @@ def test_switching_one_process_off_never_reshuffles_another_process_draws():
     assert base
     assert campaign_times(("information",)) == base
     assert campaign_times(("top_down",)) == base
+
     # and the legislature's calendar is its own stream too
     def sessions(off):
         rec = EventRecorder(events.SessionOpened)
@@ -332,7 +349,9 @@ def test_switching_one_process_off_never_reshuffles_another_process_draws():
 def test_a_switched_off_process_does_nothing():
     scen = scenario()
     rec = EventRecorder(events.InformationExchanged, events.PressureApplied)
-    Simulation(scen, 5, plugins=[rec], autoload=False, interventions=Interventions(off=("information", "top_down"))).run()
+    Simulation(
+        scen, 5, plugins=[rec], autoload=False, interventions=Interventions(off=("information", "top_down"))
+    ).run()
     assert not rec.of(events.InformationExchanged)
     assert not [e for e in rec.of(events.PressureApplied) if e.channel in ("domestic", "local_government")]
 
@@ -389,7 +408,15 @@ def test_knockout_study_shape_and_inertness(tmp_path):
     for m in out["mechanisms"]:
         assert set(m) == {"name", "inert", "effects"}
         for e in m["effects"]:
-            assert set(e) == {"milestone", "share_diff", "share_low", "share_high", "time_diff", "time_low", "time_high"}
+            assert set(e) == {
+                "milestone",
+                "share_diff",
+                "share_low",
+                "share_high",
+                "time_diff",
+                "time_low",
+                "time_high",
+            }
             assert -1.0 <= e["share_diff"] <= 1.0
     neg = next(m for m in out["mechanisms"] if m["name"] == "negotiation")
     opened = next(e for e in neg["effects"] if e["milestone"].startswith("negotiation_opened:"))

@@ -119,7 +119,9 @@ def campaigns(sim: Simulation, issue: int):
             salience.add(t, salience_bump * appeal * force * (1.0 - min(salience.at(t), 1.0)))
             if wants_public:
                 publish(
-                    PublicSupportChanged(t=t, where=state_ids[st], issue=issue_id, support=stance.public_support)
+                    PublicSupportChanged(
+                        t=t, where=state_ids[st], issue=issue_id, support=stance.public_support
+                    )
                 )
         if st != target_state or not supporter[g]:
             return
