@@ -249,7 +249,8 @@ def _backlash_scenario(penetrability, commitment, **params):
         "groups": [{"id": "g", "state": "japan", "locality": "city", "expertise": 0.9, "resources": 2.0}],
         "populations": [],
     }
-    procs = {"backlash": {"enabled": True, "rate": 5.0, **params}}
+    # no information sharing: the assemblies' support stays where it starts (0.9)
+    procs = {"backlash": {"enabled": True, "rate": 5.0, **params}, "information": {"lg_share_rate": 0.0}}
     return scenario(states=states, local_governments=lgs, civil_society=groups, processes=procs)
 
 
