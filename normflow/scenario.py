@@ -18,7 +18,6 @@ import copy
 import datetime as dt
 import difflib
 import re
-import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -26,12 +25,16 @@ from typing import Any, Literal
 import attrs
 
 from normflow.facts import parse_facts
-from normflow.schema import Dist, ScenarioError, param, structure
+from normflow.schema import Dist, ScenarioError, param, parse_toml, read_text_file, structure
 
 IssueArea = Literal["bodily_harm", "legal_equality", "environment", "economic", "human_rights", "security"]
 GroupKind = Literal["NGO", "NPO"]
 Stance = Literal["supporter", "opponent"]
 frozen = attrs.frozen(slots=True, kw_only=True)
+
+#: Residents of one local government at most (the largest cities and
+#: provinces have tens of millions; this leaves room for any real one).
+MAX_POPULATION = 1_000_000_000
 
 
 @frozen
@@ -105,7 +108,7 @@ class NamedLocalGovernment:
     state: str
     name: str = ""
     level: Literal["municipality", "prefecture", "province", "city"] = "municipality"
-    population: int = param(100_000, low=0, doc="residents")
+    population: int = param(100_000, low=0, high=MAX_POPULATION, doc="residents")
     access: float = param(0.3, low=0, high=1, doc="access to its national government")
     openness: float = param(0.5, low=0, high=1, doc="information policy and venues for exchange")
     support: float = param(0.2, low=0, high=1, doc="assembly support for the issue")
@@ -119,7 +122,7 @@ class LocalGovernmentGroup:
     state: str
     count: int = param(low=1, high=2_000_000, doc="how many")
     prefix: str = "lg"
-    population: Dist = param(Dist("lognormal", 12_000, 1.2), low=0, doc="residents")
+    population: Dist = param(Dist("lognormal", 12_000, 1.2), low=0, high=MAX_POPULATION, doc="residents")
     access: Dist = param(Dist("beta", 0.15, 10), low=0, high=1, doc="access to the national government")
     openness: Dist = param(Dist("beta", 0.3, 10), low=0, high=1, doc="openness")
     support: Dist = param(Dist("beta", 0.15, 10), low=0, high=1, doc="assembly support")
@@ -463,26 +466,76 @@ def resolve_scenario_path(name_or_path: str | Path) -> Path:
     raise ScenarioError("SCENARIO", text, f"a bundled scenario name ({names}) or the path of a TOML file")
 
 
-def load_scenario(name_or_path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+@attrs.frozen
+class Limits:
+    """How large a world and how long a run a command accepts before it
+    refuses (users who mean it raise them: ``normflow --max-actors N``).
+
+    A million actors take about 300 MB; the bundled scenarios have a few
+    thousand and span decades."""
+
+    max_actors: int = 1_000_000
+    max_years: int = 500
+
+
+#: The limits ``load_scenario`` applies by default (the command line sets them).
+LIMITS = Limits()
+
+
+def world_size(s: Scenario) -> int:
+    """Actors a run of ``s`` builds: states, local governments and groups."""
+    return (
+        len(s.states)
+        + len(s.local_governments.named)
+        + sum(g.count for g in s.local_governments.groups)
+        + len(s.civil_society.groups)
+        + sum(p.count for p in s.civil_society.populations)
+    )
+
+
+def check_size(s: Scenario, limits: Limits | None = None, file: str | None = None) -> None:
+    """Refuse a world or a horizon above ``limits`` (default ``LIMITS``) with
+    one line naming the total, the limit and the option that raises it."""
+    limits = limits or LIMITS
+    total = world_size(s)
+    if total > limits.max_actors:
+        raise ScenarioError(
+            "<world>",
+            f"{total:,} actors (states, local governments and groups)",
+            f"at most {limits.max_actors:,}; raise the limit with normflow --max-actors N if you mean it",
+            file=file or s.source,
+        )
+    years = (s.scenario.end - s.scenario.start).days / 365.25
+    if years > limits.max_years:
+        raise ScenarioError(
+            "scenario.end",
+            s.scenario.end.isoformat(),
+            f"a horizon of at most {limits.max_years} years (this one is {years:,.0f}); "
+            "raise the limit with normflow --max-years N if you mean it",
+            file=file or s.source,
+        )
+
+
+def load_scenario(
+    name_or_path: str | Path, overrides: dict[str, Any] | None = None, limits: Limits | None = None
+) -> Scenario:
     """Load and validate a scenario from a bundled name or a TOML path.
 
     ``overrides`` maps dotted field paths (``processes.agenda.stage_days``) to
-    values applied before validation, so sweeps never edit files.
+    values applied before validation, so sweeps never edit files. The file
+    must be a regular file of at most ``schema.MAX_FILE_BYTES``, and the
+    world and horizon within ``limits`` (default ``LIMITS``).
     """
     path = resolve_scenario_path(name_or_path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError("", str(path), f"a readable UTF-8 file ({exc})", file=str(path)) from None
-    return loads_scenario(text, file=str(path), overrides=overrides)
+    text = read_text_file(path, "scenario file")
+    scenario = loads_scenario(text, file=str(path), overrides=overrides)
+    check_size(scenario, limits, file=str(path))
+    return scenario
 
 
 def loads_scenario(text: str, file: str = "<string>", overrides: dict[str, Any] | None = None) -> Scenario:
     """Validate a scenario given as TOML text."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError("", "<TOML>", f"valid TOML ({exc})", file=file) from None
+    data = parse_toml(text, file)
     return scenario_from_dict(data, file=file, overrides=overrides)
 
 

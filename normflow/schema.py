@@ -18,6 +18,9 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import functools
+import math
+import os
+import stat
 import types
 import typing
 from typing import Any, Literal
@@ -25,7 +28,28 @@ from typing import Any, Literal
 import attrs
 import numpy as np
 
-__all__ = ["ScenarioError", "Dist", "param", "structure", "defaults_of", "describe"]
+__all__ = [
+    "ScenarioError",
+    "Dist",
+    "param",
+    "structure",
+    "defaults_of",
+    "describe",
+    "check_nesting",
+    "MAX_NESTING",
+    "MAX_MAGNITUDE",
+]
+
+#: How deeply arrays, inline tables and dotted keys may nest in a scenario or
+#: spec. The bundled files nest at most 5 levels; the parser and every walker
+#: over the data recurse once per level, so this bound keeps them far from
+#: Python's recursion limit.
+MAX_NESTING = 32
+
+#: The largest magnitude a number in a scenario may have, and that the range of
+#: a distribution may reach (a spread of 8 standard deviations around its
+#: centre). Sums of a few million such values stay finite.
+MAX_MAGNITUDE = 1e300
 
 
 class ScenarioError(ValueError):
@@ -49,6 +73,131 @@ class ScenarioError(ValueError):
 
 
 _MISSING = object()
+
+#: The largest scenario or spec file read (bytes). The bundled scenarios are
+#: under 20 kB; a world of a million actors is declared in a few lines.
+MAX_FILE_BYTES = 4 * 1024 * 1024
+
+
+def read_text_file(path: str | os.PathLike[str], what: str = "file") -> str:
+    """The text of a regular UTF-8 file of at most ``MAX_FILE_BYTES``; anything
+    else (a device such as /dev/zero, a pipe, a directory, a bigger file,
+    undecodable bytes) is a ``ScenarioError`` naming the file."""
+    name = str(path)
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise ScenarioError("", name, f"a readable {what} ({exc.strerror or exc})", file=name) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ScenarioError("", name, f"a regular {what} (not a directory, device or pipe)", file=name)
+    if info.st_size > MAX_FILE_BYTES:
+        raise ScenarioError(
+            "", f"<{info.st_size} bytes>", f"a {what} of at most {MAX_FILE_BYTES} bytes", file=name
+        )
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ScenarioError("", name, f"a readable {what} ({exc.strerror or exc})", file=name) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError("", f"<more than {MAX_FILE_BYTES} bytes>", f"a {what} of at most that", file=name)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError("", name, f"a UTF-8 {what} ({exc})", file=name) from None
+
+
+def parse_toml(text: str, file: str) -> dict[str, Any]:
+    """Parse TOML text, refusing (with a ``ScenarioError``) text that is not
+    TOML or nests deeper than ``MAX_NESTING``; the nesting of brackets is
+    checked before parsing, the nesting of dotted keys after."""
+    import tomllib
+
+    if len(text) > MAX_FILE_BYTES:
+        raise ScenarioError(
+            "", f"<{len(text)} characters>", f"at most {MAX_FILE_BYTES} characters", file=file
+        )
+    check_nesting(text, file)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError("", "<TOML>", f"valid TOML ({exc})", file=file) from None
+    except (RecursionError, ValueError, MemoryError) as exc:  # e.g. an integer of 5000 digits
+        raise ScenarioError(
+            "", "<TOML>", f"valid TOML ({type(exc).__name__}: {str(exc)[:120]})", file=file
+        ) from None
+    if nesting_depth(data) > MAX_NESTING:
+        raise ScenarioError(
+            "",
+            f"<more than {MAX_NESTING} levels of nested tables>",
+            f"at most {MAX_NESTING} levels of nesting (dotted keys included)",
+            file=file,
+        )
+    return data
+
+
+def check_nesting(text: str, file: str) -> None:
+    """Refuse text whose arrays and inline tables nest deeper than
+    ``MAX_NESTING``, without parsing it (strings and comments are skipped)."""
+    depth = 0
+    i, n = 0, len(text)
+    line = 1
+    while i < n:
+        ch = text[i]
+        if ch == "\n":
+            line += 1
+        elif ch == "#":
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+            continue
+        elif ch in "\"'":
+            triple = text.startswith(ch * 3, i)
+            quote = ch * 3 if triple else ch
+            j = i + len(quote)
+            while j < n:
+                c = text[j]
+                if c == "\\" and ch == '"':
+                    j += 2
+                    continue
+                if text.startswith(quote, j):
+                    break
+                if c == "\n":
+                    if not triple:
+                        break
+                    line += 1
+                j += 1
+            # a closing triple quote may be followed by one or two more quotes
+            i = j + len(quote)
+            continue
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise ScenarioError(
+                    f"line {line}",
+                    f"<more than {MAX_NESTING} nested brackets>",
+                    f"at most {MAX_NESTING} levels of nested arrays and inline tables",
+                    file=file,
+                )
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+        i += 1
+
+
+def nesting_depth(data: Any) -> int:
+    """How deeply tables and arrays nest in ``data`` (iteratively: no recursion)."""
+    deepest = 0
+    stack = [(data, 0)]
+    while stack:
+        node, d = stack.pop()
+        if isinstance(node, dict):
+            deepest = max(deepest, d + 1)
+            if d + 1 <= MAX_NESTING:
+                stack.extend((v, d + 1) for v in node.values())
+        elif isinstance(node, list | tuple):
+            deepest = max(deepest, d + 1)
+            if d + 1 <= MAX_NESTING:
+                stack.extend((v, d + 1) for v in node)
+    return deepest
 
 
 def one_line(text: str) -> str:
@@ -137,10 +286,12 @@ def _structure_dist(data: Any, path: str, low: float | None, high: float | None)
     if _is_number(data):
         _check_range(float(data), path, low, high)
         return Dist("fixed", float(data))
+    if isinstance(data, int | float) and not isinstance(data, bool):
+        raise ScenarioError(path, data, _number_text(data))
     if not isinstance(data, dict):
         raise ScenarioError(path, data, 'a number or a table like {dist = "uniform", ...}')
     kind = data.get("dist", _MISSING)
-    if kind not in _DIST_PARAMS:
+    if not isinstance(kind, str) or kind not in _DIST_PARAMS:
         raise ScenarioError(f"{path}.dist", kind, f"one of {sorted(_DIST_PARAMS)}")
     names = _DIST_PARAMS[kind]
     extra = set(data) - {"dist", *names}
@@ -151,7 +302,7 @@ def _structure_dist(data: Any, path: str, low: float | None, high: float | None)
     for name in names:
         v = data.get(name, _MISSING)
         if not _is_number(v):
-            raise ScenarioError(f"{path}.{name}", v, "a number")
+            raise ScenarioError(f"{path}.{name}", v, _number_text(v))
         vals.append(float(v))
     a, b = vals
     if kind == "uniform":
@@ -159,6 +310,8 @@ def _structure_dist(data: Any, path: str, low: float | None, high: float | None)
             raise ScenarioError(f"{path}.high", b, f"a number >= low ({a})")
         _check_range(a, f"{path}.low", low, high)
         _check_range(b, f"{path}.high", low, high)
+        if b - a > MAX_MAGNITUDE:
+            raise ScenarioError(f"{path}.high", b, f"a width high - low of at most {MAX_MAGNITUDE:g}")
     elif kind == "beta":
         if not 0 < a < 1:
             raise ScenarioError(f"{path}.mean", a, "a number strictly between 0 and 1")
@@ -169,15 +322,37 @@ def _structure_dist(data: Any, path: str, low: float | None, high: float | None)
             raise ScenarioError(f"{path}.median", a, "a number > 0")
         if b < 0:
             raise ScenarioError(f"{path}.sigma", b, "a number >= 0")
+        # samples reach median * exp(8 sigma): that must stay a finite number
+        if math.log(a) + 8 * b > _LOG_MAX or math.log(a) + b * b / 2 > _LOG_MAX:
+            raise ScenarioError(
+                f"{path}.sigma",
+                b,
+                f"a spread whose samples and mean stay finite: log(median) + max(8 sigma, sigma**2 / 2) <= {_LOG_MAX:.0f}",
+            )
     else:
         _check_range(a, f"{path}.mean", low, high)
         if b < 0:
             raise ScenarioError(f"{path}.sd", b, "a number >= 0")
+        if abs(a) + 8 * b > MAX_MAGNITUDE:
+            raise ScenarioError(
+                f"{path}.sd", b, f"a spread whose samples stay finite: |mean| + 8 sd <= {MAX_MAGNITUDE:g}"
+            )
     return Dist(kind, a, b)
 
 
+_LOG_MAX = math.log(MAX_MAGNITUDE)
+
+
 def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and np.isfinite(v)
+    """A finite number of at most ``MAX_MAGNITUDE`` (an integer with hundreds
+    of digits is not: it cannot become a float)."""
+    return isinstance(v, int | float) and not isinstance(v, bool) and abs(v) <= MAX_MAGNITUDE
+
+
+def _number_text(v: Any) -> str:
+    if isinstance(v, int | float) and not isinstance(v, bool) and v == v:
+        return f"a finite number of magnitude at most {MAX_MAGNITUDE:g}"
+    return "a number"
 
 
 def _check_range(v: float, path: str, low: float | None, high: float | None) -> None:
@@ -260,11 +435,14 @@ def _structure_value(tp: Any, value: Any, path: str, meta: Any) -> Any:
     if tp is int:
         if not isinstance(value, int) or isinstance(value, bool):
             raise ScenarioError(path, value, "a whole number")
+        if abs(value) > _MAX_INT:
+            raise ScenarioError(path, value, f"a whole number of magnitude at most {_MAX_INT} (2**53)")
         _check_range(value, path, low, high)
         return value
     if tp is float:
         if not _is_number(value):
-            raise ScenarioError(path, value, _range_text(low, high))
+            big = isinstance(value, int | float) and not isinstance(value, bool) and value == value
+            raise ScenarioError(path, value, _number_text(value) if big else _range_text(low, high))
         _check_range(float(value), path, low, high)
         return float(value)
     if tp is str:
@@ -285,6 +463,9 @@ def _structure_value(tp: Any, value: Any, path: str, meta: Any) -> Any:
     if attrs.has(tp):
         return structure(tp, value, path)
     raise TypeError(f"schema type {tp!r} at {path} is not supported")  # pragma: no cover
+
+
+_MAX_INT = 2**53
 
 
 def _range_text(low: float | None, high: float | None) -> str:
