@@ -44,6 +44,9 @@ class NormflowPluginManager(pluggy.PluginManager):
         super().__init__(hookspecs.PROJECT)
         self.add_hookspecs(hookspecs)
         self.versions: dict[str, str] = {}
+        #: where each plugin comes from: its distribution (installed through
+        #: an entry point) or its module (passed by hand)
+        self.origins: dict[str, str] = {}
 
     def parse_hookimpl_opts(self, plugin: Any, name: str) -> Any:
         opts = super().parse_hookimpl_opts(plugin, name)
@@ -54,7 +57,9 @@ class NormflowPluginManager(pluggy.PluginManager):
             )
         return opts
 
-    def register_checked(self, plugin: Any, name: str, version: str | None = None) -> None:
+    def register_checked(
+        self, plugin: Any, name: str, version: str | None = None, origin: str | None = None
+    ) -> None:
         """Register ``plugin`` and fail loudly if it implements a hook that
         does not exist (a misspelt hook would otherwise never be called)."""
         try:
@@ -62,6 +67,7 @@ class NormflowPluginManager(pluggy.PluginManager):
         except pluggy.PluginValidationError as exc:
             raise PluginError(f"plugin '{name}': {exc}") from None
         self.versions[name] = version or getattr(plugin, "__version__", "") or "unknown"
+        self.origins[name] = origin or f"module {_module_of(plugin)}"
         unknown = sorted(
             caller.name
             for caller in self.get_hookcallers(plugin) or []
@@ -70,6 +76,7 @@ class NormflowPluginManager(pluggy.PluginManager):
         if unknown:
             self.unregister(name=name)
             self.versions.pop(name, None)
+            self.origins.pop(name, None)
             hook = unknown[0]
             close = difflib.get_close_matches(hook, self.hook_names(), n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
@@ -82,6 +89,20 @@ class NormflowPluginManager(pluggy.PluginManager):
     def hook_names(self) -> list[str]:
         """The hooks a plugin can implement (the specs in ``normflow.hookspecs``)."""
         return sorted(n for n in vars(hookspecs) if n.startswith(PREFIX))
+
+
+def _module_of(plugin: Any) -> str:
+    return getattr(plugin, "__name__", None) or type(plugin).__module__
+
+
+def identity(pm: NormflowPluginManager) -> dict[str, str]:
+    """Each loaded plugin's version and origin, e.g. ``"0.1.0 (distribution
+    normflow)"``: two plugins of one name and version from different
+    distributions are different plugins (stores record this)."""
+    return {
+        name: f"{pm.versions.get(name, 'unknown')} ({pm.origins.get(name, 'unknown')})"
+        for name, _ in pm.list_name_plugin()
+    }
 
 
 def _plugin_label(plugin: Any) -> str:
@@ -129,7 +150,8 @@ def get_plugin_manager(extra: list[Any] | None = None, autoload: bool = True) ->
                 continue
             if pm.has_plugin(ep.name):
                 continue
-            pm.register_checked(module, ep.name, version)
+            origin = f"distribution {ep.dist.name}" if ep.dist is not None else f"module {ep.value}"
+            pm.register_checked(module, ep.name, version, origin)
     for i, plugin in enumerate(extra or []):
         # a plugin passed by hand that autoloading already found is kept once
         name = getattr(plugin, "normflow_plugin_name", None) or _plugin_label(plugin) or f"plugin-{i}"

@@ -38,7 +38,20 @@ class PluginNames:
 
     @classmethod
     def from_name(cls, name: str) -> PluginNames:
-        """Check ``name`` and derive the others; ``ValueError`` says what is wrong."""
+        """Check ``name``, derive the others and make sure that none shadows
+        what is installed; ``ValueError`` says what is wrong."""
+        names = cls.derive(name)
+        clash = shadowed(names.distribution, names.module, names.plugin)
+        if clash:
+            raise ValueError(
+                f"'{name}' would shadow {clash}; choose another name, e.g. normflow-{names.plugin}-x"
+            )
+        return names
+
+    @classmethod
+    def derive(cls, name: str) -> PluginNames:
+        """Check ``name``'s form and derive the others (without looking at
+        what is installed)."""
         if not NAME_PATTERN.fullmatch(name) or len(name) > MAX_NAME_LENGTH:
             raise ValueError(
                 f"'{name}' is not a valid plugin name: use lower-case letters, digits and single "
@@ -54,6 +67,40 @@ class PluginNames:
         if keyword.iskeyword(module) or keyword.iskeyword(plugin):
             raise ValueError(f"'{name}' is a Python keyword; choose another name")
         return cls(distribution=name, module=module, plugin=plugin)
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def shadowed(distribution: str, module: str, plugin: str) -> str | None:
+    """What installing a project of these names would shadow, or None: a
+    standard-library or installed module, an installed distribution, or an
+    installed normflow plugin (entry point) of the same name."""
+    import importlib.util
+    import sys
+    from importlib import metadata
+
+    from normflow.plugins import ENTRY_POINT_GROUP
+
+    if module in sys.stdlib_module_names or module in sys.builtin_module_names:
+        return f"the standard-library module '{module}'"
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is not None:
+        return f"the installed module '{module}'"
+    wanted = _canonical(distribution)
+    for dist in metadata.distributions():
+        name = dist.metadata["Name"] or ""
+        if _canonical(name) == wanted:
+            return f"the installed distribution '{name}'"
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name == plugin:
+            owner = ep.dist.name if ep.dist is not None else ep.value
+            return f"the installed normflow plugin '{plugin}' (from {owner})"
+    return None
 
 
 PYPROJECT = Template("""\

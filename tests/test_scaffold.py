@@ -98,13 +98,36 @@ def test_new_plugin_rejects_a_bad_name(tmp_path, name):
 
 
 def test_names_follow_the_bundled_plugins_convention():
-    names = PluginNames.from_name("normflow-local-diplomacy")
+    names = PluginNames.derive("normflow-local-diplomacy")
     assert (names.distribution, names.module, names.plugin) == (
         "normflow-local-diplomacy",
         "normflow_local_diplomacy",
         "local_diplomacy",
     )
     assert PluginNames.from_name("shaming").plugin == "shaming"
+
+
+@pytest.mark.parametrize(
+    "name,clash",
+    [
+        ("boomerang", "installed normflow plugin 'boomerang' (from normflow)"),
+        ("normflow-boomerang", "installed module 'normflow_boomerang'"),
+        ("numpy", "installed module 'numpy'"),
+        ("os", "standard-library module 'os'"),
+        ("pytest", "installed module 'pytest'"),
+        ("json", "standard-library module 'json'"),
+        ("sys", "standard-library module 'sys'"),
+        ("mkdocs-material", "installed distribution 'mkdocs-material'"),
+        ("local-diplomacy", "installed normflow plugin 'local_diplomacy'"),
+    ],
+)
+def test_names_that_shadow_what_is_installed_are_refused(tmp_path, name, clash):
+    """Issue 18, defect 11: an installed `new-plugin boomerang` silently
+    replaced the bundled plugin; `numpy`, `os`, `pytest` were accepted."""
+    result = CliRunner().invoke(cli, ["new-plugin", name, "--directory", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert clash in result.output and "shadow" in result.output
+    assert not (tmp_path / name).exists()
 
 
 def test_the_tutorial_project_starts_from_what_new_plugin_writes(tmp_path):
