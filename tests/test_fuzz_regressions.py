@@ -1,0 +1,55 @@
+"""Every input the fuzzer (``python -m normflow.testing.fuzz``) ever found
+crashing or hanging the command line, run again through the same command:
+each must now end with exit 0, 1 or 2 and never a traceback.
+
+The inputs live in ``tests/fuzz_regressions/``: ``<command>-<digest>.toml``
+is the input, the ``.json`` beside it says how it was found and what it did
+then. ``command`` is ``run``, ``validate`` or ``experiment`` (a spec)."""
+
+from __future__ import annotations
+
+import json
+import traceback
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from normflow.cli import cli
+from normflow.testing.fuzz import TRACEBACK, fuzz_args
+
+HERE = Path(__file__).parent / "fuzz_regressions"
+INPUTS = sorted(HERE.glob("*.toml"))
+
+
+def test_the_fuzzer_has_found_crashes_to_keep():
+    assert INPUTS, "the regression corpus is empty"
+    for path in INPUTS:
+        note = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+        assert path.name.startswith(note["command"] + "-")
+
+
+@pytest.mark.parametrize("path", INPUTS, ids=[p.stem for p in INPUTS])
+def test_a_kept_crash_is_now_refused_or_run(tmp_path, monkeypatch, path):
+    monkeypatch.chdir(tmp_path)
+    command = path.name.split("-", 1)[0]
+    result = CliRunner().invoke(cli, fuzz_args(command, str(path), str(tmp_path / "out"), seed=0))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        pytest.fail("".join(traceback.format_exception(result.exception)))
+    assert result.exit_code in (0, 1, 2), result.output
+    assert TRACEBACK not in result.output
+    if result.exit_code == 2:
+        assert result.output.strip().startswith("error:") or "Error:" in result.output, result.output
+
+
+def test_the_fuzzer_is_deterministic_and_tells_refusals_crashes_and_hangs_apart(tmp_path):
+    import random
+
+    from normflow.testing.fuzz import SPECS, mutate, run_forked
+
+    first = [mutate(random.Random(4), SPECS[0]) for _ in range(3)]
+    assert first == [mutate(random.Random(4), SPECS[0]) for _ in range(3)]
+    assert run_forked(["validate", str(tmp_path / "missing.toml")], cwd=str(tmp_path))[:2] == ("ok", 2)
+    assert run_forked(["run", "kawasaki-suffrage"], limit=0.01, cwd=str(tmp_path))[0] == "hang"
+    outcome, code, err = run_forked(["experiment", "summarize", str(tmp_path)], cwd=str(tmp_path))
+    assert (outcome, code) == ("ok", 2) and "manifest" in err
