@@ -15,12 +15,11 @@ from normflow.rng import Streams, replication_seeds
 from normflow.scenario import Scenario, bundled_scenarios, load_scenario, loads_scenario
 from normflow.schema import Dist, ScenarioError, param
 from normflow.simulation import PluginRunError, RunResult, Simulation, simulate
+from normflow.version import __version__
 from normflow.world import Channel, Decaying, World
 
 if TYPE_CHECKING:
     from normflow.experiment import Experiment, ExperimentSpec, open_experiment, run_experiment, summarize
-
-__version__ = "0.1.0"
 
 #: Names exported here but imported on first use: ``import normflow`` loads
 #: only what a run needs (``tests/test_startup.py`` guards it), and the

@@ -31,15 +31,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 import attrs
 
 from normflow.schema import ScenarioError, structure
 
 if TYPE_CHECKING:
-    from normflow.scenario import Scenario
-    from normflow.simulation import RunResult
+    from normflow.result import RunResult
 
 __all__ = [
     "COUNTABLE",
@@ -54,6 +53,18 @@ __all__ = [
     "parse_facts",
     "without_partnership",
 ]
+
+
+class ScenarioParts(Protocol):
+    """The parts of a ``normflow.Scenario`` that facts refer to (the scenario
+    module imports this one, so it is named by what it offers)."""
+
+    scenario: Any
+    issues: Any
+    local_governments: Any
+
+
+S = TypeVar("S", bound=ScenarioParts)
 
 frozen = attrs.frozen(slots=True, kw_only=True)
 
@@ -296,7 +307,7 @@ def parse_fact(data: Any, path: str) -> Fact:
     return fact
 
 
-def parse_facts(raw: Any, scenario: Scenario | None = None) -> tuple[Fact, ...]:
+def parse_facts(raw: Any, scenario: ScenarioParts | None = None) -> tuple[Fact, ...]:
     """All ``[[facts]]`` tables; with ``scenario``, also check what they refer to."""
     if not isinstance(raw, list | tuple):
         raise ScenarioError("facts", raw, "a list of fact tables ([[facts]])")
@@ -306,7 +317,7 @@ def parse_facts(raw: Any, scenario: Scenario | None = None) -> tuple[Fact, ...]:
     return facts
 
 
-def _check_references(facts: tuple[Fact, ...], scenario: Scenario) -> None:
+def _check_references(facts: tuple[Fact, ...], scenario: ScenarioParts) -> None:
     start, end = scenario.scenario.start, scenario.scenario.end
     issues = {x.id for x in scenario.issues}
     for i, fact in enumerate(facts):
@@ -344,7 +355,7 @@ def check_milestones(facts: tuple[Fact, ...], known: dict[str, Any], file: str |
                 )
 
 
-def without_partnership(scenario: Scenario, a: str, b: str) -> Scenario:
+def without_partnership(scenario: S, a: str, b: str) -> S:
     """The same scenario with the partner link between ``a`` and ``b`` cut
     (both directions): the counterfactual of a ``sooner_than_without`` fact."""
     named = tuple(

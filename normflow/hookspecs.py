@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
     import click
 
-    from normflow.simulation import Simulation
+    from normflow.context import RunContext
 
 PROJECT = "normflow"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -102,7 +102,7 @@ def normflow_register_commands(cli: click.Group) -> None:
 
 
 @hookspec
-def normflow_register_channels(sim: Simulation, register: Callable[[Any], None]) -> None:
+def normflow_register_channels(sim: RunContext, register: Callable[[Any], None]) -> None:
     """Open channels of influence before the run.
 
     :param sim: the simulation being set up; ``sim.world`` holds the actors.
@@ -124,7 +124,7 @@ def normflow_register_channels(sim: Simulation, register: Callable[[Any], None])
 
 
 @hookspec
-def normflow_register_milestones(sim: Simulation, register: Callable[[str], None]) -> None:
+def normflow_register_milestones(sim: RunContext, register: Callable[[str], None]) -> None:
     """Declare milestones the plugin may reach, so that a run's summary lists
     them as "not reached" when they are not.
 
@@ -149,7 +149,7 @@ def normflow_register_milestones(sim: Simulation, register: Callable[[str], None
 
 @hookspec
 def normflow_register_modifiers(
-    sim: Simulation, register: Callable[[str, Callable[..., float]], None]
+    sim: RunContext, register: Callable[[str, Callable[..., float]], None]
 ) -> None:
     """Adjust amounts of pressure or transition probabilities.
 
@@ -175,7 +175,7 @@ def normflow_register_modifiers(
 
 @hookspec
 def normflow_register_handlers(
-    sim: Simulation, register: Callable[[type, Callable[[Any], object]], None]
+    sim: RunContext, register: Callable[[type, Callable[[Any], object]], None]
 ) -> None:
     """Subscribe to events.
 
@@ -200,7 +200,7 @@ def normflow_register_handlers(
 
 
 @hookspec
-def normflow_register_processes(sim: Simulation, register: Callable[[str, Callable[[], Any]], None]) -> None:
+def normflow_register_processes(sim: RunContext, register: Callable[[str, Callable[[], Any]], None]) -> None:
     """Start SimPy processes.
 
     :param sim: the simulation being set up; ``sim.env`` is the SimPy
@@ -228,7 +228,7 @@ def normflow_register_processes(sim: Simulation, register: Callable[[str, Callab
 
 
 @hookspec
-def normflow_register_metrics(sim: Simulation, register: Callable[[str, Callable[[], Any]], None]) -> None:
+def normflow_register_metrics(sim: RunContext, register: Callable[[str, Callable[[], Any]], None]) -> None:
     """Add outcome metrics to the run's summary.
 
     :param sim: the simulation being set up.

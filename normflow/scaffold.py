@@ -22,7 +22,6 @@ from pathlib import Path
 from string import Template
 
 import attrs
-import click
 
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*")
 MAX_NAME_LENGTH = 60
@@ -270,28 +269,3 @@ def write_plugin_project(name: str, parent: Path | str = ".") -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     return root
-
-
-@click.command("new-plugin")
-@click.argument("name")
-@click.option(
-    "-d",
-    "--directory",
-    type=click.Path(file_okay=False, exists=True),
-    default=".",
-    show_default=True,
-    help="Write the project inside this existing directory.",
-)
-def new_plugin_command(name: str, directory: str) -> None:
-    """Write a ready-to-install plugin project into ./NAME/.
-
-    NAME is the distribution name, e.g. normflow-shaming: the module is
-    normflow_shaming and the plugin's name is shaming.
-    """
-    try:
-        root = write_plugin_project(name, directory)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="NAME") from None
-    names = PluginNames.from_name(name)
-    click.echo(f"wrote {root}/ (plugin '{names.plugin}', module {names.module})")
-    click.echo(f"next: pip install -e {root} && normflow plugins")

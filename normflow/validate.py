@@ -18,24 +18,20 @@ named partnership.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import multiprocessing
-import os
-import sys
 import warnings
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import attrs
-import click
 import numpy as np
 
 from normflow.facts import CountBy, Fact, SoonerWithout, check_milestones, fact_name, without_partnership
 from normflow.plugins import PluginLoadWarning
 from normflow.rng import replication_seeds
-from normflow.scenario import Scenario, load_scenario
+from normflow.scenario import Scenario
 from normflow.simulation import RunResult, Simulation
 
 Z95 = 1.959963984540054
@@ -254,75 +250,6 @@ def _fact_summary(i: int, fact: Fact, outcomes: list[dict[str, Any]]) -> FactSum
 
 def _date(scenario: Scenario, t: float) -> str:
     return (scenario.start + dt.timedelta(days=math.floor(t))).isoformat()
-
-
-# -- the command -------------------------------------------------------------------
-
-
-@click.command("validate")
-@click.argument("scenario")
-@click.option("-n", "--runs", type=click.IntRange(1), default=50, show_default=True, help="Replications.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Base seed of the replications.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-@click.option(
-    "--local-government-role",
-    type=click.FloatRange(0, 10),
-    default=1.0,
-    show_default=True,
-    help="Scale local governments' openness, access and assembly support; 0 removes their role "
-    "(and partner links abroad). See docs/cases/index.md.",
-)
-@click.option(
-    "--workers",
-    type=click.IntRange(1),
-    default=None,
-    help="Worker processes (default: the number of CPUs, at most the number of runs).",
-)
-def validate_command(
-    scenario: str, runs: int, seed: int, as_json: bool, local_government_role: float, workers: int | None
-) -> None:
-    """Run SCENARIO's replications and report how often each stylized fact holds.
-
-    Prints, per fact, the share of runs in which it holds with a 95% Wilson
-    interval; per milestone, the share of runs that reached it and the median
-    and 10th-90th percentile dates among those. Always exits 0 once the runs
-    are done: it reports, it does not judge."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    loaded = load_scenario(scenario)
-    if workers is None:
-        workers = min(os.cpu_count() or 1, runs)
-    err = Console(stderr=True)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    ) as progress:
-        task = progress.add_task(f"validating {loaded.name}", total=runs)
-        try:
-            report = validate(
-                loaded,
-                runs,
-                seed,
-                local_government_role=local_government_role,
-                workers=workers,
-                on_done=lambda: progress.advance(task),
-            )
-        except ReplicationFailed as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
-    if as_json:
-        click.echo(json.dumps(report.to_dict()))
-        return
-    out = Console(file=sys.stdout)
-    if not out.is_terminal:
-        out = Console(file=sys.stdout, width=160)  # a file or a pipe: never truncate names
-    print_validation(report, out)
 
 
 def percent(x: float) -> str:

@@ -101,7 +101,7 @@ def test_replication_k_of_every_arm_runs_with_the_kth_child_seed(runs):
 
 
 def test_arms_differ_in_what_they_switch_not_in_their_luck():
-    from normflow.hypotheses import _simulation
+    from normflow.hypotheses.running import simulation_of as _simulation
 
     scenario = load_scenario("kitakyushu-dalian")
     with_lg = _simulation(scenario, Arm(1.0), 2, SEED).world

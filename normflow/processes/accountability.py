@@ -32,12 +32,12 @@ from normflow.clocks import AggregatedClock, run_clock
 from normflow.events import AccessBlocked, PressureApplied, PublicSupportChanged
 
 if TYPE_CHECKING:
-    from normflow.simulation import Simulation
+    from normflow.context import RunContext
 
 DAYS_PER_YEAR = 365.25
 
 
-def campaigns(sim: Simulation, issue: int):
+def campaigns(sim: RunContext, issue: int):
     w = sim.world
     p = sim.scenario.processes.accountability
     rng = sim.rng(f"accountability.{w.issues[issue].id}")
@@ -152,7 +152,7 @@ def campaigns(sim: Simulation, issue: int):
     yield from run_clock(sim.env, AggregatedClock(rates, rng), campaign, sim.horizon)
 
 
-def electoral_leverage(sim: Simulation, issue: int):
+def electoral_leverage(sim: RunContext, issue: int):
     """Moral authority turned into material leverage through elections."""
     if not sim.enabled("electoral"):
         return

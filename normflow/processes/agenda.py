@@ -49,7 +49,7 @@ from normflow.events import (
 from normflow.scenario import Legislature
 
 if TYPE_CHECKING:
-    from normflow.simulation import Simulation
+    from normflow.context import RunContext
 
 STAGES = ("lower_committee", "lower_plenary", "upper_committee", "upper_plenary")
 
@@ -68,7 +68,7 @@ class Chamber:
     """A legislature's calendar during a run: which session is open, and the
     SimPy events that bills wait on."""
 
-    def __init__(self, sim: Simulation, state: str, spec: Legislature):
+    def __init__(self, sim: RunContext, state: str, spec: Legislature):
         self.sim = sim
         self.state = state
         self.spec = spec
@@ -283,7 +283,7 @@ class Chamber:
                 return
 
 
-def local_assemblies(sim: Simulation, issue: int):
+def local_assemblies(sim: RunContext, issue: int):
     """Regular local assembly meetings that may pass resolutions."""
     w = sim.world
     p = sim.scenario.processes.agenda
@@ -345,7 +345,7 @@ def local_assemblies(sim: Simulation, issue: int):
             )
 
 
-def streams(sim: Simulation, issue: int, chamber: Chamber):
+def streams(sim: RunContext, issue: int, chamber: Chamber):
     """Kingdon's three streams, checked while the session is open."""
     w = sim.world
     p = sim.scenario.processes.agenda

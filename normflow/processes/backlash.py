@@ -40,13 +40,13 @@ import numpy as np
 from normflow.events import CentralBacklash, ChannelUsed
 
 if TYPE_CHECKING:
-    from normflow.simulation import Simulation
+    from normflow.context import RunContext
 
 DAYS_PER_YEAR = 365.25
 ACTIONS = ("access_withdrawn", "channel_closed", "reprimand")
 
 
-def central_backlash(sim: Simulation):
+def central_backlash(sim: RunContext):
     """Set up the backlash (its handler subscribes now, during setup) and
     return the process that curbs."""
     w = sim.world

@@ -32,7 +32,7 @@ from normflow.clocks import BLOCK, AggregatedClock, run_clock
 from normflow.events import CoalitionFormed, CoalitionJoined, InformationExchanged, InformationShared
 
 if TYPE_CHECKING:
-    from normflow.simulation import Simulation
+    from normflow.context import RunContext
     from normflow.world import World
 
 DAYS_PER_YEAR = 365.25
@@ -142,7 +142,7 @@ class ContactBook:
         return partner
 
 
-def information_exchange(sim: Simulation, issue: int):
+def information_exchange(sim: RunContext, issue: int):
     w = sim.world
     p = sim.scenario.processes.information
     rng = sim.rng(f"information.{w.issues[issue].id}")
@@ -347,7 +347,7 @@ def information_exchange(sim: Simulation, issue: int):
             trace_rows(block, traced, len(times))
 
 
-def local_sharing(sim: Simulation, issue: int):
+def local_sharing(sim: RunContext, issue: int):
     """Local governments share information with, and hear the case of, the
     groups of their locality."""
     w = sim.world

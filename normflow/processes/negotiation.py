@@ -66,12 +66,12 @@ from normflow.processes.stance import disposition_of
 from normflow.scenario import Negotiation
 
 if TYPE_CHECKING:
-    from normflow.simulation import Simulation
+    from normflow.context import RunContext
 
 DAYS_PER_YEAR = 365.25
 
 
-def negotiation(sim: Simulation, spec: Negotiation):
+def negotiation(sim: RunContext, spec: Negotiation):
     w = sim.world
     p = sim.scenario.processes.negotiation
     half = sim.scenario.processes.accountability.information_half

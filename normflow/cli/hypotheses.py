@@ -1,0 +1,94 @@
+"""``normflow hypotheses``: the article's hypotheses as paired designs,
+with effects, intervals and verdicts."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import click
+
+from normflow.cli.base import fail
+from normflow.errors import ExperimentError
+from normflow.hypotheses.running import run_hypotheses
+from normflow.hypotheses.tables import print_results
+from normflow.store import StoreError
+
+
+@click.command("hypotheses")
+@click.argument("hypotheses", nargs=-1, metavar="[H1 ... H5 | all]")
+@click.option(
+    "--replications",
+    "-n",
+    type=click.IntRange(1),
+    default=200,
+    show_default=True,
+    help="Replications per arm (paired across arms by seed).",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**63 - 1),
+    default=0,
+    show_default=True,
+    help="Base seed: replication k of every arm runs with SeedSequence(seed, spawn_key=(k,)).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default="hypotheses",
+    show_default=True,
+    help="Directory for the tables, plots and stored runs (runs already there are reused).",
+)
+@click.option(
+    "--workers", type=click.IntRange(1), help="Worker processes (default: all cores; 1 = in process)."
+)
+@click.option(
+    "--scenario",
+    "scenarios",
+    multiple=True,
+    metavar="NAME",
+    help="Only these of each design's scenarios (repeatable).",
+)
+@click.option("--all-rows", is_flag=True, help="Print every effect, not only the primary ones.")
+def hypotheses_command(
+    hypotheses: tuple[str, ...],
+    replications: int,
+    seed: int,
+    out: str,
+    workers: int | None,
+    scenarios: tuple[str, ...],
+    all_rows: bool,
+) -> None:
+    """Test the article's hypotheses H1-H5 about local government: each a
+    paired comparison on the bundled scenarios, with effects, 95% intervals
+    and a verdict, written to OUT as hN.csv, hN_arms.csv and hN.png (the
+    designs: docs/hypotheses.md)."""
+    began = time.perf_counter()
+    try:
+        results = run_hypotheses(
+            hypotheses or ("all",),
+            out,
+            replications=replications,
+            seed=seed,
+            workers=workers,
+            scenarios=scenarios or None,
+            progress=True,
+        )
+    except (StoreError, ExperimentError) as exc:
+        fail(str(exc), 1 if isinstance(exc, ExperimentError) else 2)
+        return
+    except KeyboardInterrupt:
+        fail(
+            f"interrupted; finished runs are stored in {out}/runs: run the same command again to continue",
+            130,
+        )
+        return
+    print_results(results, primary_only=not all_rows)
+    manifest = json.loads((Path(out) / "hypotheses.json").read_text(encoding="utf-8"))
+    click.echo(
+        f"{len(results)} hypotheses, {replications} replications per arm: {manifest['runs_computed']} runs "
+        f"computed now ({manifest['runs_failed']} failed) in {time.perf_counter() - began:.0f} s",
+        err=True,
+    )
+    click.echo(str(out))

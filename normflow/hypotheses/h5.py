@@ -1,0 +1,130 @@
+"""H5, resources: local government's resources and reputation empower
+resource-poor coalitions, so its effect is larger for them.
+
+Arms: local-government role 1 and 0 at each level of the groups' resources
+(``RESOURCE_LEVELS``). Outcome: the role effect for the poorest level
+minus the role effect for the richest, on shares and on times.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+import attrs
+import numpy as np
+
+from normflow.hypotheses.arms import RESOURCE_LEVELS, Arm, without
+from normflow.hypotheses.cases import CASES
+from normflow.hypotheses.design import Analysis, Design, HypothesisResult, figure_grid, number
+from normflow.hypotheses.effects import days_to, reached, share_row
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+
+def _h5_arms() -> dict[str, Arm]:
+    arms = {}
+    for level in RESOURCE_LEVELS:
+        iv = without(resource_scale=level)
+        arms[f"with, resources x{level:g}"] = Arm(1.0, iv)
+        arms[f"without, resources x{level:g}"] = Arm(0.0, iv)
+    return arms
+
+
+@attrs.frozen
+class H5(Design):
+    key: ClassVar[str] = "H5"
+    claim: ClassVar[str] = "Local government's resources and reputation empower resource-poor coalitions."
+    prediction: ClassVar[str] = (
+        "The local-government effect (role 1 - role 0 on the share reaching the outcome) is larger "
+        "for resource-poor coalitions (groups' resources x0.25) than for rich ones (x4): "
+        "effect(x0.25) - effect(x4) > 0; on time, the speed-up is larger for the poor: "
+        "days effect(x0.25) - days effect(x4) < 0."
+    )
+    arms: dict[str, Arm] = attrs.field(factory=_h5_arms)
+
+    def analyze(self, scenario: str, data: dict[str, pd.DataFrame], horizon: np.ndarray) -> Analysis:
+        effects, arms = [], []
+        poor, rich = f"x{RESOURCE_LEVELS[0]:g}", f"x{RESOURCE_LEVELS[-1]:g}"
+        for _, milestone, _ in CASES[scenario].outcomes():
+            y = {a: reached(f, milestone) for a, f in data.items()}
+            d = {a: days_to(f, milestone, horizon) for a, f in data.items()}
+            share_effect = {
+                f"x{r:g}": y[f"with, resources x{r:g}"] - y[f"without, resources x{r:g}"]
+                for r in RESOURCE_LEVELS
+            }
+            days_effect = {
+                f"x{r:g}": d[f"with, resources x{r:g}"] - d[f"without, resources x{r:g}"]
+                for r in RESOURCE_LEVELS
+            }
+            effects.append(
+                self._effect(
+                    scenario,
+                    milestone,
+                    "share reached",
+                    f"effect at {poor} - effect at {rich}",
+                    share_effect[poor] - share_effect[rich],
+                    +1,
+                    True,
+                )
+            )
+            effects.append(
+                self._effect(
+                    scenario,
+                    milestone,
+                    "restricted mean days (KM, horizon)",
+                    f"effect at {poor} - effect at {rich}",
+                    days_effect[poor] - days_effect[rich],
+                    -1,
+                    False,
+                )
+            )
+            for level, diffs in share_effect.items():
+                effects.append(
+                    self._effect(
+                        scenario,
+                        milestone,
+                        f"share reached, resources {level}",
+                        "with - without",
+                        diffs,
+                        +1,
+                        False,
+                    )
+                )
+            for a in data:
+                arms.append(self._arm_row(scenario, a, milestone, "share reached", share_row(y[a])))
+        return Analysis(effects, arms)
+
+    def plot(self, result: HypothesisResult) -> Figure:
+        scenarios = list(result.data)
+        fig = figure_grid(len(scenarios), 2, width=3.4, height=2.6)
+        for i, scenario in enumerate(scenarios):
+            for j, (_, milestone, meaning) in enumerate(CASES[scenario].outcomes()):
+                ax = fig.axes[i * 2 + j]
+                rows = [
+                    next(
+                        r
+                        for r in result.effects
+                        if r["scenario"] == scenario
+                        and r["outcome"] == milestone
+                        and r["measure"] == f"share reached, resources x{level:g}"
+                    )
+                    for level in RESOURCE_LEVELS
+                ]
+                v = np.array([number(r["estimate"]) for r in rows])
+                lo = np.array([number(r["low"], number(r["estimate"])) for r in rows])
+                hi = np.array([number(r["high"], number(r["estimate"])) for r in rows])
+                x = np.arange(len(RESOURCE_LEVELS))
+                ax.errorbar(
+                    x, v, yerr=np.nan_to_num(np.abs(np.vstack([v - lo, hi - v]))), marker="o", capsize=3
+                )
+                ax.axhline(0.0, color="black", linewidth=0.6)
+                ax.set_xticks(x, [f"x{level:g}" for level in RESOURCE_LEVELS], fontsize=7)
+                ax.set_xlabel("groups' resources", fontsize=7)
+                ax.set_ylim(-1.03, 1.03)
+                ax.set_title(f"{scenario}\n{meaning}", fontsize=8)
+                ax.set_ylabel("local-government effect\n(share, role 1 - role 0)", fontsize=7)
+                ax.tick_params(labelsize=7)
+        fig.suptitle("H5: the local-government effect across coalition resources (95% intervals)", fontsize=9)
+        return fig
