@@ -9,8 +9,8 @@ members.
 
 The attributes are the run's state (the scenario, the world, the SimPy
 environment, the bus, the counts); the methods are the public face of a
-run: named random streams, pressure, policy change, milestones, metrics
-and transition modifiers.
+run: named random streams, pressure, policy change, milestones, metrics,
+transition modifiers and the ids that let events name their causes.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class RunContext(Protocol):
     tally: Counter[str]
     horizon: float
     plugin_versions: dict[str, str]
+    latest_event: dict[Any, Any]
 
     def now(self) -> float: ...
 
@@ -49,7 +50,7 @@ class RunContext(Protocol):
 
     def config(self, section: str) -> Any: ...
 
-    def reach_milestone(self, name: str, t: float) -> None: ...
+    def reach_milestone(self, name: str, t: float, label: str | None = None) -> None: ...
 
     def metric_add(self, name: str, amount: float) -> None: ...
 
@@ -66,8 +67,17 @@ class RunContext(Protocol):
         amount: float,
         *,
         foreign: bool = False,
+        causes: tuple[int, ...] = (),
     ) -> float: ...
 
-    def change_policy(self, t: float, state: str, issue: str, position: float, cause: str) -> None: ...
+    def change_policy(
+        self, t: float, state: str, issue: str, position: float, cause: str, causes: tuple[int, ...] = ()
+    ) -> None: ...
+
+    def new_event_id(self) -> int: ...
+
+    def pressure_causes(self, state: str, issue: str) -> tuple[int, ...]: ...
+
+    def pressure_by_channel(self, state: str, issue: str) -> dict[str, float]: ...
 
     def open_channel(self, channel: Channel) -> None: ...
