@@ -233,9 +233,11 @@ def _entry_point() -> Callable[[], Any]:
     for ep in metadata.entry_points(group="console_scripts"):
         if ep.name == "normflow":
             return ep.load()
-    from normflow.cli import main
+    # not installed as a script: run it as ``python -m normflow`` does (only
+    # normflow/__main__.py imports the command line, docs/design.md)
+    import runpy
 
-    return main
+    return lambda: runpy.run_module("normflow", run_name="__main__", alter_sys=True)
 
 
 def run_forked(args: list[str], limit: float = TIME_LIMIT, cwd: str | None = None) -> tuple[str, int, str]:
@@ -320,7 +322,7 @@ def campaign(
     """Run ``budget[command]`` mutated inputs through each command; return
     counts per command (inputs, ok, crashes, hangs, exit codes) and keep every
     crash or hang in ``keep``."""
-    import normflow.cli  # noqa: F401  (the children start with it imported)
+    _entry_point()  # loads the command line, so the children start with it imported
 
     rng = random.Random(seed)
     scenarios = _bundled_texts()
