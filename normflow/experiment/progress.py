@@ -1,9 +1,12 @@
 """Progress of a long study: what a callback receives after each finished
-replication, and a terminal progress bar drawn from it.
+replication, a terminal progress bar drawn from it, and the loop that
+stores rows as an executor yields them and reports after each.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Generator
 from typing import Any
 
 import attrs
@@ -64,3 +67,38 @@ class ProgressBar:
     def close(self) -> None:
         if self.task is not None:
             self.bar.stop()
+
+
+def record_rows(
+    rows: Generator[Any, None, None],
+    write: Callable[[Any], dict[str, Any]],
+    progress: bool | Callable[[Progress], None],
+    description: str,
+    *,
+    already: int,
+    total: int,
+    failed: int,
+    began: float,
+) -> tuple[int, int]:
+    """Store each item of ``rows`` as it arrives (``write`` stores it and
+    returns its row) and report progress after each: ``progress`` is True
+    (a ``ProgressBar`` on stderr), a callback, or False. ``rows`` is closed
+    whatever happens, which stops its executor; every row written stays
+    written. Returns (rows computed now, failed rows in all)."""
+    bar = ProgressBar(description) if progress is True else None
+    report = bar if bar is not None else (progress or None)
+    computed = 0
+    try:
+        if report:
+            report(Progress(already, total, failed, 0, 0.0))
+        for item in rows:
+            row = write(item)
+            computed += 1
+            failed += row["status"] != "ok"
+            if report:
+                report(Progress(already + computed, total, failed, computed, time.perf_counter() - began))
+    finally:
+        rows.close()
+        if bar is not None:
+            bar.close()
+    return computed, failed

@@ -17,7 +17,7 @@ import numpy as np
 
 from normflow.experiment.executors import default_workers, rows_from_dask, rows_from_pool, rows_in_process
 from normflow.experiment.plan import Plan, make_plan
-from normflow.experiment.progress import Progress, ProgressBar
+from normflow.experiment.progress import Progress, record_rows
 from normflow.experiment.replication import PLUGIN_ENV, Shared, Task
 from normflow.experiment.results import Experiment
 from normflow.experiment.spec import LG_ROLE, ExperimentSpec, spec_from_dict, spec_or_scenario
@@ -221,26 +221,13 @@ def _execute(
         rows = rows_in_process(tasks, shared)
     else:
         rows = rows_from_pool(tasks, shared, n_workers)
-    bar: ProgressBar | None = None
-    report: Callable[[Progress], None] | None
-    if progress is True:
-        bar = ProgressBar(f"{plan.scenario_name}")
-        report = bar
-    else:
-        report = progress or None
     failed = sum(1 for row in store.rows() if row.get("status") == "failed") if already else 0
-    computed = 0
-    try:
-        if report:
-            report(Progress(already, total, failed, 0, 0.0))
-        for row in rows:
-            store.write_row(row)
-            computed += 1
-            failed += row["status"] != "ok"
-            if report:
-                report(Progress(already + computed, total, failed, computed, time.perf_counter() - began))
-    finally:
-        rows.close()
-        if bar is not None:
-            bar.close()
+
+    def write(row: dict[str, Any]) -> dict[str, Any]:
+        store.write_row(row)
+        return row
+
+    computed, _ = record_rows(
+        rows, write, progress, plan.scenario_name, already=already, total=total, failed=failed, began=began
+    )
     return computed

@@ -5,6 +5,7 @@ drawing helpers the designs share.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
@@ -86,6 +87,16 @@ def number(value: Any, default: float = np.nan) -> float:
         return default
     value = float(value)
     return value if np.isfinite(value) else default
+
+
+def estimates_and_errors(rows: Sequence[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    """The estimates of effect or arm rows and their error bars (the distances
+    to the ends of the 95% interval, as matplotlib's ``yerr``); a missing end
+    counts as the estimate itself."""
+    v = np.array([number(r["estimate"]) for r in rows])
+    lo = np.array([number(r["low"], number(r["estimate"])) for r in rows])
+    hi = np.array([number(r["high"], number(r["estimate"])) for r in rows])
+    return v, np.abs(np.vstack([v - lo, hi - v]))
 
 
 def figure_grid(rows: int, cols: int, width: float, height: float) -> Figure:

@@ -15,7 +15,13 @@ import attrs
 import numpy as np
 
 from normflow.hypotheses.arms import Arm
-from normflow.hypotheses.design import Analysis, Design, HypothesisResult, figure_grid, number
+from normflow.hypotheses.design import (
+    Analysis,
+    Design,
+    HypothesisResult,
+    estimates_and_errors,
+    figure_grid,
+)
 from normflow.hypotheses.effects import column, mean_row, share_row
 
 if TYPE_CHECKING:
@@ -91,15 +97,13 @@ class H2(Design):
         for ax, scenario in zip(fig.axes, scenarios, strict=True):
             rows = [r for r in result.arms if r["scenario"] == scenario]
             for k, arm in enumerate(self.arms):
-                vals, lows, highs = [], [], []
-                for measure in ("prenegotiation, per round", "main phase, per round"):
-                    row = next(r for r in rows if r["arm"] == arm and r["measure"] == measure)
-                    vals.append(number(row["estimate"]))
-                    lows.append(number(row["low"], number(row["estimate"])))
-                    highs.append(number(row["high"], number(row["estimate"])))
+                v, err = estimates_and_errors(
+                    [
+                        next(r for r in rows if r["arm"] == arm and r["measure"] == measure)
+                        for measure in ("prenegotiation, per round", "main phase, per round")
+                    ]
+                )
                 x = np.arange(2) + (k - 0.5) * 0.38
-                v = np.asarray(vals)
-                err = np.abs(np.vstack([v - np.asarray(lows), np.asarray(highs) - v]))
                 ax.bar(
                     x,
                     np.nan_to_num(v),

@@ -15,7 +15,13 @@ import numpy as np
 
 from normflow.hypotheses.arms import Arm, without
 from normflow.hypotheses.cases import CASES
-from normflow.hypotheses.design import Analysis, Design, HypothesisResult, figure_grid, number
+from normflow.hypotheses.design import (
+    Analysis,
+    Design,
+    HypothesisResult,
+    estimates_and_errors,
+    figure_grid,
+)
 from normflow.hypotheses.effects import column, days_to, mean_row, reached, share_row
 
 if TYPE_CHECKING:
@@ -109,11 +115,8 @@ class H3(Design):
                     )
                     for s in scenarios
                 ]
-                v = np.array([number(r["estimate"]) for r in rows])
-                lo = np.array([number(r["low"], number(r["estimate"])) for r in rows])
-                hi = np.array([number(r["high"], number(r["estimate"])) for r in rows])
+                v, err = estimates_and_errors(rows)
                 x = np.arange(len(scenarios)) + (k - 0.5) * 0.38
-                err = np.abs(np.vstack([v - lo, hi - v]))
                 ax.bar(
                     x,
                     np.nan_to_num(v),

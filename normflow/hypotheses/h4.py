@@ -16,7 +16,13 @@ import numpy as np
 
 from normflow.hypotheses.arms import Arm, without
 from normflow.hypotheses.cases import CASES
-from normflow.hypotheses.design import Analysis, Design, HypothesisResult, figure_grid, number
+from normflow.hypotheses.design import (
+    Analysis,
+    Design,
+    HypothesisResult,
+    estimates_and_errors,
+    figure_grid,
+)
 from normflow.hypotheses.effects import reached, share_row
 
 if TYPE_CHECKING:
@@ -84,13 +90,11 @@ class H4(Design):
                     (False, "tab:gray", ("neither", "domestic only")),
                 ):
                     rows = [share(a) for a in arms]
-                    v = np.array([number(r["estimate"]) for r in rows])
-                    lo = np.array([number(r["low"], number(r["estimate"])) for r in rows])
-                    hi = np.array([number(r["high"], number(r["estimate"])) for r in rows])
+                    v, err = estimates_and_errors(rows)
                     ax.errorbar(
                         [0, 1],
                         v,
-                        yerr=np.abs(np.vstack([v - lo, hi - v])),
+                        yerr=err,
                         color=color,
                         marker="o",
                         capsize=3,

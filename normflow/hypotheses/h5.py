@@ -15,7 +15,13 @@ import numpy as np
 
 from normflow.hypotheses.arms import RESOURCE_LEVELS, Arm, without
 from normflow.hypotheses.cases import CASES
-from normflow.hypotheses.design import Analysis, Design, HypothesisResult, figure_grid, number
+from normflow.hypotheses.design import (
+    Analysis,
+    Design,
+    HypothesisResult,
+    estimates_and_errors,
+    figure_grid,
+)
 from normflow.hypotheses.effects import days_to, reached, share_row
 
 if TYPE_CHECKING:
@@ -112,13 +118,9 @@ class H5(Design):
                     )
                     for level in RESOURCE_LEVELS
                 ]
-                v = np.array([number(r["estimate"]) for r in rows])
-                lo = np.array([number(r["low"], number(r["estimate"])) for r in rows])
-                hi = np.array([number(r["high"], number(r["estimate"])) for r in rows])
+                v, err = estimates_and_errors(rows)
                 x = np.arange(len(RESOURCE_LEVELS))
-                ax.errorbar(
-                    x, v, yerr=np.nan_to_num(np.abs(np.vstack([v - lo, hi - v]))), marker="o", capsize=3
-                )
+                ax.errorbar(x, v, yerr=np.nan_to_num(err), marker="o", capsize=3)
                 ax.axhline(0.0, color="black", linewidth=0.6)
                 ax.set_xticks(x, [f"x{level:g}" for level in RESOURCE_LEVELS], fontsize=7)
                 ax.set_xlabel("groups' resources", fontsize=7)

@@ -208,7 +208,7 @@ def run_hypotheses(
     (default: every core).
     """
     from normflow.experiment.executors import default_workers
-    from normflow.experiment.progress import Progress, ProgressBar
+    from normflow.experiment.progress import record_rows
 
     began = time.perf_counter()
     designs = resolve(hypotheses)
@@ -267,25 +267,20 @@ def run_hypotheses(
             tasks.append(Task(i, k, seed, job.text, job.file, job.overrides, job.arm, plugins))
     n_workers = max(1, min(workers or default_workers(), len(tasks) or 1))
     rows = _rows_in_process(tasks) if n_workers == 1 else _rows_from_pool(tasks, n_workers)
-    bar = ProgressBar("hypotheses") if progress is True else None
-    report = bar if bar is not None else (progress or None)
     total = already + len(tasks)
-    computed = failed = 0
+
+    def write(item: tuple[int, dict[str, Any]]) -> dict[str, Any]:
+        job_index, row = item
+        stores[job_index].write_row(row)
+        return row
+
     for store in stores:
         store.acquire()
     try:
-        if report:
-            report(Progress(already, total, 0, 0, 0.0))
-        for job_index, row in rows:
-            stores[job_index].write_row(row)
-            computed += 1
-            failed += row["status"] != "ok"
-            if report:
-                report(Progress(already + computed, total, failed, computed, time.perf_counter() - began))
+        computed, failed = record_rows(
+            rows, write, progress, "hypotheses", already=already, total=total, failed=0, began=began
+        )
     finally:
-        rows.close()
-        if bar is not None:
-            bar.close()
         compacted = []
         for store in stores:
             compacted.append(store.compact())
