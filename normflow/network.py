@@ -258,21 +258,25 @@ def network_figure(graph: nx.Graph, title: str = "") -> Figure:
 
 
 def world_at(summary: dict[str, Any], date: dt.date | None = None) -> tuple[World, float]:
-    """A run's world at ``date`` (default: its end), rebuilt by running its
+    """A run's world at ``date`` (default: the run's end), rebuilt by running its
     scenario again with its seed, overrides and interventions up to then."""
-    from normflow.interventions import parse_interventions
+    from normflow.interventions import Interventions
     from normflow.scenario import load_scenario
     from normflow.simulation import Simulation
 
     source = summary.get("source") or summary.get("scenario")
     scenario = load_scenario(source, overrides=summary.get("overrides") or {})
     seed = summary.get("seed")
+    switches = dict(summary.get("interventions") or {})
+    role = float(switches.pop("local_government_role", 1.0))
     sim = Simulation(
         scenario,
         seed if isinstance(seed, int) else 0,
-        interventions=parse_interventions(summary.get("interventions_given") or []),
-        local_government_role=float(summary.get("local_government_role", 1.0)),
+        interventions=Interventions(**switches),
+        local_government_role=role,
     )
+    if date is None and summary.get("end"):
+        date = dt.date.fromisoformat(str(summary["end"]))
     end = scenario.horizon if date is None else min(max(scenario.day_of(date), 1e-9), scenario.horizon)
     sim.run(until=end)
     return sim.world, end

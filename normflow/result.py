@@ -39,6 +39,8 @@ class RunResult:
     labels: dict[str, str] = attrs.field(factory=dict)
     #: the ``--set`` overrides the scenario was loaded with
     overrides: dict[str, Any] = attrs.field(factory=dict)
+    #: the interventions the run applied (the switches that differ from the scenario as written)
+    interventions: dict[str, Any] = attrs.field(factory=dict)
     #: where the run's trace was written (None: no trace)
     trace_path: str | None = attrs.field(eq=False, default=None)
     #: the run's events, kept when the simulation was built with keep_events=True
@@ -96,6 +98,7 @@ class RunResult:
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
             "overrides": self.overrides,
+            "interventions": self.interventions,
             "outcomes": self.outcomes,
             "milestones": {
                 name: {

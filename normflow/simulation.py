@@ -83,6 +83,7 @@ class Simulation:
             )
         self.scenario = scenario
         self.seed = seed
+        self._lg_role = float(local_government_role)
         self.streams = Streams(seed)
         self.env = FastEnvironment()
         self.world = World(scenario, self.streams("world"))
@@ -584,6 +585,15 @@ class Simulation:
         self.log.info("run.end", wall_seconds=round(wall, 3), events=sum(self.tally.values()))
         return result
 
+    def _intervention_switches(self) -> dict[str, Any]:
+        """The interventions that differ from the scenario as written, and the
+        local-government role when it is not 1."""
+        default = Interventions().to_dict()
+        out = {k: v for k, v in self.interventions.to_dict().items() if default[k] != v}
+        if self._lg_role != 1.0:
+            out["local_government_role"] = self._lg_role
+        return out
+
     def _summarize(self, end: float, wall: float) -> RunResult:
         w = self.world
         final: dict[str, Any] = {"states": {}, "issues": {}}
@@ -640,6 +650,7 @@ class Simulation:
                 name: self._milestone_labels.get(name) or milestone_label(name) for name in self._milestones
             },
             overrides=dict(getattr(self.scenario, "overrides", {}) or {}),
+            interventions=self._intervention_switches(),
             trace_path=self._trace_path,
             kept_events=self._kept,
         )

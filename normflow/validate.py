@@ -29,6 +29,7 @@ import attrs
 import numpy as np
 
 from normflow.facts import CountBy, Fact, SoonerWithout, check_milestones, fact_name, without_partnership
+from normflow.interventions import Interventions
 from normflow.plugins import PluginLoadWarning
 from normflow.rng import replication_seeds
 from normflow.scenario import Scenario
@@ -115,9 +116,12 @@ class ReplicationFailed(Exception):
     """A replication raised in a worker process (the message names where)."""
 
 
-def _init_worker(scenario: Scenario, role: float, in_pool: bool = False) -> None:
+def _init_worker(
+    scenario: Scenario, role: float, in_pool: bool = False, interventions: Interventions | None = None
+) -> None:
     _WORKER["scenario"] = scenario
     _WORKER["role"] = role
+    _WORKER["interventions"] = interventions
     _WORKER["counterfactuals"] = {}
     _WORKER["in_pool"] = in_pool
     if in_pool:
@@ -146,7 +150,8 @@ def replicate(seed: np.random.SeedSequence) -> dict[str, Any]:
     """Run one replication and reduce it to what the validation needs."""
     scenario: Scenario = _WORKER["scenario"]
     role: float = _WORKER["role"]
-    result = Simulation(scenario, seed, local_government_role=role).run()
+    interventions = _WORKER.get("interventions")
+    result = Simulation(scenario, seed, local_government_role=role, interventions=interventions).run()
     holds: list[bool] = []
     measured: list[float | None] = []
     paired: dict[tuple[str, ...], RunResult] = {}
@@ -155,7 +160,10 @@ def replicate(seed: np.random.SeedSequence) -> dict[str, Any]:
             key = fact.sooner_than_without.partnership
             if key not in paired:
                 paired[key] = Simulation(
-                    _counterfactual(scenario, fact), seed, local_government_role=role
+                    _counterfactual(scenario, fact),
+                    seed,
+                    local_government_role=role,
+                    interventions=interventions,
                 ).run()
             holds.append(fact.holds_pair(result, paired[key]))
             measured.append(fact.gain(result, paired[key]))
@@ -176,8 +184,10 @@ def validate(
     local_government_role: float = 1.0,
     workers: int = 1,
     on_done: Callable[[], None] | None = None,
+    interventions: Interventions | None = None,
 ) -> Validation:
-    """Run ``runs`` replications of ``scenario`` and summarize its facts and milestones."""
+    """Run ``runs`` replications of ``scenario`` and summarize its facts and
+    milestones (under ``interventions``, when given: a counterfactual)."""
     seeds = replication_seeds(seed, runs)
     outcomes: list[dict[str, Any]] = []
     # A first look, in this process, before any work: required plugins and
@@ -189,7 +199,7 @@ def validate(
     declared = Simulation(scenario, seeds[0]).run(until=1e-9).milestones
     check_milestones(scenario.facts, declared, scenario.source)
     if workers <= 1 or runs <= 1:
-        _init_worker(scenario, local_government_role)
+        _init_worker(scenario, local_government_role, False, interventions)
         for s in seeds:
             outcomes.append(replicate(s))
             if on_done:
@@ -200,7 +210,7 @@ def validate(
             max_workers=workers,
             mp_context=context,
             initializer=_init_worker,
-            initargs=(scenario, local_government_role, True),
+            initargs=(scenario, local_government_role, True, interventions),
         ) as pool:
             for k, out in enumerate(pool.map(replicate_in_pool, seeds)):
                 if "error" in out:
