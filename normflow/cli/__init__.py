@@ -3,7 +3,8 @@ that knows click and exit codes.
 
 One module per command group: ``run``, ``scenarios``, ``plugins``,
 ``validate``, ``experiment``, ``hypotheses``, ``report``, ``bench``,
-``new_plugin``; ``group`` holds the top-level group and turns the
+``new_plugin``, ``compare``, ``explain``, ``interventions``, ``plot``;
+``options`` the option types and checks several commands share; ``group`` holds the top-level group and turns the
 exceptions studies raise into one-line messages, ``base`` what every
 command shares. Plugins may add commands through
 ``normflow_register_commands``.
@@ -22,10 +23,14 @@ from normflow.cli.base import (
     show_warning,
 )
 from normflow.cli.bench import bench_command
+from normflow.cli.compare import compare_command
 from normflow.cli.experiment import experiment_cli
+from normflow.cli.explain import explain_command
 from normflow.cli.group import NormflowGroup, cli
 from normflow.cli.hypotheses import hypotheses_command
+from normflow.cli.interventions import interventions_command
 from normflow.cli.new_plugin import new_plugin_command
+from normflow.cli.plot import plot_group
 from normflow.cli.plugins import add_plugin_commands, plugins_command
 from normflow.cli.report import report_command
 from normflow.cli.run import run_command
@@ -53,6 +58,10 @@ for command in (
     new_plugin_command,
     report_command,
     bench_command,
+    compare_command,
+    explain_command,
+    interventions_command,
+    plot_group,
 ):
     cli.add_command(command)
 

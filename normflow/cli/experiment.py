@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from normflow.cli.base import fail, parse_overrides, parse_value
+from normflow.cli.options import intervene_option
 from normflow.errors import ExperimentError
 from normflow.experiment.results import summarize
 from normflow.experiment.running import run_experiment
@@ -68,6 +69,7 @@ def experiment_cli() -> None:
     help="Sweep a scenario field (or local_government_role) over values; repeat for a full factorial.",
 )
 @click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE", help="Fix a scenario field.")
+@intervene_option
 @click.option(
     "--workers", type=click.IntRange(1), help="Worker processes (default: all cores; 1 = in process)."
 )
@@ -88,6 +90,7 @@ def run_command(
     seed: int | None,
     sweep: tuple[str, ...],
     overrides: tuple[str, ...],
+    intervene: tuple[str, ...],
     workers: int | None,
     scheduler: str | None,
     out: str | None,
@@ -111,6 +114,7 @@ def run_command(
             seed=seed,
             sweep=_parse_sweep(sweep),
             overrides=parse_overrides(overrides),
+            intervene=intervene,
             workers=workers,
             scheduler=scheduler,
             resume=resume,

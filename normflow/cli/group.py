@@ -1,23 +1,63 @@
 """The ``normflow`` group: global options, and the translation of the
-exceptions studies raise into one-line messages and exit codes."""
+exceptions studies raise into one-line messages and exit codes.
+
+A usage error click finds (a bad option value, a missing argument) is one
+line too (``error: ...``, exit 2), not click's usage block; a reader who
+closed the pipe (``normflow plugins | head -1``) ends the command quietly
+with exit 0.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 from typing import Any
 
 import click
 
 from normflow import log
-from normflow.cli.base import EXIT_RUN_FAILED, fail, show_warning
+from normflow.cli.base import EXIT_BAD_INPUT, EXIT_RUN_FAILED, fail, show_warning
+from normflow.compare import CompareError
 from normflow.errors import ExperimentError, ReportError
+from normflow.explain import ExplainError
+from normflow.interventions import InterventionError
+from normflow.outputs import OutputError
 from normflow.plugins import PluginError
-from normflow.schema import ScenarioError
+from normflow.schema import ScenarioError, one_line
 from normflow.simulation import PluginRunError
+
+
+def quiet_pipe() -> None:
+    """The reader of stdout has gone: stop quietly, with exit 0, and keep
+    Python from complaining when it flushes stdout at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file (a test runner's buffer): nothing to flush
+    sys.exit(0)
 
 
 class NormflowGroup(click.Group):
     """Turns the project's exceptions into one-line messages and exit codes."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            value = super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.ctx.get_help() if exc.ctx else str(exc), err=True)
+            sys.exit(EXIT_BAD_INPUT)
+        except click.ClickException as exc:
+            # click's usage errors (bad option values, missing arguments): one line
+            fail(one_line(exc.format_message()), exc.exit_code)
+        except click.exceptions.Abort:
+            fail("interrupted", 130)
+        except BrokenPipeError:
+            quiet_pipe()
+        sys.exit(value if isinstance(value, int) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -32,6 +72,10 @@ class NormflowGroup(click.Group):
             fail(str(exc))
         except ExperimentError as exc:
             fail(str(exc), EXIT_RUN_FAILED)
+        except (CompareError, ExplainError, InterventionError, OutputError) as exc:
+            fail(one_line(str(exc)))
+        except BrokenPipeError:
+            quiet_pipe()
         except OSError as exc:
             fail(f"{getattr(exc, 'filename', '') or ''}: {exc.strerror or exc}".lstrip(": "))
         except KeyboardInterrupt:

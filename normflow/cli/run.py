@@ -12,20 +12,39 @@ import click
 
 from normflow import report
 from normflow.cli.base import parse_overrides
-from normflow.scenario import load_scenario
-from normflow.schema import ScenarioError
+from normflow.cli.options import (
+    DATE,
+    SEED,
+    FiniteFloat,
+    check_until,
+    force_option,
+    intervene_option,
+    interventions_of,
+)
+from normflow.outputs import check_figure, check_trace, prepare_directory
+from normflow.report.series import SUMMARY, TRACE
+from normflow.scenario import bundled_scenarios, load_scenario
 from normflow.simulation import Simulation
+
+#: What a run directory holds (replaced together with --force).
+RUN_OUTPUTS = (SUMMARY, TRACE, "trace.parquet", "report.html", "network.png")
 
 
 @click.command("run")
 @click.argument("scenario")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the run's random streams.")
-@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), help="Stop at this date (YYYY-MM-DD).")
+@click.option(
+    "--seed", type=SEED, default=0, show_default=True, help="Seed of the run's random streams (>= 0)."
+)
+@click.option(
+    "--until",
+    type=DATE,
+    help="Stop at this date (YYYY-MM-DD), after the scenario's start and not after its end.",
+)
 @click.option(
     "--trace",
     "trace_path",
-    type=click.Path(dir_okay=False, writable=True),
-    help="Write every event as JSON Lines here (a path ending in .parquet: a columnar Parquet trace).",
+    type=click.Path(),
+    help="Write every event here: a path ending in .jsonl (JSON Lines) or .parquet (columnar Parquet).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object on stdout.")
 @click.option(
@@ -37,7 +56,7 @@ from normflow.simulation import Simulation
 )
 @click.option(
     "--local-government-role",
-    type=click.FloatRange(0, 10),
+    type=FiniteFloat(0, 10),
     default=1.0,
     show_default=True,
     help="Scale local governments' openness, access and assembly support (0 removes their role).",
@@ -45,15 +64,19 @@ from normflow.simulation import Simulation
 @click.option(
     "--out",
     "out_dir",
-    type=click.Path(file_okay=False),
-    help="Write the run directory here: summary.json and trace.jsonl (for normflow report).",
+    type=click.Path(),
+    help="Write the run directory here: summary.json and trace.jsonl (for normflow report); "
+    "a non-empty directory needs --force.",
 )
 @click.option(
     "--plot",
     "plot_path",
-    type=click.Path(dir_okay=False, writable=True),
-    help="Draw the run's timeline and public support into this PNG.",
+    type=click.Path(),
+    help="Draw the run's timeline and public support into this file, in the format its "
+    "extension names (.png, .pdf, .svg, ...).",
 )
+@intervene_option
+@force_option
 def run_command(
     scenario: str,
     seed: int,
@@ -64,53 +87,77 @@ def run_command(
     local_government_role: float,
     out_dir: str | None,
     plot_path: str | None,
+    intervene: tuple[str, ...],
+    force: bool,
 ) -> None:
     """Run SCENARIO (a bundled name or a TOML path) once and summarize it."""
     loaded = load_scenario(scenario, overrides=parse_overrides(overrides))
-    if out_dir is not None:
-        if trace_path is not None:
-            raise click.UsageError("--out holds the run's trace; give --trace or --out, not both")
-        Path(out_dir).mkdir(parents=True, exist_ok=True)
-        trace_path = str(Path(out_dir) / report.TRACE)
+    interventions = interventions_of(intervene)
+    stop = check_until(loaded, until)
+    # every output is checked before anything runs or is written
+    if out_dir is not None and trace_path is not None:
+        raise click.UsageError("--out holds the run's trace; give --trace or --out, not both")
     if trace_path is not None:
-        _check_writable(Path(trace_path))
+        check_trace(trace_path, force=force)
     if plot_path is not None:
-        _check_writable(Path(plot_path), "--plot")
-    sim = Simulation(loaded, seed, trace=trace_path, local_government_role=local_government_role)
+        check_figure(plot_path, "--plot", force=force)
+    if out_dir is not None:
+        prepare_directory(out_dir, "--out", force=force, ours=RUN_OUTPUTS)
+        trace_path = str(Path(out_dir) / TRACE)
+    sim = Simulation(
+        loaded,
+        seed,
+        trace=trace_path,
+        local_government_role=local_government_role,
+        interventions=interventions,
+    )
     series = None
     if plot_path is not None:
         series = report.RunSeries(loaded.start)
         series.watch(sim)
-    result = sim.run(until=until.date() if until else None)
+    result = sim.run(until=stop)
+    summary = result.to_dict()
+    # how the scenario was named, to run it again (normflow plot network)
+    summary["source"] = scenario if scenario in bundled_scenarios() else str(Path(scenario).resolve())
     if out_dir is not None:
-        report.write_run_outputs(Path(out_dir), result.to_dict())
+        report.write_run_outputs(Path(out_dir), summary)
     if series is not None:
         series.end_t = float((result.end - result.start).days)
-        report.plot_run(result.to_dict(), series, Path(plot_path))
+        report.plot_run(summary, series, Path(plot_path))
     if as_json:
-        click.echo(json.dumps(result.to_dict(), sort_keys=False))
+        click.echo(json.dumps(summary, sort_keys=False))
         return
     _print_summary(result)
 
 
-def _check_writable(path: Path, option: str = "--trace") -> None:
-    if not path.parent.exists():
-        raise ScenarioError(
-            option, str(path), f"a file in an existing directory ({path.parent} does not exist)"
-        )
-
-
 def _print_summary(result: Any) -> None:
+    """Outcomes first, in words and dates; then the milestones in date order
+    with their labels; then where things stood at the end."""
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
-    table = Table(title=f"{result.scenario}  seed {result.seed}  {result.start} → {result.end}")
-    table.add_column("milestone")
+    console.print(f"[bold]{result.scenario}[/bold]  seed {result.seed}  {result.start} → {result.end}")
+    if result.overrides:
+        console.print("overrides: " + ", ".join(f"{k}={v}" for k, v in result.overrides.items()))
+    if result.interventions:
+        console.print("interventions: " + ", ".join(f"{k}={v}" for k, v in result.interventions.items()))
+    outcomes = result.outcomes or {}
+    lines = [
+        item["text"]
+        for key in ("agenda", "policy_changes", "negotiations", "bills")
+        for item in outcomes.get(key, ())
+    ]
+    if lines:
+        console.print("[bold]Outcomes[/bold]", highlight=False)
+        for line in lines:
+            console.print(f"  • {line}", highlight=False, markup=False)
+    table = Table(title="Milestones, in date order")
     table.add_column("date")
-    table.add_column("day", justify="right")
-    for name, t in result.milestones.items():
-        table.add_row(name, result.date_of(t) or "not reached", "" if t is None else f"{t:.0f}")
+    table.add_column("milestone")
+    table.add_column("name", style="dim")
+    for name, t in result.milestones_by_date():
+        table.add_row(result.date_of(t) or "not reached", result.labels.get(name, name), name)
     console.print(table)
     for issue, info in result.final["issues"].items():
         console.print(

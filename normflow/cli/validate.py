@@ -9,6 +9,7 @@ import sys
 
 import click
 
+from normflow.cli.options import SEED, FiniteFloat, intervene_option, interventions_of
 from normflow.scenario import load_scenario
 from normflow.validate import ReplicationFailed, print_validation, validate
 
@@ -16,11 +17,11 @@ from normflow.validate import ReplicationFailed, print_validation, validate
 @click.command("validate")
 @click.argument("scenario")
 @click.option("-n", "--runs", type=click.IntRange(1), default=50, show_default=True, help="Replications.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Base seed of the replications.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Base seed of the replications (>= 0).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option(
     "--local-government-role",
-    type=click.FloatRange(0, 10),
+    type=FiniteFloat(0, 10),
     default=1.0,
     show_default=True,
     help="Scale local governments' openness, access and assembly support; 0 removes their role "
@@ -32,8 +33,15 @@ from normflow.validate import ReplicationFailed, print_validation, validate
     default=None,
     help="Worker processes (default: the number of CPUs, at most the number of runs).",
 )
+@intervene_option
 def validate_command(
-    scenario: str, runs: int, seed: int, as_json: bool, local_government_role: float, workers: int | None
+    scenario: str,
+    runs: int,
+    seed: int,
+    as_json: bool,
+    local_government_role: float,
+    workers: int | None,
+    intervene: tuple[str, ...],
 ) -> None:
     """Run SCENARIO's replications and report how often each stylized fact holds.
 
@@ -45,6 +53,7 @@ def validate_command(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     loaded = load_scenario(scenario)
+    interventions = interventions_of(intervene)
     if workers is None:
         workers = min(os.cpu_count() or 1, runs)
     err = Console(stderr=True)
@@ -66,6 +75,7 @@ def validate_command(
                 local_government_role=local_government_role,
                 workers=workers,
                 on_done=lambda: progress.advance(task),
+                interventions=interventions,
             )
         except ReplicationFailed as exc:
             click.echo(f"error: {exc}", err=True)

@@ -65,6 +65,7 @@ class Plan:
                         seed=s.seed,
                         spawn_key=self.seed_of(c, k),
                         outputs=s.outputs,
+                        interventions=tuple(s.intervene),
                     )
                 )
         return out

@@ -14,6 +14,7 @@ import attrs
 import numpy as np
 
 from normflow.errors import ExperimentError
+from normflow.interventions import parse_interventions
 from normflow.scenario import Scenario, loads_scenario
 
 
@@ -31,6 +32,7 @@ class Task:
     seed: int
     spawn_key: tuple[int, ...]
     outputs: tuple[str, ...]
+    interventions: tuple[str, ...] = ()
 
     def identity(self) -> dict[str, Any]:
         return {
@@ -126,6 +128,7 @@ def run_replication(task: Task, shared: Shared | None = None) -> dict[str, Any]:
             seed,
             plugin_manager=_plugin_manager(shared),
             local_government_role=task.local_government_role,
+            interventions=parse_interventions(task.interventions),
         )
         loaded = tuple(sorted(sim.plugin_versions))
         if shared.plugin_names is not None and loaded != shared.plugin_names:

@@ -21,6 +21,7 @@ from normflow.experiment.progress import Progress, record_rows
 from normflow.experiment.replication import PLUGIN_ENV, Shared, Task
 from normflow.experiment.results import Experiment
 from normflow.experiment.spec import LG_ROLE, ExperimentSpec, spec_from_dict, spec_or_scenario
+from normflow.interventions import parse_interventions
 from normflow.scenario import loads_scenario
 from normflow.store import Store, StoreError
 
@@ -31,8 +32,9 @@ def _apply_changes(
     seed: int | None,
     sweep: dict[str, Sequence[Any]] | None,
     overrides: dict[str, Any] | None,
+    intervene: Sequence[str] = (),
 ) -> ExperimentSpec:
-    if replications is None and seed is None and not sweep and not overrides:
+    if replications is None and seed is None and not sweep and not overrides and not intervene:
         return spec
     data = spec.to_dict()
     if replications is not None:
@@ -43,6 +45,8 @@ def _apply_changes(
         data["sweep"] = {**data["sweep"], **{k: list(v) for k, v in sweep.items()}}
     if overrides:
         data["overrides"] = {**data["overrides"], **overrides}
+    if intervene:
+        data["intervene"] = [*data.get("intervene", []), *intervene]
     return spec_from_dict(data, file="<command line>")
 
 
@@ -73,6 +77,7 @@ def run_experiment(
     seed: int | None = None,
     sweep: dict[str, Sequence[Any]] | None = None,
     overrides: dict[str, Any] | None = None,
+    intervene: Sequence[str] = (),
     workers: int | None = None,
     scheduler: Any = None,
     resume: bool = False,
@@ -91,7 +96,9 @@ def run_experiment(
     a ``distributed.Client``. With ``resume=True`` the experiment already in
     ``out`` continues (``spec`` may then be omitted) and only missing
     replications are computed; ``retry_failed`` computes failed ones again.
-    ``plugins`` are plugin objects given to every run (they must be
+    ``intervene`` adds counterfactual switches (``NAME[=VALUE]``, see
+    ``normflow.interventions``) to every replication. ``plugins`` are
+    plugin objects given to every run (they must be
     picklable for a pool or a cluster). Interrupting (Ctrl-C) keeps every
     finished replication.
     """
@@ -103,14 +110,16 @@ def run_experiment(
         stored = Store(out).read_manifest()
         base = spec_from_dict(stored["spec"], file=str(Store(out).manifest_path))
         plan = make_plan(
-            _apply_changes(base, replications, seed, sweep, overrides),
+            _apply_changes(base, replications, seed, sweep, overrides, intervene),
             scenario_text=stored["scenario"]["text"],
             plugins=plugins,
         )
     else:
         if isinstance(spec, str | Path):
             spec = spec_or_scenario(str(spec))
-        plan = make_plan(_apply_changes(spec, replications, seed, sweep, overrides), plugins=plugins)
+        plan = make_plan(
+            _apply_changes(spec, replications, seed, sweep, overrides, intervene), plugins=plugins
+        )
     store = Store(
         out if out is not None else Path("experiments") / f"{plan.scenario_name}-{plan.fingerprint[:8]}"
     )
@@ -178,6 +187,7 @@ def _preflight(plan: Plan, plugins: Sequence[Any]) -> dict[str, str]:
         np.random.SeedSequence(plan.spec.seed, spawn_key=plan.seed_of(0, 0)),
         plugins=list(plugins),
         local_government_role=float(cell.get(LG_ROLE, plan.spec.local_government_role)),
+        interventions=parse_interventions(plan.spec.intervene),
     )
     return dict(sorted(sim.plugin_versions.items()))
 

@@ -117,18 +117,29 @@ class ExperimentSpec:
     latin_hypercube: LatinHypercube | None = None
     name: str | None = None
     description: str | None = None
+    #: counterfactual switches for every replication (``NAME[=VALUE]``, see ``normflow interventions``)
+    intervene: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         data = plain(attrs.asdict(self, recurse=True))
         if data["latin_hypercube"] is None:
             del data["latin_hypercube"]
+        if not data["intervene"]:
+            del data["intervene"]  # specs without interventions keep the fingerprint they had
         return data
 
 
 def spec_from_dict(data: dict[str, Any], file: str = "<spec>") -> ExperimentSpec:
     """Validate a spec given as plain data (e.g. parsed TOML)."""
+    from normflow.interventions import InterventionError, parse_interventions
+
     try:
-        return structure(ExperimentSpec, plain(data))
+        spec = structure(ExperimentSpec, plain(data))
+        try:
+            parse_interventions(spec.intervene)
+        except InterventionError as exc:
+            raise ScenarioError("intervene", list(spec.intervene), str(exc).partition(": ")[2]) from None
+        return spec
     except ScenarioError as exc:
         raise exc.with_file(file) from None
 

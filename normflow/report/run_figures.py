@@ -183,7 +183,8 @@ def resolutions_figure(series: RunSeries, summary: dict[str, Any]) -> Figure | N
 
 
 def plot_run(summary: dict[str, Any], series: RunSeries, path: Path) -> None:
-    """A quick look at one run as a PNG: its timeline above its public support."""
+    """A quick look at one run in the format ``path``'s extension names
+    (PNG, PDF, SVG, ...): its timeline above its public support."""
     milestones = summary.get("milestones", {})
     states = summary.get("final", {}).get("states", {})
     panels = []
@@ -200,4 +201,5 @@ def plot_run(summary: dict[str, Any], series: RunSeries, path: Path) -> None:
     for target, (_, draw) in zip(targets, panels, strict=True):
         draw(target)
     fig.suptitle(f"{summary.get('scenario', '')}  seed {summary.get('seed')}", fontsize=10)
-    fig.savefig(path, format="png", dpi=110)
+    # the format the file's extension names (png, pdf, svg, ...); png without one
+    fig.savefig(path, format=Path(path).suffix.lower().lstrip(".") or "png", dpi=110)

@@ -1,4 +1,9 @@
-"""The run report: the sections of a run directory's page."""
+"""The run report: the sections of a run directory's page.
+
+Outcomes first (the agenda, each bill's fate, each negotiation's end, each
+policy change), then the summary, the timeline with each milestone's plain
+label, *why* (the causal chains of the main milestones, from the ``causes``
+recorded in the trace), the network at the run's end, and the series."""
 
 from __future__ import annotations
 
@@ -17,13 +22,124 @@ if TYPE_CHECKING:
     pass
 
 
-RUN_SECTIONS = ("summary", "timeline", "public-support", "pressure-and-positions", "resolutions", "events")
+RUN_SECTIONS = (
+    "outcomes",
+    "summary",
+    "timeline",
+    "why",
+    "network",
+    "public-support",
+    "pressure-and-positions",
+    "resolutions",
+    "events",
+)
+
+#: Causal chains drawn at most, and rows per chain.
+MAX_CHAINS, MAX_CHAIN_ROWS = 3, 40
 
 
-def run_sections(summary: dict[str, Any], series: RunSeries, counts: dict[str, int]) -> list[Section]:
+def outcomes_html(summary: dict[str, Any]) -> str:
+    outcomes = summary.get("outcomes")
+    if not isinstance(outcomes, dict):
+        return note("The summary records no outcomes (it was written by an older normflow).")
+    rows = []
+    for key, what in (
+        ("agenda", "agenda"),
+        ("policy_changes", "policy change"),
+        ("negotiations", "negotiation"),
+        ("bills", "bill"),
+    ):
+        for item in outcomes.get(key) or ():
+            if isinstance(item, dict):
+                rows.append((what, item.get("text", ""), item.get("date") or ""))
+    if not rows:
+        return note("No agenda, bill, negotiation or policy change in this run.")
+    return table_html(["", "outcome", "date"], rows)
+
+
+def why_html(directory: Path | None, summary: dict[str, Any]) -> str:
+    """The causal chains of the main reached milestones, as tables."""
+    trace = None if directory is None else directory / TRACE
+    if trace is None or not trace.exists():
+        return note(f"No {TRACE} here: the causes of events are recorded in the run's trace.")
+    from normflow.explain import ExplainError, explain_events
+    from normflow.trace import read_trace
+
+    milestones = summary.get("milestones", {})
+    wanted = [
+        name
+        for name in milestones
+        if name in ("agenda_placed", "bill_enacted")
+        or name.startswith(("policy_changed:", "agreement_reached:"))
+    ]
+    reached = [n for n in wanted if isinstance(milestones.get(n), dict) and milestones[n].get("reached")]
+    if not reached:
+        return note("None of the agenda, an enacted bill, an agreement or a policy change was reached.")
+    try:
+        events = read_trace(trace)
+    except (OSError, ValueError) as exc:
+        return note(f"The trace does not read ({exc}).")
+    out = []
+    for name in reached[:MAX_CHAINS]:
+        try:
+            chain = explain_events(events, name)["chain"]
+        except ExplainError as exc:
+            out.append(note(str(exc)))
+            continue
+        rows = _chain_rows(chain)
+        label = milestones[name].get("label") or name
+        out.append(
+            f"<h3>Why: {_esc(label)}</h3>"
+            + table_html(["date", "event (each cause under what it caused)"], rows)
+        )
+    return "".join(out)
+
+
+def _chain_rows(chain: dict[str, Any]) -> list[tuple[str, str]]:
+    """A chain as table rows, each cause indented under what it caused."""
+    rows: list[tuple[str, str]] = []
+    stack = [(chain, 0)]
+    while stack and len(rows) < MAX_CHAIN_ROWS:
+        node, depth = stack.pop()
+        arrow = "\u21b3 " if depth else ""
+        rows.append((node.get("date") or "", "\u2003" * depth + arrow + node["text"]))
+        stack.extend((cause, depth + 1) for cause in reversed(node.get("causes", ())))
+    return rows
+
+
+def network_html(summary: dict[str, Any]) -> str:
+    if "scenario" not in summary or "seed" not in summary:
+        return note(f"The network is rebuilt from the run's scenario and seed: {SUMMARY} is needed.")
+    from normflow.network import network_figure, network_graph, world_at
+
+    try:
+        world, t = world_at(summary)
+    except Exception as exc:  # the scenario moved or changed: say so, draw the rest
+        return note(f"The network could not be rebuilt ({type(exc).__name__}: {exc}).")
+    graph = network_graph(world, t)
+    return figure_html(
+        network_figure(graph),
+        "network",
+        "States (squares), local governments, groups aggregated by population; partner cities and "
+        "coalitions, red where they cross a border or a nationality line.",
+    )
+
+
+def _esc(text: Any) -> str:
+    import html
+
+    return html.escape(str(text), quote=True)
+
+
+def run_sections(
+    summary: dict[str, Any], series: RunSeries, counts: dict[str, int], directory: Path | None = None
+) -> list[Section]:
     milestones = summary.get("milestones", {})
     states = list(summary.get("final", {}).get("states", {}))
-    sections = [Section("summary", "Summary", _run_summary_html(summary, series))]
+    sections = [
+        Section("outcomes", "Outcomes", outcomes_html(summary)),
+        Section("summary", "Summary", _run_summary_html(summary, series)),
+    ]
 
     fig = timeline_figure(series, milestones)
     body = (
@@ -33,12 +149,19 @@ def run_sections(summary: dict[str, Any], series: RunSeries, counts: dict[str, i
         if fig
         else note("The run declared no milestones and the trace holds no sessions or phases.")
     )
-    reached = [(n, m.get("date") or "not reached", m.get("t")) for n, m in milestones.items()]
+    reached = [
+        (m.get("label") or n, n, m.get("date") or "not reached", m.get("t"))
+        for n, m in milestones.items()
+        if isinstance(m, dict)
+    ]
     if reached:
         body += table_html(
-            ["milestone", "date", "day"], [(n, d, t if t is not None else "") for n, d, t in reached]
+            ["milestone", "name", "date", "day"],
+            [(lab, n, d, t if t is not None else "") for lab, n, d, t in reached],
         )
     sections.append(Section("timeline", "Timeline", body))
+    sections.append(Section("why", "Why: causes recorded in the trace", why_html(directory, summary)))
+    sections.append(Section("network", "Network at the end of the run", network_html(summary)))
 
     fig, left_out = support_figure(series, states)
     body = (
@@ -137,10 +260,11 @@ def load_run(directory: Path) -> tuple[dict[str, Any], RunSeries]:
 
 def run_report(directory: Path) -> str:
     summary, series = load_run(directory)
-    sections = run_sections(summary, series, summary.get("counts", {}))
+    sections = run_sections(summary, series, summary.get("counts", {}), directory)
     if not (directory / TRACE).exists():
-        sections[1] = attrs.evolve(
-            sections[1], body=note(f"No {TRACE} here: the figures need the run's trace.") + sections[1].body
+        at = RUN_SECTIONS.index("timeline")
+        sections[at] = attrs.evolve(
+            sections[at], body=note(f"No {TRACE} here: the figures need the run's trace.") + sections[at].body
         )
     title = f"normflow run: {summary.get('scenario', directory.name)}"
     subtitle = f"seed {summary.get('seed')}, {summary.get('start', '?')} to {summary.get('end', '?')}"
