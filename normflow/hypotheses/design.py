@@ -5,14 +5,14 @@ drawing helpers the designs share.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 import numpy as np
 
 from normflow.hypotheses.arms import Arm
-from normflow.hypotheses.cases import ALL_SCENARIOS, meaning_of
+from normflow.hypotheses.cases import ALL_SCENARIOS, CASES, meaning_of
 from normflow.hypotheses.effects import paired_effect
 
 if TYPE_CHECKING:
@@ -67,6 +67,12 @@ class Design:
             **paired_effect(diffs, predicted),
         }
 
+    def _arm_rows(
+        self, scenario: str, outcome: str, measure: str, stats: dict[str, dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """One row per arm (in the order of ``stats``) of one measure."""
+        return [self._arm_row(scenario, arm, outcome, measure, s) for arm, s in stats.items()]
+
     def _arm_row(
         self, scenario: str, arm: str, outcome: str, measure: str, stats: dict[str, Any]
     ) -> dict[str, Any]:
@@ -97,6 +103,14 @@ def estimates_and_errors(rows: Sequence[dict[str, Any]]) -> tuple[np.ndarray, np
     lo = np.array([number(r["low"], number(r["estimate"])) for r in rows])
     hi = np.array([number(r["high"], number(r["estimate"])) for r in rows])
     return v, np.abs(np.vstack([v - lo, hi - v]))
+
+
+def outcome_axes(fig: Figure, scenarios: Sequence[str]) -> Iterator[tuple[Any, str, str, str]]:
+    """(axes, scenario, milestone, meaning) over a grid of one row per scenario
+    and one column per outcome: the agenda step, then the policy."""
+    for i, scenario in enumerate(scenarios):
+        for j, (_, milestone, meaning) in enumerate(CASES[scenario].outcomes()):
+            yield fig.axes[i * 2 + j], scenario, milestone, meaning
 
 
 def figure_grid(rows: int, cols: int, width: float, height: float) -> Figure:

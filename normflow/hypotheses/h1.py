@@ -15,7 +15,7 @@ import numpy as np
 
 from normflow.hypotheses.arms import Arm
 from normflow.hypotheses.cases import CASES
-from normflow.hypotheses.design import Analysis, Design, HypothesisResult, figure_grid
+from normflow.hypotheses.design import Analysis, Design, HypothesisResult, figure_grid, outcome_axes
 from normflow.hypotheses.effects import days_to, mean_row, median_row, reached, share_row
 
 if TYPE_CHECKING:
@@ -77,25 +77,23 @@ class H1(Design):
         scenarios = list(result.data)
         fig = figure_grid(len(scenarios), 2, width=4.2, height=2.8)
         colors = {"with": "tab:blue", "without": "tab:red"}
-        for i, scenario in enumerate(scenarios):
+        for ax, scenario, milestone, meaning in outcome_axes(fig, scenarios):
             frames, horizon = result.data[scenario], result.horizons[scenario]
-            for j, (_, milestone, meaning) in enumerate(CASES[scenario].outcomes()):
-                ax = fig.axes[i * 2 + j]
-                end = float(np.max(horizon)) / 365.25 if len(horizon) else 0.0
-                for arm, frame in frames.items():
-                    hit = reached(frame, milestone)
-                    km = kaplan_meier(days_to(frame, milestone, horizon), hit == 0.0)
-                    if km.events:
-                        x = np.concatenate(([0.0], km.days / 365.25, [end]))
-                        y = np.concatenate(([0.0], 1.0 - km.survival, [1.0 - km.survival[-1]]))
-                    else:
-                        x, y = np.array([0.0, end]), np.zeros(2)
-                    ax.step(x, y, where="post", color=colors.get(arm), label=f"{arm} local government")
-                ax.set_ylim(-0.02, 1.02)
-                ax.set_title(f"{scenario}\n{meaning}", fontsize=8)
-                ax.set_xlabel("years from start", fontsize=8)
-                ax.set_ylabel("share of runs reached", fontsize=8)
-                ax.tick_params(labelsize=7)
+            end = float(np.max(horizon)) / 365.25 if len(horizon) else 0.0
+            for arm, frame in frames.items():
+                hit = reached(frame, milestone)
+                km = kaplan_meier(days_to(frame, milestone, horizon), hit == 0.0)
+                if km.events:
+                    x = np.concatenate(([0.0], km.days / 365.25, [end]))
+                    y = np.concatenate(([0.0], 1.0 - km.survival, [1.0 - km.survival[-1]]))
+                else:
+                    x, y = np.array([0.0, end]), np.zeros(2)
+                ax.step(x, y, where="post", color=colors.get(arm), label=f"{arm} local government")
+            ax.set_ylim(-0.02, 1.02)
+            ax.set_title(f"{scenario}\n{meaning}", fontsize=8)
+            ax.set_xlabel("years from start", fontsize=8)
+            ax.set_ylabel("share of runs reached", fontsize=8)
+            ax.tick_params(labelsize=7)
         fig.axes[0].legend(fontsize=7, loc="upper left")
         fig.suptitle("H1: time to the agenda step and to institutionalized policy (Kaplan-Meier)", fontsize=9)
         return fig

@@ -22,6 +22,7 @@ from normflow.hypotheses.design import (
     HypothesisResult,
     estimates_and_errors,
     figure_grid,
+    outcome_axes,
 )
 from normflow.hypotheses.effects import reached, share_row
 
@@ -67,45 +68,42 @@ class H4(Design):
                     True,
                 )
             )
-            for a in data:
-                arms.append(self._arm_row(scenario, a, milestone, "share reached", share_row(y[a])))
+            arms += self._arm_rows(scenario, milestone, "share reached", {a: share_row(y[a]) for a in data})
         return Analysis(effects, arms)
 
     def plot(self, result: HypothesisResult) -> Figure:
         scenarios = list(result.data)
         fig = figure_grid(len(scenarios), 2, width=3.4, height=2.6)
-        for i, scenario in enumerate(scenarios):
-            for j, (_, milestone, meaning) in enumerate(CASES[scenario].outcomes()):
-                ax = fig.axes[i * 2 + j]
+        for ax, scenario, milestone, meaning in outcome_axes(fig, scenarios):
 
-                def share(arm: str, scenario: str = scenario, milestone: str = milestone) -> dict[str, Any]:
-                    return next(
-                        r
-                        for r in result.arms
-                        if r["scenario"] == scenario and r["arm"] == arm and r["outcome"] == milestone
-                    )
+            def share(arm: str, scenario: str = scenario, milestone: str = milestone) -> dict[str, Any]:
+                return next(
+                    r
+                    for r in result.arms
+                    if r["scenario"] == scenario and r["arm"] == arm and r["outcome"] == milestone
+                )
 
-                for intl, color, arms in (
-                    (True, "tab:blue", ("international only", "both")),
-                    (False, "tab:gray", ("neither", "domestic only")),
-                ):
-                    rows = [share(a) for a in arms]
-                    v, err = estimates_and_errors(rows)
-                    ax.errorbar(
-                        [0, 1],
-                        v,
-                        yerr=err,
-                        color=color,
-                        marker="o",
-                        capsize=3,
-                        label=f"international {'on' if intl else 'off'}",
-                    )
-                ax.set_xticks([0, 1], ["domestic off", "domestic on"], fontsize=7)
-                ax.set_xlim(-0.3, 1.3)
-                ax.set_ylim(-0.03, 1.03)
-                ax.set_title(f"{scenario}\n{meaning}", fontsize=8)
-                ax.set_ylabel("share of runs reached", fontsize=7)
-                ax.tick_params(labelsize=7)
+            for intl, color, arms in (
+                (True, "tab:blue", ("international only", "both")),
+                (False, "tab:gray", ("neither", "domestic only")),
+            ):
+                rows = [share(a) for a in arms]
+                v, err = estimates_and_errors(rows)
+                ax.errorbar(
+                    [0, 1],
+                    v,
+                    yerr=err,
+                    color=color,
+                    marker="o",
+                    capsize=3,
+                    label=f"international {'on' if intl else 'off'}",
+                )
+            ax.set_xticks([0, 1], ["domestic off", "domestic on"], fontsize=7)
+            ax.set_xlim(-0.3, 1.3)
+            ax.set_ylim(-0.03, 1.03)
+            ax.set_title(f"{scenario}\n{meaning}", fontsize=8)
+            ax.set_ylabel("share of runs reached", fontsize=7)
+            ax.tick_params(labelsize=7)
         fig.axes[0].legend(fontsize=7)
         fig.suptitle("H4: domestic and international channels (non-parallel lines = interaction)", fontsize=9)
         return fig

@@ -21,6 +21,7 @@ from normflow.hypotheses.design import (
     HypothesisResult,
     estimates_and_errors,
     figure_grid,
+    outcome_axes,
 )
 from normflow.hypotheses.effects import days_to, reached, share_row
 
@@ -98,35 +99,32 @@ class H5(Design):
                         False,
                     )
                 )
-            for a in data:
-                arms.append(self._arm_row(scenario, a, milestone, "share reached", share_row(y[a])))
+            arms += self._arm_rows(scenario, milestone, "share reached", {a: share_row(y[a]) for a in data})
         return Analysis(effects, arms)
 
     def plot(self, result: HypothesisResult) -> Figure:
         scenarios = list(result.data)
         fig = figure_grid(len(scenarios), 2, width=3.4, height=2.6)
-        for i, scenario in enumerate(scenarios):
-            for j, (_, milestone, meaning) in enumerate(CASES[scenario].outcomes()):
-                ax = fig.axes[i * 2 + j]
-                rows = [
-                    next(
-                        r
-                        for r in result.effects
-                        if r["scenario"] == scenario
-                        and r["outcome"] == milestone
-                        and r["measure"] == f"share reached, resources x{level:g}"
-                    )
-                    for level in RESOURCE_LEVELS
-                ]
-                v, err = estimates_and_errors(rows)
-                x = np.arange(len(RESOURCE_LEVELS))
-                ax.errorbar(x, v, yerr=np.nan_to_num(err), marker="o", capsize=3)
-                ax.axhline(0.0, color="black", linewidth=0.6)
-                ax.set_xticks(x, [f"x{level:g}" for level in RESOURCE_LEVELS], fontsize=7)
-                ax.set_xlabel("groups' resources", fontsize=7)
-                ax.set_ylim(-1.03, 1.03)
-                ax.set_title(f"{scenario}\n{meaning}", fontsize=8)
-                ax.set_ylabel("local-government effect\n(share, role 1 - role 0)", fontsize=7)
-                ax.tick_params(labelsize=7)
+        for ax, scenario, milestone, meaning in outcome_axes(fig, scenarios):
+            rows = [
+                next(
+                    r
+                    for r in result.effects
+                    if r["scenario"] == scenario
+                    and r["outcome"] == milestone
+                    and r["measure"] == f"share reached, resources x{level:g}"
+                )
+                for level in RESOURCE_LEVELS
+            ]
+            v, err = estimates_and_errors(rows)
+            x = np.arange(len(RESOURCE_LEVELS))
+            ax.errorbar(x, v, yerr=np.nan_to_num(err), marker="o", capsize=3)
+            ax.axhline(0.0, color="black", linewidth=0.6)
+            ax.set_xticks(x, [f"x{level:g}" for level in RESOURCE_LEVELS], fontsize=7)
+            ax.set_xlabel("groups' resources", fontsize=7)
+            ax.set_ylim(-1.03, 1.03)
+            ax.set_title(f"{scenario}\n{meaning}", fontsize=8)
+            ax.set_ylabel("local-government effect\n(share, role 1 - role 0)", fontsize=7)
+            ax.tick_params(labelsize=7)
         fig.suptitle("H5: the local-government effect across coalition resources (95% intervals)", fontsize=9)
         return fig
