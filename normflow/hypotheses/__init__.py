@@ -46,6 +46,7 @@ from normflow.hypotheses.designs import DESIGNS
 from normflow.hypotheses.effects import NOT_APPLICABLE as NOT_APPLICABLE
 from normflow.hypotheses.effects import NOT_SUPPORTED as NOT_SUPPORTED
 from normflow.hypotheses.effects import SUPPORTED as SUPPORTED
+from normflow.hypotheses.effects import TOO_FEW as TOO_FEW
 from normflow.hypotheses.effects import days_to as days_to
 from normflow.hypotheses.effects import paired_effect as paired_effect
 from normflow.hypotheses.effects import reached as reached

@@ -29,6 +29,13 @@ NOT_SUPPORTED = "not supported"
 NOT_APPLICABLE = "not applicable"
 
 
+#: Every pair gave the same difference, but too few pairs to call that an interval.
+TOO_FEW = "too few runs to tell"
+
+#: Pairs needed before an interval of width zero (all pairs equal) counts.
+MIN_CONSTANT_PAIRS = 10
+
+
 def _verdict(n: int, estimate: float | None, low: float | None, high: float | None, predicted: int) -> str:
     if n == 0 or estimate is None:
         return NOT_APPLICABLE
@@ -45,12 +52,22 @@ def _direction(estimate: float | None, predicted: int) -> str:
     return "as predicted" if np.sign(estimate) == predicted else "opposite"
 
 
+def _checked_verdict(ci: dict[str, Any], predicted: int) -> str:
+    verdict = _verdict(ci["n"], ci["mean"], ci["low"], ci["high"], predicted)
+    if verdict == SUPPORTED and ci["method"] == "constant" and ci["n"] < MIN_CONSTANT_PAIRS:
+        return TOO_FEW  # every pair equal over a handful of runs: no interval to speak of
+    return verdict
+
+
 def paired_effect(diffs: Sequence[float] | np.ndarray, predicted: int) -> dict[str, Any]:
     """The mean of per-replication paired differences with its 95% interval
     (missing differences dropped), the direction relative to the predicted
     sign (+1 or -1) and the verdict: ``supported`` when the whole interval
     lies on the predicted side of 0, ``not supported`` otherwise, ``not
-    applicable`` with no pairs at all."""
+    applicable`` with no pairs at all, and ``too few runs to tell`` instead
+    of ``supported`` when fewer than ``MIN_CONSTANT_PAIRS`` pairs all gave
+    the same difference (an interval of width zero from four runs is no
+    evidence)."""
     from normflow.stats import mean_interval
 
     ci = mean_interval(np.asarray(diffs, dtype=float))
@@ -69,7 +86,7 @@ def paired_effect(diffs: Sequence[float] | np.ndarray, predicted: int) -> dict[s
         "interval": methods.get(ci["method"], ci["method"]),
         "predicted": "> 0" if predicted > 0 else "< 0",
         "direction": _direction(ci["mean"], predicted),
-        "verdict": _verdict(ci["n"], ci["mean"], ci["low"], ci["high"], predicted),
+        "verdict": _checked_verdict(ci, predicted),
     }
 
 

@@ -61,7 +61,7 @@ class H4(Design):
                 self._effect(
                     scenario,
                     milestone,
-                    "share reached",
+                    "interaction of the shares reached",
                     "both - domestic - international + neither",
                     interaction,
                     +1,
@@ -83,18 +83,21 @@ class H4(Design):
                     if r["scenario"] == scenario and r["arm"] == arm and r["outcome"] == milestone
                 )
 
-            for intl, color, arms in (
-                (True, "tab:blue", ("international only", "both")),
-                (False, "tab:gray", ("neither", "domestic only")),
+            # the two lines are drawn a little apart, in different styles, so
+            # that one never hides the other where they coincide
+            for intl, color, marker, style, shift, arms in (
+                (True, "tab:blue", "o", "-", -0.03, ("international only", "both")),
+                (False, "tab:orange", "s", "--", 0.03, ("neither", "domestic only")),
             ):
                 rows = [share(a) for a in arms]
                 v, err = estimates_and_errors(rows)
                 ax.errorbar(
-                    [0, 1],
+                    [shift, 1 + shift],
                     v,
                     yerr=err,
                     color=color,
-                    marker="o",
+                    marker=marker,
+                    linestyle=style,
                     capsize=3,
                     label=f"international {'on' if intl else 'off'}",
                 )
@@ -104,6 +107,6 @@ class H4(Design):
             ax.set_title(f"{scenario}\n{meaning}", fontsize=8)
             ax.set_ylabel("share of runs reached", fontsize=7)
             ax.tick_params(labelsize=7)
-        fig.axes[0].legend(fontsize=7)
+        fig.axes[0].legend(fontsize=8)
         fig.suptitle("H4: domestic and international channels (non-parallel lines = interaction)", fontsize=9)
         return fig

@@ -5,10 +5,11 @@ parameter.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import TYPE_CHECKING, Any
 
-from normflow.report.drawing import MAX_SERIES, new_figure
+from normflow.report.drawing import MAX_SERIES, date_axis, new_figure
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -19,6 +20,14 @@ def _cell_label(row: pd.Series, params: list[str]) -> str:
     if not params:
         return "all runs"
     return ", ".join(f"{p.rsplit('.', 1)[-1]}={_fmt(row[p])}" for p in params)
+
+
+def _start_date(start: Any) -> dt.date | None:
+    """The scenario's start as a date (None when unknown or unreadable)."""
+    try:
+        return dt.date.fromisoformat(str(start)) if start else None
+    except ValueError:
+        return None
 
 
 def _fmt(value: Any) -> str:
@@ -33,6 +42,14 @@ def km_figure(table: pd.DataFrame, milestone: str, params: list[str], start: str
 
     fig = new_figure(5.2, 3.2, {"left": 0.13, "right": 0.97, "bottom": 0.15, "top": 0.9})
     ax = fig.add_subplot()
+    origin = _start_date(start)
+
+    def when(days: list[float]) -> list[Any]:
+        """Days from the start as calendar dates (as days when the start is unknown)."""
+        if origin is None:
+            return days
+        return [origin + dt.timedelta(days=float(d)) for d in days]
+
     cells = list(table.groupby("cell", sort=True))
     left_out = [_cell_label(g.iloc[0], params) for _, g in cells[MAX_SERIES:]]
     for _, group in cells[:MAX_SERIES]:
@@ -41,15 +58,15 @@ def km_figure(table: pd.DataFrame, milestone: str, params: list[str], start: str
         label = f"{_cell_label(group.iloc[0], params)} (n={km.n}, reached {km.events})"
         if km.events == 0:
             horizon = float(group[f"{milestone}_days"].max())
-            ax.step([0.0, horizon], [0.0, 0.0], where="post", label=label)
+            ax.step(when([0.0, horizon]), [0.0, 0.0], where="post", label=label)
             continue
         # the curve runs on, flat, to the last run's horizon
         end = max(float(group[f"{milestone}_days"].max()), float(km.days[-1]))
         days = [0.0, *km.days.tolist(), end]
         reached = [0.0, *(1 - km.survival).tolist(), float(1 - km.survival[-1])]
-        (line,) = ax.step(days, reached, where="post", label=label)
+        (line,) = ax.step(when(days), reached, where="post", label=label)
         ax.fill_between(
-            days,
+            when(days),
             [0.0, *(1 - km.high).tolist(), float(1 - km.high[-1])],
             [0.0, *(1 - km.low).tolist(), float(1 - km.low[-1])],
             step="post",
@@ -58,10 +75,14 @@ def km_figure(table: pd.DataFrame, milestone: str, params: list[str], start: str
             linewidth=0,
         )
     ax.set_ylim(0, 1.02)
-    ax.set_xlabel(f"days from {start}" if start else "days from the scenario's start")
+    if origin is not None:
+        date_axis(ax)
+        ax.set_xlabel("date")
+    else:
+        ax.set_xlabel("days from the scenario's start")
     ax.set_ylabel("share of runs that reached it")
     ax.set_title(milestone, fontsize=10)
-    ax.legend(fontsize=6, loc="upper left")
+    ax.legend(fontsize=8, loc="upper left")
     ax.grid(color="#eee")
     return fig, left_out
 

@@ -28,6 +28,9 @@ _PHASE_COLORS = (
 
 _SESSION_GREYS = {"ordinary": "#555555", "extraordinary": "#999999", "special": "#c8c8c8"}
 
+#: How a negotiation ended: always these colours, never one from the cycle.
+_OUTCOME_COLORS = {"agreed": "#2ca02c", "failed": "#d62728"}
+
 
 def timeline_figure(series: RunSeries, milestones: dict[str, Any], into: Any = None) -> Figure | None:
     """Milestones as dots on their dates; sessions and phases as spans."""
@@ -56,13 +59,18 @@ def timeline_figure(series: RunSeries, milestones: dict[str, Any], into: Any = N
         steps = series.phases[name]
         for i, (t0, phase) in enumerate(steps):
             t1 = steps[i + 1][0] if i + 1 < len(steps) else end
-            color = colors.setdefault(phase, _PHASE_COLORS[len(phases_seen) % len(_PHASE_COLORS)])
-            phases_seen.add(phase)
+            if phase in _OUTCOME_COLORS:
+                color = colors.setdefault(phase, _OUTCOME_COLORS[phase])
+            else:
+                cycle = [c for c in _PHASE_COLORS if c not in _OUTCOME_COLORS.values()]
+                color = colors.setdefault(phase, cycle[len(phases_seen) % len(cycle)])
+                phases_seen.add(phase)
             _span(ax, series, y_of[name], t0, max(t1, t0 + 1), color)
     for t, name in series.exogenous:
         ax.axvline(series.date(t), color="#bbb", lw=0.8, ls="--", zorder=0)
         ax.text(series.date(t), len(rows) - 0.4, name, rotation=90, fontsize=7, va="top", color="#666")
-    ax.set_yticks(range(len(rows)), [rows[len(rows) - 1 - i] for i in range(len(rows))], fontsize=8)
+    names = [_lane_label(milestones, rows[len(rows) - 1 - i]) for i in range(len(rows))]
+    ax.set_yticks(range(len(rows)), names, fontsize=8)
     ax.set_ylim(-0.7, len(rows) - 0.3)
     ax.set_xlim(series.date(0), series.date(end))
     if lanes_ms and lanes_sp:
@@ -71,10 +79,21 @@ def timeline_figure(series: RunSeries, milestones: dict[str, Any], into: Any = N
         from matplotlib.patches import Patch
 
         handles = [Patch(color=c, label=label) for label, c in colors.items()]
-        fig.legend(handles=handles, loc="outside lower center", ncols=min(6, len(handles)), fontsize=8)
+        fig.legend(handles=handles, loc="outside lower center", ncols=min(6, len(handles)), fontsize=9)
     date_axis(ax)
     ax.grid(axis="x", color="#eee")
     return fig
+
+
+def _lane_label(milestones: dict[str, Any], name: str) -> str:
+    """A milestone's plain label (shortened) for its lane; other lanes by name.
+    Escaped for matplotlib: a ``$`` in a name is text, not mathematics."""
+    m = milestones.get(name)
+    label = m.get("label") if isinstance(m, dict) else None
+    text = str(label or name)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return text.replace("$", r"\$")
 
 
 def _span(ax: Any, series: RunSeries, y: float, t0: float, t1: float, color: str) -> None:
