@@ -16,13 +16,17 @@ it never builds as an object because nothing but the trace listens
 (``Bus.direct``).
 
 ``ParquetTrace`` (a path ending in ``.parquet``) is the columnar trace for
-long or large runs: a directory with one Parquet file per event kind, every
-row numbered by ``seq`` in the order the events happened, and
-``trace.json`` holding the header and the end record. Columns are buffered
-and written as row groups, so memory stays flat; a process that draws its
-events in blocks hands over whole columns (``column_writer``), and a traced
-event costs no Python work of its own. ``read_trace`` reads both formats
-into the same dictionaries.
+long or large runs: a directory with one plain Parquet file per event kind,
+every row numbered by ``seq`` in the order the events happened and carrying
+its ``kind`` and ``date``. The header and the end record travel inside every
+file (key ``normflow.trace`` of the file's key-value metadata, a JSON
+object ``{"header": ..., "end": ...}``), so each file reads with
+``pandas.read_parquet`` and the directory with ``pyarrow.dataset``, without
+normflow. Columns are buffered and written once per row group, so memory
+stays flat; a process that draws its events in blocks hands over whole
+columns (``column_writer``), numbering its rows when they happen
+(``reserve``) and handing them over once per block. ``read_trace`` reads
+both formats into the same dictionaries.
 """
 
 from __future__ import annotations
@@ -174,7 +178,9 @@ def _arrow_type(annotation: Any) -> Any:
 
 
 class _KindBuffer:
-    """Columns of one event kind waiting to be written."""
+    """Rows of one event kind waiting to be written: rows given one by one
+    (Python lists, one per column) and blocks of rows given as columns
+    (numpy arrays, joined once per row group)."""
 
     def __init__(self, cls: type[Event]):
         import pyarrow as pa
@@ -185,8 +191,14 @@ class _KindBuffer:
         self.types = {f.name: _arrow_type(f.type) for f in attrs.fields(cls)}
         self.types["t"] = pa.float64()
         self.columns: dict[str, list[Any]] = {name: [] for name in ["seq", *self.names]}
-        self.blocks: list[Any] = []  # whole record batches handed over by column writers
+        #: blocks handed over by a column writer: (seq array, {field: array or scalar})
+        self.chunks: list[tuple[np.ndarray, dict[str, Any]]] = []
+        self.dictionaries: dict[str, Any] = {}
         self.rows = 0
+
+
+#: The key of the file metadata that holds a Parquet trace's header and end record.
+META_KEY = "normflow.trace"
 
 
 class ParquetTrace:
@@ -204,6 +216,8 @@ class ParquetTrace:
         self.path.mkdir(parents=False, exist_ok=True)
         for old in self.path.glob("*.parquet"):
             old.unlink()
+        # a trace written by an earlier version kept its metadata beside the files
+        (self.path / "trace.json").unlink(missing_ok=True)
         self._start = start
         self._epoch_day = (start - dt.date(1970, 1, 1)).days
         self._header = {"kind": "trace_start", **(header or {})}
@@ -213,12 +227,6 @@ class ParquetTrace:
         self.seq = 0
         self.lines = 0
         self._closed = False
-        self._meta(None)
-
-    def _meta(self, end: dict[str, Any] | None) -> None:
-        (self.path / "trace.json").write_text(
-            _DUMPS({"header": self._header, "end": end}) + "\n", encoding="utf-8"
-        )
 
     def _buffer(self, cls: type[Event]) -> _KindBuffer:
         buf = self._buffers.get(cls)
@@ -250,51 +258,47 @@ class ParquetTrace:
         """``write(t, *fields)``: one row from field values, as ``JsonlTrace.row_writer``."""
         return self._appender(cls, from_event=False)
 
+    def reserve(self, n: int) -> int:
+        """Take the next ``n`` sequence numbers (for rows handed over later,
+        with ``seq=``); returns the first."""
+        first = self.seq
+        self.seq = first + n
+        return first
+
     def column_writer(self, cls: type[Event], labels: dict[str, Any]) -> Callable[..., None]:
-        """``write(t=array, field=array, ...)``: many rows at once. A field named
-        in ``labels`` is given as integer codes into ``labels[field]`` (a list of
-        strings; code -1 is null); the others as arrays of values."""
-        import pyarrow as pa
-
+        """``write(t=array, field=array, ..., seq=None)``: many rows at once. A
+        field named in ``labels`` is given as integer codes into
+        ``labels[field]`` (a list of strings; code -1 is null); the others as
+        arrays of values, or one value for every row. ``seq`` gives the rows'
+        sequence numbers when they were taken earlier with ``reserve`` (the
+        rows then need not be handed over at the moment they happen); without
+        it the rows take the next numbers. The columns are only kept here;
+        they are joined and encoded once per row group."""
         buf = self._buffer(cls)
-        dictionaries = {name: pa.array(values, pa.string()) for name, values in labels.items()}
+        buf.dictionaries = {name: list(values) for name, values in labels.items()}
 
-        def write(**columns: Any) -> None:
+        def write(seq: np.ndarray | None = None, **columns: Any) -> None:
             n = len(columns["t"])
             if n == 0:
                 return
-            self._seal(buf)  # rows given one by one earlier come first
-            arrays = [pa.array(np.arange(self.seq, self.seq + n, dtype=np.int64))]
-            self.seq += n
-            for name in buf.names:
-                values = columns[name]
-                kind = buf.types[name] or pa.string()
-                if name in dictionaries:
-                    # a dictionary column: codes into the labels, no string copied
-                    codes = np.asarray(values, dtype=np.int32)
-                    arrays.append(
-                        pa.DictionaryArray.from_arrays(
-                            pa.array(codes, mask=codes < 0) if codes.min() < 0 else codes, dictionaries[name]
-                        )
-                    )
-                elif np.ndim(values) == 0:
-                    arrays.append(pa.repeat(pa.scalar(values, kind), n))
-                else:
-                    arrays.append(pa.array(values, kind))
-            buf.blocks.append(pa.record_batch(arrays, names=["seq", *buf.names]))
+            if seq is None:
+                seq = np.arange(self.seq, self.seq + n, dtype=np.int64)
+                self.seq += n
+            buf.chunks.append((seq, columns))
             buf.rows += n
             self.lines += n
             if buf.rows >= ROW_GROUP:
                 self.flush(cls)
 
+        write.reserve = self.reserve  # type: ignore[attr-defined]
         return write
 
-    def _seal(self, buf: _KindBuffer) -> None:
-        """Turn the rows appended one by one into a record batch."""
+    def _rows_batch(self, buf: _KindBuffer) -> Any:
+        """The rows appended one by one, as a record batch (None if there are none)."""
         import pyarrow as pa
 
         if not buf.columns["seq"]:
-            return
+            return None
         arrays = [pa.array(buf.columns["seq"], pa.int64())]
         for name in buf.names:
             kind = buf.types[name]
@@ -303,57 +307,130 @@ class ParquetTrace:
                 values, kind = [None if v is None else _DUMPS(v) for v in values], pa.string()
             arrays.append(pa.array(values, kind))
         self.lines += len(buf.columns["seq"])
-        buf.blocks.append(pa.record_batch(arrays, names=["seq", *buf.names]))
         for column in buf.columns.values():
             column.clear()
+        return pa.record_batch(arrays, names=["seq", *buf.names])
+
+    def _chunks_batch(self, buf: _KindBuffer) -> Any:
+        """The blocks handed over as columns, joined into one record batch."""
+        import pyarrow as pa
+
+        if not buf.chunks:
+            return None
+        sizes = [len(seq) for seq, _ in buf.chunks]
+        arrays = [pa.array(np.concatenate([seq for seq, _ in buf.chunks]).astype(np.int64))]
+        for name in buf.names:
+            parts = [columns[name] for _, columns in buf.chunks]
+            kind = buf.types[name] or pa.string()
+            if name in buf.dictionaries:
+                # a dictionary column: codes into the labels, no string copied
+                codes = np.concatenate(parts).astype(np.int32)
+                indices = pa.array(codes, mask=codes < 0) if codes.min() < 0 else pa.array(codes)
+                arrays.append(
+                    pa.DictionaryArray.from_arrays(indices, pa.array(buf.dictionaries[name], pa.string()))
+                )
+            elif all(np.ndim(part) == 0 for part in parts) and all(part == parts[0] for part in parts):
+                arrays.append(pa.repeat(pa.scalar(parts[0], kind), sum(sizes)))
+            else:
+                values = [
+                    np.full(size, part) if np.ndim(part) == 0 else np.asarray(part)
+                    for part, size in zip(parts, sizes, strict=True)
+                ]
+                arrays.append(pa.array(np.concatenate(values), kind))
+        buf.chunks.clear()
+        return pa.record_batch(arrays, names=["seq", *buf.names])
 
     def flush(self, cls: type[Event]) -> None:
         """Write the buffered rows of ``cls`` as a row group."""
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
         buf = self._buffers[cls]
-        self._seal(buf)
-        if not buf.blocks:
-            return
-        # one chunk per column: the blocks of a column writer share their
-        # dictionaries, so this joins codes and spares the Parquet writer from
-        # unifying a dictionary per block
-        table = pa.Table.from_batches(buf.blocks).combine_chunks()
-        buf.blocks.clear()
+        batches = [b for b in (self._rows_batch(buf), self._chunks_batch(buf)) if b is not None]
         buf.rows = 0
-        # the calendar date of each row, as Parquet's date type
+        if not batches:
+            return
+        if len(batches) > 1:
+            # rows of both origins: one schema (dictionary columns as plain text)
+            batches = [pa.Table.from_batches([b]).cast(_plain(b.schema)).to_batches()[0] for b in batches]
+        table = pa.Table.from_batches(batches)
+        seq = table.column("seq").to_numpy()
+        if len(seq) > 1 and not (seq[1:] > seq[:-1]).all():
+            # blocks handed over after their numbers were reserved: rows in the order they happened
+            table = table.take(np.argsort(seq, kind="stable"))
+        # the calendar date of each row, as Parquet's date type, and the kind, so
+        # that a whole trace directory reads as one dataset
         days = np.floor(table.column("t").to_numpy()).astype(np.int32) + self._epoch_day
         table = table.append_column("date", pa.array(days, pa.date32()))
-        writer = self._writers.get(cls.kind)
+        if "kind" not in table.column_names:
+            table = table.append_column("kind", pa.repeat(pa.scalar(cls.kind, pa.string()), len(table)))
+        self._write(cls.kind, table)
+
+    def _write(self, kind: str, table: Any) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        writer = self._writers.get(kind)
         if writer is None:
             # dictionary pages only where values repeat (ids, names), sequence
             # numbers as deltas, min/max statistics only for seq and t (the
             # columns a reader filters on): each setting cuts the cost of writing
-            text = [f.name for f in table.schema if pa.types.is_string(f.type)]
-            writer = self._writers[cls.kind] = pq.ParquetWriter(
-                self.path / f"{cls.kind}.parquet",
-                table.schema,
+            text = [
+                f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_dictionary(f.type)
+            ]
+            # the header in the schema too (what read_table shows); the footer's
+            # key-value metadata gets header and end record at close
+            schema = table.schema.with_metadata({META_KEY: _DUMPS({"header": self._header, "end": None})})
+            writer = self._writers[kind] = pq.ParquetWriter(
+                self.path / f"{kind}.parquet",
+                schema,
                 use_dictionary=text,
                 column_encoding={"seq": "DELTA_BINARY_PACKED"},
                 write_statistics=["seq", "t"],
+                # no Arrow schema stored: id columns read back as plain text
+                # (not dictionaries), so every kind's file unifies with the
+                # others into one dataset
+                store_schema=False,
             )
-        writer.write_table(table)
+        writer.write_table(table.replace_schema_metadata(writer.schema.metadata))
 
     def close(self, complete: bool = True, error: str | None = None, t: float | None = None) -> None:
+        import pyarrow as pa
+
         if self._closed:
             return
         self._closed = True
         for cls in list(self._buffers):
             self.flush(cls)
-        for writer in self._writers.values():
-            writer.close()
         end: dict[str, Any] = {"kind": "trace_end", "complete": complete}
         if t is not None:
             end["t"] = t
         if error:
             end["error"] = error
-        self._meta(end)
+        if not self._writers:
+            # a run without events still leaves a readable trace: one empty file
+            empty = pa.table(
+                {
+                    "seq": pa.array([], pa.int64()),
+                    "t": pa.array([], pa.float64()),
+                    "date": pa.array([], pa.date32()),
+                    "kind": pa.array([], pa.string()),
+                }
+            )
+            self._write("empty", empty)
+        # the header and the end record travel inside every file, in its footer
+        meta = {META_KEY: _DUMPS({"header": self._header, "end": end})}
+        for writer in self._writers.values():
+            writer.add_key_value_metadata(meta)
+            writer.close()
+
+
+def _plain(schema: Any) -> Any:
+    """``schema`` with dictionary columns as their value type."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [pa.field(f.name, f.type.value_type) if pa.types.is_dictionary(f.type) else f for f in schema]
+    )
 
 
 def open_trace(
@@ -376,12 +453,30 @@ def read_trace(path: str | Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
+def parquet_trace_metadata(path: str | Path) -> dict[str, Any]:
+    """The header and end record of a Parquet trace directory:
+    ``{"header": {...}, "end": {...} or None}``, read from the footer of its
+    files (or from the ``trace.json`` an earlier version wrote beside them)."""
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    for file in sorted(path.glob("*.parquet")):
+        meta = pq.read_metadata(file).metadata or {}
+        raw = meta.get(META_KEY.encode())
+        if raw is not None:
+            return json.loads(raw)
+    old = path / "trace.json"
+    if old.exists():
+        return json.loads(old.read_text(encoding="utf-8"))
+    raise ValueError(f"{path}: not a normflow Parquet trace (no file carries its metadata)")
+
+
 def _read_parquet_trace(path: Path) -> list[dict[str, Any]]:
     import pyarrow.parquet as pq
 
     from normflow.events import EVENT_BY_KIND
 
-    meta = json.loads((path / "trace.json").read_text(encoding="utf-8"))
+    meta = parquet_trace_metadata(path)
     rows: list[tuple[int, dict[str, Any]]] = []
     for file in sorted(path.glob("*.parquet")):
         kind = file.name.removesuffix(".parquet")
@@ -389,6 +484,7 @@ def _read_parquet_trace(path: Path) -> list[dict[str, Any]]:
         for row in pq.read_table(file).to_pylist():
             seq = row.pop("seq")
             date = row.pop("date")
+            row.pop("kind", None)
             if cls is not None:
                 for f in attrs.fields(cls):
                     if _arrow_type(f.type) is None and row.get(f.name) is not None:

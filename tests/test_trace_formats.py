@@ -47,3 +47,49 @@ def test_parquet_trace_has_one_file_per_kind_with_sequence_numbers(traces):
     assert table.column_names[:2] == ["seq", "t"] and "date" in table.column_names
     seq = table.column("seq").to_numpy()
     assert (seq[1:] > seq[:-1]).all()
+
+
+def test_parquet_trace_is_plain_parquet_readable_without_normflow(traces):
+    """Each kind's file reads with pandas.read_parquet, the directory with
+    pyarrow.dataset, in a Python that never imports normflow; header and end
+    record travel inside the files (no sibling file breaks a reader)."""
+    import subprocess
+    import sys
+
+    directory = traces / "run.parquet"
+    assert sorted(p.suffix for p in directory.iterdir()) == [".parquet"] * len(list(directory.iterdir()))
+    code = f"""
+import glob, json, sys
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+files = sorted(glob.glob({str(directory / "*.parquet")!r}))
+frames = {{f: pd.read_parquet(f) for f in files}}
+rows = sum(len(df) for df in frames.values())
+schema = pa.unify_schemas([pq.read_schema(f) for f in files])
+table = ds.dataset({str(directory)!r}, format="parquet", schema=schema).to_table()
+meta = json.loads(pq.read_metadata(files[0]).metadata[b"normflow.trace"])
+print(json.dumps({{"rows": rows, "dataset": table.num_rows, "kinds": sorted(set(table.column("kind").to_pylist())),
+                  "end": meta["end"], "scenario": meta["header"]["scenario"],
+                  "normflow": any(m.startswith("normflow") for m in sys.modules)}}))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    got = json.loads(done.stdout)
+    events = read_trace(directory)[1:-1]
+    assert got["rows"] == got["dataset"] == len(events)
+    assert got["kinds"] == sorted({e["kind"] for e in events})
+    assert got["end"]["complete"] is True and got["scenario"] == "minimal"
+    assert got["normflow"] is False
+
+
+def test_parquet_trace_of_a_run_with_no_event_still_carries_its_metadata(tmp_path):
+    import datetime as dt
+
+    from normflow.trace import ParquetTrace
+
+    trace = ParquetTrace(tmp_path / "t.parquet", dt.date(2000, 1, 1), header={"scenario": "none"})
+    trace.close(complete=False, error="stopped", t=0.0)
+    lines = read_trace(tmp_path / "t.parquet")
+    assert lines[0]["scenario"] == "none"
+    assert lines[-1] == {"kind": "trace_end", "complete": False, "t": 0.0, "error": "stopped"}

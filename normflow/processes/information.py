@@ -207,20 +207,36 @@ def information_exchange(sim: RunContext, issue: int):
             column.take(seekers)
             column.take(others)
 
-    def trace_rows(block: tuple[np.ndarray, ...], lo: int, hi: int) -> None:
-        # the contacts among ticks lo..hi-1 of a block, as columns; called before
-        # anything else can reach the trace, so rows keep the order of events
+    # A columnar trace takes the contacts of a block at its end, in one call. The
+    # rows' sequence numbers are taken at the moment the contacts happen (before
+    # any other event can reach the trace: at each hand-over to SimPy and before
+    # a coalition event), so rows keep the order of events.
+    reserve = columns.reserve if columns is not None else None
+    spans: list[tuple[int, int, int]] = []  # (first tick, count, first sequence number)
+
+    def trace_rows(counted: list[int], lo: int, hi: int) -> None:
+        # number the contacts among ticks lo..hi-1 of the block
+        n = counted[hi] - counted[lo]
+        if n:
+            spans.append((lo, n, reserve(n)))
+
+    def hand_over(block: tuple[np.ndarray, ...], hi: int) -> None:
+        # every contact numbered so far in this block, as columns
+        if not spans:
+            return
         times, found, seeker, partner, venue, outcome = block
-        handled = np.flatnonzero(found[lo:hi]) + lo
-        if len(handled):
-            columns(
-                t=times[handled],
-                source=seeker[handled],
-                target=partner[handled],
-                issue=issue_id,
-                venue=venue[handled],
-                success=outcome[handled] > FAILED,
-            )
+        handled = np.flatnonzero(found[:hi])
+        seq = np.concatenate([np.arange(first, first + n, dtype=np.int64) for _, n, first in spans])
+        spans.clear()
+        columns(
+            seq=seq,
+            t=times[handled],
+            source=seeker[handled],
+            target=partner[handled],
+            issue=issue_id,
+            venue=venue[handled],
+            success=outcome[handled] > FAILED,
+        )
 
     def cross(t: float, g: int, h: int, crossing: str) -> None:
         merged = w.merge(g, h)
@@ -273,7 +289,8 @@ def information_exchange(sim: RunContext, issue: int):
         venue = loc[k]
         venues = venue.tolist() if trace_contact is not None or objects else None
         block = (times, found, seeker, partner, venue, outcome)
-        traced = 0  # ticks of this block already handed to a columnar trace
+        traced = 0  # ticks of this block already numbered for a columnar trace
+        counted = np.concatenate(([0], np.cumsum(found))).tolist() if columns is not None else []
         lists = (times.tolist(), gaps.tolist(), seeker.tolist(), partner.tolist(), outcome.tolist())
         for lo in range(0, len(times), chunk):
             if chunk < len(times):
@@ -284,13 +301,14 @@ def information_exchange(sim: RunContext, issue: int):
                 if t > until:
                     tally["information_exchanged"] += contacts
                     if columns is not None:
-                        trace_rows(block, traced, i)
+                        trace_rows(counted, traced, i)
+                        hand_over(block, i)
                     return
                 if heap and t >= heap[0][0]:
                     tally["information_exchanged"] += contacts
                     contacts = 0
                     if columns is not None:
-                        trace_rows(block, traced, i)
+                        trace_rows(counted, traced, i)
                         traced = i
                     yield timeout(gap)
                 else:
@@ -340,11 +358,12 @@ def information_exchange(sim: RunContext, issue: int):
                     commitment[h] = b + influence * (a - b)
                 if what >= ACROSS_BORDER:
                     if columns is not None:
-                        trace_rows(block, traced, i + 1)
+                        trace_rows(counted, traced, i + 1)
                         traced = i + 1
                     cross(t, g, h, "border" if what == ACROSS_BORDER else "nationality")
         if columns is not None:
-            trace_rows(block, traced, len(times))
+            trace_rows(counted, traced, len(times))
+            hand_over(block, len(times))
 
 
 def local_sharing(sim: RunContext, issue: int):
