@@ -17,12 +17,32 @@ from normflow.schema import Dist, describe
 SECTIONS: list[tuple[str, type, str]] = [
     ("[scenario]", sc.Meta, "Name, dates and description. Simulated time is in days from `start`."),
     ("[[states]]", sc.State, "A state: its domestic structure and its stance on every issue."),
-    ("[states.legislature]", sc.Legislature, "A legislature with a calendar; the defaults follow the Diet's rules."),
+    (
+        "[states.legislature]",
+        sc.Legislature,
+        "A legislature with a calendar; the defaults follow the Diet's rules.",
+    ),
     ("session tables", sc.Session, "`ordinary_session` and each entry of `extraordinary_sessions`."),
-    ("[[local_governments.named]]", sc.NamedLocalGovernment, "A local government the scenario needs by name."),
-    ("[[local_governments.groups]]", sc.LocalGovernmentGroup, "`count` anonymous local governments drawn from distributions; ids are `<prefix>-<k>`."),
-    ("[[civil_society.groups]]", sc.NamedGroup, "A civil-society group by name. `nationality` defaults to its state."),
-    ("[[civil_society.populations]]", sc.GroupPopulation, "`count` anonymous groups placed in a state's local governments in proportion to population."),
+    (
+        "[[local_governments.named]]",
+        sc.NamedLocalGovernment,
+        "A local government the scenario needs by name.",
+    ),
+    (
+        "[[local_governments.groups]]",
+        sc.LocalGovernmentGroup,
+        "`count` anonymous local governments drawn from distributions; ids are `<prefix>-<k>`.",
+    ),
+    (
+        "[[civil_society.groups]]",
+        sc.NamedGroup,
+        "A civil-society group by name. `nationality` defaults to its state.",
+    ),
+    (
+        "[[civil_society.populations]]",
+        sc.GroupPopulation,
+        "`count` anonymous groups placed in a state's local governments in proportion to population.",
+    ),
     ("[[issues]]", sc.Issue, "An issue; `state` is the state whose policy is at stake."),
     ("[[ties]]", sc.Tie, "A declared tie between two groups, along which they exchange information."),
     ("[[negotiations]]", sc.Negotiation, "An interstate negotiation, opened on a date or on request."),
@@ -71,13 +91,26 @@ def render() -> str:
         "",
     ]
     for title, cls, text in SECTIONS:
-        out += [f"## {title}", "", text, "", "| field | type | default | range | meaning |", "|---|---|---|---|---|"]
+        out += [
+            f"## {title}",
+            "",
+            text,
+            "",
+            "| field | type | default | range | meaning |",
+            "|---|---|---|---|---|",
+        ]
         for row in describe(cls):
             lo, hi = row["low"], row["high"]
-            rng = "" if lo is None and hi is None else f"[{'' if lo is None else f'{lo:g}'}, {'' if hi is None else f'{hi:g}'}]"
+            rng = (
+                ""
+                if lo is None and hi is None
+                else f"[{'' if lo is None else f'{lo:g}'}, {'' if hi is None else f'{hi:g}'}]"
+            )
             field = next(f for f in attrs.fields(cls) if f.name == row["name"])
             default = "required" if field.default is attrs.NOTHING else _default(row["default"])
-            out.append(f"| `{row['name']}` | {_type_name(cls, row['name'])} | {default} | {rng} | {row['doc']} |")
+            out.append(
+                f"| `{row['name']}` | {_type_name(cls, row['name'])} | {default} | {rng} | {row['doc']} |"
+            )
         out.append("")
     out += [
         "## [plugins]",

@@ -144,6 +144,7 @@ class Simulation:
                 },
             )
         self._chambers: dict[str, agenda.Chamber] = {}
+        self._pressure_row: Callable[..., None] | None = None  # set when the bus is fixed
         self._started = False
         try:
             self._setup()
@@ -514,6 +515,11 @@ class Simulation:
             self._event_ids += 1
             self._last_pressure[(target, issue)][channel] = self._event_ids
             self._pressure_by_channel[(target, issue)][channel] += amount
+            row = self._pressure_row
+            if row is not None:
+                # only the trace listens: a row, no event object
+                row(t, source, target, issue, channel, nature, amount, self._event_ids, causes)
+                return amount
             self.bus.publish(
                 ev.PressureApplied(
                     t=t,
@@ -566,6 +572,7 @@ class Simulation:
         self.log.info("run.start", horizon_days=end, plugins=sorted(self.plugin_versions))
         began = time.perf_counter()
         self.bus.freeze()  # processes start on the first step, after this
+        self._pressure_row = self.bus.direct(ev.PressureApplied)
         try:
             self.env.run(until=end)
         except PluginRunError as exc:

@@ -86,6 +86,22 @@ def _template(cls: type[Event]) -> tuple[list[str], str]:
     return names, "".join(parts)
 
 
+def _arguments(cls: type[Event]) -> tuple[str, dict[str, Any]]:
+    """The parameter list of a row writer of ``cls`` (fields in the class's
+    order, ``t`` first) and the defaults it refers to: a field with a plain
+    default may be left out, so that a writer keeps working for callers
+    written before a field was added."""
+    parts: list[str] = []
+    defaults: dict[str, Any] = {}
+    for f in attrs.fields(cls):
+        if f.default is attrs.NOTHING or isinstance(f.default, attrs.Factory):  # type: ignore[arg-type]
+            parts.append(f.name)
+        else:
+            defaults[f"_default_{f.name}"] = f.default
+            parts.append(f"{f.name}=_default_{f.name}")
+    return ", ".join(parts), defaults
+
+
 def compile_line(cls: type[Event]) -> Callable[[Event, str], str]:
     """``line(event, date)``: the trace line of an event of class ``cls``."""
     names, body = _template(cls)
@@ -105,6 +121,8 @@ class JsonlTrace:
         # events come in time order: remembering the last day's text is enough
         self._day = -1
         self._date = ""
+        #: [first time of the current day, first time of the next, its text]
+        self._today: list[Any] = [0.0, -1.0, ""]
         self._file: IO[str] = open(self.path, "w", encoding="utf-8", buffering=1 << 16)  # noqa: SIM115
         self._put = self._file.write
         self._lines: dict[type[Event], Callable[[Event, str], str]] = {}
@@ -121,6 +139,7 @@ class JsonlTrace:
         if day != self._day:
             self._day = day
             self._date = (self._start + dt.timedelta(days=day)).isoformat()
+            self._today[:] = [float(day), float(day + 1), self._date]
         return self._date
 
     def __call__(self, event: Event) -> None:
@@ -135,11 +154,20 @@ class JsonlTrace:
         """``write(t, *fields)``: trace an event of class ``cls`` from its field
         values (in the class's order, ``t`` first) without building it. The line
         is the one ``self(cls(t=t, ...))`` would write."""
-        names, body = _template(cls)
-        args = ", ".join(names)
-        source = f"def write({args}):\n    date = date_of(t)\n    put(f'{body}')\n    trace.lines += 1\n"
+        _, body = _template(cls)
+        args, defaults = _arguments(cls)
+        # the day's text is read from a list the trace keeps current: no call
+        # unless the day changed
+        source = (
+            f"def write({args}):\n"
+            "    if not day[0] <= t < day[1]:\n        date_of(t)\n"
+            "    date = day[2]\n"
+            f"    put(f'{body}')\n    trace.lines += 1\n"
+        )
         scope: dict[str, Any] = {}
-        namespace = dict(_NAMESPACE, date_of=self.date, put=self._put, trace=self)
+        namespace = dict(
+            _NAMESPACE, date_of=self.date, put=self._put, trace=self, day=self._today, **defaults
+        )
         exec(compile(source, f"<trace rows of {cls.__name__}>", "exec"), namespace, scope)
         return scope["write"]
 
@@ -237,12 +265,13 @@ class ParquetTrace:
     def _appender(self, cls: type[Event], from_event: bool) -> Callable[..., None]:
         buf = self._buffer(cls)
         names = buf.names
-        head = "event" if from_event else ", ".join(names)
+        args, defaults = _arguments(cls)
+        head = "event" if from_event else args
         lines = [f"def add({head}):", "    seq = trace.seq", "    trace.seq = seq + 1", "    put_seq(seq)"]
         lines += [f"    put_{n}(event.{n})" if from_event else f"    put_{n}({n})" for n in names]
         lines += ["    if seq_column.__len__() >= ROW_GROUP:", "        trace.flush(cls)"]
         namespace: dict[str, Any] = {f"put_{n}": col.append for n, col in buf.columns.items()}
-        namespace.update(trace=self, seq_column=buf.columns["seq"], ROW_GROUP=ROW_GROUP, cls=cls)
+        namespace.update(trace=self, seq_column=buf.columns["seq"], ROW_GROUP=ROW_GROUP, cls=cls, **defaults)
         scope: dict[str, Any] = {}
         exec(compile("\n".join(lines) + "\n", f"<parquet rows of {cls.__name__}>", "exec"), namespace, scope)
         return scope["add"]

@@ -89,6 +89,12 @@ def campaigns(sim: RunContext, issue: int):
     threshold = p.support_threshold
     target = w.states[target_state]
     target_id = target.id
+    # when only the trace hears public support, it takes a row: no event object
+    public_row = bus.direct(PublicSupportChanged)
+    if public_row is None and wants_public:
+
+        def public_row(t: float, where: str, issue: str, support: float) -> None:
+            publish(PublicSupportChanged(t=t, where=where, issue=issue, support=support))
 
     def campaign(t: float, k: int) -> None:
         g = group_of[k]
@@ -105,24 +111,16 @@ def campaigns(sim: RunContext, issue: int):
             if lg >= 0:
                 public[lg] -= local_gain * force * public[lg]
             stance.public_support -= national_gain * force * stance.public_support
-            if wants_public:
-                publish(
-                    PublicSupportChanged(
-                        t=t, where=state_ids[st], issue=issue_id, support=stance.public_support
-                    )
-                )
+            if public_row is not None:
+                public_row(t, state_ids[st], issue_id, stance.public_support)
         else:
             if lg >= 0:
                 public[lg] += local_gain * appeal * force * (1.0 - public[lg])
             stance.public_support += national_gain * appeal * force * (1.0 - stance.public_support)
             salience = stance.salience
             salience.add(t, salience_bump * appeal * force * (1.0 - min(salience.at(t), 1.0)))
-            if wants_public:
-                publish(
-                    PublicSupportChanged(
-                        t=t, where=state_ids[st], issue=issue_id, support=stance.public_support
-                    )
-                )
+            if public_row is not None:
+                public_row(t, state_ids[st], issue_id, stance.public_support)
         if st != target_state or not supporter[g]:
             return
         amount = pressure_amount * force * commitment[g]

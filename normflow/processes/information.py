@@ -393,6 +393,9 @@ def local_sharing(sim: RunContext, issue: int):
     integers = rng.integers
     tally = sim.tally
     wants = sim.bus.wants(InformationShared)
+    shared_row = sim.bus.direct(InformationShared)  # only the trace listens: a row, no object
+    lg_ids = w.lg_ids
+    group_ids = w.group_ids
     transfer = p.transfer
     persuasion = p.lg_persuasion
     latest = sim.latest_event  # the last sharing in each locality: a resolution's cause
@@ -413,6 +416,9 @@ def local_sharing(sim: RunContext, issue: int):
         tally["information_shared"] += 1
         if wants:
             eid = latest[(issue_id, lg)] = sim.new_event_id()
+            if shared_row is not None:
+                shared_row(t, lg_ids[lg], group_ids[g], issue_id, eid)
+                return
             sim.bus.publish(
                 InformationShared(
                     t=t, local_government=w.lg_ids[lg], group=w.group_ids[g], issue=issue_id, id=eid
