@@ -189,6 +189,30 @@ def measure(job: dict[str, Any]) -> dict[str, Any]:
                 result = _timed(experiment, memory)
             # the pool's workers (children of a fork server) spend the CPU: count it
             result["cpu"] += workers.seconds
+    elif kind == "calibration":
+        # prior draws: a Latin hypercube over two rates of the case, one run per
+        # draw, through the experiment pool (what a calibration's particles cost)
+        from normflow import run_experiment
+
+        with tempfile.TemporaryDirectory() as out:
+            spec = Path(out) / "prior.toml"
+            spec.write_text(
+                f'scenario = "{job["scenario"]}"\nreplications = 1\nseed = 3\n'
+                "[latin_hypercube]\n"
+                f"samples = {job['particles']}\n"
+                "[latin_hypercube.ranges]\n"
+                '"processes.information.contact_rate" = [3.0, 12.0]\n'
+                '"processes.accountability.campaign_rate" = [2.0, 8.0]\n',
+                encoding="utf-8",
+            )
+
+            def calibration() -> int:
+                run_experiment(spec, Path(out) / "exp", workers=job["workers"])
+                return int(job["particles"])
+
+            with _DescendantsCpu() as workers:
+                result = _timed(calibration, memory)
+            result["cpu"] += workers.seconds
     elif kind == "engine":
         scenario = _scenario_of(job)
         information = job["scenario"] == "information"
@@ -232,8 +256,7 @@ def measure(job: dict[str, Any]) -> dict[str, Any]:
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
     """``measure(job)`` in a fresh Python process."""
-    env = dict(os.environ)
-    env.setdefault("PYTHONHASHSEED", "0")
+    env = _env()
     done = subprocess.run(
         [sys.executable, "-m", "normflow.bench", json.dumps(job)],
         capture_output=True,
@@ -246,6 +269,109 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         tail = "\n".join(done.stderr.strip().splitlines()[-5:])
         raise BenchError(f"measurement {job} failed (exit {done.returncode}): {tail}")
     return json.loads(lines[-1])
+
+
+#: A whole run in a fresh process, written against the public API as it was at
+#: the start of the performance work, so that an older commit runs it unchanged:
+#: CPU of the whole process (interpreter, imports, loading, the run) and of the run.
+RUN_SNIPPET = """
+import json, sys, time
+from normflow import Simulation, load_scenario
+loaded = time.process_time()
+scenario = load_scenario(sys.argv[1])
+built = time.process_time()
+result = Simulation(scenario, int(sys.argv[2])).run()
+done = time.process_time()
+print(json.dumps({"events": sum(result.counts.values()), "cpu": done, "cpu_run": done - built,
+                  "cpu_import": loaded}))
+"""
+
+#: The commit the second performance step started from (issue 16), and a copy
+#: of its kawasaki-suffrage scenario, frozen so that later changes of the model
+#: do not move the comparison.
+START_COMMIT = "b326518"
+FROZEN_KAWASAKI = REFERENCE_DIR / "frozen" / "kawasaki-suffrage-b326518.toml"
+
+
+def _env(tree: Path | None = None) -> dict[str, str]:
+    """The environment of a measured process: byte code cached as in any normal
+    install, and optionally another source tree's normflow and plugins first."""
+    env = dict(os.environ)
+    env.setdefault("PYTHONHASHSEED", "0")
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if tree is not None:
+        plugins = sorted(str(p) for p in (tree / "plugins").glob("*") if p.is_dir())
+        env["PYTHONPATH"] = os.pathsep.join([str(tree), str(tree / "plugins"), *plugins])
+    return env
+
+
+def run_whole(scenario: str | Path, seed: int = 1, tree: Path | None = None) -> dict[str, Any]:
+    """One whole run of ``scenario`` in a fresh process (``tree``: another
+    source tree's engine): events, CPU of the process and of the run."""
+    done = subprocess.run(
+        [sys.executable, "-c", RUN_SNIPPET, str(scenario), str(seed)],
+        capture_output=True,
+        text=True,
+        env=_env(tree),
+        cwd=tempfile.gettempdir(),
+        check=False,
+    )
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        tail = "\n".join(done.stderr.strip().splitlines()[-3:])
+        raise BenchError(f"a run of {scenario} failed (exit {done.returncode}): {tail}")
+    out = json.loads(lines[-1])
+    out["wall"] = out["cpu"]  # not timed on the wall; rows of whole runs are CPU only
+    out["peak_rss_mb"] = 0.0
+    return out
+
+
+def import_cpu(module: str) -> float:
+    """CPU seconds of a fresh Python process that imports ``module`` and stops."""
+    code = f"import {module}, time; print(time.process_time())"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), check=False
+    )
+    if done.returncode != 0:
+        raise BenchError(f"import {module} failed: {done.stderr.strip().splitlines()[-1:]}")
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+class StartTree:
+    """The start commit checked out in a temporary git worktree (None where
+    git or the commit is not available)."""
+
+    def __init__(self, rev: str = START_COMMIT):
+        self.rev = rev
+        self.path: Path | None = None
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+
+    def __enter__(self) -> Path | None:
+        root = REFERENCE_DIR.parent
+        if not (root / ".git").exists():
+            return None
+        self._tmp = tempfile.TemporaryDirectory()
+        path = Path(self._tmp.name) / "start"
+        done = subprocess.run(
+            ["git", "-C", str(root), "worktree", "add", "--detach", "-q", str(path), self.rev],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            return None
+        self.path = path
+        return path
+
+    def __exit__(self, *exc: object) -> None:
+        if self.path is not None:
+            subprocess.run(
+                ["git", "-C", str(REFERENCE_DIR.parent), "worktree", "remove", "--force", str(self.path)],
+                capture_output=True,
+                check=False,
+            )
+        if self._tmp is not None:
+            self._tmp.cleanup()
 
 
 # -- the suite ---------------------------------------------------------------------------
@@ -266,6 +392,8 @@ class Row:
     #: CPU per event net of what a run costs whatever its length (imports, set-up,
     #: summary): the difference between a full and a quarter horizon
     marginal_us_per_event: float | None = None
+    #: CPU seconds of one whole run in a fresh process (interpreter, imports, the run)
+    cpu_s_per_run: float | None = None
     note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -273,7 +401,7 @@ class Row:
         for key, value in list(out.items()):
             if isinstance(value, float):
                 out[key] = round(value, 3)
-        for key in ("ratio_vs_mesa", "marginal_us_per_event"):
+        for key in ("ratio_vs_mesa", "marginal_us_per_event", "cpu_s_per_run"):
             if out[key] is None:
                 del out[key]
         return out
@@ -334,7 +462,10 @@ def _ratio(reference: list[dict[str, Any]], engine: list[dict[str, Any]]) -> flo
 
 
 def run_suite(
-    quick: bool = False, repeat: int | None = None, say: Callable[[str], None] = lambda _: None
+    quick: bool = False,
+    repeat: int | None = None,
+    say: Callable[[str], None] = lambda _: None,
+    replications: int | None = None,
 ) -> Report:
     """Measure every row; ``quick`` trims sizes and replications for a smoke run."""
     if not (REFERENCE_DIR / "reference_simpy.py").exists():
@@ -342,13 +473,22 @@ def run_suite(
             f"the naive references are not at {REFERENCE_DIR}: run the suite from a source checkout"
         )
     repeat = repeat or (1 if quick else 3)
-    sizes = [(1_800, 10.0, 10.0, 10.0), (18_000, 2.0, 2.0, 1.0)]
+    sizes: list[tuple[int, float, float | None, float | None]] = [
+        (1_800, 10.0, 10.0, 10.0),
+        (18_000, 2.0, 2.0, 1.0),
+    ]
     if not quick:
         # (groups, engine years, SimPy reference years, Mesa years): the references run
         # shorter horizons at large sizes; their events per second are steady in time
-        sizes = [(1_800, 10.0, 10.0, 10.0), (18_000, 10.0, 2.0, 1.0), (180_000, 10.0, 1.0, 0.5)]
+        sizes = [
+            (1_800, 10.0, 10.0, 10.0),
+            (18_000, 10.0, 2.0, 1.0),
+            (180_000, 10.0, 1.0, 0.5),
+            # the engine alone at 1.8M groups (the references would take hours)
+            (1_800_000, 1.0, None, None),
+        ]
     full = full_scenario_name()
-    replications = 10 if quick else 200
+    replications = replications or (4 if quick else 200)
     rows: list[Row] = []
     targets: list[Target] = []
     per_event: dict[int, float] = {}
@@ -363,14 +503,18 @@ def run_suite(
             base = {"scenario": "information", "groups": groups, "seed": 1 + k}
             runs["engine"].append(run_job({"kind": "engine", **base, "years": years}))
             runs["quarter"].append(run_job({"kind": "engine", **base, "years": years / 4}))
-            runs["simpy"].append(run_job({"kind": "simpy", **base, "years": simpy_years}))
-            runs["mesa"].append(run_job({"kind": "mesa", **base, "years": mesa_years}))
+            if simpy_years is not None:
+                runs["simpy"].append(run_job({"kind": "simpy", **base, "years": simpy_years}))
+            if mesa_years is not None:
+                runs["mesa"].append(run_job({"kind": "mesa", **base, "years": mesa_years}))
         engine = _median_row(f"information {groups:,}", runs["engine"], _years(years))
-        engine.ratio_vs_simpy = _ratio(runs["simpy"], runs["engine"])
-        engine.ratio_vs_mesa = _ratio(runs["mesa"], runs["engine"])
         rows.append(engine)
-        rows.append(_median_row(f"  naive SimPy {groups:,}", runs["simpy"], _years(simpy_years)))
-        rows.append(_median_row(f"  Mesa weekly {groups:,}", runs["mesa"], _years(mesa_years)))
+        if simpy_years is not None:
+            engine.ratio_vs_simpy = _ratio(runs["simpy"], runs["engine"])
+            rows.append(_median_row(f"  naive SimPy {groups:,}", runs["simpy"], _years(simpy_years)))
+        if mesa_years is not None:
+            engine.ratio_vs_mesa = _ratio(runs["mesa"], runs["engine"])
+            rows.append(_median_row(f"  Mesa weekly {groups:,}", runs["mesa"], _years(mesa_years)))
         engine.marginal_us_per_event = 1e6 * statistics.median(
             (full["cpu"] - part["cpu"]) / max(full["events"] - part["events"], 1)
             for full, part in zip(runs["engine"], runs["quarter"], strict=True)
@@ -380,7 +524,12 @@ def run_suite(
             simpy_traced, engine_traced = runs["simpy"], runs["engine"]
         if groups == 1_800:
             targets.append(
-                Target("information vs naive SimPy at 1,800 groups", engine.ratio_vs_simpy, ">= 2.0", False)
+                Target(
+                    "information vs naive SimPy at 1,800 groups",
+                    engine.ratio_vs_simpy or 0.0,
+                    ">= 10.0",
+                    False,
+                )
             )
 
     say(f"scenario {full}")
@@ -393,6 +542,101 @@ def run_suite(
     row.ratio_vs_simpy = _ratio(full_simpy, full_runs)
     rows.append(row)
     rows.append(_median_row(f"  naive SimPy on {full}", full_simpy, "information exchange"))
+    targets.append(
+        Target(f"whole {full} vs naive SimPy information exchange", row.ratio_vs_simpy, ">= 5.0", False)
+    )
+    scenario_trace_extra: dict[str, float] = {}
+    for fmt, label in (("jsonl", "JSON Lines"), ("parquet", "Parquet")):
+        say(f"scenario {full}, trace on ({label})")
+        traced_full = [
+            run_job({"kind": "engine", "scenario": full, "seed": 1 + k, "trace": fmt}) for k in range(repeat)
+        ]
+        traced_row = _median_row(f"  {full}, trace {label}", traced_full, "the whole run, traced")
+        traced_row.ratio_vs_simpy = _ratio(full_simpy, traced_full)
+        rows.append(traced_row)
+        scenario_trace_extra[label] = _ratio(traced_full, full_runs) - 1.0
+
+    # each bundled case as a whole run, in a fresh process: what a user waits for
+    for name in sorted(bundled_scenarios()):
+        say(f"case {name}: whole runs")
+        got = [run_whole(name, 1 + k) for k in range(repeat)]
+        cpu = statistics.median(r["cpu"] for r in got)
+        case = Row(
+            name=f"case {name}",
+            events=int(statistics.median(r["events"] for r in got)),
+            wall_s=cpu,
+            events_per_s=statistics.median(r["events"] / r["cpu"] for r in got),
+            cpu_us_per_event=1e6 * statistics.median(r["cpu_run"] / max(r["events"], 1) for r in got),
+            peak_mb=0.0,
+            cpu_s_per_run=cpu,
+            note=f"{1 / cpu:.2f} runs/s/core; the run alone {statistics.median(r['cpu_run'] for r in got):.2f} s",
+        )
+        rows.append(case)
+
+    # start-up: import normflow against import numpy, fresh processes, alternating
+    say("start-up: import numpy / import normflow")
+    import_cpu("normflow")  # byte code written once, as in any install
+    numpy_s: list[float] = []
+    normflow_s: list[float] = []
+    for _ in range(max(repeat, 3) + 2):
+        numpy_s.append(import_cpu("numpy"))
+        normflow_s.append(import_cpu("normflow"))
+    for label, values in (("import numpy", numpy_s), ("import normflow", normflow_s)):
+        cpu = statistics.median(values)
+        rows.append(
+            Row(label, 0, cpu, 0.0, 0.0, 0.0, cpu_s_per_run=cpu, note="process CPU, fresh interpreter")
+        )
+    targets.append(
+        Target(
+            "start-up: import normflow / import numpy (process CPU)",
+            statistics.median(a / b for a, b in zip(normflow_s, numpy_s, strict=True)),
+            "<= 1.5",
+            False,
+        )
+    )
+
+    # the engine at the start commit, on a frozen copy of its kawasaki-suffrage scenario
+    say(f"kawasaki-suffrage as of {START_COMMIT}: this engine and the engine at {START_COMMIT}")
+    with StartTree() as start_tree:
+        if start_tree is None or not FROZEN_KAWASAKI.exists():
+            say(f"skipped: no git worktree of {START_COMMIT} or no frozen scenario")
+        else:
+            run_whole(FROZEN_KAWASAKI, 1, start_tree)  # byte code written once
+            then: list[dict[str, Any]] = []
+            now: list[dict[str, Any]] = []
+            for k in range(max(repeat, 2)):
+                then.append(run_whole(FROZEN_KAWASAKI, 1 + k, start_tree))
+                now.append(run_whole(FROZEN_KAWASAKI, 1 + k))
+            for label, got in ((f"  engine at {START_COMMIT}", then), ("  this engine", now)):
+                cpu = statistics.median(r["cpu"] for r in got)
+                rows.append(
+                    Row(
+                        f"kawasaki ({START_COMMIT} copy): {label.strip()}",
+                        int(statistics.median(r["events"] for r in got)),
+                        cpu,
+                        statistics.median(r["events"] / r["cpu"] for r in got),
+                        1e6 * statistics.median(r["cpu_run"] / max(r["events"], 1) for r in got),
+                        0.0,
+                        cpu_s_per_run=cpu,
+                        note=f"the run alone {statistics.median(r['cpu_run'] for r in got):.2f} s",
+                    )
+                )
+            targets.append(
+                Target(
+                    f"kawasaki ({START_COMMIT} copy), whole run: engine at {START_COMMIT} / this engine",
+                    statistics.median(a["cpu"] / b["cpu"] for a, b in zip(then, now, strict=True)),
+                    ">= 3.0",
+                    False,
+                )
+            )
+            targets.append(
+                Target(
+                    f"kawasaki ({START_COMMIT} copy), the run alone: engine at {START_COMMIT} / this engine",
+                    statistics.median(a["cpu_run"] / b["cpu_run"] for a, b in zip(then, now, strict=True)),
+                    ">= 3.0",
+                    False,
+                )
+            )
 
     walls: dict[int, float] = {}
     cpus: dict[int, float] = {}
@@ -408,6 +652,20 @@ def run_suite(
         row.ratio_vs_simpy = reference_cpu / (got["cpu"] / max(got["events"], 1))
         rows.append(row)
     efficiency = walls[1] / (2 * walls[2])
+
+    particles = 2 if quick else 20
+    for workers in (1, 2):
+        say(f"calibration throughput: {particles} prior draws of {full} on {workers} worker(s)")
+        got = run_job({"kind": "calibration", "scenario": full, "particles": particles, "workers": workers})
+        row = _median_row(f"calibration {particles}×{full} w{workers}", [got], "")
+        row.events_per_s = particles / got["wall"]
+        row.cpu_us_per_event = 0.0
+        row.cpu_s_per_run = got["cpu"] / particles
+        row.note = (
+            f"{particles / got['wall']:.2f} particles/s on {workers} worker(s) (wall); "
+            "prior draws (Latin hypercube) through the experiment pool"
+        )
+        rows.append(row)
 
     trace_extra: dict[str, float] = {}
     growth: dict[str, float] = {}
@@ -427,7 +685,7 @@ def run_suite(
         short = run_job({**base, "seed": 1, "years": traced_years / 4, "trace": fmt})
         growth[label] = traced[0]["peak_rss_mb"] / short["peak_rss_mb"]
 
-    biggest = max(per_event)
+    biggest = max(g for g in per_event if g <= 180_000)
     targets += [
         Target(
             f"marginal CPU per event at {biggest:,} / at 1,800 groups",
@@ -435,8 +693,30 @@ def run_suite(
             "<= 1.3",
             False,
         ),
-        Target("trace writing, extra CPU (Parquet)", trace_extra["Parquet"], "<= 0.30", False),
-        Target("trace writing, extra CPU (JSON Lines)", trace_extra["JSON Lines"], "<= 0.30", False),
+        Target(
+            f"trace, extra CPU on information {traced_groups:,} (Parquet)",
+            trace_extra["Parquet"],
+            "<= 0.30",
+            False,
+        ),
+        Target(
+            f"trace, extra CPU on information {traced_groups:,} (JSON Lines)",
+            trace_extra["JSON Lines"],
+            "<= 1.00",
+            False,
+        ),
+        Target(
+            f"trace, extra CPU on a whole {full} run (Parquet)",
+            scenario_trace_extra["Parquet"],
+            "<= 0.30",
+            False,
+        ),
+        Target(
+            f"trace, extra CPU on a whole {full} run (JSON Lines)",
+            scenario_trace_extra["JSON Lines"],
+            "<= 1.00",
+            False,
+        ),
         Target("peak memory, horizon ×4, trace on (Parquet)", growth["Parquet"], "<= 1.10", False),
         Target("peak memory, horizon ×4, trace on (JSON Lines)", growth["JSON Lines"], "<= 1.10", False),
         Target("2-worker parallel efficiency (wall time)", efficiency, ">= 0.85", False),
@@ -455,6 +735,7 @@ def run_suite(
         "python": sys.version.split()[0],
         "cpus": os.cpu_count(),
         "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+        "per_event_growth": {f"{g:,}": per_event[g] / per_event[1_800] for g in sorted(per_event)},
     }
     return Report(rows, targets, settings)
 
@@ -481,6 +762,7 @@ def print_report(report: Report) -> None:
         ("µs/event", "right"),
         ("net µs/event", "right"),
         ("peak MB", "right"),
+        ("CPU s/run", "right"),
         ("× SimPy", "right"),
         ("× Mesa", "right"),
         ("", "left"),
@@ -494,7 +776,8 @@ def print_report(report: Report) -> None:
             f"{r.events_per_s:,.0f}",
             f"{r.cpu_us_per_event:.2f}",
             "" if r.marginal_us_per_event is None else f"{r.marginal_us_per_event:.2f}",
-            f"{r.peak_mb:.0f}",
+            f"{r.peak_mb:.0f}" if r.peak_mb else "",
+            "" if r.cpu_s_per_run is None else f"{r.cpu_s_per_run:.3f}",
             "" if r.ratio_vs_simpy is None else f"{r.ratio_vs_simpy:.2f}",
             "" if r.ratio_vs_mesa is None else f"{r.ratio_vs_mesa:.2f}",
             r.note,

@@ -12,7 +12,7 @@ from normflow.bench import BenchError, print_report, run_suite
 
 
 @click.command("bench")
-@click.option("--quick", is_flag=True, help="Smaller sizes, one repetition, 10 replications: a smoke run.")
+@click.option("--quick", is_flag=True, help="Smaller sizes, one repetition, 4 replications: a smoke run.")
 @click.option("--json", "as_json", is_flag=True, help="Print the rows and targets as one JSON object.")
 @click.option(
     "--repeat",
@@ -20,7 +20,13 @@ from normflow.bench import BenchError, print_report, run_suite
     default=None,
     help="Repetitions per row (default 3; 1 with --quick).",
 )
-def bench_command(quick: bool, as_json: bool, repeat: int | None) -> None:
+@click.option(
+    "--replications",
+    type=click.IntRange(1, 100_000),
+    default=None,
+    help="Replications of the experiment rows (default 200; 4 with --quick).",
+)
+def bench_command(quick: bool, as_json: bool, repeat: int | None, replications: int | None) -> None:
     """Measure the engine against naive SimPy and Mesa references and print the table.
 
     Each measurement runs in its own Python process; the full suite takes
@@ -28,7 +34,7 @@ def bench_command(quick: bool, as_json: bool, repeat: int | None) -> None:
     experiment dominate)."""
     say = (lambda _: None) if as_json else (lambda text: click.echo(f"… {text}", err=True))
     try:
-        report = run_suite(quick=quick, repeat=repeat, say=say)
+        report = run_suite(quick=quick, repeat=repeat, say=say, replications=replications)
     except BenchError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
