@@ -653,7 +653,7 @@ def run_suite(
         rows.append(row)
     efficiency = walls[1] / (2 * walls[2])
 
-    particles = 2 if quick else 20
+    particles = 2 if quick else 10
     for workers in (1, 2):
         say(f"calibration throughput: {particles} prior draws of {full} on {workers} worker(s)")
         got = run_job({"kind": "calibration", "scenario": full, "particles": particles, "workers": workers})
