@@ -18,15 +18,24 @@ be preceded by anything else, so moving the clock to ``t`` and handling the
 tick on the spot gives exactly the order SimPy would have given. A tick at or
 after that time goes through ``env.timeout`` like any other event (which
 also keeps SimPy's tie-breaking for simultaneous events).
+
+Several such clocks (a run's information exchange, local sharing and
+campaigns, for every issue) share one SimPy process (``drive``): each is a
+participant that announces its next tick; the earliest runs, inline until
+another participant or a SimPy event is due, so alternating processes no
+longer pay a heap entry, a step and a generator resume per tick.
 """
 
 from __future__ import annotations
 
+import heapq
+import math
 from collections.abc import Callable, Generator
 from typing import Any
 
 import numpy as np
 import simpy
+from simpy.events import NORMAL
 
 #: Ticks drawn per block. Large enough that numpy's per-call overhead
 #: vanishes per tick, small enough that the draws wasted past the horizon
@@ -49,6 +58,17 @@ class FastEnvironment(simpy.Environment):
     def __init__(self, initial_time: float = 0) -> None:
         super().__init__(initial_time)
         self.heap: list[tuple[float, int, int, simpy.Event]] = self._queue
+
+    def at(self, t: float) -> simpy.Event:
+        """An event that fires at time ``t`` exactly (a timeout given by its
+        date, not by a delay: ``now + (t - now)`` need not round to ``t``)."""
+        if t < self._now:
+            raise RuntimeError(f"cannot schedule at {t}: the clock is already at {self._now}")
+        event = simpy.Event(self)
+        event._ok = True
+        event._value = None
+        heapq.heappush(self._queue, (t, NORMAL, next(self._eid), event))
+        return event
 
     def advance_to(self, t: float) -> None:
         """Move the clock to ``t``; allowed only before the next scheduled event."""
@@ -164,3 +184,75 @@ def run_clock(
             else:
                 env._now = t
             fire(t, who)
+
+
+#: The type of a participant of ``drive``: a generator that yields the time of
+#: its next tick and is sent, when that tick is due, the time before which it
+#: may go on handling its ticks by itself.
+Participant = Generator[float, float, None]
+
+
+def clock_ticks(
+    env: FastEnvironment, clock: AggregatedClock, fire: Callable[[float, int], Any], until: float
+) -> Participant:
+    """``run_clock`` as a participant of ``drive``: calls ``fire(t, actor)``
+    at every tick of ``clock`` up to ``until``."""
+    if clock.total <= 0 or clock.n == 0:
+        return
+    heap = env.heap
+    t = env.now
+    bound = -math.inf  # the first tick waits for its turn
+    while True:
+        gaps, picks = clock.block()
+        for gap, who in zip(gaps, picks, strict=True):
+            # t is the running sum of the gaps: the times SimPy would give them
+            t += gap
+            if t > until:
+                return
+            if t >= bound or (heap and t >= heap[0][0]):
+                bound = yield t
+            else:
+                env._now = t
+            fire(t, who)
+
+
+def drive(env: FastEnvironment, participants: list[Participant]) -> Generator[simpy.Event, Any, None]:
+    """One SimPy process for several Poisson processes: each participant
+    announces its next tick, the earliest one runs, inline while nothing in
+    SimPy's schedule and no other participant is due before it, and through
+    SimPy's heap (an event at that very time) otherwise.
+
+    Every tick happens at the time and in the order it would have as a
+    process of its own (ties between continuous times aside, which have
+    probability zero); what is saved is SimPy's machinery — a heap entry, a
+    step and a generator resume — for every tick where two processes
+    alternate."""
+    heap = env.heap
+    times: list[float] = []
+    running: list[Participant] = []
+    for participant in participants:
+        try:
+            times.append(next(participant))
+        except StopIteration:
+            continue
+        running.append(participant)
+    while running:
+        # the earliest participant, and the time before which it may run alone
+        k = 0
+        t = times[0]
+        bound = math.inf
+        for j in range(1, len(times)):
+            u = times[j]
+            if u < t:
+                bound = t
+                k, t = j, u
+            elif u < bound:
+                bound = u
+        if heap and t >= heap[0][0]:
+            yield env.at(t)
+        else:
+            env._now = t
+        try:
+            times[k] = running[k].send(bound)
+        except StopIteration:
+            del times[k], running[k]

@@ -26,7 +26,7 @@ import numpy as np
 
 from normflow import events as ev
 from normflow.bus import Bus
-from normflow.clocks import FastEnvironment
+from normflow.clocks import FastEnvironment, drive
 from normflow.interventions import Interventions
 from normflow.log import get_logger
 from normflow.outcomes import OutcomeRecorder, milestone_label
@@ -289,6 +289,7 @@ class Simulation:
 
     def _start_core(self) -> None:
         env, w, s = self.env, self.world, self.scenario
+        poisson: list[Any] = []  # filled for every issue before the driver's first step
         for state in w.states:
             if state.legislature is not None:
                 chamber = agenda.Chamber(self, state.id, state.legislature)
@@ -296,10 +297,12 @@ class Simulation:
                 env.process(chamber.run())
         on = self.enabled
         for i, issue in enumerate(w.issues):
+            # the Poisson processes of every issue share one SimPy process (clocks.drive)
             if on("information"):
-                env.process(information.information_exchange(self, i))
-                env.process(information.local_sharing(self, i))
-            env.process(accountability.campaigns(self, i))
+                poisson += [information.information_exchange(self, i), information.local_sharing(self, i)]
+            poisson.append(accountability.campaigns(self, i))
+            if i == 0:
+                env.process(drive(env, poisson))
             env.process(accountability.electoral_leverage(self, i))
             if self.interventions.resolutions_allowed:
                 env.process(agenda.local_assemblies(self, i))

@@ -241,3 +241,40 @@ def test_block_partner_choice_has_the_law_of_the_scalar_rule(seeker):
     labels = np.union1d(np.unique(drawn), np.unique(scalar))
     table = np.array([[np.sum(drawn == x) for x in labels], [np.sum(scalar == x) for x in labels]])
     assert stats.chi2_contingency(table).pvalue > LEVEL
+
+
+def test_one_driver_for_several_clocks_fires_every_tick_at_the_time_and_in_the_order_of_separate_processes():
+    """clocks.drive runs several Poisson processes in one SimPy process: the
+    ticks, their times (to the last bit) and their order among themselves and
+    among other scheduled events are those of one process per clock."""
+    from normflow.clocks import FastEnvironment, clock_ticks, drive, run_clock
+
+    def record(shared: bool) -> list[tuple[str, float, int]]:
+        env = FastEnvironment()
+        seen: list[tuple[str, float, int]] = []
+        clocks = {
+            name: AggregatedClock(np.full(n, rate), np.random.default_rng(seed), block=64)
+            for name, n, rate, seed in (("a", 5, 0.7, 1), ("b", 3, 0.2, 2), ("c", 8, 1.1, 3))
+        }
+
+        def fire(name: str):
+            return lambda t, who: seen.append((name, t, who))
+
+        def metronome():
+            # other SimPy events, every 1.5 days, which ticks must go around
+            while env.now + 1.5 <= 100.0:
+                yield env.timeout(1.5)
+                seen.append(("m", env.now, -1))
+
+        env.process(metronome())
+        if shared:
+            env.process(drive(env, [clock_ticks(env, c, fire(n), 100.0) for n, c in clocks.items()]))
+        else:
+            for n, c in clocks.items():
+                env.process(run_clock(env, c, fire(n), 100.0))
+        env.run(until=100.0)
+        return seen
+
+    separate, shared = record(False), record(True)
+    assert len(separate) > 500
+    assert shared == separate

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from normflow.clocks import AggregatedClock, run_clock
+from normflow.clocks import AggregatedClock, clock_ticks
 from normflow.events import AccessBlocked, PressureApplied, PublicSupportChanged
 
 if TYPE_CHECKING:
@@ -147,7 +147,7 @@ def campaigns(sim: RunContext, issue: int):
                     )
                 )
 
-    yield from run_clock(sim.env, AggregatedClock(rates, rng), campaign, sim.horizon)
+    yield from clock_ticks(sim.env, AggregatedClock(rates, rng), campaign, sim.horizon)
 
 
 def electoral_leverage(sim: RunContext, issue: int):

@@ -24,11 +24,12 @@ world, runs contact by contact.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from normflow.clocks import BLOCK, AggregatedClock, run_clock
+from normflow.clocks import BLOCK, AggregatedClock, clock_ticks
 from normflow.events import CoalitionFormed, CoalitionJoined, InformationExchanged, InformationShared
 
 if TYPE_CHECKING:
@@ -190,10 +191,10 @@ def information_exchange(sim: RunContext, issue: int):
     objects = wants_contact and columns is None and trace_contact is None
     env = sim.env
     heap = env.heap
-    timeout = env.timeout
     until = sim.horizon
     t = env.now
     contacts = 0
+    bound = -math.inf  # a participant of clocks.drive: the first tick waits for its turn
 
     # A large population's state does not fit in the core's cache, and contact by
     # contact every read would wait on memory. Gathering the state of the next
@@ -291,26 +292,25 @@ def information_exchange(sim: RunContext, issue: int):
         block = (times, found, seeker, partner, venue, outcome)
         traced = 0  # ticks of this block already numbered for a columnar trace
         counted = np.concatenate(([0], np.cumsum(found))).tolist() if columns is not None else []
-        lists = (times.tolist(), gaps.tolist(), seeker.tolist(), partner.tolist(), outcome.tolist())
+        lists = (times.tolist(), seeker.tolist(), partner.tolist(), outcome.tolist())
         for lo in range(0, len(times), chunk):
             if chunk < len(times):
                 touch(seeker[lo : lo + chunk], other[lo : lo + chunk])
-            for i, (t, gap, g, h, what) in enumerate(
-                zip(*(x[lo : lo + chunk] for x in lists), strict=True), lo
-            ):
+            for i, (t, g, h, what) in enumerate(zip(*(x[lo : lo + chunk] for x in lists), strict=True), lo):
                 if t > until:
                     tally["information_exchanged"] += contacts
                     if columns is not None:
                         trace_rows(counted, traced, i)
                         hand_over(block, i)
                     return
-                if heap and t >= heap[0][0]:
+                if t >= bound or (heap and t >= heap[0][0]):
+                    # another participant or a SimPy event is due first: hand over
                     tally["information_exchanged"] += contacts
                     contacts = 0
                     if columns is not None:
                         trace_rows(counted, traced, i)
                         traced = i
-                    yield timeout(gap)
+                    bound = yield t
                 else:
                     env._now = t
                 if what < 0:
@@ -425,4 +425,4 @@ def local_sharing(sim: RunContext, issue: int):
                 )
             )
 
-    yield from run_clock(sim.env, AggregatedClock(rates, rng), share, sim.horizon)
+    yield from clock_ticks(sim.env, AggregatedClock(rates, rng), share, sim.horizon)
