@@ -82,7 +82,9 @@ def main() -> int:
                 there = digests(other, scenario.resolve(), args.seed)
                 ok = here == there and "error" not in here
                 same &= ok
-                print(f"{'same' if ok else 'DIFFERENT'}  {scenario.name}: this tree {here}, {args.rev} {there}")
+                print(
+                    f"{'same' if ok else 'DIFFERENT'}  {scenario.name}: this tree {here}, {args.rev} {there}"
+                )
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(other)], check=False)
     return 0 if same else 1
