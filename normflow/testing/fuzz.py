@@ -22,6 +22,7 @@ The same seed gives the same inputs. POSIX only (``os.fork``).
 from __future__ import annotations
 
 import argparse
+import copy
 import datetime as dt
 import hashlib
 import json
@@ -77,15 +78,20 @@ def _bundled_texts() -> list[tuple[str, str]]:
     return [(name, path.read_text(encoding="utf-8")) for name, path in sorted(bundled_scenarios().items())]
 
 
-def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [prefix]
-    if isinstance(node, dict):
-        for k, v in node.items():
-            out += _paths(v, (*prefix, k))
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            out += _paths(v, (*prefix, i))
-    return out
+def _paths(data: Any, limit: int = 20) -> list[tuple[Any, ...]]:
+    """Every place in ``data`` (to ``limit`` levels), without recursion."""
+    out: list[tuple[Any, ...]] = []
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(data, ())]
+    while stack:
+        node, prefix = stack.pop()
+        out.append(prefix)
+        if len(prefix) >= limit:
+            continue
+        if isinstance(node, dict):
+            stack.extend((v, (*prefix, k)) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((v, (*prefix, i)) for i, v in enumerate(node))
+    return sorted(out, key=repr)
 
 
 def _get(node: Any, path: tuple[Any, ...]) -> Any:
@@ -109,13 +115,13 @@ def _structural(rng: random.Random, text: str) -> bytes:
         if op == 0:  # delete
             del parent[key]
         elif op == 1:  # an interesting value
-            parent[key] = rng.choice(INTERESTING)
-        elif op == 2:  # another value of this document
-            parent[key] = _get(data, rng.choice(paths))
+            parent[key] = copy.deepcopy(rng.choice(INTERESTING))
+        elif op == 2:  # another value of this document (a copy: never a cycle)
+            parent[key] = copy.deepcopy(_get(data, rng.choice(paths)))
         elif op == 3:  # wrapped
             parent[key] = rng.choice([[parent[key]], {"value": parent[key]}, {"dist": parent[key]}])
         elif op == 4 and isinstance(parent, list):  # duplicated list items
-            parent.extend([parent[key]] * rng.choice([1, 2, 50]))
+            parent.extend(copy.deepcopy([parent[key]] * rng.choice([1, 2, 50])))
         elif op == 5 and isinstance(parent, dict):  # a misspelt or unknown key
             parent[str(key) + rng.choice(["_", "s", "x", "."])] = parent.pop(key)
         elif op == 6 and isinstance(parent[key], int | float) and not isinstance(parent[key], bool):
