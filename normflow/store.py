@@ -147,7 +147,8 @@ class Store:
             raise StoreError(
                 f"{self.dir} already holds an experiment; continue it with --resume or choose another --out"
             )
-        if self.dir.exists() and (not self.dir.is_dir() or any(self.dir.iterdir())):
+        # a lock file alone is what a refused or locked attempt leaves
+        if self.dir.exists() and (not self.dir.is_dir() or any(p.name != LOCK for p in self.dir.iterdir())):
             raise StoreError(f"{self.dir} exists and is not an empty directory; choose another --out")
 
     # -- lock: one writer at a time ----------------------------------------------

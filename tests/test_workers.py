@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from normflow.workers import Timeout, WorkerLost, call_with_limit, map_with_limits
+from normflow.experiment.workers import Timeout, WorkerLost, call_with_limit, map_with_limits
 
 
 def task(x: int) -> int:

@@ -12,6 +12,7 @@ import click
 from normflow.cli.base import fail, parse_overrides, parse_value
 from normflow.cli.options import intervene_option
 from normflow.errors import ExperimentError
+from normflow.experiment.plan import MAX_TASKS
 from normflow.experiment.results import summarize
 from normflow.experiment.running import run_experiment
 from normflow.store import StoreError
@@ -51,6 +52,13 @@ def _parse_sweep(items: tuple[str, ...]) -> dict[str, list[Any]]:
     return out
 
 
+def _planning(done: int, total: int) -> None:
+    """Progress of checking a large plan's cells, on stderr."""
+    end = "\n" if done >= total else "\r"
+    click.echo(f"planning: {done:,} of {total:,} cells checked", err=True, nl=False)
+    click.echo(end, err=True, nl=False)
+
+
 @click.group("experiment")
 def experiment_cli() -> None:
     """Replications and parameter sweeps, stored on disk as they finish."""
@@ -84,6 +92,19 @@ def experiment_cli() -> None:
 )
 @click.option("--retry-failed", is_flag=True, help="With --resume, compute failed replications again.")
 @click.option("--csv", is_flag=True, help="Also write results.csv.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0, min_open=True),
+    metavar="SECONDS",
+    help="Stop a replication that runs longer and store it as failed (default: no limit).",
+)
+@click.option(
+    "--max-tasks",
+    type=click.IntRange(1),
+    default=MAX_TASKS,
+    show_default=True,
+    help="Refuse a plan of more replications in all (cells times replications).",
+)
 def run_command(
     spec: str | None,
     replications: int | None,
@@ -97,6 +118,8 @@ def run_command(
     resume: bool,
     retry_failed: bool,
     csv: bool,
+    timeout: float | None,
+    max_tasks: int,
 ) -> None:
     """Run SPEC (an experiment file) or SCENARIO (a bundled name or a file)
     many times, over a sweep, and store one row per replication."""
@@ -121,6 +144,9 @@ def run_command(
             retry_failed=retry_failed,
             csv=csv,
             progress=True,
+            timeout=timeout,
+            max_tasks=max_tasks,
+            on_plan=_planning,
         )
     except (StoreError, ExperimentError) as exc:
         fail(str(exc), 1 if isinstance(exc, ExperimentError) else 2)

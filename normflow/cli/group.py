@@ -24,8 +24,10 @@ from normflow.explain import ExplainError
 from normflow.interventions import InterventionError
 from normflow.outputs import OutputError
 from normflow.plugins import PluginError
+from normflow.scenario import LIMITS, Limits
 from normflow.schema import ScenarioError, one_line
 from normflow.simulation import PluginRunError
+from normflow.store import StoreError
 
 
 def quiet_pipe() -> None:
@@ -76,6 +78,8 @@ class NormflowGroup(click.Group):
             fail(one_line(str(exc)))
         except BrokenPipeError:
             quiet_pipe()
+        except StoreError as exc:
+            fail(str(exc))
         except OSError as exc:
             fail(f"{getattr(exc, 'filename', '') or ''}: {exc.strerror or exc}".lstrip(": "))
         except KeyboardInterrupt:
@@ -91,8 +95,25 @@ class NormflowGroup(click.Group):
     show_default=True,
     type=click.Choice(["debug", "info", "warning", "error"]),
 )
-def cli(log_json: bool, log_level: str) -> None:
+@click.option(
+    "--max-actors",
+    type=click.IntRange(1),
+    default=LIMITS.max_actors,
+    show_default=True,
+    help="Refuse a world with more actors (states, local governments, groups) than this.",
+)
+@click.option(
+    "--max-years",
+    type=click.IntRange(1),
+    default=LIMITS.max_years,
+    show_default=True,
+    help="Refuse a scenario whose horizon is longer than this many years.",
+)
+def cli(log_json: bool, log_level: str, max_actors: int, max_years: int) -> None:
     """Simulate how advocacy coalitions, local governments, legislatures and
     states turn information and moral authority into policy change."""
+    import normflow.scenario
+
+    normflow.scenario.LIMITS = Limits(max_actors=max_actors, max_years=max_years)
     log.configure(json=log_json, level=log_level)
     warnings.showwarning = show_warning

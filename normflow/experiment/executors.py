@@ -10,6 +10,8 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+import attrs
+
 from normflow.errors import ExperimentError
 from normflow.experiment.replication import (
     PLUGIN_ENV,
@@ -19,11 +21,7 @@ from normflow.experiment.replication import (
     run_replication,
     set_worker_shared,
 )
-
-
-def rows_in_process(tasks: list[Task], shared: Shared) -> Iterator[dict[str, Any]]:
-    for task in tasks:
-        yield run_replication(task, shared)
+from normflow.experiment.workers import Timeout, WorkerLost, call_with_limit, map_with_limits
 
 
 def _mp_context() -> Any:
@@ -58,6 +56,40 @@ def _start_worker(env: tuple[tuple[str, str], ...], driver: Any, shared: Shared 
     threading.Thread(target=watch, daemon=True).start()
 
 
+#: How many more times a replication whose worker died is tried.
+RETRIES = 2
+
+
+@attrs.frozen
+class Limits:
+    """How long a replication may run (seconds; None: no limit) and how many
+    more times work lost with a worker is tried."""
+
+    timeout: float | None = None
+    retries: int = RETRIES
+
+
+def _failed_row(task: Task, exc: BaseException) -> dict[str, Any]:
+    return {**task.identity(), "status": "failed", "error": error_text(exc)}
+
+
+def run_replication_limited(task: Task, shared: Shared | None, timeout: float | None) -> dict[str, Any]:
+    """``run_replication``, in a forked child killed after ``timeout``
+    seconds when one is given: a replication that never ends or that kills
+    its process becomes a failed row."""
+    if timeout is None:
+        return run_replication(task, shared)
+    try:
+        return call_with_limit(run_replication, (task, shared), timeout)
+    except (Timeout, WorkerLost) as exc:
+        return _failed_row(task, exc)
+
+
+def rows_in_process(tasks: list[Task], shared: Shared, limits: Limits = Limits()) -> Iterator[dict[str, Any]]:
+    for task in tasks:
+        yield run_replication_limited(task, shared, limits.timeout)
+
+
 def map_in_pool(
     fn: Callable[[Any], Any],
     tasks: Iterable[Any],
@@ -65,79 +97,76 @@ def map_in_pool(
     failed: Callable[[Any, BaseException], Any],
     *,
     shared: Shared | None = None,
+    timeout: float | None = None,
+    retries: int = RETRIES,
 ) -> Iterator[Any]:
-    """Yield ``fn(task)`` for each task as it finishes, in a process pool
+    """Yield ``fn(task)`` for each task as it finishes, in worker processes
     (forkserver or spawn; workers take the driver's plugin selection and leave
-    with the driver), with at most ``2 * workers`` tasks in flight so memory
-    stays flat. A result that cannot come back (e.g. unpicklable) yields
-    ``failed(task, exc)``; a dead worker raises ``ExperimentError``."""
-    import concurrent.futures as cf
-    from concurrent.futures.process import BrokenProcessPool
-
+    with the driver), one task per worker at a time so memory stays flat. A
+    task that raises, or whose result cannot come back, yields
+    ``failed(task, exc)``; so does one that runs longer than ``timeout``
+    seconds (its worker is killed and replaced: ``workers.Timeout``) and one
+    whose worker dies ``retries + 1`` times (``workers.WorkerLost``)."""
     ctx = _mp_context()
     alive_r, alive_w = ctx.Pipe(duplex=False)
     env = (
         shared.env if shared is not None else tuple((k, os.environ[k]) for k in PLUGIN_ENV if k in os.environ)
     )
-    pool = cf.ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=_start_worker, initargs=(env, alive_r, shared)
+    results = map_with_limits(
+        fn,
+        tasks,
+        workers,
+        ctx,
+        init=_start_worker,
+        initargs=(env, alive_r, shared),
+        timeout=timeout,
+        retries=retries,
     )
-    todo = iter(tasks)
-    pending: dict[cf.Future[Any], Any] = {}
-    finished = False
-
-    def fill() -> None:
-        while len(pending) < 2 * workers:
-            task = next(todo, None)
-            if task is None:
-                return
-            pending[pool.submit(fn, task)] = task
-
     try:
-        fill()
-        while pending:
-            done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-            for fut in done:
-                task = pending.pop(fut)
-                try:
-                    result = fut.result()
-                except BrokenProcessPool:
-                    raise ExperimentError(
-                        "a worker process died (killed, out of memory, or, in a script, the "
-                        "`if __name__ == '__main__':` guard is missing); the finished replications are stored"
-                    ) from None
-                except Exception as exc:
-                    result = failed(task, exc)
-                yield result
-            fill()
-        finished = True
+        for task, result, exc in results:
+            yield result if exc is None else failed(task, exc)
     finally:
-        pool.shutdown(wait=finished, cancel_futures=True)
+        results.close()
         alive_r.close()
         alive_w.close()
 
 
-def rows_from_pool(tasks: list[Task], shared: Shared, workers: int) -> Iterator[dict[str, Any]]:
+def rows_from_pool(
+    tasks: list[Task], shared: Shared, workers: int, limits: Limits = Limits()
+) -> Iterator[dict[str, Any]]:
     return map_in_pool(
         run_replication,
         tasks,
         workers,
-        lambda task, exc: {**task.identity(), "status": "failed", "error": error_text(exc)},
+        _failed_row,
         shared=shared,
+        timeout=limits.timeout,
+        retries=limits.retries,
     )
 
 
 def rows_from_dask(
-    tasks: list[Task], shared: Shared, scheduler: Any, workers: int
+    tasks: list[Task],
+    shared: Shared,
+    scheduler: Any,
+    workers: int,
+    limits: Limits = Limits(),
+    lost: list[str] | None = None,
 ) -> Iterator[dict[str, Any]]:
+    """Rows from a Dask cluster. A replication that keeps killing the
+    workers that run it (``KilledWorker``) is a failed row; work lost
+    otherwise (a cancelled future, a closed connection) is submitted again up
+    to ``limits.retries`` times, and then only named in ``lost``."""
     try:
         from distributed import Client, LocalCluster, as_completed
+        from distributed.scheduler import KilledWorker
     except ImportError:
         raise ExperimentError(
             "--scheduler needs dask and distributed: pip install 'normflow[dask]'"
         ) from None
     import logging
 
+    lost = lost if lost is not None else []
     cluster = None
     own = True
     if isinstance(scheduler, str) and scheduler == "local":
@@ -157,17 +186,36 @@ def rows_from_dask(
             raise ExperimentError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
     else:
         client, own = scheduler, False
-    futures = []
+    futures: list[Any] = []
     try:
         # the scenario text goes to the cluster once, not once per task
         [shared_future] = client.scatter([shared], broadcast=True)
-        futures = client.map(run_replication, tasks, shared=shared_future, pure=False)
-        task_of = {f.key: t for f, t in zip(futures, tasks, strict=True)}
-        for fut in as_completed(futures):
+        futures = client.map(
+            run_replication_limited, tasks, shared=shared_future, timeout=limits.timeout, pure=False
+        )
+        task_of = {f.key: (t, 1) for f, t in zip(futures, tasks, strict=True)}
+        pending = as_completed(futures)
+        for fut in pending:
+            task, attempt = task_of.pop(fut.key)
             try:
                 row = fut.result()
-            except Exception as exc:  # a worker lost (KilledWorker) is recorded, not fatal
-                row = {**task_of[fut.key].identity(), "status": "failed", "error": error_text(exc)}
+            except KilledWorker as exc:  # it took down every worker that ran it
+                row = _failed_row(task, exc)
+            except Exception as exc:  # lost with its worker: again, a bounded number of times
+                if attempt <= limits.retries:
+                    again = client.submit(
+                        run_replication_limited,
+                        task,
+                        shared=shared_future,
+                        timeout=limits.timeout,
+                        pure=False,
+                    )
+                    futures.append(again)
+                    task_of[again.key] = (task, attempt + 1)
+                    pending.add(again)
+                else:
+                    lost.append(error_text(exc))
+                continue
             yield row
     finally:
         if futures:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
@@ -21,8 +22,8 @@ import numpy as np
 
 from normflow.experiment.replication import Task
 from normflow.experiment.spec import LG_ROLE, LG_ROLE_RANGE, ExperimentSpec, spec_from_dict
-from normflow.scenario import Scenario, loads_scenario, resolve_scenario_path
-from normflow.schema import ScenarioError
+from normflow.scenario import Scenario, check_size, loads_scenario, resolve_scenario_path
+from normflow.schema import ScenarioError, read_text_file
 
 
 @attrs.frozen
@@ -74,23 +75,48 @@ class Plan:
         return {**self.spec.overrides, **{k: v for k, v in cell.items() if k != LG_ROLE}}
 
 
-def make_plan(spec: ExperimentSpec, scenario_text: str | None = None, plugins: Sequence[Any] = ()) -> Plan:
+#: Replications an experiment may plan in all (cells times replications)
+#: unless raised (``--max-tasks``): planning validates every cell, and a
+#: million replications of the smallest scenario take hours.
+MAX_TASKS = 1_000_000
+
+#: From this many cells on, planning reports its progress (``on_cell``).
+PROGRESS_FROM = 2_000
+
+
+def make_plan(
+    spec: ExperimentSpec,
+    scenario_text: str | None = None,
+    plugins: Sequence[Any] = (),
+    *,
+    max_tasks: int = MAX_TASKS,
+    on_cell: Callable[[int, int], None] | None = None,
+) -> Plan:
     """Check the spec against its scenario and list the cells. Every swept
     value and every cell goes through the scenario loader, so a bad value is
-    reported here, naming the spec entry, before anything runs."""
+    reported here, naming the spec entry, before anything runs. Above
+    ``max_tasks`` replications in all the plan is refused; with
+    ``PROGRESS_FROM`` cells or more, ``on_cell(done, total)`` is called as
+    cells are checked (every 1% at most)."""
     # a spec built in Python has not been through the validator yet
     spec = spec_from_dict(spec.to_dict(), file="<spec>")
     if scenario_text is None:
         path = resolve_scenario_path(spec.scenario)
-        try:
-            scenario_text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ScenarioError("scenario", str(path), f"a readable UTF-8 file ({exc})") from None
+        scenario_text = read_text_file(path, "scenario file")
         scenario_file = str(path)
     else:
         scenario_file = spec.scenario
     _check_keys(spec)
     base = _load(scenario_text, scenario_file, spec.overrides, "overrides", spec.overrides)
+    n_cells = math.prod(len(v) for v in spec.sweep.values()) * (
+        spec.latin_hypercube.samples if spec.latin_hypercube and spec.latin_hypercube.ranges else 1
+    )
+    if n_cells * spec.replications > max_tasks:
+        raise ScenarioError(
+            "replications",
+            f"{n_cells:,} cells x {spec.replications:,} replications = {n_cells * spec.replications:,}",
+            f"at most {max_tasks:,} replications in all; raise the limit with --max-tasks N if you mean it",
+        )
     for key, values in spec.sweep.items():
         for i, value in enumerate(values):
             if key == LG_ROLE:
@@ -115,7 +141,12 @@ def make_plan(spec: ExperimentSpec, scenario_text: str | None = None, plugins: S
     ]
     cells = tuple({**combo, **point} for combo in factorial for point in points)
     # with two or more parameters, values valid one by one may still clash
-    for i, cell in enumerate(cells if len(spec.sweep) + len(latin) > 1 else ()):
+    checked = cells if len(spec.sweep) + len(latin) > 1 else ()
+    report = on_cell if on_cell is not None and len(checked) >= PROGRESS_FROM else None
+    step = max(1, len(checked) // 100)
+    for i, cell in enumerate(checked):
+        if report is not None and i % step == 0:
+            report(i, len(checked))
         scenario_part = {k: v for k, v in cell.items() if k != LG_ROLE}
         if scenario_part:
             _load(
@@ -125,6 +156,8 @@ def make_plan(spec: ExperimentSpec, scenario_text: str | None = None, plugins: S
                 f"sweep cell {i} ({_describe(cell)})",
                 scenario_part,
             )
+    if report is not None:
+        report(len(checked), len(checked))
     parameters = tuple(spec.sweep) + tuple(latin)
     return Plan(
         spec=spec,
@@ -177,7 +210,9 @@ def _check_role(value: Any, where: str) -> None:
 
 def _load(text: str, file: str, overrides: dict[str, Any], where: str, blamed: dict[str, Any]) -> Scenario:
     try:
-        return loads_scenario(text, file=file, overrides=overrides)
+        scenario = loads_scenario(text, file=file, overrides=overrides)
+        check_size(scenario, file=file)
+        return scenario
     except ScenarioError as exc:
         inner = exc.path or "<top>"
         if inner in blamed and len(blamed) == 1:

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from normflow.experiment.spec import ExperimentSpec, spec_from_dict
-from normflow.store import Store
+from normflow.store import RESULTS, Store, StoreError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -56,10 +56,18 @@ class Experiment:
         return [(c, k) for k in range(reps) for c in range(len(self.manifest["cells"])) if (c, k) not in done]
 
     def summary(self, **options: Any) -> Summary:
+        """Statistics of the stored rows; a store without any is a
+        ``StoreError`` (a summary of nothing would read as a result)."""
         from normflow.stats import summarize as summarize_table
 
+        table = self.results()
+        if not len(table):
+            raise StoreError(
+                f"{self.directory}: no results stored ({RESULTS} is missing or empty and no part is "
+                f"left); compute them with: normflow experiment run --resume --out {self.directory}"
+            )
         return summarize_table(
-            self.results(),
+            table,
             parameters=self.parameters,
             start=self.manifest["scenario"]["start"],
             about=self._about(),

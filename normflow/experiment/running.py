@@ -15,8 +15,16 @@ from typing import Any
 
 import numpy as np
 
-from normflow.experiment.executors import default_workers, rows_from_dask, rows_from_pool, rows_in_process
-from normflow.experiment.plan import Plan, make_plan
+from normflow.errors import ExperimentError
+from normflow.experiment.executors import (
+    RETRIES,
+    Limits,
+    default_workers,
+    rows_from_dask,
+    rows_from_pool,
+    rows_in_process,
+)
+from normflow.experiment.plan import MAX_TASKS, Plan, make_plan
 from normflow.experiment.progress import Progress, record_rows
 from normflow.experiment.replication import PLUGIN_ENV, Shared, Task
 from normflow.experiment.results import Experiment
@@ -85,6 +93,10 @@ def run_experiment(
     csv: bool = False,
     plugins: Sequence[Any] = (),
     progress: bool | Callable[[Progress], None] = False,
+    timeout: float | None = None,
+    retries: int = RETRIES,
+    max_tasks: int = MAX_TASKS,
+    on_plan: Callable[[int, int], None] | None = None,
 ) -> Experiment:
     """Run (or continue) an experiment and return it once every replication
     is stored.
@@ -101,9 +113,22 @@ def run_experiment(
     plugin objects given to every run (they must be
     picklable for a pool or a cluster). Interrupting (Ctrl-C) keeps every
     finished replication.
+
+    ``timeout`` (seconds) stops a replication that runs longer and stores it
+    as failed; a replication whose worker dies is given to a fresh worker up
+    to ``retries`` more times, then stored as failed. Work a Dask cluster
+    loses is submitted again up to ``retries`` times; what still could not be
+    computed is not stored and raises ``ExperimentError`` once the rest is
+    stored. Above ``max_tasks`` replications in all the plan is refused;
+    ``on_plan(done, total)`` follows the checking of large plans.
+
+    Everything that can refuse (a different spec, other plugins, a damaged
+    manifest or results table, a store locked by another process) is checked
+    before anything in the store is moved, deleted or written.
     """
     began = time.perf_counter()
     stored: dict[str, Any] | None = None
+    planning = {"max_tasks": max_tasks, "on_cell": on_plan}
     if spec is None:
         if not (resume and out is not None):
             raise ValueError("run_experiment needs a spec, or resume=True and the directory (out=...)")
@@ -113,17 +138,21 @@ def run_experiment(
             _apply_changes(base, replications, seed, sweep, overrides, intervene),
             scenario_text=stored["scenario"]["text"],
             plugins=plugins,
+            **planning,
         )
     else:
         if isinstance(spec, str | Path):
             spec = spec_or_scenario(str(spec))
         plan = make_plan(
-            _apply_changes(spec, replications, seed, sweep, overrides, intervene), plugins=plugins
+            _apply_changes(spec, replications, seed, sweep, overrides, intervene),
+            plugins=plugins,
+            **planning,
         )
     store = Store(
         out if out is not None else Path("experiments") / f"{plan.scenario_name}-{plan.fingerprint[:8]}"
     )
-    if resume and store.exists():
+    fresh = not (resume and store.exists())
+    if not fresh:
         stored = stored or store.read_manifest()
         conflict = _resume_conflict(stored, plan)
         if conflict:
@@ -133,51 +162,92 @@ def run_experiment(
                 f"{store.dir} holds {stored['spec']['replications']} replications per cell; "
                 f"asking for {plan.spec.replications} would leave some out"
             )
-    else:
-        store.check_fresh()
-    store.dir.mkdir(parents=True, exist_ok=True)
-    store.acquire()
+    store.open_for_writing(fresh)
+    lost: list[str] = []
     try:
+        # read only, until every check that can refuse has passed
+        rows, bad = store.inspect() if not fresh else ([], [])
+        done = {(row["cell"], row["replication"]) for row in rows}
+        failed = [(row["cell"], row["replication"]) for row in rows if row["status"] == "failed"]
+        todo = done - set(failed) if retry_failed else done
+        tasks = plan.tasks(skip=todo)
+        if tasks:
+            versions, origins = _preflight(plan, plugins)
+        else:
+            versions = dict((stored or {}).get("plugins", {}))
+            origins = dict((stored or {}).get("plugin_origins", {}))
+        if stored is not None and todo and tasks:
+            _check_plugins(store, stored, versions, origins, retry_failed)
+        # from here on the store changes
         store.clean_temporary()
-        done = store.done()
+        store.quarantine(bad)
         if retry_failed:
-            failed = [(row["cell"], row["replication"]) for row in store.rows() if row["status"] == "failed"]
             store.forget(failed)
-            for key in failed:
-                done.discard(key)
-        tasks = plan.tasks(skip=done)
-        versions = _preflight(plan, plugins) if tasks else (stored or {}).get("plugins", {})
-        before = stored.get("plugins", versions) if stored is not None else versions
-        # rows computed under another plugin set belong to another experiment;
-        # a retry of failed rows usually follows a fix, so a new version may do
-        changed = set(versions) != set(before) if retry_failed else versions != before
-        if done and tasks and changed:
-            raise StoreError(
-                f"{store.dir} was computed with the plugins {_versions_text(stored['plugins'])}; "
-                f"now {_versions_text(versions)} are loaded. Load the same ones "
-                "(NORMFLOW_LOAD_PLUGINS) to continue it, or use another --out"
-            )
-        store.write_manifest(_manifest(plan, versions))
+        store.write_manifest(_manifest(plan, versions, origins))
         shared = Shared(
             scenario_text=plan.scenario_text,
             plugins=tuple(plugins),
             plugin_names=tuple(sorted(versions)),
             env=tuple((k, os.environ[k]) for k in PLUGIN_ENV if k in os.environ),
         )
-        computed = _execute(store, plan, tasks, len(done), workers, scheduler, shared, progress)
+        failed_before = len(failed) if not retry_failed else 0
+        computed = _execute(
+            store,
+            plan,
+            tasks,
+            len(todo),
+            failed_before,
+            workers,
+            scheduler,
+            shared,
+            progress,
+            Limits(timeout=timeout, retries=retries),
+            lost,
+        )
         store.compact(csv=csv)
     finally:
         store.release()
+    if lost:
+        raise ExperimentError(
+            f"{len(lost)} replication(s) could not be computed: the workers running them were lost "
+            f"{retries + 1} times ({lost[-1]}); the other rows are stored. Continue with: "
+            f"normflow experiment run --resume --out {store.dir}"
+        )
     return Experiment(store.dir, computed=computed, wall_seconds=time.perf_counter() - began)
+
+
+def _check_plugins(
+    store: Store, stored: dict[str, Any], versions: dict[str, str], origins: dict[str, str], retry: bool
+) -> None:
+    """Rows computed under another plugin set belong to another experiment;
+    a retry of failed rows usually follows a fix, so a new version may do,
+    but not another plugin of the same name (another distribution)."""
+    before = dict(stored.get("plugins", versions))
+    changed = set(versions) != set(before) if retry else versions != before
+    was = dict(stored.get("plugin_origins", {}))
+    moved = sorted(k for k in set(was) & set(origins) if was[k] != origins[k])
+    if changed:
+        raise StoreError(
+            f"{store.dir} was computed with the plugins {_versions_text(before)}; "
+            f"now {_versions_text(versions)} are loaded. Load the same ones "
+            "(NORMFLOW_LOAD_PLUGINS) to continue it, or use another --out"
+        )
+    if moved:
+        k = moved[0]
+        raise StoreError(
+            f"{store.dir} was computed with the plugin {k} from {was[k]}; now {k} comes from "
+            f"{origins[k]}. Load the same one to continue it, or use another --out"
+        )
 
 
 def _versions_text(versions: dict[str, str]) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(versions.items())) or "none"
 
 
-def _preflight(plan: Plan, plugins: Sequence[Any]) -> dict[str, str]:
+def _preflight(plan: Plan, plugins: Sequence[Any]) -> tuple[dict[str, str], dict[str, str]]:
     """Build (not run) the first cell's simulation here, so a missing plugin
-    or a bad plugin section is one clear error, not a table of failures."""
+    or a bad plugin section is one clear error, not a table of failures; the
+    loaded plugins' versions and origins (distribution or module)."""
     from normflow.simulation import Simulation
 
     cell = plan.cells[0]
@@ -189,10 +259,14 @@ def _preflight(plan: Plan, plugins: Sequence[Any]) -> dict[str, str]:
         local_government_role=float(cell.get(LG_ROLE, plan.spec.local_government_role)),
         interventions=parse_interventions(plan.spec.intervene),
     )
-    return dict(sorted(sim.plugin_versions.items()))
+    origins = getattr(sim.pm, "origins", {})
+    return (
+        dict(sorted(sim.plugin_versions.items())),
+        {k: origins.get(k, "unknown") for k in sorted(sim.plugin_versions)},
+    )
 
 
-def _manifest(plan: Plan, plugin_versions: dict[str, str]) -> dict[str, Any]:
+def _manifest(plan: Plan, plugin_versions: dict[str, str], origins: dict[str, str]) -> dict[str, Any]:
     from normflow.version import __version__
 
     return {
@@ -209,6 +283,7 @@ def _manifest(plan: Plan, plugin_versions: dict[str, str]) -> dict[str, Any]:
         "parameters": list(plan.parameters),
         "cells": [{"cell": i, "params": cell} for i, cell in enumerate(plan.cells)],
         "plugins": plugin_versions,
+        "plugin_origins": origins,
     }
 
 
@@ -217,21 +292,23 @@ def _execute(
     plan: Plan,
     tasks: list[Task],
     already: int,
+    failed: int,
     workers: int | None,
     scheduler: Any,
     shared: Shared,
     progress: bool | Callable[[Progress], None],
+    limits: Limits,
+    lost: list[str],
 ) -> int:
     began = time.perf_counter()
     total = already + len(tasks)
     n_workers = max(1, min(workers or default_workers(), len(tasks) or 1))
     if scheduler is not None and tasks:
-        rows = rows_from_dask(tasks, shared, scheduler, workers or default_workers())
+        rows = rows_from_dask(tasks, shared, scheduler, workers or default_workers(), limits, lost)
     elif n_workers == 1:
-        rows = rows_in_process(tasks, shared)
+        rows = rows_in_process(tasks, shared, limits)
     else:
-        rows = rows_from_pool(tasks, shared, n_workers)
-    failed = sum(1 for row in store.rows() if row.get("status") == "failed") if already else 0
+        rows = rows_from_pool(tasks, shared, n_workers, limits)
 
     def write(row: dict[str, Any]) -> dict[str, Any]:
         store.write_row(row)

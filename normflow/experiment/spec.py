@@ -147,15 +147,10 @@ def spec_from_dict(data: dict[str, Any], file: str = "<spec>") -> ExperimentSpec
 def load_spec(path: str | Path) -> ExperimentSpec:
     """Read an experiment spec file. A relative ``scenario`` path is taken
     relative to the spec file."""
-    import tomllib
+    from normflow.schema import parse_toml, read_text_file
 
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError("", str(path), f"a readable UTF-8 file ({exc})", file=str(path)) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError("", "<TOML>", f"valid TOML ({exc})", file=str(path)) from None
+    data = parse_toml(read_text_file(path, "spec file"), str(path))
     spec = spec_from_dict(data, file=str(path))
     scen = Path(spec.scenario)
     if not _is_bundled(spec.scenario) and not scen.is_absolute() and (path.parent / scen).exists():
@@ -172,16 +167,16 @@ def _is_bundled(name: str) -> bool:
 def spec_or_scenario(arg: str) -> ExperimentSpec:
     """The CLI's first argument: a spec file (its ``scenario`` is a string)
     or a scenario (a bundled name or a file with a ``[scenario]`` table)."""
-    import tomllib
+    from normflow.schema import parse_toml, read_text_file
 
     if _is_bundled(arg):
         return ExperimentSpec(scenario=arg)
     path = Path(arg)
     if path.is_file():
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-            data = {}
+            data = parse_toml(read_text_file(path, "file"), str(path))
+        except ScenarioError:
+            data = {}  # not a spec: the scenario loader says what is wrong with it
         if isinstance(data.get("scenario"), str):
             return load_spec(path)
     resolve_scenario_path(arg)  # a clear error if it is neither

@@ -400,6 +400,10 @@ def _write(result: HypothesisResult, out: Path) -> None:
     result.arms_frame().to_csv(out / f"{stem}_arms.csv", index=False)
     if result.data:
         fig = result.design.plot(result)
+        from matplotlib.text import Text
+
+        for text in fig.findobj(Text):  # scenario names are text, not TeX
+            text.set_parse_math(False)
         fig.savefig(out / f"{stem}.png", dpi=110)
 
 

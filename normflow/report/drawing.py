@@ -35,11 +35,23 @@ def new_figure(width: float, height: float, margins: dict[str, float] | None = N
     return Figure(figsize=(width, height), layout="constrained")
 
 
+def literal_text(fig: Figure) -> Figure:
+    """Turn off matplotlib's math parsing in every text of ``fig``: names
+    come from scenarios and a ``$`` in one (``visit $\\frac$``) would
+    otherwise be read as TeX, and fail. Called before a figure is saved."""
+    from matplotlib.text import Text
+
+    for text in fig.findobj(Text):
+        text.set_parse_math(False)
+    return fig
+
+
 def figure_svg(fig: Figure, salt: str) -> str:
     """The figure as an ``<svg>`` element to inline (deterministic ids, so
     two figures on one page never share a clip-path id)."""
     import matplotlib
 
+    literal_text(fig)
     buf = io.StringIO()
     with matplotlib.rc_context({"svg.hashsalt": f"normflow-{salt}", "svg.fonttype": "none"}):
         fig.savefig(buf, format="svg", metadata={"Date": None})

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from normflow.errors import ReportError
-from normflow.report.drawing import date_axis, new_figure, thin, top_series
+from normflow.report.drawing import date_axis, literal_text, new_figure, thin, top_series
 from normflow.report.series import RunSeries
 
 if TYPE_CHECKING:
@@ -221,4 +221,4 @@ def plot_run(summary: dict[str, Any], series: RunSeries, path: Path) -> None:
         draw(target)
     fig.suptitle(f"{summary.get('scenario', '')}  seed {summary.get('seed')}", fontsize=10)
     # the format the file's extension names (png, pdf, svg, ...); png without one
-    fig.savefig(path, format=Path(path).suffix.lower().lstrip(".") or "png", dpi=110)
+    literal_text(fig).savefig(path, format=Path(path).suffix.lower().lstrip(".") or "png", dpi=110)
