@@ -253,8 +253,14 @@ def run_hypotheses(
     job_list = list(jobs.values())
     versions = _preflight(job_list, designs)
     stores = [Store(job.directory) for job in job_list]
-    for job, store in zip(job_list, stores, strict=True):
-        _open_store(store, job, seed, versions)
+    try:  # each store locked before anything is written into it
+        for job, store in zip(job_list, stores, strict=True):
+            store.acquire()
+            _open_store(store, job, seed, versions)
+    except BaseException:
+        for store in stores:
+            store.release()
+        raise
     tasks: list[Task] = []
     already = 0
     done_sets = [store.done() for store in stores]
