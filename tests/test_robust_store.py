@@ -208,3 +208,22 @@ def test_a_second_run_on_a_locked_store_writes_nothing(tmp_path):
         assert sorted(p.name for p in out.iterdir()) == [".lock"]
     finally:
         holder.release()
+
+
+def test_a_plugin_of_the_same_name_and_version_from_elsewhere_is_another_plugin(tmp_path):
+    """Defect 11, second half: the origin of each plugin is stored, so a
+    project installed under a bundled plugin's name and version is not
+    taken for it on resume."""
+    out = tmp_path / "exp"
+    experiment(out, n=1, plugins=[FailsSometimes()])
+    manifest = out / "manifest.json"
+    data = json.loads(manifest.read_text())
+    assert data["plugin_origins"] == {"fails_sometimes": f"module {__name__}"}
+    data["plugin_origins"]["fails_sometimes"] = "distribution normflow-fails-sometimes"
+    manifest.write_text(json.dumps(data))
+    before = tree_hash(out)
+    with pytest.raises(
+        StoreError, match="from distribution normflow-fails-sometimes; now fails_sometimes comes from module"
+    ):
+        experiment(out, n=2, plugins=[FailsSometimes()], resume=True)
+    assert tree_hash(out) == before

@@ -153,10 +153,12 @@ def rows_from_dask(
     limits: Limits = Limits(),
     lost: list[str] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Rows from a Dask cluster. A replication that keeps killing the
-    workers that run it (``KilledWorker``) is a failed row; work lost
-    otherwise (a cancelled future, a closed connection) is submitted again up
-    to ``limits.retries`` times, and then only named in ``lost``."""
+    """Rows from a Dask cluster. Work lost with a worker (``KilledWorker``,
+    a cancelled future, a closed connection) is submitted again, up to
+    ``limits.retries`` times (with the shared data, which may have gone
+    too). Then a replication that still kills the workers that run it
+    (``KilledWorker``) is a failed row, and other lost work is only named in
+    ``lost`` (not stored: ``--resume`` computes it)."""
     try:
         from distributed import Client, LocalCluster, as_completed
         from distributed.scheduler import KilledWorker
@@ -199,23 +201,26 @@ def rows_from_dask(
             task, attempt = task_of.pop(fut.key)
             try:
                 row = fut.result()
-            except KilledWorker as exc:  # it took down every worker that ran it
-                row = _failed_row(task, exc)
             except Exception as exc:  # lost with its worker: again, a bounded number of times
                 if attempt <= limits.retries:
+                    # the scattered data may have gone with the worker: this time it travels
+                    # with the task (it is small), so no dead worker can take it along again
                     again = client.submit(
                         run_replication_limited,
                         task,
-                        shared=shared_future,
+                        shared=shared,
                         timeout=limits.timeout,
                         pure=False,
                     )
                     futures.append(again)
                     task_of[again.key] = (task, attempt + 1)
                     pending.add(again)
-                else:
+                    continue
+                if not isinstance(exc, KilledWorker):
                     lost.append(error_text(exc))
-                continue
+                    continue
+                # it took down every worker that ran it, each time: its own doing
+                row = _failed_row(task, exc)
             yield row
     finally:
         if futures:
