@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from normflow.cli.base import fail, parse_overrides, parse_value
-from normflow.cli.options import intervene_option
+from normflow.cli.options import FiniteFloat, intervene_option
 from normflow.errors import ExperimentError
 from normflow.experiment.plan import MAX_TASKS
 from normflow.experiment.results import summarize
@@ -94,7 +94,7 @@ def experiment_cli() -> None:
 @click.option("--csv", is_flag=True, help="Also write results.csv.")
 @click.option(
     "--timeout",
-    type=click.FloatRange(0, min_open=True),
+    type=FiniteFloat(0.01, 1e7),
     metavar="SECONDS",
     help="Stop a replication that runs longer and store it as failed (default: no limit).",
 )
