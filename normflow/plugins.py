@@ -1,16 +1,19 @@
 """Plugin loading policy: discovery, enabling, listing, error attribution.
 
 Plugins are found through the entry-point group ``normflow``. Loading is
-controlled by two environment variables, as in pytest and llm:
+controlled by three environment variables, as in pytest and llm:
 
 - ``NORMFLOW_LOAD_PLUGINS``: a comma-separated list of plugin names to load;
   set but empty, no plugin is loaded.
 - ``NORMFLOW_DISABLE_PLUGIN_AUTOLOAD``: any non-empty value turns automatic
   loading off (plugins can still be passed to ``Simulation`` directly).
+- ``NORMFLOW_DISABLE_PLUGINS``: a comma-separated list of plugin names never
+  to load, whatever a scenario uses.
 
 A plugin that fails to import is reported in a warning that names it and its
-version; the others load. Every loaded plugin is active in every run; a
-scenario's ``[plugins] require`` list is checked against what is loaded.
+version; the others load. Which loaded plugins take part in a run is the
+scenario's choice (``[plugins] use``, see ``select_plugins``); a scenario
+that does not choose gets every loaded plugin, and a note saying so.
 """
 
 from __future__ import annotations
@@ -19,13 +22,14 @@ import difflib
 import os
 import warnings
 from importlib import metadata
+from collections.abc import Iterable
 from types import ModuleType
 from typing import Any
 
 import pluggy
 
 from normflow import hookspecs
-from normflow.schema import describe
+from normflow.schema import ScenarioError, describe
 
 ENTRY_POINT_GROUP = "normflow"
 PREFIX = "normflow_"
@@ -39,6 +43,10 @@ class PluginLoadWarning(UserWarning):
     """A plugin could not be imported; the rest were loaded."""
 
 
+class UndeclaredPluginsWarning(UserWarning):
+    """A scenario that does not list its plugins ran with every installed one."""
+
+
 class NormflowPluginManager(pluggy.PluginManager):
     def __init__(self) -> None:
         super().__init__(hookspecs.PROJECT)
@@ -47,6 +55,8 @@ class NormflowPluginManager(pluggy.PluginManager):
         #: where each plugin comes from: its distribution (installed through
         #: an entry point) or its module (passed by hand)
         self.origins: dict[str, str] = {}
+        #: names of the plugins passed by hand (always take part in a run)
+        self.explicit: set[str] = set()
 
     def parse_hookimpl_opts(self, plugin: Any, name: str) -> Any:
         opts = super().parse_hookimpl_opts(plugin, name)
@@ -119,6 +129,23 @@ def _selected_names() -> set[str] | None:
     return None
 
 
+def disabled_names() -> set[str]:
+    """Plugins ``NORMFLOW_DISABLE_PLUGINS`` keeps out of every run."""
+    raw = os.environ.get("NORMFLOW_DISABLE_PLUGINS") or ""
+    return {x.strip() for x in raw.split(",") if x.strip()}
+
+
+def excluded_by_environment(name: str) -> bool:
+    """True when the environment keeps the installed plugin ``name`` from loading."""
+    wanted = _selected_names()
+    return name in disabled_names() or (wanted is not None and name not in wanted)
+
+
+def plugin_name(plugin: Any, i: int = 0) -> str:
+    """The name a plugin passed by hand registers under."""
+    return getattr(plugin, "normflow_plugin_name", None) or _plugin_label(plugin) or f"plugin-{i}"
+
+
 _reported_failures: set[str] = set()
 
 
@@ -132,8 +159,9 @@ def get_plugin_manager(extra: list[Any] | None = None, autoload: bool = True) ->
     pm = NormflowPluginManager()
     if autoload:
         wanted = _selected_names()
+        disabled = disabled_names()
         for ep in installed_entry_points():
-            if wanted is not None and ep.name not in wanted:
+            if (wanted is not None and ep.name not in wanted) or ep.name in disabled:
                 continue
             version = ep.dist.version if ep.dist is not None else "unknown"
             try:
@@ -154,10 +182,109 @@ def get_plugin_manager(extra: list[Any] | None = None, autoload: bool = True) ->
             pm.register_checked(module, ep.name, version, origin)
     for i, plugin in enumerate(extra or []):
         # a plugin passed by hand that autoloading already found is kept once
-        name = getattr(plugin, "normflow_plugin_name", None) or _plugin_label(plugin) or f"plugin-{i}"
+        name = plugin_name(plugin, i)
         if not pm.has_plugin(name) and not pm.is_registered(plugin):
             pm.register_checked(plugin, name)
+        pm.explicit.add(pm.get_name(plugin) or name)
     return pm
+
+
+_noted_undeclared = False
+
+
+def note_undeclared_once(scenario: Any, names: Iterable[str]) -> None:
+    """Say once per process that a scenario without a ``use`` list runs
+    with whatever is installed."""
+    global _noted_undeclared
+    if _noted_undeclared:
+        return
+    _noted_undeclared = True
+    listed = ", ".join(names) or "none"
+    warnings.warn(
+        f"scenario '{scenario.name}' does not list the plugins it uses, so every installed plugin "
+        f"takes part ({listed}) and its results depend on what is installed; "
+        f'declare them with [plugins] use = ["...", ...]',
+        UndeclaredPluginsWarning,
+        stacklevel=3,
+    )
+
+
+def select_plugins(
+    pm: NormflowPluginManager,
+    scenario: Any,
+    autoload: bool | None,
+    sections: dict[str, tuple[str, type]] | None = None,
+) -> list[str]:
+    """The names of the loaded plugins that take part in a run of
+    ``scenario``, in the order they were loaded.
+
+    - ``autoload=True`` (passed explicitly): every loaded plugin;
+      ``autoload=False``: the plugins passed by hand. The scenario's ``use``
+      list is not consulted.
+    - ``autoload=None`` (the default): the scenario decides. With a ``use``
+      list, the plugins it lists, those it configures (a ``[plugins.NAME]``
+      table, from the file or ``--set``), those added by ``--with`` and
+      those passed by hand. Without one, every loaded plugin, and a note
+      (once per process) that the results depend on what is installed.
+
+    ``--without`` (``PluginSettings.removed``) then takes plugins out. A
+    listed plugin that is not installed is an error naming the installed
+    ones; one the environment keeps from loading (``NORMFLOW_LOAD_PLUGINS``,
+    ``NORMFLOW_DISABLE_PLUGINS``) is left out. Configuring a plugin that
+    ``--without`` removes is an error.
+    """
+    settings = scenario.plugins
+    source = getattr(scenario, "source", None)
+    loaded = [name for name, _ in pm.list_name_plugin()]
+    removed = set(settings.removed)
+    if sections is None:
+        sections = config_sections(pm)
+    configured = sorted({sections[s][0] for s in settings.sections if s in sections})
+    for section in sorted(settings.sections):
+        owner = sections.get(section, (section, None))[0]
+        if owner in removed:
+            raise ScenarioError(
+                f"plugins.{section}",
+                settings.sections[section],
+                f"no settings for the plugin '{owner}', which --without removes from this run",
+                file=source,
+            )
+    installed = {ep.name for ep in installed_entry_points()}
+    for where, names in (("--with", settings.added), ("--without", settings.removed)):
+        for name in names:
+            if name not in installed and name not in loaded:
+                raise ScenarioError(where, name, f"an installed plugin (installed: {_names(installed)})")
+    if autoload is not None:
+        return [n for n in loaded if n not in removed]
+    if settings.use is None and not settings.added:
+        active = [n for n in loaded if n not in removed]
+        if any(n not in pm.explicit for n in active):
+            note_undeclared_once(scenario, [n for n in active if n not in pm.explicit])
+        return active
+    required = set(settings.require)
+    for name in settings.use or ():
+        if name in loaded:
+            continue
+        where = "plugins.require" if name in required else "plugins.use"
+        if name in required:
+            # the deprecated alias keeps its old rule: the plugin must be loaded
+            raise ScenarioError(
+                where,
+                name,
+                f"a loaded plugin (loaded: {_names(loaded)}; installed: {_names(installed)})",
+                file=source,
+            )
+        if name not in installed:
+            raise ScenarioError(
+                where, name, f"an installed plugin (installed: {_names(installed)})", file=source
+            )
+        # installed, but the environment keeps it out of this process: left out
+    wanted = {*(settings.use or ()), *settings.added, *configured, *pm.explicit}
+    return [n for n in loaded if n in wanted and n not in removed]
+
+
+def _names(names: Iterable[str]) -> str:
+    return ", ".join(sorted(names)) or "none"
 
 
 def implemented_hooks(pm: pluggy.PluginManager, plugin: Any) -> list[str]:

@@ -18,12 +18,15 @@ import copy
 import datetime as dt
 import difflib
 import re
+import warnings
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 import attrs
 
+from normflow.deprecation import NormflowDeprecationWarning
 from normflow.facts import parse_facts
 from normflow.schema import Dist, ScenarioError, param, parse_toml, read_text_file, structure
 
@@ -404,8 +407,23 @@ class Processes:
 
 @frozen
 class PluginSettings:
+    """``[plugins]``: which mechanisms the scenario uses, and their tables.
+
+    ``use`` lists the plugins that take part in a run (None: the scenario
+    does not say, and every installed plugin does). ``require`` is the
+    deprecated spelling of ``use`` (its names are folded into ``use`` and
+    must be loaded). ``added``/``removed`` are not read from a file: they
+    are one command's ``--with``/``--without`` (``with_plugins``)."""
+
+    use: tuple[str, ...] | None = None
     require: tuple[str, ...] = ()
     sections: dict[str, Any] = attrs.field(factory=dict)
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+
+#: Keys of ``[plugins]`` that are not a plugin's table.
+PLUGIN_SETTING_KEYS = ("use", "require")
 
 
 @frozen
@@ -555,6 +573,7 @@ def scenario_from_dict(
     try:
         scenario = structure(Scenario, data)
         scenario = attrs.evolve(scenario, source=file, overrides=dict(overrides or {}))
+        scenario = _fold_require(scenario, file)
         check_references(scenario)
         scenario = attrs.evolve(scenario, facts=parse_facts(list(scenario.facts), scenario))
     except ScenarioError as exc:
@@ -563,15 +582,17 @@ def scenario_from_dict(
 
 
 def _split_plugin_sections(data: dict[str, Any]) -> dict[str, Any]:
-    """``[plugins]`` holds ``require`` and one table per plugin; keep the
-    tables aside as raw sections for the plugins' own schemas."""
+    """``[plugins]`` holds ``use`` (or its deprecated alias ``require``) and
+    one table per plugin; keep the tables aside as raw sections for the
+    plugins' own schemas."""
     data = dict(data)
     plugins = data.get("plugins")
     if isinstance(plugins, dict):
-        sections = {k: v for k, v in plugins.items() if k != "require"}
+        sections = {k: v for k, v in plugins.items() if k not in PLUGIN_SETTING_KEYS}
         rest = {"sections": sections}
-        if "require" in plugins:
-            rest["require"] = plugins["require"]
+        for key in PLUGIN_SETTING_KEYS:
+            if key in plugins:
+                rest[key] = plugins[key]
         data["plugins"] = rest
     return data
 
@@ -620,6 +641,42 @@ def _step_into_list(items: list[Any], step: str | int, where: str, dotted: str, 
             file=file,
         )
     return found[0]
+
+
+def _fold_require(scenario: Scenario, file: str) -> Scenario:
+    """``require`` is the old spelling of ``use``: its names join ``use``,
+    with a deprecation warning."""
+    settings = scenario.plugins
+    if not settings.require:
+        return scenario
+    warnings.warn(
+        f"{file}: plugins.require is deprecated; list the plugins in plugins.use instead "
+        "(require will be removed in normflow 0.3)",
+        NormflowDeprecationWarning,
+        stacklevel=3,
+    )
+    use = tuple(dict.fromkeys([*(settings.use or ()), *settings.require]))
+    return attrs.evolve(scenario, plugins=attrs.evolve(settings, use=use))
+
+
+def with_plugins(scenario: Scenario, added: Iterable[str] = (), removed: Iterable[str] = ()) -> Scenario:
+    """``scenario`` with one command's ``--with``/``--without`` applied: the
+    named plugins join or leave the ones the scenario uses."""
+    added, removed = tuple(added), tuple(removed)
+    both = sorted(set(added) & set(removed))
+    if both:
+        raise ScenarioError("--with/--without", both[0], "a plugin named in only one of --with and --without")
+    if not added and not removed:
+        return scenario
+    settings = scenario.plugins
+    return attrs.evolve(
+        scenario,
+        plugins=attrs.evolve(
+            settings,
+            added=tuple(dict.fromkeys([*settings.added, *added])),
+            removed=tuple(dict.fromkeys([*settings.removed, *removed])),
+        ),
+    )
 
 
 def _apply_override(data: dict[str, Any], dotted: str, value: Any, file: str) -> None:

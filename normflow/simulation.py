@@ -30,7 +30,14 @@ from normflow.clocks import FastEnvironment, drive
 from normflow.interventions import Interventions
 from normflow.log import get_logger
 from normflow.outcomes import OutcomeRecorder, milestone_label
-from normflow.plugins import PluginError, config_sections, get_plugin_manager, installed_entry_points
+from normflow.plugins import (
+    PluginError,
+    config_sections,
+    get_plugin_manager,
+    installed_entry_points,
+    plugin_name,
+    select_plugins,
+)
 from normflow.processes import accountability, agenda, backlash, information, negotiation
 from normflow.result import RunResult
 from normflow.rng import Streams
@@ -70,7 +77,7 @@ class Simulation:
         seed: int | np.random.SeedSequence = 0,
         *,
         plugins: Iterable[Any] = (),
-        autoload: bool = True,
+        autoload: bool | None = None,
         trace: str | Path | None = None,
         local_government_role: float = 1.0,
         interventions: Interventions | None = None,
@@ -104,11 +111,17 @@ class Simulation:
         self._transition_mods: list[Callable[..., float]] = []
         self._current_plugin: str | None = None
         self.log = get_logger(scenario=scenario.name, seed=_seed_label(seed))
-        self.pm = plugin_manager or get_plugin_manager(list(plugins), autoload=autoload)
-        self.plugin_versions = {
-            name: self.pm.versions.get(name, "unknown") for name, _ in self.pm.list_name_plugin()
-        }
-        self._check_required()
+        self.pm = plugin_manager or get_plugin_manager(list(plugins), autoload=autoload is not False)
+        if plugin_manager is not None and plugins:
+            for i, plugin in enumerate(plugins):
+                self.pm.explicit.add(self.pm.get_name(plugin) or plugin_name(plugin, i))
+        self._sections = config_sections(self.pm)
+        #: the plugins taking part in this run, in the order they were loaded
+        self.active_plugins: tuple[str, ...] = tuple(
+            select_plugins(self.pm, scenario, autoload, self._sections)
+        )
+        self._active = frozenset(self.active_plugins)
+        self.plugin_versions = {name: self.pm.versions.get(name, "unknown") for name in self.active_plugins}
         self.plugin_configs = self._validate_plugin_sections()
         self._trace: JsonlTrace | ParquetTrace | None = None
         self._trace_path = None if trace is None else str(trace)
@@ -156,25 +169,13 @@ class Simulation:
 
     # -- setup -------------------------------------------------------------------
 
-    def _check_required(self) -> None:
-        missing = [name for name in self.scenario.plugins.require if not self.pm.has_plugin(name)]
-        if missing:
-            loaded = ", ".join(sorted(self.plugin_versions)) or "none"
-            installed = ", ".join(ep.name for ep in installed_entry_points()) or "none"
-            raise ScenarioError(
-                "plugins.require",
-                missing[0],
-                f"a loaded plugin (loaded: {loaded}; installed: {installed})",
-                file=self.scenario.source,
-            )
-
     def _validate_plugin_sections(self) -> dict[str, Any]:
-        declared = config_sections(self.pm)
+        declared = {s: owner for s, owner in self._sections.items() if owner[0] in self._active}
         installed = {ep.name for ep in installed_entry_points()}
         raw = self.scenario.plugins.sections
         for section, data in raw.items():
-            if section not in declared and section not in installed:
-                known = ", ".join(sorted(declared)) or "none"
+            if section not in self._sections and section not in installed:
+                known = ", ".join(sorted(self._sections)) or "none"
                 raise ScenarioError(
                     f"plugins.{section}",
                     data,
@@ -233,6 +234,8 @@ class Simulation:
         registers (and any error it raises) is attributed to it."""
         for impl in reversed(caller.get_hookimpls()):
             plugin = impl.plugin_name
+            if plugin not in self._active:
+                continue
             # an implementation may take only some of the hook's arguments
             offered = {"sim": self, "register": make_register(plugin)}
             try:

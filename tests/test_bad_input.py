@@ -127,9 +127,9 @@ CASES = [
         ["negotiations[0].parties[1]", "'china'"],
     ),
     (
-        "missing required plugin",
-        lambda t: t + '\n[plugins]\nrequire = ["no-such-plugin"]\n',
-        ["plugins.require", "'no-such-plugin'", "loaded plugin"],
+        "a used plugin that is not installed",
+        lambda t: t + '\n[plugins]\nuse = ["no-such-plugin"]\n',
+        ["plugins.use", "'no-such-plugin'", "an installed plugin (installed: "],
     ),
     (
         "unknown plugin section",

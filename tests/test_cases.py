@@ -33,7 +33,7 @@ def test_each_case_is_bundled_and_declares_its_stylized_facts(name):
 
 @pytest.mark.parametrize("name", ["kitakyushu-dalian", "niigata-harbin"])
 def test_the_local_diplomacy_cases_require_the_plugin(name):
-    assert "local_diplomacy" in load_scenario(name).plugins.require
+    assert "local_diplomacy" in load_scenario(name).plugins.use
 
 
 @pytest.mark.parametrize("name", CASES)

@@ -223,7 +223,9 @@ def test_a_missing_required_plugin_is_an_error_listing_what_is_installed(tmp_pat
     done = normflow_cli("run", str(scenario), env={"NORMFLOW_LOAD_PLUGINS": "spiral"})
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
-    message = done.stderr.strip()
+    # the deprecated spelling still works, and says it is deprecated
+    warning, message = done.stderr.strip().splitlines()
+    assert warning.startswith("warning: ") and "plugins.require is deprecated" in warning
     assert message.startswith("error: ") and "plugins.require" in message and "'shaming-of-mars'" in message
     loaded, installed = re.search(r"loaded: (.*); installed: (.*)\)", message).groups()
     assert loaded == "spiral"
@@ -257,7 +259,9 @@ def normflow_register_handlers(sim, register):
 def test_a_plugin_that_raises_during_a_run_is_named_with_its_handler_and_the_day(tmp_path):
     site = fake_distribution(tmp_path / "site", "exploding", EXPLODING, version="0.0.1")
     trace = tmp_path / "run.jsonl"
-    done = normflow_cli("run", "minimal", "--trace", str(trace), pythonpath=site)
+    done = normflow_cli(
+        "run", "minimal", "--trace", str(trace), "--set", 'plugins.use=["exploding"]', pythonpath=site
+    )
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     said = re.fullmatch(

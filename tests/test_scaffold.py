@@ -211,7 +211,22 @@ def test_the_tutorial_plugin_installs_lists_and_runs(tmp_path):
     listed = {row["name"]: row for row in json.loads(normflow("plugins", "--json"))}
     assert "shaming" in listed
     assert "normflow_register_processes" in listed["shaming"]["hooks"]
-    summary = json.loads(normflow("run", "minimal", "--seed", "1", "--until", "1993-01-01", "--json"))
+    # minimal lists the mechanisms it uses: an installed plugin joins when asked to
+    untouched = json.loads(normflow("run", "minimal", "--seed", "1", "--until", "1993-01-01", "--json"))
+    assert "shaming" not in untouched["plugins"]
+    summary = json.loads(
+        normflow(
+            "run",
+            "minimal",
+            "--seed",
+            "1",
+            "--until",
+            "1993-01-01",
+            "--json",
+            "--set",
+            'plugins.use=["shaming"]',
+        )
+    )
     assert summary["plugins"]["shaming"] == "0.1.0"
     assert summary["metrics"]["shaming.episodes"] > 0
     assert summary["milestones"]["shamed:japan"]["reached"]
