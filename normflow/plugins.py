@@ -21,8 +21,8 @@ from __future__ import annotations
 import difflib
 import os
 import warnings
-from importlib import metadata
 from collections.abc import Iterable
+from importlib import metadata
 from types import ModuleType
 from typing import Any
 
