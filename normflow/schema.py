@@ -55,21 +55,28 @@ MAX_MAGNITUDE = 1e300
 class ScenarioError(ValueError):
     """A scenario (or plugin section) that cannot be used, with where and why."""
 
-    def __init__(self, path: str, value: Any, expected: str, file: str | None = None):
+    def __init__(
+        self, path: str, value: Any, expected: str, file: str | None = None, *, reason: str | None = None
+    ):
         self.path = path
         self.value = value
         self.expected = expected
         self.file = file
+        #: a whole sentence saying what is wrong, shown instead of "got ...; expected ..."
+        #: (a check across the fields of a section, which no single value fails)
+        self.reason = reason
         super().__init__(self.message)
 
     @property
     def message(self) -> str:
         where = f"{self.file}: " if self.file else ""
+        if self.reason:
+            return f"{where}{self.path or '<top>'}: {self.reason}"
         shown = _show(self.value)
         return one_line(f"{where}{self.path or '<top>'}: got {shown}; expected {self.expected}")
 
     def with_file(self, file: str) -> ScenarioError:
-        return ScenarioError(self.path, self.value, self.expected, file)
+        return ScenarioError(self.path, self.value, self.expected, file, reason=self.reason)
 
 
 _MISSING = object()
@@ -220,15 +227,41 @@ def param(
     *,
     low: float | None = None,
     high: float | None = None,
+    gt: float | None = None,
+    lt: float | None = None,
     doc: str = "",
     factory: Any = None,
+    validator: Any = None,
+    expected: str | None = None,
 ) -> Any:
-    """An attrs field with a range and a documentation line.
+    """An attrs field with a range, a documentation line and an optional check.
 
-    ``low``/``high`` are inclusive bounds checked by ``structure`` for numbers
-    and for every value a ``Dist`` can produce.
+    ``low``/``high`` are inclusive bounds, ``gt``/``lt`` exclusive ones (give
+    at most one of each pair), checked by ``structure`` for numbers and for
+    every value a ``Dist`` can produce. A value out of range is reported as
+    ``got 0; expected a number in (0, 1]``.
+
+    ``validator(value)`` checks what a range cannot say. It returns False (or
+    raises ``ValueError``) for a bad value; the error then reads
+    ``<path>: got <value>; expected <expected>``, so write ``expected`` (or
+    the ``ValueError``'s message) as the end of that sentence: "an odd
+    number", "a multiple of 7 days".
     """
-    meta = {"low": low, "high": high, "doc": doc}
+    if low is not None and gt is not None:
+        raise TypeError("param: give low (inclusive) or gt (exclusive), not both")
+    if high is not None and lt is not None:
+        raise TypeError("param: give high (inclusive) or lt (exclusive), not both")
+    if validator is not None and not callable(validator):
+        raise TypeError(f"param: validator {validator!r} is not callable")
+    meta = {
+        "low": gt if gt is not None else low,
+        "high": lt if lt is not None else high,
+        "low_open": gt is not None,
+        "high_open": lt is not None,
+        "doc": doc,
+        "validator": validator,
+        "expected": expected,
+    }
     if factory is not None:
         return attrs.field(factory=factory, metadata=meta)
     return attrs.field(default=default, metadata=meta)
@@ -282,9 +315,9 @@ _DIST_PARAMS = {
 }
 
 
-def _structure_dist(data: Any, path: str, low: float | None, high: float | None) -> Dist:
+def _structure_dist(data: Any, path: str, low: float | None, high: float | None, meta: Any = None) -> Dist:
     if _is_number(data):
-        _check_range(float(data), path, low, high)
+        _check_range(float(data), path, low, high, meta)
         return Dist("fixed", float(data))
     if isinstance(data, int | float) and not isinstance(data, bool):
         raise ScenarioError(path, data, _number_text(data))
@@ -308,8 +341,8 @@ def _structure_dist(data: Any, path: str, low: float | None, high: float | None)
     if kind == "uniform":
         if a > b:
             raise ScenarioError(f"{path}.high", b, f"a number >= low ({a})")
-        _check_range(a, f"{path}.low", low, high)
-        _check_range(b, f"{path}.high", low, high)
+        _check_range(a, f"{path}.low", low, high, meta)
+        _check_range(b, f"{path}.high", low, high, meta)
         if b - a > MAX_MAGNITUDE:
             raise ScenarioError(f"{path}.high", b, f"a width high - low of at most {MAX_MAGNITUDE:g}")
     elif kind == "beta":
@@ -330,7 +363,7 @@ def _structure_dist(data: Any, path: str, low: float | None, high: float | None)
                 f"a spread whose samples and mean stay finite: log(median) + max(8 sigma, sigma**2 / 2) <= {_LOG_MAX:.0f}",
             )
     else:
-        _check_range(a, f"{path}.mean", low, high)
+        _check_range(a, f"{path}.mean", low, high, meta)
         if b < 0:
             raise ScenarioError(f"{path}.sd", b, "a number >= 0")
         if abs(a) + 8 * b > MAX_MAGNITUDE:
@@ -355,11 +388,13 @@ def _number_text(v: Any) -> str:
     return "a number"
 
 
-def _check_range(v: float, path: str, low: float | None, high: float | None) -> None:
-    if (low is not None and v < low) or (high is not None and v > high):
-        lo = "-inf" if low is None else f"{low:g}"
-        hi = "inf" if high is None else f"{high:g}"
-        raise ScenarioError(path, v, f"a number in [{lo}, {hi}]")
+def _check_range(v: float, path: str, low: float | None, high: float | None, meta: Any = None) -> None:
+    low_open = bool(meta and meta.get("low_open"))
+    high_open = bool(meta and meta.get("high_open"))
+    below = low is not None and (v <= low if low_open else v < low)
+    above = high is not None and (v >= high if high_open else v > high)
+    if below or above:
+        raise ScenarioError(path, v, _range_text(low, high, meta))
 
 
 @functools.cache
@@ -394,12 +429,38 @@ def structure(cls: type, data: Any, path: str = "") -> Any:
             kwargs[name] = ""
             continue
         kwargs[name] = _structure_value(hints[name], data[name], fpath, f.metadata)
+        _run_validator(f.metadata, kwargs[name], fpath)
     try:
         return cls(**kwargs)
     except ScenarioError:
         raise
     except (TypeError, ValueError) as exc:
-        raise ScenarioError(path, data, str(exc)) from None
+        # a check across fields: its message is a sentence of its own, not
+        # the end of "expected ..."
+        raise ScenarioError(path, data, str(exc), reason=_sentence(exc)) from None
+
+
+def _sentence(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text[0].lower() + text[1:] if text[:1].isupper() and not text[1:2].isupper() else text
+
+
+def _run_validator(meta: Any, value: Any, path: str) -> None:
+    check = meta.get("validator")
+    if check is None:
+        return
+    try:
+        ok = check(value)
+    except ValueError as exc:
+        raise ScenarioError(path, value, str(exc) or meta.get("expected") or "a valid value") from None
+    if ok is False:
+        raise ScenarioError(
+            path, value, meta.get("expected") or f"a value that {_callable_name(check)} accepts"
+        )
+
+
+def _callable_name(fn: Any) -> str:
+    return getattr(fn, "__name__", None) or repr(fn)
 
 
 def _structure_value(tp: Any, value: Any, path: str, meta: Any) -> Any:
@@ -427,7 +488,7 @@ def _structure_value(tp: Any, value: Any, path: str, meta: Any) -> Any:
             raise ScenarioError(path, value, "a table")
         return dict(value)
     if tp is Dist:
-        return _structure_dist(value, path, low, high)
+        return _structure_dist(value, path, low, high, meta)
     if tp is bool:
         if not isinstance(value, bool):
             raise ScenarioError(path, value, "true or false")
@@ -437,13 +498,13 @@ def _structure_value(tp: Any, value: Any, path: str, meta: Any) -> Any:
             raise ScenarioError(path, value, "a whole number")
         if abs(value) > _MAX_INT:
             raise ScenarioError(path, value, f"a whole number of magnitude at most {_MAX_INT} (2**53)")
-        _check_range(value, path, low, high)
+        _check_range(value, path, low, high, meta)
         return value
     if tp is float:
         if not _is_number(value):
             big = isinstance(value, int | float) and not isinstance(value, bool) and value == value
-            raise ScenarioError(path, value, _number_text(value) if big else _range_text(low, high))
-        _check_range(float(value), path, low, high)
+            raise ScenarioError(path, value, _number_text(value) if big else _range_text(low, high, meta))
+        _check_range(float(value), path, low, high, meta)
         return float(value)
     if tp is str:
         if not isinstance(value, str) or not value:
@@ -468,12 +529,14 @@ def _structure_value(tp: Any, value: Any, path: str, meta: Any) -> Any:
 _MAX_INT = 2**53
 
 
-def _range_text(low: float | None, high: float | None) -> str:
+def _range_text(low: float | None, high: float | None, meta: Any = None) -> str:
     if low is None and high is None:
         return "a number"
     lo = "-inf" if low is None else f"{low:g}"
     hi = "inf" if high is None else f"{high:g}"
-    return f"a number in [{lo}, {hi}]"
+    left = "(" if meta and meta.get("low_open") else "["
+    right = ")" if meta and meta.get("high_open") else "]"
+    return f"a number in {left}{lo}, {hi}{right}"
 
 
 def defaults_of(cls: type) -> Any:
@@ -501,6 +564,8 @@ def describe(cls: type) -> list[dict[str, Any]]:
                 "default": default,
                 "low": f.metadata.get("low"),
                 "high": f.metadata.get("high"),
+                "low_open": bool(f.metadata.get("low_open")),
+                "high_open": bool(f.metadata.get("high_open")),
                 "doc": f.metadata.get("doc", ""),
             }
         )

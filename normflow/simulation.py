@@ -68,6 +68,21 @@ class PluginRunError(Exception):
         return self.message
 
 
+class RunInputError(ValueError):
+    """A run method (``apply_pressure``, ``change_policy``, ``reach_milestone``,
+    ``every``, ``at``) was given a value it cannot use: NaN, an infinite or
+    negative amount, an unknown actor or issue, a time in the past. Raised
+    inside a plugin's callable, it stops the run with a ``PluginRunError``
+    naming the plugin."""
+
+
+def _finite(x: Any) -> bool:
+    try:
+        return math.isfinite(x)
+    except TypeError:
+        return False
+
+
 class Simulation:
     """A single run. Build it, optionally inspect ``world``, then ``run()``."""
 
@@ -110,6 +125,7 @@ class Simulation:
         self._pressure_mods: list[Callable[..., float]] = []
         self._transition_mods: list[Callable[..., float]] = []
         self._current_plugin: str | None = None
+        self._pending_processes: list[tuple[str, str, Callable[[], Any]]] = []
         self.log = get_logger(scenario=scenario.name, seed=_seed_label(seed))
         self.pm = plugin_manager or get_plugin_manager(list(plugins), autoload=autoload is not False)
         if plugin_manager is not None and plugins:
@@ -203,15 +219,11 @@ class Simulation:
             self._outcomes.declare_negotiation(n.id, n.issue, n.parties)
         self._each_impl(hook.normflow_register_modifiers, self._modifier_register)
         self._each_impl(hook.normflow_register_handlers, self._handler_register)
-        plugin_processes: list[tuple[str, str, Callable[[], Any]]] = []
 
         def process_register(plugin: str) -> Callable[[str, Callable[[], Any]], None]:
             # kept by a plugin, the same function starts a process during the run
             def register(name: str, factory: Callable[[], Any]) -> None:
-                if self._started:
-                    self.env.process(self._guarded_process(plugin, name, factory))
-                else:
-                    plugin_processes.append((plugin, name, factory))
+                self._start_process(plugin, f"process '{name}'", factory)
 
             return register
 
@@ -225,9 +237,11 @@ class Simulation:
             ),
         )
         self._start_core()
-        for plugin, name, factory in plugin_processes:
-            self.env.process(self._guarded_process(plugin, name, factory))
+        for plugin, where, factory in self._pending_processes:
+            self.env.process(self._guarded_process(plugin, where, factory))
+        self._pending_processes.clear()
         self._started = True
+        self._current_plugin = None
 
     def _each_impl(self, caller: Any, make_register: Callable[[str], Callable[..., Any]]) -> None:
         """Call each plugin's implementation separately, so that what it
@@ -238,6 +252,7 @@ class Simulation:
                 continue
             # an implementation may take only some of the hook's arguments
             offered = {"sim": self, "register": make_register(plugin)}
+            self._current_plugin = plugin
             try:
                 impl.function(**{name: offered[name] for name in impl.argnames})
             except (PluginError, ScenarioError):
@@ -280,15 +295,21 @@ class Simulation:
         guarded.__name__ = getattr(fn, "__name__", "plugin_callable")
         return guarded
 
-    def _guarded_process(self, plugin: str, name: str, factory: Callable[[], Any]):
+    def _start_process(self, plugin: str, where: str, factory: Callable[[], Any]) -> None:
+        """Start a plugin's process now (during the run) or with the others
+        (at setup, after the core's)."""
+        if self._started:
+            self.env.process(self._guarded_process(plugin, where, factory))
+        else:
+            self._pending_processes.append((plugin, where, factory))
+
+    def _guarded_process(self, plugin: str, where: str, factory: Callable[[], Any]):
         try:
             yield from factory()
         except PluginRunError:
             raise
         except Exception as exc:
-            raise PluginRunError(
-                plugin, f"process '{name}'", self.env.now, self.date(self.env.now), exc
-            ) from exc
+            raise PluginRunError(plugin, where, self.env.now, self.date(self.env.now), exc) from exc
 
     def _start_core(self) -> None:
         env, w, s = self.env, self.world, self.scenario
@@ -389,7 +410,7 @@ class Simulation:
 
     def _subscribe_recorders(self) -> None:
         times = self.event_times
-        reach = self.reach_milestone
+        reach = self._reach
         sub = self.bus.subscribe
         self._outcomes = OutcomeRecorder(self.bus, lambda t: self.date(t).isoformat())
 
@@ -449,7 +470,16 @@ class Simulation:
 
     def reach_milestone(self, name: str, t: float, label: str | None = None) -> None:
         """Record the first time ``name`` is reached (later calls are ignored);
-        ``label`` says it in plain words for summaries."""
+        ``label`` says it in plain words for summaries.
+
+        ``t`` is the time it was reached: not before the current time. A
+        time in the past, NaN or infinite raises ``RunInputError``."""
+        if not (isinstance(name, str) and name):
+            raise RunInputError(f"sim.reach_milestone: name {name!r}; expected a non-empty string")
+        self._check_time("sim.reach_milestone", t)
+        self._reach(name, t, label)
+
+    def _reach(self, name: str, t: float, label: str | None = None) -> None:
         if self._milestones.get(name) is None:
             self._milestones[name] = t
         if label and name not in self._milestone_labels:
@@ -470,6 +500,76 @@ class Simulation:
         """Pressure applied so far on ``state`` about ``issue``, by channel
         (recorded while pressure events are traced or listened to)."""
         return {k: round(v, 6) for k, v in sorted(self._pressure_by_channel[(state, issue)].items())}
+
+    def _check_time(self, method: str, t: Any) -> None:
+        if not _finite(t):
+            raise RunInputError(f"{method}: t {t!r}; expected a finite number of days")
+        if t < self.env.now:
+            raise RunInputError(
+                f"{method}: t {t!r} is in the past (the run is at day {self.env.now!r}); "
+                "use the current time, sim.now"
+            )
+
+    def _check_stance(self, method: str, state: Any, issue: Any) -> Any:
+        stance = self.world.stances.get((state, issue))
+        if stance is None:
+            if state not in self.world.state_index:
+                known = ", ".join(s.id for s in self.world.states)
+                raise RunInputError(f"{method}: state {state!r} is not a state of the scenario ({known})")
+            known = ", ".join(x.id for x in self.world.issues)
+            raise RunInputError(f"{method}: issue {issue!r} is not an issue of the scenario ({known})")
+        return stance
+
+    def every(
+        self, period: float, fn: Callable[[], Any], *, offset: float = 0.0, name: str | None = None
+    ) -> None:
+        """Call ``fn()`` at days ``offset``, ``offset + period``,
+        ``offset + 2 * period``, ... of the run, at every one of those times
+        that lies inside the run (``t < sim.horizon``; see "The end of the
+        run" in docs/plugins.md). Called during the run, the calls start at
+        the next of those times. An error in ``fn`` stops the run with an
+        error naming the plugin and ``name`` (default: ``fn.__name__``)."""
+        label = name or getattr(fn, "__name__", "every")
+        if not (_finite(period) and period > 0):
+            raise RunInputError(
+                f"sim.every ({label}): period {period!r}; expected a finite number of days > 0"
+            )
+        if not (_finite(offset) and offset >= 0):
+            raise RunInputError(
+                f"sim.every ({label}): offset {offset!r}; expected a finite number of days >= 0"
+            )
+        env, horizon = self.env, self.horizon
+
+        def periodic():
+            k = max(0, math.ceil((env.now - offset) / period))
+            t = offset + k * period
+            while t < horizon:
+                if t > env.now:
+                    yield env.timeout(t - env.now)
+                fn()
+                k += 1
+                t = offset + k * period
+
+        self._start_process(self._current_plugin or "?", f"every '{label}'", periodic)
+
+    def at(self, t: float, fn: Callable[[], Any], *, name: str | None = None) -> bool:
+        """Call ``fn()`` once at day ``t``. Returns True when ``t`` lies inside
+        the run (``t < sim.horizon``), False when it does not and ``fn`` will
+        never be called. A ``t`` before the current time raises
+        ``RunInputError``."""
+        label = name or getattr(fn, "__name__", "at")
+        self._check_time(f"sim.at ({label})", t)
+        if t >= self.horizon:
+            return False
+        env = self.env
+
+        def once():
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            fn()
+
+        self._start_process(self._current_plugin or "?", f"at '{label}'", once)
+        return True
 
     def metric_add(self, name: str, amount: float) -> None:
         self.metrics_acc[name] += amount
@@ -497,15 +597,28 @@ class Simulation:
         pressure stock, turns the gap between stated commitment and practice
         into reputational cost, and publishes ``PressureApplied``. Returns the
         amount applied after modifiers (0 when an intervention withholds
-        the channel). ``causes`` are the ids of the events that led to it."""
+        the channel). ``causes`` are the ids of the events that led to it.
+
+        Raises ``RunInputError`` for an amount that is NaN, infinite or
+        negative (0 applies nothing), a target that is not a state or an
+        issue that is not the scenario's, a time in the past, and when a
+        modifier returns such an amount."""
+        stance = self.world.stances.get((target, issue))
+        if stance is None or not (0.0 <= amount < math.inf) or not (t >= self.env.now and t < math.inf):
+            self._bad_pressure(t, target, issue, amount)
         if self._withholds is not None and self._withholds(channel, foreign):
             self.tally["pressure_withheld"] += 1
             return 0.0
-        for fn in self._pressure_mods:
-            amount = fn(amount, source, target, issue, channel)
+        if self._pressure_mods:
+            for fn in self._pressure_mods:
+                amount = fn(amount, source, target, issue, channel)
+            if not (0.0 <= amount < math.inf):
+                raise RunInputError(
+                    f"sim.apply_pressure: the pressure modifiers turned the amount into {amount!r}; "
+                    "a modifier must return a finite number >= 0"
+                )
         if not amount > 0.0:
             return 0.0
-        stance = self.world.stances[(target, issue)]
         stance.pressure.add(t, amount)
         if foreign:
             stance.foreign_pressure.add(t, amount)
@@ -541,12 +654,27 @@ class Simulation:
             )
         return amount
 
+    def _bad_pressure(self, t: Any, target: Any, issue: Any, amount: Any) -> None:
+        method = "sim.apply_pressure"
+        self._check_stance(method, target, issue)
+        if not (_finite(amount) and amount >= 0):
+            raise RunInputError(f"{method}: amount {amount!r}; expected a finite number >= 0")
+        self._check_time(method, t)
+
     def change_policy(
         self, t: float, state: str, issue: str, position: float, cause: str, causes: tuple[int, ...] = ()
     ) -> None:
         """Move a state's policy to a norm-consistent position (once);
-        ``causes`` are the ids of the events that brought it about."""
-        stance = self.world.stance(state, issue)
+        ``causes`` are the ids of the events that brought it about.
+
+        ``position`` is a finite number >= 0 (values above 1 count as 1);
+        NaN, an infinite or negative position, an unknown state or issue and
+        a time in the past raise ``RunInputError``."""
+        method = "sim.change_policy"
+        stance = self._check_stance(method, state, issue)
+        if not (_finite(position) and position >= 0):
+            raise RunInputError(f"{method}: position {position!r}; expected a finite number in [0, 1]")
+        self._check_time(method, t)
         if stance.policy_changed:
             return
         stance.policy_changed = True

@@ -327,7 +327,12 @@ def _param_strategy(cls: type, caps: dict[str, float]) -> st.SearchStrategy[dict
         elif tp is int:
             fields[f.name] = st.integers(int(low), int(high))
         else:
-            fields[f.name] = st.floats(low, high)
+            fields[f.name] = st.floats(
+                low,
+                high,
+                exclude_min=bool(f.metadata.get("low_open")),
+                exclude_max=bool(f.metadata.get("high_open")) and high == f.metadata.get("high"),
+            )
     return _optional(fields)
 
 
@@ -581,8 +586,9 @@ def _wrong_values(tp: Any, meta: Any) -> st.SearchStrategy[Any] | None:
     junk_table = st.just({"unexpected": 1})
     not_a_number = st.one_of(st.booleans(), text, st.just([1, 2]), junk_table)
     non_finite = st.sampled_from([math.nan, math.inf, -math.inf])
-    below = [] if low is None else [st.floats(max_value=low, exclude_max=True, allow_infinity=False)]
-    above = [] if high is None else [st.floats(min_value=high, exclude_min=True, allow_infinity=False)]
+    below_open, above_open = not meta.get("low_open"), not meta.get("high_open")
+    below = [] if low is None else [st.floats(max_value=low, exclude_max=below_open, allow_infinity=False)]
+    above = [] if high is None else [st.floats(min_value=high, exclude_min=above_open, allow_infinity=False)]
     if tp is float:
         return st.one_of(not_a_number, non_finite, *below, *above)
     if tp is int:
