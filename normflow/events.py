@@ -21,7 +21,9 @@ afterwards. Processes build an event only when somebody listens
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, TypeVar
 
 import attrs
 
@@ -36,6 +38,13 @@ class Event:
 
     kind: ClassVar[str] = "event"
     label: ClassVar[str] = "an event"
+    #: for a declared kind (``declare_event``): field name -> the kind of
+    #: actor it names (one of ``ACTOR_KINDS``)
+    actor_fields: ClassVar[Mapping[str, str]] = {}
+    #: for a declared kind: whether the run's ``counts`` count it
+    counted: ClassVar[bool] = False
+    #: True for a kind declared with ``declare_event``
+    declared: ClassVar[bool] = False
     t: float
 
     def to_dict(self) -> dict[str, Any]:
@@ -475,12 +484,113 @@ def label_of(kind: str) -> str:
     return _PLUGIN_LABELS.get(kind) or kind.replace("_", " ")
 
 
+#: What a field of a declared event may name, and how the invariants check it:
+#: an id of that kind in the scenario; "any" accepts any actor (states, local
+#: governments, groups, issues, coalitions and the ``extra_actors`` of a check).
+ACTOR_KINDS = ("state", "issue", "local_government", "group", "legislature", "negotiation", "any")
+
+#: Kinds declared by plugins (``declare_event``), by name.
+DECLARED: dict[str, type[Event]] = {}
+
+_KIND_NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
+_E = TypeVar("_E", bound=type)
+
+
+def declare_event(
+    kind: str, *, actors: Mapping[str, str] | None = None, counted: bool = True, label: str | None = None
+) -> Callable[[_E], _E]:
+    """Declare a plugin's own kind of event: a class decorator.
+
+    ::
+
+        @normflow.events.declare_event("treaty_review", actors={"state": "state"})
+        class TreatyReview(normflow.events.Event):
+            body: str
+            state: str
+            issue: str
+            severity: float
+
+    The class becomes a frozen, slotted attrs class with keyword-only fields
+    (like every event), ``t`` first. ``kind`` is its name in the trace, the
+    run's ``counts`` and ``read_trace`` (lower case, digits and ``_``; not a
+    core kind). ``actors`` maps each field that holds actor ids (a string,
+    or a tuple of strings) to the kind of actor it names, one of
+    ``ACTOR_KINDS``; the invariants check those ids against the scenario.
+    A field named ``issue`` is always checked as an issue. ``counted``
+    (default True): the run's ``counts`` hold how many were published under
+    ``kind``, and so the experiment's ``counts.<kind>`` column. ``label``
+    says the kind in plain words for summaries (default: its name with
+    spaces).
+
+    A plugin also hands the class to the run through the hook
+    ``normflow_register_event_kinds``, which is how the run knows whose kind
+    it is before any is published.
+    """
+    if not (isinstance(kind, str) and _KIND_NAME.match(kind)):
+        raise ValueError(f"declare_event: kind {kind!r}; expected lower case letters, digits and '_'")
+    core = {cls.kind for cls in ALL_EVENTS} | {"event", "trace_start", "trace_end"}
+    if kind in core:
+        raise ValueError(f"declare_event: kind {kind!r} is a core kind of event; choose another name")
+    actors = dict(actors or {})
+    for name, what in actors.items():
+        if what not in ACTOR_KINDS:
+            raise ValueError(
+                f"declare_event({kind!r}): actors[{name!r}] {what!r}; expected one of {list(ACTOR_KINDS)}"
+            )
+
+    def wrap(cls: _E) -> _E:
+        if not (isinstance(cls, type) and issubclass(cls, Event)):
+            raise TypeError(
+                f"declare_event({kind!r}) decorates a subclass of normflow.events.Event, not {cls!r}"
+            )
+        made = cls if "__attrs_attrs__" in cls.__dict__ else _event(cls)
+        fields = {f.name for f in attrs.fields(made)}
+        unknown = sorted(set(actors) - fields)
+        if unknown:
+            raise ValueError(
+                f"declare_event({kind!r}): actors names {unknown[0]!r}, which is not a field of "
+                f"{made.__name__} ({', '.join(sorted(fields))})"
+            )
+        other = DECLARED.get(kind)
+        if other is not None and other.__qualname__ != made.__qualname__:
+            raise ValueError(f"declare_event: kind {kind!r} is already declared by {other.__qualname__}")
+        made.kind = kind
+        made.actor_fields = actors
+        made.counted = bool(counted)
+        made.declared = True
+        made.label = label or kind.replace("_", " ")
+        DECLARED[kind] = made
+        EVENT_BY_KIND[kind] = made
+        return made
+
+    return wrap
+
+
+def describe_event(cls: type[Event]) -> dict[str, Any]:
+    """A declared kind as plain data (what the trace header holds): its
+    fields and their types, its actor fields, whether it is counted."""
+    return {
+        "fields": {f.name: _type_name(f.type) for f in attrs.fields(cls)},
+        "actors": dict(cls.actor_fields),
+        "counted": bool(cls.counted),
+    }
+
+
+def _type_name(annotation: Any) -> str:
+    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", repr(annotation))
+    return str(text).replace(" ", "")
+
+
 def event_from_dict(data: dict[str, Any]) -> Event:
     """Rebuild an event from its trace line (the inverse of ``to_dict``)."""
     fields = dict(data)
     kind = fields.pop("kind")
     fields.pop("date", None)
-    cls = EVENT_BY_KIND[kind]
+    cls = EVENT_BY_KIND.get(kind)
+    if cls is None:
+        raise KeyError(
+            f"unknown kind of event {kind!r} (a plugin's kind is known once its module is imported)"
+        )
     for f in attrs.fields(cls):
         if f.name in fields and isinstance(fields[f.name], list):
             fields[f.name] = tuple(fields[f.name])

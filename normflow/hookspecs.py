@@ -78,6 +78,36 @@ def normflow_register_config(register: Callable[[str, type], None]) -> None:
 
 
 @hookspec
+def normflow_register_event_kinds(register: Callable[[type], None]) -> None:
+    """Declare the plugin's own kinds of event.
+
+    :param register: ``register(cls)`` with a class made by
+        ``normflow.events.declare_event`` (its kind name, its fields, which
+        fields name actors, whether it is counted).
+    :returns: nothing.
+
+    Called when a run is set up, before its trace is opened. A declared
+    kind that the run counts appears in the summary's ``counts`` (0 when
+    none was published) and so in an experiment's ``counts.<kind>``
+    columns; the trace header lists the run's declared kinds, so that
+    ``read_trace`` and the invariants read them back without the plugin.
+    Publish one with ``sim.bus.publish(event)``.
+
+    Example::
+
+        @normflow.events.declare_event("treaty_review", actors={"state": "state"})
+        class TreatyReview(normflow.events.Event):
+            state: str
+            issue: str
+            severity: float
+
+        @normflow.hookimpl
+        def normflow_register_event_kinds(register):
+            register(TreatyReview)
+    """
+
+
+@hookspec
 def normflow_register_commands(cli: click.Group) -> None:
     """Add commands to the ``normflow`` command line.
 

@@ -310,6 +310,31 @@ def config_sections(pm: pluggy.PluginManager) -> dict[str, tuple[str, type]]:
     return out
 
 
+def event_kinds(pm: pluggy.PluginManager, active: Iterable[str] | None = None) -> dict[str, tuple[str, type]]:
+    """kind -> (plugin name, event class), for the kinds the (active) plugins declare."""
+    wanted = None if active is None else set(active)
+    out: dict[str, tuple[str, type]] = {}
+    for impl in pm.hook.normflow_register_event_kinds.get_hookimpls():
+        if wanted is not None and impl.plugin_name not in wanted:
+            continue
+
+        def register(cls: type, _plugin: str = impl.plugin_name) -> None:
+            if not getattr(cls, "declared", False) or "declared" not in getattr(cls, "__dict__", {}):
+                raise PluginError(
+                    f"plugin '{_plugin}' registers the event class {cls!r}, which is not declared; "
+                    "decorate it with @normflow.events.declare_event(kind, ...)"
+                )
+            kind = cls.kind
+            if kind in out and out[kind][1] is not cls:
+                raise PluginError(
+                    f"plugin '{_plugin}' registers the event kind '{kind}', already registered by '{out[kind][0]}'"
+                )
+            out[kind] = (_plugin, cls)
+
+        impl.function(register=register)
+    return out
+
+
 def describe_plugins(pm: NormflowPluginManager) -> list[dict[str, Any]]:
     """What ``normflow plugins`` prints: one row per plugin, with the fields
     of its config section (name, type, default, range, documentation)."""

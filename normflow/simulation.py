@@ -33,6 +33,7 @@ from normflow.outcomes import OutcomeRecorder, milestone_label
 from normflow.plugins import (
     PluginError,
     config_sections,
+    event_kinds,
     get_plugin_manager,
     installed_entry_points,
     plugin_name,
@@ -139,6 +140,8 @@ class Simulation:
         self._active = frozenset(self.active_plugins)
         self.plugin_versions = {name: self.pm.versions.get(name, "unknown") for name in self.active_plugins}
         self.plugin_configs = self._validate_plugin_sections()
+        #: the kinds of event the active plugins declare: kind -> (plugin, class)
+        self.event_kinds: dict[str, tuple[str, type[ev.Event]]] = event_kinds(self.pm, self.active_plugins)
         self._trace: JsonlTrace | ParquetTrace | None = None
         self._trace_path = None if trace is None else str(trace)
         # causes: event ids, and per (state, issue) the latest pressure event by channel
@@ -161,17 +164,20 @@ class Simulation:
 
             self.bus.add_sink(keep)
         if trace is not None:
+            header: dict[str, Any] = {
+                "scenario": scenario.name,
+                "seed": _seed_label(seed),
+                "start": scenario.start.isoformat(),
+                "plugins": self.plugin_versions,
+            }
+            if self.event_kinds:
+                # so that readers and the invariants know them without the plugin
+                header["event_kinds"] = {
+                    kind: {**ev.describe_event(cls), "plugin": plugin}
+                    for kind, (plugin, cls) in sorted(self.event_kinds.items())
+                }
             # a path ending in .parquet gets the columnar trace, any other JSON Lines
-            self._trace = open_trace(
-                trace,
-                scenario.start,
-                header={
-                    "scenario": scenario.name,
-                    "seed": _seed_label(seed),
-                    "start": scenario.start.isoformat(),
-                    "plugins": self.plugin_versions,
-                },
-            )
+            self._trace = open_trace(trace, scenario.start, header=header)
         self._chambers: dict[str, agenda.Chamber] = {}
         self._pressure_row: Callable[..., None] | None = None  # set when the bus is fixed
         self._started = False
@@ -210,6 +216,7 @@ class Simulation:
         w = self.world
         self._declare_core_milestones()
         self._subscribe_recorders()
+        self._count_declared_kinds()
         if self._trace is not None:
             self.bus.add_sink(self._trace)
         hook = self.pm.hook
@@ -402,6 +409,18 @@ class Simulation:
         names += sorted({f"policy_changed:{x.state}" for x in s.issues})
         for name in names:
             self._declare_milestone(name)
+
+    def _count_declared_kinds(self) -> None:
+        tally = self.tally
+        for kind, (_plugin, cls) in sorted(self.event_kinds.items()):
+            if not cls.counted:
+                continue
+            tally[kind] += 0  # listed in counts even when none is published
+
+            def count(_e: Any, kind: str = kind) -> None:
+                tally[kind] += 1
+
+            self.bus.subscribe(cls, count)
 
     def _declare_milestone(self, name: str, label: str | None = None) -> None:
         self._milestones.setdefault(name, None)

@@ -506,18 +506,25 @@ def _read_parquet_trace(path: Path) -> list[dict[str, Any]]:
     from normflow.events import EVENT_BY_KIND
 
     meta = parquet_trace_metadata(path)
+    # a plugin's declared kinds are described in the header: their fields
+    # kept as JSON text are known without importing the plugin
+    declared = (meta.get("header") or {}).get("event_kinds") or {}
     rows: list[tuple[int, dict[str, Any]]] = []
     for file in sorted(path.glob("*.parquet")):
         kind = file.name.removesuffix(".parquet")
         cls = EVENT_BY_KIND.get(kind)
+        if cls is not None:
+            as_json = [f.name for f in attrs.fields(cls) if _arrow_type(f.type) is None]
+        else:
+            fields = (declared.get(kind) or {}).get("fields") or {}
+            as_json = [name for name, kind_of in fields.items() if _arrow_type(kind_of) is None]
         for row in pq.read_table(file).to_pylist():
             seq = row.pop("seq")
             date = row.pop("date")
             row.pop("kind", None)
-            if cls is not None:
-                for f in attrs.fields(cls):
-                    if _arrow_type(f.type) is None and row.get(f.name) is not None:
-                        row[f.name] = json.loads(row[f.name])
+            for name in as_json:
+                if row.get(name) is not None:
+                    row[name] = json.loads(row[name])
             rows.append((seq, {"kind": kind, **row, "date": date.isoformat()}))
     rows.sort(key=lambda item: item[0])
     end = [meta["end"]] if meta.get("end") else []

@@ -20,7 +20,11 @@ objects -- and raises ``InvariantViolation`` listing every rule broken:
   one of the three actions;
 - a plugin's state machine (``phase_changed`` events) names as ``previous``
   the phase it was actually in, and, when its order is given in
-  ``phase_orders``, never skips a phase going forward.
+  ``phase_orders``, never skips a phase going forward;
+- a plugin's declared kinds of event (``normflow.events.declare_event``)
+  name, in their actor fields, actors of the declared kind that exist. The
+  declarations come from the trace's header, from the kinds declared in
+  this process, or from ``event_kinds``.
 
 The checks read only the event stream and the scenario, so they apply to a
 trace written yesterday as well as to a run recorded in memory.
@@ -33,7 +37,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from normflow.events import Event
+from normflow.events import DECLARED, Event
 from normflow.scenario import Scenario
 
 __all__ = ["InvariantViolation", "actor_ids", "check_invariants", "invariant_violations"]
@@ -92,8 +96,12 @@ class _Checker:
         scenario: Scenario,
         extra_actors: Iterable[str],
         phase_orders: Mapping[str, Sequence[str]],
+        event_kinds: Iterable[type[Event]] = (),
     ):
         self.s = scenario
+        #: kind -> {field: actor kind} for the declared kinds of event
+        self.declared: dict[str, dict[str, str]] = {k: dict(c.actor_fields) for k, c in DECLARED.items()}
+        self.declared.update({c.kind: dict(c.actor_fields) for c in event_kinds})
         self.ids = actor_ids(scenario)
         self.extra = set(extra_actors) | {"public"}
         self.horizon = scenario.horizon
@@ -145,6 +153,22 @@ class _Checker:
         if not isinstance(value, int | float) or not (low <= value <= high):
             self.fail(i, line, f"{field} {value!r} outside [{low:g}, {high:g}]")
 
+    def read_header(self, line: Mapping[str, Any]) -> None:
+        for kind, about in (line.get("event_kinds") or {}).items():
+            self.declared[kind] = dict(about.get("actors") or {})
+
+    def check_declared(self, i: int, line: Mapping[str, Any], actors: Mapping[str, str]) -> None:
+        for field, what in actors.items():
+            value = line.get(field)
+            values = value if isinstance(value, list | tuple) else [value]
+            for v in values:
+                if v is None:
+                    continue
+                ok = self.any_actor(v) if what == "any" else v in self.ids.get(what, ())
+                if not ok:
+                    label = "actor" if what == "any" else what.replace("_", " ")
+                    self.fail(i, line, f"{field} {v!r} is not a declared {label}")
+
     # -- the walk ----------------------------------------------------------------
 
     def check(self, i: int, line: Mapping[str, Any]) -> None:
@@ -163,6 +187,9 @@ class _Checker:
         handler = getattr(self, f"on_{kind}", None)
         if handler is not None:
             handler(i, line)
+        actors = self.declared.get(kind)
+        if actors:
+            self.check_declared(i, line, actors)
 
     # information and coalitions
     def on_information_exchanged(self, i: int, e: Mapping[str, Any]) -> None:
@@ -455,12 +482,15 @@ def invariant_violations(
     *,
     extra_actors: Iterable[str] = (),
     phase_orders: Mapping[str, Sequence[str]] | None = None,
+    event_kinds: Iterable[type[Event]] = (),
 ) -> list[str]:
     """Every broken invariant, one line each (an empty list when all hold)."""
-    checker = _Checker(scenario, extra_actors, phase_orders or {})
+    checker = _Checker(scenario, extra_actors, phase_orders or {}, event_kinds)
     for i, item in enumerate(lines):
         line = _as_line(item)
         if line.get("kind") in _TRACE_MARKERS:
+            if line.get("kind") == "trace_start":
+                checker.read_header(line)
             continue
         checker.check(i, line)
     return checker.problems
@@ -472,6 +502,7 @@ def check_invariants(
     *,
     extra_actors: Iterable[str] = (),
     phase_orders: Mapping[str, Sequence[str]] | None = None,
+    event_kinds: Iterable[type[Event]] = (),
 ) -> None:
     """Raise ``InvariantViolation`` unless the run's events keep every invariant.
 
@@ -481,7 +512,11 @@ def check_invariants(
         (an international institution, say).
     :param phase_orders: for plugin state machines, ``machine -> phases in
         order``; a forward move may then go one phase at a time only.
+    :param event_kinds: declared event classes whose actor fields to check,
+        besides those the trace's header and this process declare.
     """
-    problems = invariant_violations(lines, scenario, extra_actors=extra_actors, phase_orders=phase_orders)
+    problems = invariant_violations(
+        lines, scenario, extra_actors=extra_actors, phase_orders=phase_orders, event_kinds=event_kinds
+    )
     if problems:
         raise InvariantViolation(problems)

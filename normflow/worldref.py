@@ -1,0 +1,385 @@
+"""The world's reference: every field a plugin may read, what it means, its
+type, shape and index, its range, and whether a plugin may write it.
+
+``docs/world.md`` is this table in prose; a test keeps the two and the
+``World`` class in step. ``normflow.testing.check_plugin`` uses the ranges:
+after a plugin's runs (and once a month of simulated time during them) a
+value outside its range is reported as a direct write gone wrong.
+
+Sizes: ``S`` states, ``I`` issues, ``L`` local governments, ``G`` groups
+(civil-society actors), in the order the scenario declares them (generated
+ones after named ones).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import attrs
+import numpy as np
+
+__all__ = ["FIELDS", "STANCE_FIELDS", "WorldField", "world_problems"]
+
+#: who may change a field: "no" (read only), "yes" (directly, inside its
+#: range), or the Simulation method that changes it
+READ_ONLY = "no"
+DIRECT = "yes"
+
+
+@attrs.frozen
+class WorldField:
+    name: str
+    dtype: str
+    shape: str
+    index: str
+    meaning: str
+    low: float | None = None
+    high: float | None = None
+    nan_ok: bool = False
+    write: str = READ_ONLY
+
+
+FIELDS: tuple[WorldField, ...] = (
+    WorldField(
+        "scenario",
+        "Scenario",
+        "-",
+        "-",
+        "the validated scenario the world was built from (also sim.scenario)",
+    ),
+    # -- states and issues
+    WorldField(
+        "states",
+        "list[StateActor]",
+        "(S,)",
+        "state index",
+        "the states: id, name, index, penetrability, reputation_sensitivity, electoral_sensitivity, legislature",
+    ),
+    WorldField("state_index", "dict[str, int]", "S entries", "state id", "state id -> state index"),
+    WorldField(
+        "state_population",
+        "float64",
+        "(S,)",
+        "state index",
+        "population of each state's local governments together",
+        0.0,
+    ),
+    WorldField(
+        "issues",
+        "tuple[Issue, ...]",
+        "(I,)",
+        "issue index",
+        "the scenario's issues (id, state, area, appeal)",
+    ),
+    WorldField("issue_index", "dict[str, int]", "I entries", "issue id", "issue id -> issue index"),
+    WorldField(
+        "stances",
+        "dict[(str, str), StateStance]",
+        "S x I entries",
+        "(state id, issue id)",
+        "each state's stance on each issue (see the stance fields); read one with stance(state, issue)",
+    ),
+    # -- local governments
+    WorldField("lg_ids", "list[str]", "(L,)", "local-government index", "local government ids"),
+    WorldField(
+        "lg_names", "list[str]", "(L,)", "local-government index", "display names ('' for generated ones)"
+    ),
+    WorldField(
+        "lg_index", "dict[str, int]", "L entries", "local-government id", "id -> local-government index"
+    ),
+    WorldField(
+        "lg_level",
+        "list[str]",
+        "(L,)",
+        "local-government index",
+        "'municipality', 'city', 'prefecture' or 'province' (generated ones: municipality)",
+    ),
+    WorldField("lg_state", "int64", "(L,)", "local-government index", "the state index it belongs to", 0.0),
+    WorldField("lg_population", "float64", "(L,)", "local-government index", "inhabitants", 0.0),
+    WorldField(
+        "lg_access",
+        "float64",
+        "(L,)",
+        "local-government index",
+        "access to its national government: chance a channel through it gets through",
+        0.0,
+        1.0,
+        write=DIRECT,
+    ),
+    WorldField(
+        "lg_openness",
+        "float64",
+        "(L,)",
+        "local-government index",
+        "openness to civil society: chance it hosts an exchange or shares information",
+        0.0,
+        1.0,
+        write=DIRECT,
+    ),
+    WorldField(
+        "lg_support",
+        "float64",
+        "(I, L)",
+        "[issue index, local-government index]",
+        "its assembly's support for the issue",
+        0.0,
+        1.0,
+        write=DIRECT,
+    ),
+    WorldField(
+        "lg_public_support",
+        "float64",
+        "(I, L)",
+        "[issue index, local-government index]",
+        "local public support for the issue",
+        0.0,
+        1.0,
+        write=DIRECT,
+    ),
+    WorldField(
+        "lg_resolution_t",
+        "float64",
+        "(I, L)",
+        "[issue index, local-government index]",
+        "day its assembly passed a resolution on the issue; NaN while it has not",
+        0.0,
+        None,
+        nan_ok=True,
+    ),
+    WorldField(
+        "lg_partners",
+        "list[list[int]]",
+        "(L,) lists",
+        "local-government index",
+        "partner local governments (indices), both ways",
+    ),
+    # -- groups
+    WorldField("group_ids", "list[str]", "(G,)", "group index", "group ids"),
+    WorldField("group_index", "dict[str, int]", "G entries", "group id", "id -> group index"),
+    WorldField("group_state", "int64", "(G,)", "group index", "the state index it works in", 0.0),
+    WorldField(
+        "group_issue",
+        "int64",
+        "(G,)",
+        "group index",
+        "the issue index it works on; a group declared without an issue works on the first issue (index 0)",
+        0.0,
+    ),
+    WorldField(
+        "group_locality", "int64", "(G,)", "group index", "its local government's index, -1 for none", -1.0
+    ),
+    WorldField(
+        "group_supporter",
+        "bool",
+        "(G,)",
+        "group index",
+        "True for a supporter of the norm, False for an opponent",
+    ),
+    WorldField("group_ngo", "bool", "(G,)", "group index", "True for an NGO, False for a movement"),
+    WorldField("group_nationality", "int64", "(G,)", "group index", "index into nationalities", 0.0),
+    WorldField(
+        "nationalities",
+        "list[str]",
+        "one per nationality",
+        "nationality index",
+        "nationality codes (a group's state id unless it says otherwise)",
+    ),
+    WorldField(
+        "group_resources",
+        "float64",
+        "(G,)",
+        "group index",
+        "resources (money, staff) it brings to a coalition",
+        0.0,
+        write=DIRECT,
+    ),
+    WorldField(
+        "group_info",
+        "float64",
+        "(G,)",
+        "group index",
+        "information it holds; change it with add_info(g, amount), which keeps its coalition's pool in step",
+        0.0,
+        write="World.add_info",
+    ),
+    WorldField(
+        "group_commitment",
+        "float64",
+        "(G,)",
+        "group index",
+        "commitment to the cause: scales the pressure it applies",
+        0.0,
+        1.0,
+        write=DIRECT,
+    ),
+    WorldField(
+        "group_ties",
+        "list[list[int]]",
+        "(G,) lists",
+        "group index",
+        "ties declared in the scenario (indices), both ways",
+    ),
+    # -- coalitions (union-find over groups)
+    WorldField(
+        "coalition_size",
+        "int64",
+        "(G,)",
+        "coalition root (a group index)",
+        "members of the coalition rooted at the index (meaningful at roots: coalition_of(g), coalition_roots())",
+        1.0,
+        write="World.merge",
+    ),
+    WorldField(
+        "coalition_info",
+        "float64",
+        "(G,)",
+        "coalition root",
+        "pooled information of the coalition",
+        0.0,
+        write="World.add_info",
+    ),
+    WorldField(
+        "coalition_resources",
+        "float64",
+        "(G,)",
+        "coalition root",
+        "pooled resources of the coalition",
+        0.0,
+        write="World.merge",
+    ),
+    WorldField(
+        "coalition_names",
+        "dict[int, str]",
+        "one per coalition",
+        "coalition root",
+        "coalition names ('coalition-<n>')",
+    ),
+    WorldField(
+        "channels",
+        "list[Channel]",
+        "one per channel",
+        "-",
+        "channels of influence opened by plugins",
+        write="Simulation.open_channel",
+    ),
+)
+
+#: Fields of a ``StateStance`` (``world.stance(state, issue)``).
+STANCE_FIELDS: tuple[WorldField, ...] = (
+    WorldField("commitment", "float", "-", "-", "stated commitment to the norm", 0.0, 1.0, write=DIRECT),
+    WorldField(
+        "position", "float", "-", "-", "practice: how far policy follows the norm", 0.0, 1.0, write=DIRECT
+    ),
+    WorldField(
+        "public_support", "float", "-", "-", "national public support for the norm", 0.0, 1.0, write=DIRECT
+    ),
+    WorldField(
+        "salience",
+        "Decaying",
+        "-",
+        "-",
+        "salience of the issue: a stock that halves over time; read .at(t), add with .add(t, x)",
+        0.0,
+        write=DIRECT,
+    ),
+    WorldField("pressure", "Decaying", "-", "-", "pressure stock", 0.0, write="Simulation.apply_pressure"),
+    WorldField(
+        "foreign_pressure",
+        "Decaying",
+        "-",
+        "-",
+        "the part of the pressure stock that came from abroad",
+        0.0,
+        write="Simulation.apply_pressure",
+    ),
+    WorldField("electoral_pressure", "float", "-", "-", "pressure through elections, accumulated", 0.0),
+    WorldField(
+        "reputational_cost",
+        "float",
+        "-",
+        "-",
+        "reputational cost paid for the gap between commitment and practice",
+        0.0,
+        write="Simulation.apply_pressure",
+    ),
+    WorldField("on_agenda", "bool", "-", "-", "the issue is on the national agenda"),
+    WorldField(
+        "policy_changed",
+        "bool",
+        "-",
+        "-",
+        "the state's policy changed (once)",
+        write="Simulation.change_policy",
+    ),
+)
+
+
+def _out_of_range(values: Any, f: WorldField) -> tuple[int, Any] | None:
+    """The first offending value (flat position, value), or None."""
+    a = np.asarray(values, dtype=float)
+    bad = ~np.isfinite(a)
+    if f.nan_ok:
+        bad &= ~np.isnan(a)
+        a = np.where(np.isnan(a), f.low if f.low is not None else 0.0, a)
+    if f.low is not None:
+        bad |= a < f.low
+    if f.high is not None:
+        bad |= a > f.high
+    where = np.flatnonzero(bad)
+    if len(where) == 0:
+        return None
+    k = int(where[0])
+    return k, np.asarray(values).ravel()[k].item()
+
+
+def _range(f: WorldField) -> str:
+    lo = "-inf" if f.low is None else f"{f.low:g}"
+    hi = "inf" if f.high is None else f"{f.high:g}"
+    return f"[{lo}, {hi}]"
+
+
+def world_problems(world: Any, t: float | None = None) -> list[str]:
+    """Every field of ``world`` holding a value outside its documented range
+    (or of the wrong shape), one line each."""
+    problems: list[str] = []
+    shapes = {
+        "(L,)": (len(world.lg_ids),),
+        "(G,)": (len(world.group_ids),),
+        "(S,)": (len(world.states),),
+        "(I, L)": (len(world.issues), len(world.lg_ids)),
+    }
+    for f in FIELDS:
+        if f.low is None and f.high is None:
+            continue
+        value = getattr(world, f.name, None)
+        if value is None:
+            continue
+        shape = shapes.get(f.shape)
+        if shape is not None and np.shape(value) != shape:
+            problems.append(f"world.{f.name} has shape {np.shape(value)}, expected {shape} {f.shape}")
+            continue
+        hit = _out_of_range(value, f)
+        if hit is not None:
+            k, v = hit
+            index = np.unravel_index(k, np.shape(value)) if np.ndim(value) > 1 else (k,)
+            at = ", ".join(str(int(i)) for i in index)
+            problems.append(f"world.{f.name}[{at}] = {v!r}, outside {_range(f)} ({f.meaning})")
+    when = world_time = t
+    for (state, issue), stance in sorted(world.stances.items()):
+        for f in STANCE_FIELDS:
+            if f.low is None and f.high is None:
+                continue
+            value = getattr(stance, f.name)
+            if hasattr(value, "at"):
+                value = value.at(when) if world_time is not None else value.value
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                problems.append(f"stance({state!r}, {issue!r}).{f.name} = {value!r}, not a number")
+                continue
+            if (
+                not math.isfinite(value)
+                or (f.low is not None and value < f.low)
+                or (f.high is not None and value > f.high)
+            ):
+                problems.append(f"stance({state!r}, {issue!r}).{f.name} = {value!r}, outside {_range(f)}")
+    return problems
