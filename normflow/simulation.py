@@ -69,6 +69,12 @@ class PluginRunError(Exception):
         return self.message
 
 
+#: How far (in days) a time given to a run method may lie before the current
+#: time and still count as now: a process that waits ``t - sim.now`` days
+#: arrives at ``t`` give or take a rounding error.
+TIME_TOLERANCE = 1e-6
+
+
 class RunInputError(ValueError):
     """A run method (``apply_pressure``, ``change_policy``, ``reach_milestone``,
     ``every``, ``at``) was given a value it cannot use: NaN, an infinite or
@@ -409,6 +415,8 @@ class Simulation:
         names += sorted({f"policy_changed:{x.state}" for x in s.issues})
         for name in names:
             self._declare_milestone(name)
+        #: the milestones the core declares (a plugin's are the others)
+        self.core_milestones = frozenset(names)
 
     def _count_declared_kinds(self) -> None:
         tally = self.tally
@@ -523,7 +531,7 @@ class Simulation:
     def _check_time(self, method: str, t: Any) -> None:
         if not _finite(t):
             raise RunInputError(f"{method}: t {t!r}; expected a finite number of days")
-        if t < self.env.now:
+        if t < self.env.now - TIME_TOLERANCE:
             raise RunInputError(
                 f"{method}: t {t!r} is in the past (the run is at day {self.env.now!r}); "
                 "use the current time, sim.now"
@@ -623,7 +631,11 @@ class Simulation:
         issue that is not the scenario's, a time in the past, and when a
         modifier returns such an amount."""
         stance = self.world.stances.get((target, issue))
-        if stance is None or not (0.0 <= amount < math.inf) or not (t >= self.env.now and t < math.inf):
+        if (
+            stance is None
+            or not (0.0 <= amount < math.inf)
+            or not (t >= self.env.now - TIME_TOLERANCE and t < math.inf)
+        ):
             self._bad_pressure(t, target, issue, amount)
         if self._withholds is not None and self._withholds(channel, foreign):
             self.tally["pressure_withheld"] += 1

@@ -317,9 +317,16 @@ def tiny_scenarios() -> list[Any]:
     return [scenario_from_dict(data)]
 
 
-def refuse(plugin: Any, match: str, error: type[Exception] = ConformanceError) -> None:
-    with pytest.raises(error, match=f"(?s){match}"):
-        check_plugin(plugin, scenarios=tiny_scenarios(), seeds=st.just(0), max_examples=3)
+def refuse(plugin: Any, match: str, cause: type[BaseException] | None = None, **options: Any) -> ConformanceError:
+    """check_plugin refuses ``plugin`` with a ConformanceError (only), whose
+    message matches ``match`` and whose cause is a ``cause``."""
+    options = {"scenarios": tiny_scenarios(), "seeds": st.just(0), "max_examples": 3, **options}
+    with pytest.raises(ConformanceError, match=f"(?s){match}") as raised:
+        check_plugin(plugin, **options)
+    assert isinstance(raised.value, AssertionError)
+    if cause is not None:
+        assert isinstance(raised.value.__cause__, cause), repr(raised.value.__cause__)
+    return raised.value
 
 
 def test_check_plugin_refuses_an_unknown_hook():
@@ -386,7 +393,7 @@ def test_check_plugin_refuses_a_config_whose_defaults_do_not_validate(schema, ma
     refuse(BadConfig(), match)
 
 
-def test_check_plugin_lets_an_error_during_a_run_through():
+def test_check_plugin_reports_an_error_during_a_run_as_a_conformance_error_with_its_cause():
     class Crashes:
         normflow_plugin_name = "crashes"
 
@@ -397,7 +404,7 @@ def test_check_plugin_lets_an_error_during_a_run_through():
 
             register(events.SessionOpened, fail)
 
-    refuse(Crashes(), "plugin 'crashes' raised in handler fail", normflow.PluginRunError)
+    refuse(Crashes(), "run: .*plugin 'crashes' raised in handler fail", normflow.PluginRunError)
 
 
 _runs_so_far = itertools.count()
@@ -440,7 +447,7 @@ def test_check_plugin_refuses_a_run_that_breaks_an_invariant():
 
     refuse(
         PressesNobody(),
-        r"'atlantis' is not a declared state.*position 2.0 outside \[0, 1\]",
+        r"invariants: .*'atlantis' is not a declared state.*position 2.0 outside \[0, 1\]",
         InvariantViolation,
     )
 

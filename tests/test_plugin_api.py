@@ -1,0 +1,412 @@
+"""The plugin API, second edition: what a plugin author relies on.
+
+- Declared event kinds: counted, in both traces and ``read_trace``, checked
+  by the invariants.
+- ``sim.every`` and ``sim.at`` and the end-of-run rule (a time equal to the
+  horizon is outside the run).
+- Run methods refuse NaN, infinite or negative amounts, unknown states and
+  issues, and times in the past, naming the plugin.
+- ``normflow.param``: exclusive bounds, validators, cross-field sentences.
+- ``check_plugin`` turns every failure into a ``ConformanceError`` with its
+  cause, catches each broken variant below, warns about a plugin that never
+  fired, takes a horizon and can skip shrinking.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import strategies as st
+
+import normflow
+from normflow import events, hookimpl
+from normflow.scenario import scenario_from_dict
+from normflow.simulation import RunInputError
+from normflow.testing import ConformanceError, InvariantViolation, check_invariants, check_plugin
+from normflow.testing.conformance import ConformanceWarning
+from normflow.trace import read_trace
+
+SCENARIO = {
+    "scenario": {"name": "tiny", "start": "2000-01-01", "end": "2001-12-31"},
+    "states": [{"id": "japan", "legislature": {"name": "Diet"}}, {"id": "korea"}],
+    "issues": [{"id": "suffrage", "state": "japan"}],
+    "local_governments": {"groups": [{"state": "japan", "count": 5}]},
+    "civil_society": {"populations": [{"state": "japan", "count": 10}]},
+}
+
+
+def tiny(days: int | None = None) -> Any:
+    data = {**SCENARIO}
+    if days is not None:
+        import datetime as dt
+
+        end = dt.date(2000, 1, 1) + dt.timedelta(days=days)
+        data["scenario"] = {**SCENARIO["scenario"], "end": end.isoformat()}
+    return scenario_from_dict(data)
+
+
+def run(*plugins: Any, scenario: Any = None, trace: Any = None, seed: int = 0) -> Any:
+    sim = normflow.Simulation(scenario or tiny(), seed, plugins=list(plugins), autoload=False, trace=trace)
+    return sim, sim.run()
+
+
+# -- declared event kinds ----------------------------------------------------------------
+
+
+@events.declare_event("treaty_review", actors={"state": "state", "body": "any"})
+class TreatyReview(events.Event):
+    body: str
+    state: str
+    issue: str
+    severity: float
+
+
+@events.declare_event("quiet_note", counted=False)
+class QuietNote(events.Event):
+    text: str
+
+
+class TreatyBody:
+    """Reviews each issue's state every ``period`` days and files a report."""
+
+    normflow_plugin_name = "treatybody"
+
+    def __init__(self, period: float = 200.0, state: str | None = None, body: str | None = None):
+        self.period, self.state, self.body = period, state, body
+
+    @hookimpl
+    def normflow_register_event_kinds(self, register):
+        register(TreatyReview)
+        register(QuietNote)
+
+    @hookimpl
+    def normflow_register_processes(self, sim):
+        def review() -> None:
+            for issue in sim.world.issues:
+                sim.bus.publish(
+                    TreatyReview(
+                        t=sim.now,
+                        body=self.body,
+                        state=self.state or issue.state,
+                        issue=issue.id,
+                        severity=0.5,
+                    )
+                )
+            sim.bus.publish(QuietNote(t=sim.now, text="reviewed"))
+
+        sim.every(self.period, review, offset=self.period, name="review")
+
+
+def test_a_declared_kind_is_counted_traced_in_both_formats_and_read_back(tmp_path):
+    _, result = run(TreatyBody(period=200.0))
+    # reviews at days 200 and 400 and 600 (the run lasts 730 days)
+    assert result.counts["treaty_review"] == 3
+    assert "quiet_note" not in result.counts  # declared as not counted
+    for name in ("trace.jsonl", "trace.parquet"):
+        _, again = run(TreatyBody(period=200.0), trace=tmp_path / name)
+        lines = read_trace(tmp_path / name)
+        assert lines[0]["event_kinds"]["treaty_review"]["actors"] == {"state": "state", "body": "any"}
+        assert lines[0]["event_kinds"]["treaty_review"]["plugin"] == "treatybody"
+        reviews = [x for x in lines if x["kind"] == "treaty_review"]
+        assert [r["t"] for r in reviews] == [200.0, 400.0, 600.0]
+        assert reviews[0]["state"] == "japan" and reviews[0]["severity"] == 0.5
+        assert again.counts == result.counts
+
+
+def test_a_declared_kind_that_never_fires_is_counted_as_zero():
+    _, result = run(TreatyBody(period=5000.0))
+    assert result.counts["treaty_review"] == 0
+
+
+def test_the_invariants_check_the_actor_fields_of_a_declared_kind(tmp_path):
+    run(TreatyBody(state="atlantis"), trace=tmp_path / "t.jsonl")
+    lines = read_trace(tmp_path / "t.jsonl")
+    with pytest.raises(InvariantViolation, match="state 'atlantis' is not a declared state"):
+        check_invariants(lines, tiny())
+    # "any" takes any actor of the scenario, and the extra ones named
+    run(TreatyBody(body="un"), trace=tmp_path / "u.jsonl")
+    with pytest.raises(InvariantViolation, match="body 'un' is not a declared actor"):
+        check_invariants(read_trace(tmp_path / "u.jsonl"), tiny())
+    check_invariants(read_trace(tmp_path / "u.jsonl"), tiny(), extra_actors=["un"])
+
+
+def test_a_kind_is_declared_once_with_a_valid_name_and_real_actor_fields():
+    with pytest.raises(ValueError, match="core kind"):
+        events.declare_event("pressure_applied")
+    with pytest.raises(ValueError, match="lower case"):
+        events.declare_event("Treaty Review")
+    with pytest.raises(ValueError, match="not a field"):
+
+        @events.declare_event("bad_actors", actors={"nobody": "state"})
+        class Bad(events.Event):
+            somebody: str
+
+    class Undeclared(events.Event):
+        pass
+
+    class Registers:
+        @hookimpl
+        def normflow_register_event_kinds(self, register):
+            register(Undeclared)
+
+    with pytest.raises(normflow.PluginError, match="not declared"):
+        normflow.Simulation(tiny(), 0, plugins=[Registers()], autoload=False)
+
+
+# -- sim.every, sim.at and the end of the run ----------------------------------------------
+
+
+class Clock:
+    normflow_plugin_name = "clock"
+
+    def __init__(self, **calls: Any):
+        self.calls = calls
+        self.seen: list[tuple[str, float]] = []
+        self.accepted: dict[str, bool] = {}
+
+    @hookimpl
+    def normflow_register_processes(self, sim):
+        for name, (how, *args) in self.calls.items():
+            fn = lambda name=name: self.seen.append((name, sim.now))  # noqa: E731
+            if how == "every":
+                period, offset = args
+                sim.every(period, fn, offset=offset, name=name)
+            else:
+                self.accepted[name] = sim.at(args[0], fn, name=name)
+
+
+def test_a_time_equal_to_the_horizon_is_outside_the_run():
+    horizon = tiny().horizon
+    clock = Clock(last=("at", horizon - 0.5), end=("at", horizon), after=("at", horizon + 1))
+    run(clock)
+    assert clock.seen == [("last", horizon - 0.5)]
+    assert clock.accepted == {"last": True, "end": False, "after": False}
+
+
+def test_every_calls_at_offset_plus_whole_periods_strictly_before_the_horizon():
+    horizon = tiny().horizon  # 730 days
+    clock = Clock(yearly=("every", 365.0, 0.0), late=("every", 365.0, 365.0))
+    run(clock)
+    yearly = [t for name, t in clock.seen if name == "yearly"]
+    late = [t for name, t in clock.seen if name == "late"]
+    assert yearly == [0.0, 365.0]  # 730 == horizon is outside the run
+    assert late == [365.0]
+    clock = Clock(dense=("every", 10.0, 5.0))
+    run(clock)
+    assert len(clock.seen) == math.ceil((horizon - 5.0) / 10.0)
+
+
+def test_every_and_at_refuse_what_cannot_be_scheduled():
+    for calls, match in [
+        ({"x": ("every", 0.0, 0.0)}, "period 0.0"),
+        ({"x": ("every", math.nan, 0.0)}, "period nan"),
+        ({"x": ("every", 1.0, -1.0)}, "offset -1.0"),
+        ({"x": ("at", -3.0)}, "in the past"),
+    ]:
+        with pytest.raises(normflow.PluginRunError, match=f"plugin 'clock'.*{match}"):
+            run(Clock(**calls))
+
+
+# -- strict inputs to run methods -----------------------------------------------------------
+
+
+class Calls:
+    """Makes one call to a run method on day 10."""
+
+    normflow_plugin_name = "calls"
+
+    def __init__(self, method: str, *args: Any):
+        self.method, self.args = method, args
+
+    @hookimpl
+    def normflow_register_processes(self, sim, register):
+        def act():
+            yield sim.env.timeout(10)
+            args = [sim.now if a == "now" else a for a in self.args]
+            getattr(sim, self.method)(*args)
+
+        register("act", act)
+
+
+PRESS = ("apply_pressure", "now", "korea", "japan", "suffrage", "test", "moral")
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        ((*PRESS, math.nan), "amount nan"),
+        ((*PRESS, -1.0), "amount -1.0"),
+        ((*PRESS, math.inf), "amount inf"),
+        (("apply_pressure", "now", "x", "atlantis", "suffrage", "test", "moral", 1.0), "state 'atlantis'"),
+        (("apply_pressure", "now", "x", "japan", "tax", "test", "moral", 1.0), "issue 'tax'"),
+        (("apply_pressure", 3.0, "x", "japan", "suffrage", "test", "moral", 1.0), "in the past"),
+        (("change_policy", "now", "japan", "suffrage", math.nan, "c"), "position nan"),
+        (("change_policy", "now", "japan", "suffrage", -0.5, "c"), "position -0.5"),
+        (("change_policy", "now", "atlantis", "suffrage", 1.0, "c"), "state 'atlantis'"),
+        (("change_policy", 2.0, "japan", "suffrage", 1.0, "c"), "in the past"),
+        (("reach_milestone", "done", 2.0), "in the past"),
+        (("reach_milestone", "done", math.nan), "t nan"),
+        (("reach_milestone", "", "now"), "non-empty string"),
+    ],
+)
+def test_run_methods_refuse_bad_input_naming_the_plugin(call, match):
+    with pytest.raises(
+        normflow.PluginRunError, match=f"plugin 'calls' raised in process 'act'.*{match}"
+    ) as e:
+        run(Calls(*call))
+    assert isinstance(e.value.error, RunInputError)
+
+
+def test_zero_pressure_is_allowed_and_applies_nothing():
+    _, result = run(Calls(*PRESS, 0.0))
+    assert "pressure_applied" not in result.counts or result.counts["pressure_applied"] >= 0
+
+
+def test_a_modifier_that_returns_nan_is_an_error():
+    class Broken:
+        normflow_plugin_name = "broken_modifier"
+
+        @hookimpl
+        def normflow_register_modifiers(self, register):
+            register("pressure", lambda amount, source, target, issue, channel: math.nan)
+
+    with pytest.raises(normflow.PluginRunError, match="modifiers turned the amount into nan"):
+        run(Broken(), Calls(*PRESS, 1.0))
+
+
+# -- normflow.param ------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Review:
+    period: float = normflow.param(365.0, gt=0, lt=3650, doc="days between reviews")
+    panel: int = normflow.param(3, low=1, validator=lambda n: n % 2 == 1, expected="an odd number of members")
+    share: float = normflow.param(0.5, low=0, high=1, validator=lambda x: None)
+    floor: float = normflow.param(0.1, low=0, high=1)
+
+    def __attrs_post_init__(self) -> None:
+        if self.floor > self.share:
+            raise ValueError("Floor must not exceed share")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"period": 0}, "plugins.review.period: got 0.0; expected a number in (0, 3650)"),
+        ({"period": 3650}, "plugins.review.period: got 3650.0; expected a number in (0, 3650)"),
+        ({"panel": 4}, "plugins.review.panel: got 4; expected an odd number of members"),
+        ({"floor": 0.9}, "plugins.review: floor must not exceed share"),
+    ],
+)
+def test_param_bounds_and_validators_read_well(data, message):
+    with pytest.raises(normflow.ScenarioError) as e:
+        normflow.schema.structure(Review, data, "plugins.review")
+    assert e.value.message == message
+
+
+def test_param_exclusive_bounds_accept_values_inside():
+    assert normflow.schema.structure(Review, {"period": 1e-9, "panel": 5}, "plugins.review").panel == 5
+    with pytest.raises(TypeError, match="not both"):
+        normflow.param(1.0, low=0, gt=0)
+
+
+# -- check_plugin: one ConformanceError per broken variant -----------------------------------
+
+
+def refuse(plugin: Any, match: str, cause: type[BaseException] | None = None, **options: Any) -> None:
+    options = {"scenarios": [tiny()], "seeds": st.just(0), "max_examples": 2, **options}
+    with pytest.raises(ConformanceError, match=f"(?s){match}") as raised:
+        check_plugin(plugin, **options)
+    if cause is not None:
+        assert isinstance(raised.value.__cause__, cause), repr(raised.value.__cause__)
+
+
+def test_check_plugin_refuses_a_milestone_dated_in_the_past():
+    refuse(Calls("reach_milestone", "done", 2.0), "run: .*in the past", normflow.PluginRunError)
+
+
+def test_check_plugin_refuses_negative_pressure():
+    refuse(Calls(*PRESS, -1.0), "run: .*amount -1.0", normflow.PluginRunError)
+
+
+def test_check_plugin_refuses_nan_pressure():
+    refuse(Calls(*PRESS, math.nan), "run: .*amount nan", normflow.PluginRunError)
+
+
+def test_check_plugin_refuses_an_unknown_actor_in_a_declared_event():
+    refuse(
+        TreatyBody(state="atlantis"), "invariants: .*'atlantis' is not a declared state", InvariantViolation
+    )
+
+
+class Writes:
+    """Writes one world field directly on day 10."""
+
+    normflow_plugin_name = "writes"
+
+    def __init__(self, write: Any):
+        self.write = write
+
+    @hookimpl
+    def normflow_register_processes(self, sim):
+        sim.at(10.0, lambda: self.write(sim.world), name="write")
+
+
+@pytest.mark.parametrize(
+    ("write", "match"),
+    [
+        (lambda w: w.lg_support.__setitem__((0, 0), 1.5), r"world.lg_support\[0, 0\] = 1.5"),
+        (lambda w: w.lg_access.__setitem__(2, -0.1), r"world.lg_access\[2\] = -0.1"),
+        (lambda w: setattr(w.stance("japan", "suffrage"), "position", math.nan), r"position = nan"),
+        (lambda w: setattr(w.stance("korea", "suffrage"), "commitment", 2.0), r"commitment = 2.0"),
+    ],
+)
+def test_check_plugin_refuses_a_direct_write_out_of_range(write, match):
+    refuse(Writes(write), f"world: .*{match}")
+
+
+@pytest.mark.filterwarnings("ignore::normflow.testing.conformance.ConformanceWarning")
+def test_check_plugin_lets_a_direct_write_in_range_pass():
+    report = check_plugin(
+        Writes(lambda w: w.lg_support.__setitem__((0, 0), 1.0)),
+        scenarios=[tiny()],
+        seeds=st.just(0),
+        max_examples=1,
+    )
+    assert report.runs == 1
+
+
+def test_check_plugin_warns_about_a_plugin_that_never_fired_and_takes_a_horizon():
+    slow = TreatyBody(period=4 * 365.0)  # a four-year cycle
+    with pytest.warns(ConformanceWarning, match="published no event of its own"):
+        check_plugin(slow, scenarios=[tiny()], seeds=st.just(0), max_examples=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConformanceWarning)
+        report = check_plugin(slow, horizon=5 * 365, seeds=st.just(0), max_examples=2)
+    assert report.emitted["treaty_review"] > 0
+    assert report.runs == 2
+
+
+class PressesNegatively:
+    normflow_plugin_name = "presses_negatively"
+
+    @hookimpl
+    def normflow_register_processes(self, sim):
+        issue = sim.world.issues[0]
+        sim.at(1.0, lambda: sim.apply_pressure(sim.now, "x", issue.state, issue.id, "test", "moral", -1.0))
+
+
+def test_check_plugin_without_shrinking_reports_the_first_failure():
+    # random scenarios: with shrinking off the first failing one is reported as found
+    refuse(
+        PressesNegatively(),
+        "amount -1.0",
+        normflow.PluginRunError,
+        shrink=False,
+        scenarios=None,
+        max_examples=3,
+    )
