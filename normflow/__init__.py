@@ -9,12 +9,14 @@ exports; everything else may change without notice.
 from typing import TYPE_CHECKING, Any
 
 from normflow import events
+from normflow.deprecation import NormflowDeprecationWarning
 from normflow.hookspecs import hookimpl
 from normflow.plugins import PluginError
 from normflow.rng import Streams, replication_seeds
 from normflow.scenario import Scenario, bundled_scenarios, load_scenario, loads_scenario
 from normflow.schema import Dist, ScenarioError, param
-from normflow.simulation import PluginRunError, RunResult, Simulation, simulate
+from normflow.simulation import PluginRunError, RunInputError, RunResult, Simulation, simulate
+from normflow.trace import read_trace
 from normflow.version import __version__
 from normflow.world import Channel, Decaying, World
 
@@ -54,8 +56,10 @@ __all__ = [
     "Dist",
     "Experiment",
     "ExperimentSpec",
+    "NormflowDeprecationWarning",
     "PluginError",
     "PluginRunError",
+    "RunInputError",
     "RunResult",
     "Scenario",
     "ScenarioError",
@@ -69,6 +73,7 @@ __all__ = [
     "loads_scenario",
     "open_experiment",
     "param",
+    "read_trace",
     "replication_seeds",
     "run_experiment",
     "simulate",

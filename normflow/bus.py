@@ -87,6 +87,8 @@ class Bus:
         return table[0].column_writer(cls, labels)  # type: ignore[attr-defined]
 
     def publish(self, event: Event) -> None:
+        """Hand ``event`` to every handler subscribed to its class (or a base
+        class) and to the trace."""
         cls = type(event)
         table = self._dispatch.get(cls)
         if table is None:

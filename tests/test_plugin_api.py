@@ -410,3 +410,31 @@ def test_check_plugin_without_shrinking_reports_the_first_failure():
         scenarios=None,
         max_examples=3,
     )
+
+
+# -- the world reference ------------------------------------------------------------------
+
+
+def test_the_world_reference_covers_every_field_of_the_world_and_the_docs_are_current():
+    from pathlib import Path
+
+    from normflow import worldref
+
+    sim = normflow.Simulation(normflow.load_scenario("kitakyushu-dalian"), 0, autoload=False)
+    public = {k for k in vars(sim.world) if not k.startswith("_")}
+    documented = {f.name for f in worldref.FIELDS}
+    assert public - documented == set(), "document these in normflow/worldref.py"
+    assert documented - public == set(), "these are documented but gone"
+    stance = sim.world.stance("japan", sim.world.issues[0].id)
+    assert {f.name for f in worldref.STANCE_FIELDS} == {f.name for f in attrs.fields(type(stance))}
+    doc = Path(__file__).resolve().parents[1] / "docs" / "world.md"
+    assert doc.read_text(encoding="utf-8") == worldref.render(), (
+        "run: python -m normflow.worldref > docs/world.md"
+    )
+    assert worldref.world_problems(sim.world, 0.0) == []
+    sim.world.lg_openness[0] = 1.5
+    assert any("lg_openness[0] = 1.5" in p for p in worldref.world_problems(sim.world, 0.0))
+
+
+def test_read_trace_is_public():
+    assert "read_trace" in normflow.__all__ and normflow.read_trace is read_trace
