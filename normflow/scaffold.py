@@ -10,7 +10,7 @@ Names: ``NAME`` is the directory and the distribution name
 (``normflow-blocks``); the module is ``NAME`` with dashes as underscores
 (``normflow_blocks``); the plugin's name -- the entry point, the prefix of
 its metrics and its config section -- drops a leading ``normflow-``
-(``blocks``).
+(``blocks``), unless ``--plugin-name`` chooses it.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from string import Template
 import attrs
 
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*")
+PLUGIN_NAME_PATTERN = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
 MAX_NAME_LENGTH = 60
 
 
@@ -36,10 +37,11 @@ class PluginNames:
     plugin: str
 
     @classmethod
-    def from_name(cls, name: str) -> PluginNames:
-        """Check ``name``, derive the others and make sure that none shadows
-        what is installed; ``ValueError`` says what is wrong."""
-        names = cls.derive(name)
+    def from_name(cls, name: str, plugin_name: str | None = None) -> PluginNames:
+        """Check ``name``, derive the others (the plugin's name is
+        ``plugin_name`` when given) and make sure that none shadows what is
+        installed; ``ValueError`` says what is wrong."""
+        names = cls.derive(name, plugin_name)
         clash = shadowed(names.distribution, names.module, names.plugin)
         if clash:
             raise ValueError(
@@ -48,7 +50,7 @@ class PluginNames:
         return names
 
     @classmethod
-    def derive(cls, name: str) -> PluginNames:
+    def derive(cls, name: str, plugin_name: str | None = None) -> PluginNames:
         """Check ``name``'s form and derive the others (without looking at
         what is installed)."""
         if not NAME_PATTERN.fullmatch(name) or len(name) > MAX_NAME_LENGTH:
@@ -65,6 +67,16 @@ class PluginNames:
             )
         if keyword.iskeyword(module) or keyword.iskeyword(plugin):
             raise ValueError(f"'{name}' is a Python keyword; choose another name")
+        if plugin_name is not None:
+            if not PLUGIN_NAME_PATTERN.fullmatch(plugin_name) or len(plugin_name) > MAX_NAME_LENGTH:
+                raise ValueError(
+                    f"'{plugin_name}' is not a valid plugin name: use lower-case letters, digits and "
+                    f"single underscores, starting with a letter, at most {MAX_NAME_LENGTH} characters "
+                    "(e.g. treaty_body); it prefixes the plugin's metrics and names its config section"
+                )
+            if plugin_name == "normflow" or keyword.iskeyword(plugin_name):
+                raise ValueError(f"'{plugin_name}' cannot name a plugin; choose another name")
+            plugin = plugin_name
         return cls(distribution=name, module=module, plugin=plugin)
 
 
@@ -248,13 +260,13 @@ def plugin_files(names: PluginNames) -> dict[str, str]:
     }
 
 
-def write_plugin_project(name: str, parent: Path | str = ".") -> Path:
+def write_plugin_project(name: str, parent: Path | str = ".", plugin_name: str | None = None) -> Path:
     """Write the project ``name`` into ``parent/name`` and return its path.
 
     Raises ``ValueError`` for a bad name and ``FileExistsError`` when the
     directory exists: nothing is ever overwritten.
     """
-    names = PluginNames.from_name(name)
+    names = PluginNames.from_name(name, plugin_name)
     root = Path(parent) / name
     if root.exists():
         raise FileExistsError(

@@ -52,6 +52,30 @@ def test_new_plugin_writes_an_installable_project(tmp_path):
     assert "normflow" in project["project"]["dependencies"]
 
 
+def test_new_plugin_takes_the_plugins_own_name(tmp_path):
+    out = CliRunner().invoke(
+        cli, ["new-plugin", "normflow-treatybody", "--plugin-name", "treaty_body", "-d", str(tmp_path)]
+    )
+    assert out.exit_code == 0, out.output
+    assert "plugin 'treaty_body'" in out.output
+    root = tmp_path / "normflow-treatybody"
+    project = tomllib.loads((root / "pyproject.toml").read_text())
+    assert project["project"]["entry-points"]["normflow"] == {"treaty_body": "normflow_treatybody"}
+    module = import_from(root, "normflow_treatybody")
+    assert module.normflow_plugin_name == "treaty_body"
+    assert (root / "tests" / "test_treaty_body.py").exists()
+    result = Simulation(load_scenario("minimal"), 1, plugins=[module], autoload=False).run(until=365)
+    assert "treaty_body.access_blocked" in result.metrics
+
+
+@pytest.mark.parametrize("bad", ["Treaty", "treaty-body", "normflow", "class", "1body", "a__b"])
+def test_new_plugin_refuses_a_bad_plugin_name(tmp_path, bad):
+    out = CliRunner().invoke(cli, ["new-plugin", "normflow-x", "--plugin-name", bad, "-d", str(tmp_path)])
+    assert out.exit_code == 2
+    assert "--plugin-name" in out.output and "Traceback" not in out.output
+    assert not (tmp_path / "normflow-x").exists()
+
+
 def test_the_generated_plugin_reports_its_metric_in_a_run(tmp_path):
     new_plugin("normflow-blocks", tmp_path)
     module = import_from(tmp_path / "normflow-blocks", "normflow_blocks")
