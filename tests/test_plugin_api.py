@@ -438,3 +438,11 @@ def test_the_world_reference_covers_every_field_of_the_world_and_the_docs_are_cu
 
 def test_read_trace_is_public():
     assert "read_trace" in normflow.__all__ and normflow.read_trace is read_trace
+
+
+def test_the_fixture_writes_the_documented_trace_file(normflow_simulation, tmp_path):
+    first = normflow_simulation("minimal", trace=True).run(until=30)
+    second = normflow_simulation("minimal", seed=1, trace=True).run(until=30)
+    assert first.trace_path == str(tmp_path / "trace-1.jsonl")
+    assert second.trace_path == str(tmp_path / "trace-2.jsonl")
+    assert read_trace(first.trace_path)[0]["kind"] == "trace_start"

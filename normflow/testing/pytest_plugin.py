@@ -8,7 +8,9 @@ point, so a plugin's test suite can use them without any import:
   a TOML-like dictionary or a ``Scenario``. Installed plugins are not loaded
   unless you ask (``autoload=True``), so a test sees only the plugins it
   names. With ``trace=True`` the trace goes to the test's temporary
-  directory.
+  directory as JSON Lines, ``trace-<n>.jsonl`` for the test's n-th
+  simulation (``result.trace_path`` after the run; read it with
+  ``normflow.read_trace``).
 - ``event_recorder``: an ``EventRecorder`` plugin that hears every event;
   pass it in ``plugins=`` and read what it heard after the run.
 
