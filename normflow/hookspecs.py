@@ -276,3 +276,37 @@ def normflow_register_metrics(sim: RunContext, register: Callable[[str, Callable
         def normflow_register_metrics(sim, register):
             register("blocks", lambda: sim.tally["access_blocked"])
     """
+
+
+# -- presentation ------------------------------------------------------------------
+
+
+@hookspec
+def normflow_report_sections(report: Any) -> None:
+    """Add sections to the HTML page ``normflow report`` writes.
+
+    :param report: the report being built. ``report.kind`` is ``"run"`` or
+        ``"experiment"``; ``report.directory`` the directory reported on;
+        ``report.summary`` a run's summary (as ``normflow run --json``
+        prints it; None for an experiment); ``report.results`` an
+        experiment's results table (a pandas DataFrame, one row per run;
+        None for a run); ``report.trace()`` a run's trace lines (read on
+        first use; empty without a trace). ``report.add_section(title, *,
+        text=None, figure=None, table=None)`` adds a section after the
+        core's: a paragraph, a matplotlib figure (drawn into the page) and a
+        table (a DataFrame, or a ``(header, rows)`` pair), in that order.
+    :returns: nothing.
+
+    Called once per report, for the plugins that took part in the run (a
+    run's summary lists them) or, for an experiment, for the loaded plugins.
+    A plugin whose hook raises gets a section saying so; the rest of the
+    page is written.
+
+    Example::
+
+        @normflow.hookimpl
+        def normflow_report_sections(report):
+            if report.kind == "run":
+                uses = report.summary["metrics"].get("shaming.episodes", 0)
+                report.add_section("Shaming", text=f"{uses} shaming campaigns.")
+    """
