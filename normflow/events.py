@@ -478,7 +478,7 @@ def register_label(kind: str, label: str) -> None:
 
 def label_of(kind: str) -> str:
     """The plain-language label of an event kind (its own words if none is known)."""
-    cls = EVENT_BY_KIND.get(kind)
+    cls = EVENT_BY_KIND.get(kind) or DECLARED.get(kind)
     if cls is not None:
         return cls.label
     return _PLUGIN_LABELS.get(kind) or kind.replace("_", " ")
@@ -560,7 +560,6 @@ def declare_event(
         made.declared = True
         made.label = label or kind.replace("_", " ")
         DECLARED[kind] = made
-        EVENT_BY_KIND[kind] = made
         return made
 
     return wrap
@@ -586,7 +585,7 @@ def event_from_dict(data: dict[str, Any]) -> Event:
     fields = dict(data)
     kind = fields.pop("kind")
     fields.pop("date", None)
-    cls = EVENT_BY_KIND.get(kind)
+    cls = EVENT_BY_KIND.get(kind) or DECLARED.get(kind)
     if cls is None:
         raise KeyError(
             f"unknown kind of event {kind!r} (a plugin's kind is known once its module is imported)"
