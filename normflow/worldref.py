@@ -38,6 +38,7 @@ class WorldField:
     high: float | None = None
     nan_ok: bool = False
     write: str = READ_ONLY
+    none_ok: bool = False
 
 
 FIELDS: tuple[WorldField, ...] = (
@@ -314,6 +315,36 @@ STANCE_FIELDS: tuple[WorldField, ...] = (
         "the state's policy changed (once)",
         write="Simulation.change_policy",
     ),
+    WorldField(
+        "reputation",
+        "Decaying",
+        "-",
+        "-",
+        "recent reputational cost, decaying like the pressure stock",
+        0.0,
+        write="Simulation.apply_pressure",
+    ),
+    WorldField(
+        "norm_phase",
+        "float | None",
+        "-",
+        "-",
+        "the state's phase toward the norm as a phase machine (the spiral plugin) publishes it; None when no machine runs",
+        0.0,
+        1.0,
+        write=DIRECT,
+        none_ok=True,
+    ),
+    WorldField(
+        "opposition",
+        "float",
+        "-",
+        "-",
+        "organized opposition to the norm in the state; narrows what a ratifier accepts",
+        0.0,
+        1.0,
+        write=DIRECT,
+    ),
 )
 
 
@@ -373,6 +404,8 @@ def world_problems(world: Any, t: float | None = None) -> list[str]:
             if f.low is None and f.high is None:
                 continue
             value = getattr(stance, f.name)
+            if value is None and f.none_ok:
+                continue
             if hasattr(value, "at"):
                 value = value.at(when) if world_time is not None else value.value
             if not isinstance(value, int | float) or isinstance(value, bool):
