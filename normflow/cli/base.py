@@ -43,6 +43,25 @@ def parse_overrides(items: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
+def plugin_options(command: Any) -> Any:
+    """``--with NAME`` and ``--without NAME`` (each repeatable): plugins added
+    to, or removed from, the ones the scenario uses, for this command."""
+    command = click.option(
+        "--without",
+        "without_plugins",
+        multiple=True,
+        metavar="NAME",
+        help="Leave this plugin out, whatever the scenario uses (repeatable).",
+    )(command)
+    return click.option(
+        "--with",
+        "with_plugins",
+        multiple=True,
+        metavar="NAME",
+        help="Add this installed plugin to the ones the scenario uses (repeatable).",
+    )(command)
+
+
 def show_warning(
     message: Any, category: type, filename: str, lineno: int, file: Any = None, line: Any = None
 ) -> None:

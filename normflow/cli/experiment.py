@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from normflow.cli.base import fail, parse_overrides, parse_value
+from normflow.cli.base import fail, parse_overrides, parse_value, plugin_options
 from normflow.cli.options import FiniteFloat, intervene_option
 from normflow.errors import ExperimentError
 from normflow.experiment.plan import MAX_TASKS
@@ -105,6 +105,7 @@ def experiment_cli() -> None:
     show_default=True,
     help="Refuse a plan of more replications in all (cells times replications).",
 )
+@plugin_options
 def run_command(
     spec: str | None,
     replications: int | None,
@@ -120,6 +121,8 @@ def run_command(
     csv: bool,
     timeout: float | None,
     max_tasks: int,
+    with_plugins: tuple[str, ...] = (),
+    without_plugins: tuple[str, ...] = (),
 ) -> None:
     """Run SPEC (an experiment file) or SCENARIO (a bundled name or a file)
     many times, over a sweep, and store one row per replication."""
@@ -147,6 +150,8 @@ def run_command(
             timeout=timeout,
             max_tasks=max_tasks,
             on_plan=_planning,
+            with_plugins=with_plugins,
+            without_plugins=without_plugins,
         )
     except (StoreError, ExperimentError) as exc:
         fail(str(exc), 1 if isinstance(exc, ExperimentError) else 2)

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from normflow import report
-from normflow.cli.base import parse_overrides
+from normflow.cli.base import parse_overrides, plugin_options
 from normflow.cli.options import (
     DATE,
     SEED,
@@ -24,6 +24,7 @@ from normflow.cli.options import (
 from normflow.outputs import check_figure, check_trace, prepare_directory
 from normflow.report.series import SUMMARY, TRACE
 from normflow.scenario import bundled_scenarios, load_scenario
+from normflow.scenario import with_plugins as with_plugins_of
 from normflow.simulation import Simulation
 
 #: What a run directory holds (replaced together with --force).
@@ -77,6 +78,7 @@ RUN_OUTPUTS = (SUMMARY, TRACE, "trace.parquet", "report.html", "network.png")
 )
 @intervene_option
 @force_option
+@plugin_options
 def run_command(
     scenario: str,
     seed: int,
@@ -89,9 +91,12 @@ def run_command(
     plot_path: str | None,
     intervene: tuple[str, ...],
     force: bool,
+    with_plugins: tuple[str, ...] = (),
+    without_plugins: tuple[str, ...] = (),
 ) -> None:
     """Run SCENARIO (a bundled name or a TOML path) once and summarize it."""
     loaded = load_scenario(scenario, overrides=parse_overrides(overrides))
+    loaded = with_plugins_of(loaded, with_plugins, without_plugins)
     interventions = interventions_of(intervene)
     stop = check_until(loaded, until)
     # every output is checked before anything runs or is written

@@ -9,8 +9,10 @@ import sys
 
 import click
 
+from normflow.cli.base import plugin_options
 from normflow.cli.options import SEED, FiniteFloat, intervene_option, interventions_of
 from normflow.scenario import load_scenario
+from normflow.scenario import with_plugins as with_plugins_of
 from normflow.validate import ReplicationFailed, print_validation, validate
 
 
@@ -34,6 +36,7 @@ from normflow.validate import ReplicationFailed, print_validation, validate
     help="Worker processes (default: the number of CPUs, at most the number of runs).",
 )
 @intervene_option
+@plugin_options
 def validate_command(
     scenario: str,
     runs: int,
@@ -42,6 +45,8 @@ def validate_command(
     local_government_role: float,
     workers: int | None,
     intervene: tuple[str, ...],
+    with_plugins: tuple[str, ...] = (),
+    without_plugins: tuple[str, ...] = (),
 ) -> None:
     """Run SCENARIO's replications and report how often each stylized fact holds.
 
@@ -52,7 +57,7 @@ def validate_command(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    loaded = load_scenario(scenario)
+    loaded = with_plugins_of(load_scenario(scenario), with_plugins, without_plugins)
     interventions = interventions_of(intervene)
     if workers is None:
         workers = min(os.cpu_count() or 1, runs)

@@ -15,7 +15,7 @@ import numpy as np
 
 from normflow.errors import ExperimentError
 from normflow.interventions import parse_interventions
-from normflow.scenario import Scenario, loads_scenario
+from normflow.scenario import Scenario, loads_scenario, with_plugins
 
 
 @attrs.frozen
@@ -58,9 +58,11 @@ class Shared:
     plugins: tuple[Any, ...] = ()
     plugin_names: tuple[str, ...] | None = None
     env: tuple[tuple[str, str], ...] = ()
+    with_plugins: tuple[str, ...] = ()
+    without_plugins: tuple[str, ...] = ()
 
 
-PLUGIN_ENV = ("NORMFLOW_LOAD_PLUGINS", "NORMFLOW_DISABLE_PLUGIN_AUTOLOAD")
+PLUGIN_ENV = ("NORMFLOW_LOAD_PLUGINS", "NORMFLOW_DISABLE_PLUGIN_AUTOLOAD", "NORMFLOW_DISABLE_PLUGINS")
 
 
 _scenarios: dict[str, Scenario] = {}
@@ -120,7 +122,9 @@ def run_replication(task: Task, shared: Shared | None = None) -> dict[str, Any]:
     assert shared is not None, "run_replication needs the run's Shared data"
     row = task.identity()
     try:
-        scenario = _scenario(shared.scenario_text, task)
+        scenario = with_plugins(
+            _scenario(shared.scenario_text, task), shared.with_plugins, shared.without_plugins
+        )
         row["horizon_days"] = scenario.horizon
         seed = np.random.SeedSequence(task.seed, spawn_key=task.spawn_key)
         sim = Simulation(

@@ -30,7 +30,7 @@ from normflow.experiment.replication import PLUGIN_ENV, Shared, Task
 from normflow.experiment.results import Experiment
 from normflow.experiment.spec import LG_ROLE, ExperimentSpec, spec_from_dict, spec_or_scenario
 from normflow.interventions import parse_interventions
-from normflow.scenario import loads_scenario
+from normflow.scenario import loads_scenario, with_plugins
 from normflow.store import Store, StoreError
 
 
@@ -41,8 +41,18 @@ def _apply_changes(
     sweep: dict[str, Sequence[Any]] | None,
     overrides: dict[str, Any] | None,
     intervene: Sequence[str] = (),
+    with_plugins: Sequence[str] = (),
+    without_plugins: Sequence[str] = (),
 ) -> ExperimentSpec:
-    if replications is None and seed is None and not sweep and not overrides and not intervene:
+    if (
+        replications is None
+        and seed is None
+        and not sweep
+        and not overrides
+        and not intervene
+        and not with_plugins
+        and not without_plugins
+    ):
         return spec
     data = spec.to_dict()
     if replications is not None:
@@ -55,6 +65,10 @@ def _apply_changes(
         data["overrides"] = {**data["overrides"], **overrides}
     if intervene:
         data["intervene"] = [*data.get("intervene", []), *intervene]
+    if with_plugins:
+        data["with_plugins"] = list(dict.fromkeys([*data.get("with_plugins", []), *with_plugins]))
+    if without_plugins:
+        data["without_plugins"] = list(dict.fromkeys([*data.get("without_plugins", []), *without_plugins]))
     return spec_from_dict(data, file="<command line>")
 
 
@@ -97,6 +111,8 @@ def run_experiment(
     retries: int = RETRIES,
     max_tasks: int = MAX_TASKS,
     on_plan: Callable[[int, int], None] | None = None,
+    with_plugins: Sequence[str] = (),
+    without_plugins: Sequence[str] = (),
 ) -> Experiment:
     """Run (or continue) an experiment and return it once every replication
     is stored.
@@ -111,7 +127,9 @@ def run_experiment(
     ``intervene`` adds counterfactual switches (``NAME[=VALUE]``, see
     ``normflow.interventions``) to every replication. ``plugins`` are
     plugin objects given to every run (they must be
-    picklable for a pool or a cluster). Interrupting (Ctrl-C) keeps every
+    picklable for a pool or a cluster). ``with_plugins``/``without_plugins``
+    add installed plugins to, or remove them from, the ones the scenario uses
+    (``--with``/``--without``); the spec records them. Interrupting (Ctrl-C) keeps every
     finished replication.
 
     ``timeout`` (seconds) stops a replication that runs longer and stores it
@@ -135,7 +153,9 @@ def run_experiment(
         stored = Store(out).read_manifest()
         base = spec_from_dict(stored["spec"], file=str(Store(out).manifest_path))
         plan = make_plan(
-            _apply_changes(base, replications, seed, sweep, overrides, intervene),
+            _apply_changes(
+                base, replications, seed, sweep, overrides, intervene, with_plugins, without_plugins
+            ),
             scenario_text=stored["scenario"]["text"],
             plugins=plugins,
             **planning,
@@ -144,7 +164,9 @@ def run_experiment(
         if isinstance(spec, str | Path):
             spec = spec_or_scenario(str(spec))
         plan = make_plan(
-            _apply_changes(spec, replications, seed, sweep, overrides, intervene),
+            _apply_changes(
+                spec, replications, seed, sweep, overrides, intervene, with_plugins, without_plugins
+            ),
             plugins=plugins,
             **planning,
         )
@@ -189,6 +211,8 @@ def run_experiment(
             plugins=tuple(plugins),
             plugin_names=tuple(sorted(versions)),
             env=tuple((k, os.environ[k]) for k in PLUGIN_ENV if k in os.environ),
+            with_plugins=plan.spec.with_plugins,
+            without_plugins=plan.spec.without_plugins,
         )
         failed_before = len(failed) if not retry_failed else 0
         computed = _execute(
@@ -252,6 +276,7 @@ def _preflight(plan: Plan, plugins: Sequence[Any]) -> tuple[dict[str, str], dict
 
     cell = plan.cells[0]
     scenario = loads_scenario(plan.scenario_text, file=plan.scenario_file, overrides=plan.overrides_of(cell))
+    scenario = with_plugins(scenario, plan.spec.with_plugins, plan.spec.without_plugins)
     sim = Simulation(
         scenario,
         np.random.SeedSequence(plan.spec.seed, spawn_key=plan.seed_of(0, 0)),

@@ -119,6 +119,10 @@ class ExperimentSpec:
     description: str | None = None
     #: counterfactual switches for every replication (``NAME[=VALUE]``, see ``normflow interventions``)
     intervene: tuple[str, ...] = ()
+    #: plugins added to, and removed from, the ones the scenario uses
+    #: (``--with``/``--without``)
+    with_plugins: tuple[str, ...] = ()
+    without_plugins: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         data = plain(attrs.asdict(self, recurse=True))
@@ -126,6 +130,10 @@ class ExperimentSpec:
             del data["latin_hypercube"]
         if not data["intervene"]:
             del data["intervene"]  # specs without interventions keep the fingerprint they had
+        # left out when empty: an experiment's fingerprint stays what it was
+        for key in ("with_plugins", "without_plugins"):
+            if not data[key]:
+                del data[key]
         return data
 
 
