@@ -216,14 +216,16 @@ README = Template("""\
 
 A normflow plugin. It counts how often
 civil-society groups are blocked when they press their own state, and adds
-the metric `$plugin.access_blocked` to every run's summary.
+the metric `$plugin.access_blocked` to the summary of every run it takes
+part in: a scenario lists the plugins it uses (`[plugins] use`), and
+`--with $plugin` adds this one to a command's run.
 
 ## Install and try
 
 ```bash
 pip install -e .
 normflow plugins                 # lists "$plugin"
-normflow run minimal --json      # metrics include "$plugin.access_blocked"
+normflow run minimal --with $plugin --json   # metrics include "$plugin.access_blocked"
 ```
 
 ## Test
@@ -242,7 +244,7 @@ commands) are listed, each with its signature, in normflow's hook reference
 
 If normflow no longer lists the plugin, run `normflow plugins` and read the
 warning it prints: a plugin that fails to import is named there with its
-error. Set `NORMFLOW_LOAD_PLUGINS=$plugin` to run with this plugin alone.
+error. Run with this plugin alone: `NORMFLOW_LOAD_PLUGINS=$plugin normflow run minimal --with $plugin`.
 """)
 
 GITIGNORE = "__pycache__/\n*.egg-info/\nbuild/\ndist/\n.venv/\n"

@@ -446,3 +446,130 @@ def test_the_fixture_writes_the_documented_trace_file(normflow_simulation, tmp_p
     assert first.trace_path == str(tmp_path / "trace-1.jsonl")
     assert second.trace_path == str(tmp_path / "trace-2.jsonl")
     assert read_trace(first.trace_path)[0]["kind"] == "trace_start"
+
+
+# -- the report hook, and declared kinds in experiments ----------------------------------------
+
+REPORTING = """
+import matplotlib
+import normflow
+
+
+@normflow.events.declare_event("ballot_box", actors={"state": "state"})
+class BallotBox(normflow.events.Event):
+    state: str
+    issue: str
+
+
+@normflow.hookimpl
+def normflow_register_event_kinds(register):
+    register(BallotBox)
+
+
+@normflow.hookimpl
+def normflow_register_processes(sim):
+    issue = sim.world.issues[0]
+    sim.every(100, lambda: sim.bus.publish(BallotBox(t=sim.now, state=issue.state, issue=issue.id)))
+
+
+@normflow.hookimpl
+def normflow_report_sections(report):
+    import matplotlib.pyplot as plt
+
+    if report.kind == "run":
+        boxes = [x for x in report.trace() if x["kind"] == "ballot_box"]
+        fig, ax = plt.subplots()
+        ax.plot([b["t"] for b in boxes], range(len(boxes)))
+        report.add_section(
+            "Ballot boxes",
+            text=f"{len(boxes)} ballot boxes; counted {report.summary['counts']['ballot_box']}",
+            figure=fig,
+            table=(["day", "state"], [(b["t"], b["state"]) for b in boxes]),
+        )
+    else:
+        report.add_section("Ballot boxes per run", table=report.results[["counts.ballot_box"]].describe())
+"""
+
+BROKEN_REPORT = """
+import normflow
+
+
+@normflow.hookimpl
+def normflow_report_sections(report):
+    raise RuntimeError("no figure today")
+"""
+
+
+def test_a_plugin_adds_a_figure_and_a_table_to_the_run_report_and_its_kind_to_experiment_columns(tmp_path):
+    from plugin_helpers import fake_distribution, normflow_cli
+
+    site = fake_distribution(tmp_path / "site", "reporting", REPORTING)
+    fake_distribution(site, "broken_report", BROKEN_REPORT)
+    out = tmp_path / "run"
+    done = normflow_cli(
+        "run",
+        "minimal",
+        "--until",
+        "1992-01-01",
+        "--with",
+        "reporting",
+        "--with",
+        "broken_report",
+        "--out",
+        str(out),
+        pythonpath=site,
+    )
+    assert done.returncode == 0, done.stderr
+    done = normflow_cli("report", str(out), "-o", str(tmp_path / "run.html"), pythonpath=site)
+    assert done.returncode == 0, done.stderr
+    page = (tmp_path / "run.html").read_text()
+    assert 'id="plugin-reporting-1"' in page and "Ballot boxes" in page
+    assert "8 ballot boxes; counted 8" in page  # days 0, 100, ..., 700 of 730
+    assert page.count("<svg") >= 1 and "<td>japan</td>" in page
+    assert "plugin &#x27;broken_report&#x27; could not add its section: RuntimeError: no figure today" in page
+    # a run the plugin took no part in gets no section from it
+    plain = tmp_path / "plain"
+    assert (
+        normflow_cli(
+            "run", "minimal", "--until", "1991-01-01", "--out", str(plain), pythonpath=site
+        ).returncode
+        == 0
+    )
+    assert (
+        normflow_cli("report", str(plain), "-o", str(tmp_path / "plain.html"), pythonpath=site).returncode
+        == 0
+    )
+    assert "Ballot boxes" not in (tmp_path / "plain.html").read_text()
+    # experiments: the declared kind is a column, and the report gets the plugin's table
+    exp = tmp_path / "exp"
+    short = tmp_path / "short.toml"
+    short.write_text(
+        '[scenario]\nname = "short"\nstart = 1990-01-01\nend = 1991-06-30\n'
+        '[plugins]\nuse = []\n[[states]]\nid = "japan"\n[[issues]]\nid = "suffrage"\nstate = "japan"\n'
+        '[[civil_society.populations]]\nstate = "japan"\ncount = 5\n'
+        '[[local_governments.groups]]\nstate = "japan"\ncount = 3\n'
+    )
+    done = normflow_cli(
+        "experiment",
+        "run",
+        str(short),
+        "-n",
+        "2",
+        "--workers",
+        "1",
+        "--with",
+        "reporting",
+        "--out",
+        str(exp),
+        pythonpath=site,
+    )
+    assert done.returncode == 0, done.stderr
+    import pandas as pd
+
+    results = pd.read_parquet(exp / "results.parquet") if (exp / "results.parquet").exists() else None
+    if results is None:
+        results = normflow.open_experiment(exp).results()
+    assert list(results["counts.ballot_box"]) == [6, 6]  # days 0, 100, ..., 500 of 545
+    done = normflow_cli("report", str(exp), "-o", str(tmp_path / "exp.html"), pythonpath=site)
+    assert done.returncode == 0, done.stderr
+    assert "Ballot boxes per run" in (tmp_path / "exp.html").read_text()

@@ -247,8 +247,8 @@ def test_the_tutorial_plugin_installs_lists_and_runs(tmp_path):
             "--until",
             "1993-01-01",
             "--json",
-            "--set",
-            'plugins.use=["shaming"]',
+            "--with",
+            "shaming",
         )
     )
     assert summary["plugins"]["shaming"] == "0.1.0"

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from normflow.errors import ReportError
 from normflow.report.experiment_figures import km_figure, sweep_figure
 from normflow.report.page import Section, figure_html, note, page, table_html
+from normflow.report.plugin_sections import plugin_sections
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -102,5 +103,8 @@ def _scenario_name(manifest: dict[str, Any]) -> str:
 def experiment_report(directory: Path) -> str:
     manifest, parameters, table = load_experiment(directory)
     sections = experiment_sections(manifest, parameters, table)
+    sections += plugin_sections(
+        "experiment", directory, results=table, plugin_names=(manifest.get("plugins") or {}) or None
+    )
     title = f"normflow experiment: {_scenario_name(manifest)}"
     return page(title, str(directory), "experiment", sections)

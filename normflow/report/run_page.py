@@ -15,6 +15,7 @@ import attrs
 
 from normflow.errors import ReportError
 from normflow.report.page import Section, figure_html, note, page, table_html
+from normflow.report.plugin_sections import plugin_sections
 from normflow.report.run_figures import pressure_figure, resolutions_figure, support_figure, timeline_figure
 from normflow.report.series import SUMMARY, TRACE, RunSeries, read_trace_series, start_date
 
@@ -266,6 +267,7 @@ def run_report(directory: Path) -> str:
         sections[at] = attrs.evolve(
             sections[at], body=note(f"No {TRACE} here: the figures need the run's trace.") + sections[at].body
         )
+    sections += plugin_sections("run", directory, summary=summary, plugin_names=summary.get("plugins") or ())
     title = f"normflow run: {summary.get('scenario', directory.name)}"
     subtitle = f"seed {summary.get('seed')}, {summary.get('start', '?')} to {summary.get('end', '?')}"
     return page(title, subtitle, "run", sections)
