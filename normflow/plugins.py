@@ -29,6 +29,7 @@ from typing import Any
 import pluggy
 
 from normflow import hookspecs
+from normflow.deprecation import NormflowDeprecationWarning
 from normflow.schema import ScenarioError, describe
 
 ENTRY_POINT_GROUP = "normflow"
@@ -235,6 +236,8 @@ def select_plugins(
     """
     settings = scenario.plugins
     source = getattr(scenario, "source", None)
+    if settings.require:
+        _warn_require_once(source or scenario.name)
     loaded = [name for name, _ in pm.list_name_plugin()]
     removed = set(settings.removed)
     if sections is None:
@@ -281,6 +284,21 @@ def select_plugins(
         # installed, but the environment keeps it out of this process: left out
     wanted = {*(settings.use or ()), *settings.added, *configured, *pm.explicit}
     return [n for n in loaded if n in wanted and n not in removed]
+
+
+_warned_require: set[str] = set()
+
+
+def _warn_require_once(where: str) -> None:
+    if where in _warned_require:
+        return
+    _warned_require.add(where)
+    warnings.warn(
+        f"{where}: plugins.require is deprecated; list the plugins in plugins.use instead "
+        "(require will be removed in normflow 0.3)",
+        NormflowDeprecationWarning,
+        stacklevel=4,
+    )
 
 
 def _names(names: Iterable[str]) -> str:

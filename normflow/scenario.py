@@ -18,7 +18,6 @@ import copy
 import datetime as dt
 import difflib
 import re
-import warnings
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
@@ -26,7 +25,6 @@ from typing import Any, Literal
 
 import attrs
 
-from normflow.deprecation import NormflowDeprecationWarning
 from normflow.facts import parse_facts
 from normflow.schema import Dist, ScenarioError, param, parse_toml, read_text_file, structure
 
@@ -644,17 +642,12 @@ def _step_into_list(items: list[Any], step: str | int, where: str, dotted: str, 
 
 
 def _fold_require(scenario: Scenario, file: str) -> Scenario:
-    """``require`` is the old spelling of ``use``: its names join ``use``,
-    with a deprecation warning."""
+    """``require`` is the old spelling of ``use``: its names join ``use``.
+    (The deprecation warning comes when a run is set up, once the whole
+    scenario is known to be valid: ``plugins.select_plugins``.)"""
     settings = scenario.plugins
     if not settings.require:
         return scenario
-    warnings.warn(
-        f"{file}: plugins.require is deprecated; list the plugins in plugins.use instead "
-        "(require will be removed in normflow 0.3)",
-        NormflowDeprecationWarning,
-        stacklevel=3,
-    )
     use = tuple(dict.fromkeys([*(settings.use or ()), *settings.require]))
     return attrs.evolve(scenario, plugins=attrs.evolve(settings, use=use))
 
