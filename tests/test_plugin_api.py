@@ -573,3 +573,83 @@ def test_a_plugin_adds_a_figure_and_a_table_to_the_run_report_and_its_kind_to_ex
     done = normflow_cli("report", str(exp), "-o", str(tmp_path / "exp.html"), pythonpath=site)
     assert done.returncode == 0, done.stderr
     assert "Ballot boxes per run" in (tmp_path / "exp.html").read_text()
+
+
+# -- which plugins take part in a run ------------------------------------------------------
+
+BUNDLED = {"boomerang", "local_diplomacy", "norm_cascade", "spiral"}
+
+
+def active(scenario: Any, **kwargs: Any) -> set[str]:
+    return set(normflow.Simulation(scenario, 0, **kwargs).active_plugins)
+
+
+def short_scenario(plugins: str) -> Any:
+    return normflow.loads_scenario(
+        '[scenario]\nname = "s"\nstart = 1990-01-01\nend = 1991-01-01\n'
+        '[[states]]\nid = "japan"\n[[issues]]\nid = "suffrage"\nstate = "japan"\n' + plugins
+    )
+
+
+def test_a_scenario_runs_the_plugins_it_uses_and_those_it_configures(monkeypatch):
+    for key in ("NORMFLOW_LOAD_PLUGINS", "NORMFLOW_DISABLE_PLUGINS", "NORMFLOW_DISABLE_PLUGIN_AUTOLOAD"):
+        monkeypatch.delenv(key, raising=False)
+    assert active(normflow.load_scenario("minimal")) == BUNDLED
+    assert active(short_scenario('[plugins]\nuse = ["spiral"]\n')) == {"spiral"}
+    configured = short_scenario('[plugins]\nuse = ["spiral"]\n[plugins.boomerang]\nstrength = 3.0\n')
+    assert active(configured) == {"spiral", "boomerang"}
+    # autoload=True asks for every installed plugin, whatever the scenario uses
+    assert active(short_scenario('[plugins]\nuse = ["spiral"]\n'), autoload=True) >= BUNDLED
+    # a plugin passed by hand always takes part; autoload=False: only those
+    assert active(short_scenario("[plugins]\nuse = []\n"), plugins=[TreatyBody()]) == {"treatybody"}
+    assert active(normflow.load_scenario("minimal"), plugins=[TreatyBody()], autoload=False) == {"treatybody"}
+
+
+def test_with_without_and_the_environment_adjust_the_set(monkeypatch):
+    from normflow.scenario import with_plugins
+
+    monkeypatch.delenv("NORMFLOW_LOAD_PLUGINS", raising=False)
+    minimal = normflow.load_scenario("minimal")
+    assert active(with_plugins(minimal, removed=["spiral"])) == BUNDLED - {"spiral"}
+    spiral_only = short_scenario('[plugins]\nuse = ["spiral"]\n')
+    assert active(with_plugins(spiral_only, added=["boomerang"])) == {"spiral", "boomerang"}
+    monkeypatch.setenv("NORMFLOW_DISABLE_PLUGINS", "spiral, boomerang")
+    assert active(minimal) == BUNDLED - {"spiral", "boomerang"}
+    monkeypatch.delenv("NORMFLOW_DISABLE_PLUGINS")
+    with pytest.raises(normflow.ScenarioError, match="--with: got 'nosuch'; expected an installed plugin"):
+        active(with_plugins(minimal, added=["nosuch"]))
+    with pytest.raises(normflow.ScenarioError, match="only one of --with and --without"):
+        with_plugins(minimal, added=["spiral"], removed=["spiral"])
+    configured = short_scenario('[plugins]\nuse = ["spiral"]\n[plugins.boomerang]\nstrength = 3.0\n')
+    with pytest.raises(normflow.ScenarioError, match="plugins.boomerang: .*which --without removes"):
+        active(with_plugins(configured, removed=["boomerang"]))
+
+
+def test_a_used_plugin_that_is_not_installed_is_an_error_naming_the_installed_ones():
+    with pytest.raises(normflow.ScenarioError) as e:
+        active(short_scenario('[plugins]\nuse = ["spiral", "treaty_body"]\n'))
+    assert e.value.path == "plugins.use" and e.value.value == "treaty_body"
+    assert "an installed plugin (installed: " in e.value.message and "spiral" in e.value.message
+
+
+def test_a_scenario_without_a_use_list_runs_everything_and_says_so_once(monkeypatch):
+    from normflow import plugins
+
+    monkeypatch.delenv("NORMFLOW_LOAD_PLUGINS", raising=False)
+    monkeypatch.setattr(plugins, "_noted_undeclared", False)
+    undeclared = short_scenario("")
+    with pytest.warns(plugins.UndeclaredPluginsWarning, match="results depend on what is installed"):
+        assert active(undeclared) >= BUNDLED
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", plugins.UndeclaredPluginsWarning)
+        assert active(undeclared) >= BUNDLED  # said once per process
+
+
+def test_require_still_works_and_warns_that_it_is_deprecated(monkeypatch):
+    from normflow import plugins
+
+    monkeypatch.setattr(plugins, "_warned_require", set())
+    old = short_scenario('[plugins]\nrequire = ["spiral"]\n')
+    assert old.plugins.use == ("spiral",)
+    with pytest.warns(normflow.NormflowDeprecationWarning, match="plugins.require is deprecated"):
+        assert active(old) == {"spiral"}
