@@ -36,6 +36,7 @@ import attrs
 import numpy as np
 
 from normflow.interventions import InterventionError, Interventions, parse_interventions
+from normflow.result import json_value
 
 #: Outcome counts compared (``counts.*`` of a run), with their labels.
 COUNTS = {
@@ -68,7 +69,7 @@ class Arm:
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "kind": self.kind, "source": self.source}
         if self.kind == "scenario":
-            out["overrides"] = self.overrides
+            out["overrides"] = {k: json_value(v) for k, v in self.overrides.items()}
             out["interventions"] = self.interventions.label()
         return out
 

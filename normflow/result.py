@@ -97,7 +97,7 @@ class RunResult:
             "seed": self.seed,
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
-            "overrides": {k: _json_value(v) for k, v in self.overrides.items()},
+            "overrides": {k: json_value(v) for k, v in self.overrides.items()},
             "interventions": self.interventions,
             "outcomes": self.outcomes,
             "milestones": {
@@ -116,12 +116,12 @@ class RunResult:
         }
 
 
-def _json_value(value: Any) -> Any:
+def json_value(value: Any) -> Any:
     """An override's value as JSON can hold it (a TOML date or time as its ISO text)."""
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, dict):
-        return {k: _json_value(v) for k, v in value.items()}
+        return {k: json_value(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_value(v) for v in value]
+        return [json_value(v) for v in value]
     return value

@@ -252,3 +252,13 @@ def test_the_network_figure_and_the_outcomes_are_in_the_report(tmp_path):
     assert "span" in one_line_error(
         invoke("plot", "network", str(run_dir), "--date", "2050-01-01", "--out", str(tmp_path / "x.png"))
     )
+
+
+def test_a_date_given_with_set_reaches_every_json_output():
+    """TOML dates in --set (scenario.end=...) are written as ISO text in
+    every JSON the commands print."""
+    ran = invoke("run", "minimal", "--json", "--until", "2001-06-30", "--set", "scenario.end=2001-12-31")
+    assert ran.exit_code == 0 and json.loads(ran.stdout)["overrides"] == {"scenario.end": "2001-12-31"}
+    compared = invoke("compare", "minimal", "--set", "scenario.end=2001-12-31", "-n", "1", "--json")
+    assert compared.exit_code == 0, compared.output
+    assert json.loads(compared.stdout)["arms"][1]["overrides"] == {"scenario.end": "2001-12-31"}

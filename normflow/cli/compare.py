@@ -59,8 +59,9 @@ def compare_command(
     normflow compare kawasaki-suffrage --intervene no_local_resolutions.
     """
     extra = []
-    for key, value in parse_overrides(overrides).items():
-        extra += ["--set", f"{key}={json.dumps(value) if not isinstance(value, str) else value}"]
+    parse_overrides(overrides)  # a malformed item is refused here, in one line
+    for item in overrides:
+        extra += ["--set", item]  # as the user wrote it: the arm parses it like run --set
     for item in intervene:
         extra += ["--intervene", item]
     parsed = [parse_arm(text, i) for i, text in enumerate(arms)]
@@ -89,10 +90,12 @@ def compare_command(
     if target is not None:
         from normflow.report.compare_page import compare_report
 
-        (target / "comparison.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+        (target / "comparison.json").write_text(
+            json.dumps(result, indent=1, default=str) + "\n", encoding="utf-8"
+        )
         (target / "report.html").write_text(compare_report(result, data), encoding="utf-8")
     if as_json:
-        click.echo(json.dumps(result))
+        click.echo(json.dumps(result, default=str))
         return
     from rich.console import Console
 
