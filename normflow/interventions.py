@@ -127,7 +127,13 @@ class Interventions:
 
 
 class InterventionError(ValueError):
-    """An ``--intervene`` item that names no intervention or gives a bad value."""
+    """An ``--intervene`` item that names no intervention or gives a bad
+    value: ``item`` and what was ``expected`` instead."""
+
+    def __init__(self, item: str, expected: str):
+        self.item = item
+        self.expected = expected
+        super().__init__(f"--intervene {item!r}: expected {expected}")
 
 
 #: What ``--intervene NAME[=VALUE]`` offers: name -> (field, value when no
@@ -173,9 +179,7 @@ def parse_interventions(items: list[str] | tuple[str, ...]) -> Interventions:
         if name not in CATALOG:
             close = difflib.get_close_matches(name, list(CATALOG), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise InterventionError(
-                f"--intervene {item!r}: unknown intervention; expected one of {', '.join(CATALOG)}{hint}"
-            )
+            raise InterventionError(item, f"one of the interventions {', '.join(CATALOG)}{hint}")
         field, default, _doc = CATALOG[name]
         if default is None:
             try:
@@ -184,16 +188,14 @@ def parse_interventions(items: list[str] | tuple[str, ...]) -> Interventions:
                 value = math.nan
             low, high = RESOURCE_SCALE_RANGE
             if not (math.isfinite(value) and low <= value <= high):
-                raise InterventionError(
-                    f"--intervene {item!r}: expected {name}=VALUE with VALUE a number in [{low:g}, {high:g}]"
-                )
+                raise InterventionError(item, f"{name}=VALUE with VALUE a number in [{low:g}, {high:g}]")
             fields[field] = value
         elif not eq or text.lower() in _YES:
             fields[field] = default
         elif text.lower() in _NO:
             fields[field] = not default
         else:
-            raise InterventionError(f"--intervene {item!r}: expected {name}, {name}=on or {name}=off")
+            raise InterventionError(item, f"{name}, {name}=on or {name}=off")
     return Interventions(**fields)
 
 

@@ -244,7 +244,7 @@ def test_compare_pairs_two_arms_and_gives_differences_with_intervals():
 def test_compare_refuses_bad_arms_in_one_line(tmp_path):
     for text, match in (
         ("minimal --bogus 1", "unknown option"),
-        ("minimal --intervene nope", "unknown intervention"),
+        ("minimal --intervene nope", "one of the interventions"),
         ("minimal --set", "needs a value"),
     ):
         with pytest.raises(CompareError, match=match):

@@ -146,7 +146,7 @@ def spec_from_dict(data: dict[str, Any], file: str = "<spec>") -> ExperimentSpec
         try:
             parse_interventions(spec.intervene)
         except InterventionError as exc:
-            raise ScenarioError("intervene", list(spec.intervene), str(exc).partition(": ")[2]) from None
+            raise ScenarioError("intervene", exc.item, exc.expected) from None
         return spec
     except ScenarioError as exc:
         raise exc.with_file(file) from None
