@@ -27,6 +27,7 @@ import attrs
 
 from normflow.facts import parse_facts
 from normflow.schema import Dist, ScenarioError, param, parse_toml, read_text_file, structure
+from normflow.targets import parse_targets
 
 IssueArea = Literal["bodily_harm", "legal_equality", "environment", "economic", "human_rights", "security"]
 GroupKind = Literal["NGO", "NPO"]
@@ -437,6 +438,7 @@ class Scenario:
     processes: Processes = attrs.field(factory=Processes)
     plugins: PluginSettings = attrs.field(factory=PluginSettings)
     facts: tuple[Any, ...] = ()  # stylized facts, validated by normflow.facts.parse_facts
+    targets: tuple[Any, ...] = ()  # calibration targets, validated by normflow.targets.parse_targets
     source: str | None = attrs.field(default=None, eq=False)
     #: the ``--set`` overrides this scenario was loaded with (path -> value)
     overrides: dict[str, Any] = attrs.field(factory=dict, eq=False)
@@ -573,7 +575,11 @@ def scenario_from_dict(
         scenario = attrs.evolve(scenario, source=file, overrides=dict(overrides or {}))
         scenario = _fold_require(scenario, file)
         check_references(scenario)
-        scenario = attrs.evolve(scenario, facts=parse_facts(list(scenario.facts), scenario))
+        scenario = attrs.evolve(
+            scenario,
+            facts=parse_facts(list(scenario.facts), scenario),
+            targets=parse_targets(list(scenario.targets), scenario),
+        )
     except ScenarioError as exc:
         raise exc.with_file(file) from None
     return scenario
