@@ -1,0 +1,31 @@
+"""Calibration of a scenario's free parameters against its targets by
+approximate Bayesian computation (ABC-SMC, through pyabc).
+
+``calibrate`` runs it; ``replay`` runs one particle again; the outputs
+(posterior.csv, calibration.json, a calibrated scenario, figures) are
+described in docs/calibration.md. pyabc is imported only here, so the rest
+of normflow does not need it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from normflow.calibration.run import Calibration, CalibrationError, calibrate
+
+__all__ = ["Calibration", "CalibrationError", "calibrate", "replay"]
+
+
+def replay(scenario: str, params: Any, values: dict[str, float], seed: int = 0) -> Any:
+    """The run of the particle with ``values`` in a calibration of
+    ``scenario`` with ``params`` and ``seed``: the same RunResult the
+    calibration computed for it."""
+    from normflow.calibration.model import ParticleModel
+    from normflow.paramspec import ParameterSpec, load_parameter_spec, scenario_data
+    from normflow.scenario import scenario_from_dict
+
+    data, _, file = scenario_data(scenario)
+    spec = params if isinstance(params, ParameterSpec) else load_parameter_spec(params)
+    spec = spec.bind(data, file)
+    targets = scenario_from_dict(data, file=file).targets
+    return ParticleModel(data, file, spec, targets, seed).run(values)

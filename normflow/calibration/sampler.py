@@ -1,0 +1,279 @@
+"""A pyabc sampler whose populations do not depend on scheduling.
+
+pyabc's own parallel samplers accept particles in the order they finish and
+reseed each worker from the operating system, so two runs with the same
+seed differ. This one numbers the candidate particles of a generation
+0, 1, 2, ...; candidate ``i`` of generation ``t`` draws its proposal with
+the global NumPy generator seeded from ``(seed, t, i)``; candidates run in
+any order on any executor (this process, a process pool, a Dask cluster),
+and the population is the first ``n`` accepted *in index order*. The
+posterior is then the same for every number of workers. What differs is
+only the count of simulations run: with ``k`` workers up to ``2k`` chunks
+run ahead and those past the ``n``-th acceptance are discarded (counted in
+``computed``, not in pyabc's evaluations).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from pyabc.sampler import Sampler
+
+__all__ = ["OrderedSampler", "evaluate_chunk"]
+
+_CACHE: dict[str, Any] = {}
+
+
+def _seed_of(seed: int, t: int, index: int) -> int:
+    # t is -1 for pyabc's calibration sample (the prior draws that set the first epsilon)
+    seq = np.random.SeedSequence(seed, spawn_key=(t + 2, index))
+    return int(seq.generate_state(1)[0])
+
+
+def evaluate_chunk(payload: bytes, key: str, seed: int, t: int, indices: list[int]) -> list[Any]:
+    """Run candidates ``indices`` of generation ``t``; ``payload`` is
+    pyabc's simulate-one function, pickled (cached per worker by ``key``)."""
+    import cloudpickle
+
+    fn = _CACHE.get(key)
+    if fn is None:
+        _CACHE.clear()
+        fn = _CACHE[key] = cloudpickle.loads(payload)
+    out = []
+    for i in indices:
+        s = _seed_of(seed, t, i)
+        np.random.seed(s)
+        random.seed(s)
+        out.append(fn())
+    return out
+
+
+class _InProcess:
+    """Runs each chunk when it is submitted (one worker, no pickling)."""
+
+    class _Done:
+        def __init__(self, value: Any):
+            self.value = value
+
+        def result(self) -> Any:
+            return self.value
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+        state = np.random.get_state()
+        try:
+            return self._Done(fn(*args))
+        finally:
+            np.random.set_state(state)
+
+    def wait_first(self, futures: list[Any]) -> list[Any]:
+        return futures
+
+    def cancel(self, futures: list[Any]) -> None:
+        pass
+
+    def share(self, payload: bytes) -> Any:
+        return payload
+
+    def close(self) -> None:
+        pass
+
+
+class _Pool:
+    """A process pool (forkserver where available), started once per calibration."""
+
+    def __init__(self, workers: int):
+        import concurrent.futures as cf
+        import multiprocessing as mp
+
+        method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+        self.cf = cf
+        self.pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method))
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return self.pool.submit(fn, *args)
+
+    def wait_first(self, futures: list[Any]) -> list[Any]:
+        done, _ = self.cf.wait(futures, return_when=self.cf.FIRST_COMPLETED)
+        return list(done)
+
+    def cancel(self, futures: list[Any]) -> None:
+        for f in futures:
+            f.cancel()
+
+    def share(self, payload: bytes) -> Any:
+        return payload
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Dask:
+    """A Dask cluster: ``"local"`` starts a LocalCluster on loopback; any
+    other text is a scheduler address; a ``distributed.Client`` is used as is."""
+
+    def __init__(self, scheduler: Any, workers: int):
+        try:
+            import distributed
+        except ImportError:
+            raise RuntimeError(
+                "--scheduler needs dask and distributed: pip install 'normflow[dask]'"
+            ) from None
+        import logging
+
+        self.distributed = distributed
+        self.cluster = None
+        self.own = True
+        if isinstance(scheduler, str) and scheduler == "local":
+            self.cluster = distributed.LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address="127.0.0.1:0",
+                silence_logs=logging.ERROR,
+            )
+            self.client = distributed.Client(self.cluster)
+        elif isinstance(scheduler, str):
+            try:
+                self.client = distributed.Client(scheduler, timeout="10s")
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise RuntimeError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
+        else:
+            self.client, self.own = scheduler, False
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return self.client.submit(fn, *args, pure=False)
+
+    def wait_first(self, futures: list[Any]) -> list[Any]:
+        done, _ = self.distributed.wait(futures, return_when="FIRST_COMPLETED")
+        return list(done)
+
+    def cancel(self, futures: list[Any]) -> None:
+        if futures:
+            self.client.cancel(futures)
+
+    def share(self, payload: bytes) -> Any:
+        [future] = self.client.scatter([payload], broadcast=True)
+        return future
+
+    def close(self) -> None:
+        if self.own:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+class OrderedSampler(Sampler):
+    """Deterministic, parallel pyabc sampler (see the module's docstring).
+
+    ``workers=1`` runs in this process; more start a process pool;
+    ``scheduler`` (``"local"``, an address or a Client) uses Dask.
+    ``budget`` caps the candidates a generation may evaluate (pyabc then
+    stops, keeping the generations already stored). ``on_progress(t,
+    accepted, n, evaluated)`` is called as candidates are taken in order."""
+
+    def __init__(
+        self,
+        seed: int,
+        workers: int = 1,
+        scheduler: Any = None,
+        chunk: int | None = None,
+        on_progress: Callable[[int, int, int, int], None] | None = None,
+    ):
+        super().__init__()
+        self.seed = seed
+        self.workers = max(1, workers)
+        self.scheduler = scheduler
+        self.chunk = chunk
+        self.on_progress = on_progress
+        self.budget: float = np.inf
+        self.computed = 0  # simulations run, including look-ahead ones discarded
+        self._executor: Any = None
+
+    def _get_executor(self) -> Any:
+        if self._executor is None:
+            if self.scheduler is not None:
+                self._executor = _Dask(self.scheduler, self.workers)
+            elif self.workers > 1:
+                self._executor = _Pool(self.workers)
+            else:
+                self._executor = _InProcess()
+        return self._executor
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.close()
+            self._executor = None
+
+    def stop(self) -> None:
+        self.close()
+
+    def sample_until_n_accepted(
+        self, n, simulate_one, t, *, max_eval=np.inf, all_accepted=False, ana_vars=None
+    ):  # noqa: ARG002 (pyabc's signature)
+        import cloudpickle
+
+        ex = self._get_executor()
+        local = isinstance(ex, _InProcess)
+        payload = simulate_one if local else cloudpickle.dumps(simulate_one)
+        key = "" if local else hashlib.sha256(payload).hexdigest() + f"-{os.getpid()}-{t}"
+        shared = payload if local else ex.share(payload)
+        fn = (lambda p, k, s, tt, idx: _evaluate_local(p, s, tt, idx)) if local else evaluate_chunk
+        limit = min(max_eval, self.budget)
+        chunk = self.chunk or (1 if local else max(1, min(8, n // (4 * self.workers))))
+        in_flight = 1 if local else 2 * self.workers
+
+        sample = self._create_empty_sample()
+        accepted = 0
+        evaluated = 0  # candidates taken, in index order
+        next_index = 0
+        next_chunk = 0
+        pending: dict[Any, int] = {}
+        ready: dict[int, list[Any]] = {}
+        try:
+            while accepted < n and evaluated < limit:
+                while len(pending) < in_flight and next_index < limit:
+                    indices = list(range(next_index, int(min(next_index + chunk, limit))))
+                    pending[ex.submit(fn, shared, key, self.seed, t, indices)] = next_chunk
+                    next_chunk += 1
+                    next_index = indices[-1] + 1
+                if not pending:
+                    break
+                for fut in ex.wait_first(list(pending)):
+                    c = pending.pop(fut)
+                    ready[c] = fut.result()
+                    self.computed += len(ready[c])
+                # take finished chunks in order
+                taken = evaluated // chunk
+                while taken in ready and accepted < n:
+                    for particle in ready.pop(taken):
+                        sample.append(particle)
+                        evaluated += 1
+                        if particle.accepted:
+                            accepted += 1
+                            if accepted == n:
+                                break
+                    taken += 1
+                    if self.on_progress is not None:
+                        self.on_progress(t, accepted, n, evaluated)
+        finally:
+            ex.cancel(list(pending))
+        self.nr_evaluations_ = evaluated
+        if sample.n_accepted < n:
+            sample.ok = False
+        return sample
+
+
+def _evaluate_local(simulate_one: Callable[[], Any], seed: int, t: int, indices: list[int]) -> list[Any]:
+    out = []
+    for i in indices:
+        s = _seed_of(seed, t, i)
+        np.random.seed(s)
+        random.seed(s)
+        out.append(simulate_one())
+    return out
