@@ -91,8 +91,12 @@ class _Pool:
         import multiprocessing as mp
 
         method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+        ctx = mp.get_context(method)
+        if method == "forkserver":
+            # workers fork from a server that has imported pyabc once (seconds each otherwise)
+            ctx.set_forkserver_preload(["pyabc", "normflow.calibration.sampler", "normflow.simulation"])
         self.cf = cf
-        self.pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method))
+        self.pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
         return self.pool.submit(fn, *args)
@@ -211,7 +215,8 @@ class OrderedSampler(Sampler):
             self._executor = None
 
     def stop(self) -> None:
-        self.close()
+        """pyabc calls this after each ``run``; the workers outlive it (the
+        calibration runs one generation per call) and ``close`` ends them."""
 
     def sample_until_n_accepted(
         self, n, simulate_one, t, *, max_eval=np.inf, all_accepted=False, ana_vars=None

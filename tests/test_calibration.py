@@ -1,0 +1,134 @@
+"""ABC-SMC calibration (pyabc): tiny runs of the Kitakyushu case, which
+runs in tens of milliseconds."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("pyabc")
+
+from normflow.calibration import CalibrationError, calibrate, replay  # noqa: E402
+from normflow.paramspec import parameter_spec_from_dict  # noqa: E402
+from normflow.scenario import load_scenario  # noqa: E402
+from normflow.targets import statistics  # noqa: E402
+
+SPEC = parameter_spec_from_dict(
+    {
+        "scenario": "kitakyushu-dalian",
+        "parameters": [
+            {
+                "name": "request_threshold",
+                "path": "negotiations[dalian-aid].request_threshold",
+                "prior": "log-uniform",
+                "low": 1.5,
+                "high": 8.0,
+                "reason": "test",
+            },
+            {
+                "name": "lg_persuasion",
+                "path": "processes.information.lg_persuasion",
+                "prior": "log-uniform",
+                "low": 0.002,
+                "high": 0.02,
+                "reason": "test",
+            },
+        ],
+    },
+    file="test-spec",
+)
+
+
+def run(out, **kw):
+    options = {"population": 8, "generations": 2, "seed": 5, **kw}
+    return calibrate("kitakyushu-dalian", SPEC, out, **options)
+
+
+@pytest.fixture(scope="module")
+def straight(tmp_path_factory):
+    return run(tmp_path_factory.mktemp("cal") / "straight")
+
+
+def test_calibration_writes_its_outputs(straight):
+    d = straight.directory
+    summary = json.loads((d / "calibration.json").read_text())
+    assert summary["scenario"] == "kitakyushu-dalian"
+    assert summary["generations"] == 2
+    assert summary["runs"] >= 2 * 8
+    assert len(summary["epsilon"]) == 2 and summary["epsilon"][1] <= summary["epsilon"][0]
+    names = [p["name"] for p in summary["parameters"]]
+    assert names == ["request_threshold", "lg_persuasion"]
+    for p in summary["parameters"]:
+        post = p["posterior"]
+        assert p["prior"]["low"] <= post["low"] <= post["median"] <= post["high"] <= p["prior"]["high"]
+    table = pd.read_csv(d / "posterior.csv")
+    assert len(table) == 8 and table["weight"].sum() == pytest.approx(1.0)
+    assert (d / "history.db").stat().st_size > 0
+    assert (d / "figures" / "posterior.png").exists() and (d / "figures" / "epsilon.png").exists()
+    # the calibrated scenario loads and holds the posterior medians
+    calibrated = load_scenario(d / "kitakyushu-dalian-calibrated.toml")
+    median = summary["parameters"][0]["posterior"]["median"]
+    assert calibrated.negotiations[0].request_threshold == pytest.approx(median)
+    assert "posterior" in (d / "kitakyushu-dalian-calibrated.toml").read_text().split("\n\n")[0]
+
+
+def test_a_particle_replays_exactly(straight):
+    import pyabc
+
+    history = pyabc.History(f"sqlite:///{straight.directory / 'history.db'}")
+    weights, sum_stats = history.get_weighted_sum_stats(t=history.max_t)
+    frame, _ = history.get_distribution(m=0, t=history.max_t)
+    values = frame.iloc[0].to_dict()
+    again = statistics(
+        load_scenario("kitakyushu-dalian").targets, replay("kitakyushu-dalian", SPEC, values, seed=5)
+    )
+    stored = history.get_population(t=history.max_t).particles
+    particle = next(p for p in stored if all(p.parameter[k] == v for k, v in values.items()))
+    assert again == pytest.approx(dict(particle.sum_stat))
+
+
+def test_same_seed_same_posterior_on_any_number_of_workers(straight, tmp_path):
+    again = run(tmp_path / "pool", workers=2)
+    a = pd.read_csv(straight.directory / "posterior.csv")
+    b = pd.read_csv(again.directory / "posterior.csv")
+    cols = ["request_threshold", "lg_persuasion", "weight"]
+    np.testing.assert_array_equal(a[cols].to_numpy(), b[cols].to_numpy())
+    other = run(tmp_path / "other-seed", seed=6, generations=1)
+    c = pd.read_csv(other.directory / "posterior.csv")
+    assert not np.array_equal(a[cols[:2]].to_numpy(), c[cols[:2]].to_numpy())
+
+
+def test_resume_continues_where_it_stopped(straight, tmp_path):
+    first = run(tmp_path / "r", generations=1)
+    assert first.summary["generations"] == 1
+    with pytest.raises(CalibrationError, match="--resume"):
+        run(tmp_path / "r", generations=2)
+    resumed = run(tmp_path / "r", generations=2, resume=True)
+    assert resumed.summary["generations"] == 2
+    a = pd.read_csv(straight.directory / "posterior.csv")
+    b = pd.read_csv(resumed.directory / "posterior.csv")
+    np.testing.assert_allclose(a["request_threshold"], b["request_threshold"])
+    with pytest.raises(CalibrationError, match="different calibration"):
+        run(tmp_path / "r", generations=3, resume=True, population=9)
+
+
+def test_a_scenario_without_targets_is_refused(tmp_path):
+    spec = parameter_spec_from_dict(
+        {
+            "parameters": [
+                {
+                    "path": "processes.agenda.politics_threshold",
+                    "prior": "uniform",
+                    "low": 0.2,
+                    "high": 0.8,
+                    "reason": "r",
+                }
+            ]
+        }
+    )
+    with pytest.raises(CalibrationError, match="no \\[\\[targets\\]\\]"):
+        calibrate("minimal", spec, tmp_path / "x")
+    assert not (tmp_path / "x").exists()

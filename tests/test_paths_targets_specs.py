@@ -1,0 +1,183 @@
+"""Field paths, calibration targets and parameter specs."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import tomllib
+
+import numpy as np
+import pytest
+
+from normflow.calibration.outputs import to_toml, weighted_quantile
+from normflow.paramspec import bundled_specs, load_parameter_spec, parameter_spec_from_dict, scenario_data
+from normflow.paths import get_path, set_path
+from normflow.scenario import bundled_scenarios, load_scenario, scenario_from_dict
+from normflow.schema import ScenarioError
+from normflow.simulation import Simulation
+from normflow.targets import CountTarget, MilestoneDate, distance, observed, parse_targets, statistics
+
+# -- paths ------------------------------------------------------------------------
+
+
+def test_paths_reach_one_state_one_named_actor_and_list_elements():
+    data, _, _ = scenario_data("kitakyushu-dalian")
+    data = copy.deepcopy(data)
+    assert get_path(data, "states[china].penetrability") == 0.05
+    assert get_path(data, "negotiations[dalian-aid].win_sets[1]") == 0.3
+    assert get_path(data, "processes.accountability.pressure_half_life", "default") == "default"
+    set_path(data, "local_governments.named[dalian].access", 0.42)
+    set_path(data, "states[1].practice", 0.33)
+    set_path(data, "processes.accountability.pressure_half_life", 200.0)
+    s = scenario_from_dict(data)
+    dalian = next(x for x in s.local_governments.named if x.id == "dalian")
+    assert dalian.access == 0.42
+    assert s.states[1].practice == 0.33
+    assert s.processes.accountability.pressure_half_life == 200.0
+    # the other state and the other city are untouched
+    assert s.states[0].practice == 0.3
+    assert next(x for x in s.local_governments.named if x.id == "kitakyushu").access == 0.8
+
+
+def test_overrides_use_the_paths_and_name_what_is_there():
+    s = load_scenario("kawasaki-suffrage", overrides={"local_governments.groups[jp-muni].support.mean": 0.3})
+    assert s.local_governments.groups[0].support.mean == 0.3
+    with pytest.raises(ScenarioError, match=r"states\[chna\]\.penetrability: got 'chna'.*\(japan, korea\)"):
+        load_scenario("kawasaki-suffrage", overrides={"states[chna].penetrability": 0.1})
+    with pytest.raises(ScenarioError, match="an index of states"):
+        load_scenario("kawasaki-suffrage", overrides={"states[5].penetrability": 0.1})
+
+
+# -- targets ----------------------------------------------------------------------------
+
+
+def test_targets_measure_deviation_in_tolerances():
+    s = load_scenario("kitakyushu-dalian")
+    assert len(s.targets) == 2 and all(isinstance(t, MilestoneDate) for t in s.targets)
+    assert s.targets[0].tolerance == 183.0  # a date known to the month
+    result = Simulation(s, 3).run()
+    stats = statistics(s.targets, result)
+    obs = observed(s)
+    t = s.targets[1]
+    expected = abs(stats[t.name] - obs[t.name]) / 183.0
+    assert t.deviation(stats[t.name], obs[t.name]) == pytest.approx(expected)
+    assert t.holds(result) == (expected <= 1.0)
+    assert distance(s.targets, obs, obs) == 0.0
+    assert distance(s.targets, stats, obs) > 0.0
+
+
+def test_count_target_uses_the_sources_range_on_each_side():
+    (t,) = parse_targets(
+        [{"count": "resolutions", "by": dt.date(2001, 12, 31), "value": 1450, "between": [1300, 1500]}]
+    )
+    assert isinstance(t, CountTarget)
+    assert t.deviation(1500, 1450) == pytest.approx(1.0)
+    assert t.deviation(1300, 1450) == pytest.approx(1.0)
+    assert t.deviation(1375, 1450) == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"milestone": "x", "date": dt.date(1993, 9, 15)}, "exactly one of precision"),
+        ({"milestone": "x", "date": dt.date(1993, 9, 15), "precision": "week"}, "precision"),
+        ({"count": "resolutions", "by": dt.date(2001, 1, 1), "value": 5}, "exactly one of tolerance"),
+        ({"count": "bananas", "by": dt.date(2001, 1, 1), "value": 5, "tolerance": 1}, "one of"),
+        (
+            {"count": "resolutions", "by": dt.date(2001, 1, 1), "value": 5, "between": [6, 9]},
+            "around the value",
+        ),
+    ],
+)
+def test_bad_targets_are_refused_with_the_entry(table, message):
+    with pytest.raises(ScenarioError, match=message) as info:
+        parse_targets([table])
+    assert info.value.path.startswith("targets[0]")
+
+
+# -- parameter specs ---------------------------------------------------------------------
+
+
+def test_every_bundled_scenario_has_a_spec_that_binds():
+    assert set(bundled_specs()) >= {"kitakyushu-dalian", "kawasaki-suffrage", "niigata-harbin", "minimal"}
+    for name in bundled_specs():
+        spec = load_parameter_spec(name)
+        data, _, file = scenario_data(spec.scenario)
+        bound = spec.bind(data, file)
+        draws = bound.sample(50, np.random.default_rng(1))
+        for j, p in enumerate(bound.parameters):
+            lo, hi = p.support()
+            assert (draws[:, j] >= lo).all() and (draws[:, j] <= hi).all()
+            assert p.reason
+
+
+def test_priors_follow_their_kind():
+    spec = parameter_spec_from_dict(
+        {
+            "parameters": [
+                {"path": "a", "prior": "log-uniform", "low": 1.0, "high": 100.0, "reason": "r"},
+                {"path": "b", "prior": "beta", "a": 2.0, "b": 2.0, "low": 10.0, "high": 20.0, "reason": "r"},
+                {"path": "c", "prior": "normal", "mean": 0.5, "sd": 0.1, "low": 0.4, "reason": "r"},
+            ]
+        }
+    )
+    x = spec.sample(4000, np.random.default_rng(0))
+    assert np.median(x[:, 0]) == pytest.approx(10.0, rel=0.1)  # log-uniform: geometric midpoint
+    assert np.median(x[:, 1]) == pytest.approx(15.0, rel=0.03)
+    assert x[:, 2].min() >= 0.4
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"path": "x", "prior": "uniform", "low": 1, "high": 2}, "reason"),
+        ({"path": "x", "prior": "cauchy", "reason": "r"}, "one of uniform"),
+        ({"path": "x", "prior": "uniform", "low": 2, "high": 1, "reason": "r"}, "above low"),
+        ({"path": "x", "prior": "log-uniform", "low": 0, "high": 1, "reason": "r"}, "above 0"),
+        ({"path": "x", "prior": "normal", "mean": 0, "reason": "r"}, "needs mean and sd"),
+        ({"path": "x", "prior": "uniform", "low": 0, "high": 1, "sd": 1, "reason": "r"}, "no sd"),
+        ({"path": "x[", "prior": "uniform", "low": 0, "high": 1, "reason": "r"}, "dotted keys"),
+    ],
+)
+def test_bad_specs_name_the_entry(entry, message):
+    with pytest.raises(ScenarioError, match=message) as info:
+        parameter_spec_from_dict({"parameters": [entry]}, file="spec.toml")
+    assert info.value.path.startswith("parameters[0]") and "spec.toml" in str(info.value)
+
+
+def test_binding_refuses_a_path_or_prior_the_scenario_cannot_take():
+    data, _, file = scenario_data("kitakyushu-dalian")
+    missing = parameter_spec_from_dict(
+        {
+            "parameters": [
+                {"path": "states[korea].practice", "prior": "uniform", "low": 0, "high": 1, "reason": "r"}
+            ]
+        }
+    )
+    with pytest.raises(ScenarioError, match=r"parameters\[0\]\.path.*\(japan, china\)"):
+        missing.bind(data, file)
+    too_wide = parameter_spec_from_dict(
+        {
+            "parameters": [
+                {"path": "states[china].practice", "prior": "uniform", "low": 0, "high": 2, "reason": "r"}
+            ]
+        }
+    )
+    with pytest.raises(ScenarioError, match=r"parameters\[0\].*accepts at states\[china\]\.practice"):
+        too_wide.bind(data, file)
+
+
+# -- the TOML writer and weighted quantiles ----------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(bundled_scenarios()))
+def test_scenarios_written_back_read_the_same(name):
+    data, _, _ = scenario_data(name)
+    assert tomllib.loads(to_toml(data)) == data
+
+
+def test_weighted_quantile_follows_the_weights():
+    values = np.array([1.0, 2.0, 3.0, 4.0])
+    assert weighted_quantile(values, np.ones(4), 0.5) == pytest.approx(2.5)
+    assert weighted_quantile(values, np.array([0.0, 0.0, 0.0, 1.0]), 0.5) == pytest.approx(4.0)
+    assert weighted_quantile(values, np.array([10.0, 1.0, 1.0, 1.0]), 0.5) < 1.5
