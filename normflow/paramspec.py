@@ -7,12 +7,15 @@ priors' quantiles) and parameter draws::
     scenario = "kitakyushu-dalian"       # optional: the scenario it was written for
 
     [[parameters]]
-    path = "negotiations[dalian-aid].request_threshold"   # any field (normflow.paths)
+    path = "negotiations.dalian-aid.request_threshold"   # any field, as for --set
     prior = "log-uniform"                                 # uniform | log-uniform | normal | beta
     low = 1.0
     high = 20.0
     reason = "Beijing's request waits for pressure through Dalian; how much is not recorded"
 
+Paths are those of ``--set`` (``normflow.scenario``): dotted keys, an entry
+of an array of tables by its id or index (``states.japan.penetrability``,
+``local_governments.kitakyushu.access``, ``local_governments.groups[0].support.mean``).
 ``uniform`` and ``log-uniform`` take ``low`` and ``high``; ``normal`` takes
 ``mean`` and ``sd`` (and, optionally, ``low``/``high`` to truncate it);
 ``beta`` takes ``a`` and ``b`` and is scaled to ``[low, high]`` (default
@@ -34,7 +37,6 @@ from typing import TYPE_CHECKING, Any, Literal
 import attrs
 import numpy as np
 
-from normflow.paths import get_path, parse_path, set_path
 from normflow.schema import ScenarioError
 
 if TYPE_CHECKING:
@@ -171,14 +173,12 @@ class ParameterSpec:
 
         bound = []
         for i, p in enumerate(self.parameters):
-            where = f"parameters[{i}].path"
+            # a field that takes whole numbers refuses 0.5 with "a whole number"
+            integer = p.integer
             try:
-                current = get_path(data, p.path)
+                scenario_from_dict(data, file=file, overrides={p.path: 0.5})
             except ScenarioError as exc:
-                raise ScenarioError(
-                    where, p.path, f"a path into {file}: {exc.expected}", self.source
-                ) from None
-            integer = p.integer or (isinstance(current, int) and not isinstance(current, bool))
+                integer = integer or exc.expected == "a whole number"
             p = attrs.evolve(p, integer=integer)
             for x in p.support():
                 value = int(round(x)) if integer else float(x)
@@ -188,7 +188,7 @@ class ParameterSpec:
                     raise ScenarioError(
                         f"parameters[{i}]",
                         value,
-                        f"a prior whose values {file} accepts at {p.path} ({exc.message})",
+                        f"a path and prior whose values {file} accepts at {p.path} ({exc.message})",
                         self.source,
                     ) from None
             bound.append(p)
@@ -217,10 +217,8 @@ def _parameter(data: Any, i: int, file: str) -> Parameter:
     path = data.get("path")
     if not isinstance(path, str):
         raise ScenarioError(f"{where}.path", path, "a field path such as states[japan].penetrability", file)
-    try:
-        parse_path(path)
-    except ScenarioError as exc:
-        raise ScenarioError(f"{where}.path", path, exc.expected, file) from None
+    if not path or any(not part for part in path.split(".")):
+        raise ScenarioError(f"{where}.path", path, "a dotted path such as states.japan.penetrability", file)
     prior = data.get("prior")
     if prior not in PRIORS:
         raise ScenarioError(f"{where}.prior", prior, f"one of {', '.join(PRIORS)}", file)
@@ -342,9 +340,11 @@ def scenario_data(name_or_path: str | Path) -> tuple[dict[str, Any], str, str]:
 
 def apply_values(data: dict[str, Any], spec: ParameterSpec, values: Mapping[str, float]) -> dict[str, Any]:
     """A copy of the plain scenario data with the parameters set to ``values``."""
+    from normflow.scenario import _apply_override
+
     out = copy.deepcopy(data)
     for path, value in spec.overrides(values).items():
-        set_path(out, path, value)
+        _apply_override(out, path, value, "<parameters>")
     return out
 
 

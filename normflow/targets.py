@@ -273,6 +273,11 @@ def observed(scenario: Scenario) -> dict[str, float]:
     return {target_name(t): t.observed(scenario.start) for t in scenario.targets}
 
 
+def observed_values(targets: tuple[Target, ...], start: Any) -> dict[str, float]:
+    """The historical values of ``targets`` for a scenario starting on ``start``."""
+    return {target_name(t): t.observed(start) for t in targets}
+
+
 def statistics(targets: tuple[Target, ...], result: RunResult) -> dict[str, float]:
     """A run's values of the targets, by target name."""
     return {target_name(t): target_value(t, result) for t in targets}

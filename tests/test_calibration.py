@@ -22,7 +22,7 @@ SPEC = parameter_spec_from_dict(
         "parameters": [
             {
                 "name": "request_threshold",
-                "path": "negotiations[dalian-aid].request_threshold",
+                "path": "negotiations.dalian-aid.request_threshold",
                 "prior": "log-uniform",
                 "low": 1.5,
                 "high": 8.0,

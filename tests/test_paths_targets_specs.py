@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import tomllib
 
@@ -10,42 +9,72 @@ import numpy as np
 import pytest
 
 from normflow.calibration.outputs import to_toml, weighted_quantile
-from normflow.paramspec import bundled_specs, load_parameter_spec, parameter_spec_from_dict, scenario_data
-from normflow.paths import get_path, set_path
+from normflow.paramspec import (
+    apply_values,
+    bundled_specs,
+    load_parameter_spec,
+    parameter_spec_from_dict,
+    scenario_data,
+)
 from normflow.scenario import bundled_scenarios, load_scenario, scenario_from_dict
 from normflow.schema import ScenarioError
 from normflow.simulation import Simulation
 from normflow.targets import CountTarget, MilestoneDate, distance, observed, parse_targets, statistics
 
-# -- paths ------------------------------------------------------------------------
+# -- paths (the --set resolver, normflow.scenario) -------------------------------------
 
 
-def test_paths_reach_one_state_one_named_actor_and_list_elements():
-    data, _, _ = scenario_data("kitakyushu-dalian")
-    data = copy.deepcopy(data)
-    assert get_path(data, "states[china].penetrability") == 0.05
-    assert get_path(data, "negotiations[dalian-aid].win_sets[1]") == 0.3
-    assert get_path(data, "processes.accountability.pressure_half_life", "default") == "default"
-    set_path(data, "local_governments.named[dalian].access", 0.42)
-    set_path(data, "states[1].practice", 0.33)
-    set_path(data, "processes.accountability.pressure_half_life", 200.0)
-    s = scenario_from_dict(data)
+def test_spec_values_reach_one_state_and_one_named_actor():
+    data, _, file = scenario_data("kitakyushu-dalian")
+    spec = parameter_spec_from_dict(
+        {
+            "parameters": [
+                {
+                    "path": "local_governments.dalian.access",
+                    "prior": "uniform",
+                    "low": 0,
+                    "high": 1,
+                    "reason": "r",
+                },
+                {"path": "states.china.practice", "prior": "uniform", "low": 0, "high": 1, "reason": "r"},
+                {
+                    "path": "negotiations.dalian-aid.win_sets[1]",
+                    "prior": "uniform",
+                    "low": 0,
+                    "high": 1,
+                    "reason": "r",
+                },
+            ]
+        }
+    ).bind(data, file)
+    s = scenario_from_dict(apply_values(data, spec, dict(zip(spec.names, [0.42, 0.33, 0.25], strict=True))))
     dalian = next(x for x in s.local_governments.named if x.id == "dalian")
     assert dalian.access == 0.42
     assert s.states[1].practice == 0.33
-    assert s.processes.accountability.pressure_half_life == 200.0
-    # the other state and the other city are untouched
+    assert s.negotiations[0].win_sets == (0.35, 0.25)
+    # the other state and the other city are untouched, and so is the caller's data
     assert s.states[0].practice == 0.3
     assert next(x for x in s.local_governments.named if x.id == "kitakyushu").access == 0.8
+    assert scenario_from_dict(data).states[1].practice == 0.1
 
 
-def test_overrides_use_the_paths_and_name_what_is_there():
-    s = load_scenario("kawasaki-suffrage", overrides={"local_governments.groups[jp-muni].support.mean": 0.3})
-    assert s.local_governments.groups[0].support.mean == 0.3
-    with pytest.raises(ScenarioError, match=r"states\[chna\]\.penetrability: got 'chna'.*\(japan, korea\)"):
-        load_scenario("kawasaki-suffrage", overrides={"states[chna].penetrability": 0.1})
-    with pytest.raises(ScenarioError, match="an index of states"):
-        load_scenario("kawasaki-suffrage", overrides={"states[5].penetrability": 0.1})
+def test_integer_fields_are_found_and_draws_rounded():
+    data, _, file = scenario_data("kitakyushu-dalian")
+    spec = parameter_spec_from_dict(
+        {
+            "parameters": [
+                {
+                    "path": "local_governments.dalian.population",
+                    "prior": "uniform",
+                    "low": 1e5,
+                    "high": 1e6,
+                    "reason": "r",
+                }
+            ]
+        }
+    ).bind(data, file)
+    assert spec.parameters[0].integer
+    assert spec.overrides([123456.7]) == {"local_governments.dalian.population": 123457}
 
 
 # -- targets ----------------------------------------------------------------------------
@@ -136,7 +165,7 @@ def test_priors_follow_their_kind():
         ({"path": "x", "prior": "log-uniform", "low": 0, "high": 1, "reason": "r"}, "above 0"),
         ({"path": "x", "prior": "normal", "mean": 0, "reason": "r"}, "needs mean and sd"),
         ({"path": "x", "prior": "uniform", "low": 0, "high": 1, "sd": 1, "reason": "r"}, "no sd"),
-        ({"path": "x[", "prior": "uniform", "low": 0, "high": 1, "reason": "r"}, "dotted keys"),
+        ({"path": "x..y", "prior": "uniform", "low": 0, "high": 1, "reason": "r"}, "dotted path"),
     ],
 )
 def test_bad_specs_name_the_entry(entry, message):
@@ -150,20 +179,20 @@ def test_binding_refuses_a_path_or_prior_the_scenario_cannot_take():
     missing = parameter_spec_from_dict(
         {
             "parameters": [
-                {"path": "states[korea].practice", "prior": "uniform", "low": 0, "high": 1, "reason": "r"}
+                {"path": "states.korea.practice", "prior": "uniform", "low": 0, "high": 1, "reason": "r"}
             ]
         }
     )
-    with pytest.raises(ScenarioError, match=r"parameters\[0\]\.path.*\(japan, china\)"):
+    with pytest.raises(ScenarioError, match=r"parameters\[0\].*\(japan, china\)"):
         missing.bind(data, file)
     too_wide = parameter_spec_from_dict(
         {
             "parameters": [
-                {"path": "states[china].practice", "prior": "uniform", "low": 0, "high": 2, "reason": "r"}
+                {"path": "states.china.practice", "prior": "uniform", "low": 0, "high": 2, "reason": "r"}
             ]
         }
     )
-    with pytest.raises(ScenarioError, match=r"parameters\[0\].*accepts at states\[china\]\.practice"):
+    with pytest.raises(ScenarioError, match=r"parameters\[0\].*accepts at states\.china\.practice"):
         too_wide.bind(data, file)
 
 
