@@ -19,6 +19,10 @@ TOML keys                                 the fact
 ========================================  ==================================================
 
 Every fact may carry a ``name``; without one, a sentence is generated.
+``descriptive = true`` marks a fact that describes the case but cannot tell
+the model's mechanisms apart (it also holds without the campaign, see
+``normflow validate``'s null arm): it is reported, labelled as such, and
+counts for no hypothesis and no calibration.
 A milestone name ending in ``*`` stands for the earliest of all milestones
 that start with the rest (``channel_used:local_diplomacy:*``: any local
 diplomacy channel). Dates are inclusive whole days. Milestone names come from the run (the
@@ -114,6 +118,7 @@ class MilestoneBetween:
     milestone: str
     between: tuple[dt.date, ...]
     name: str = ""
+    descriptive: bool = False
 
     def describe(self) -> str:
         return f"{self.milestone} between {self.between[0]} and {self.between[1]}"
@@ -133,6 +138,7 @@ class NotBefore:
     milestone: str
     not_before: dt.date
     name: str = ""
+    descriptive: bool = False
 
     def describe(self) -> str:
         return f"{self.milestone} not before {self.not_before}"
@@ -153,6 +159,7 @@ class HappensBefore:
     milestone: str
     before: str
     name: str = ""
+    descriptive: bool = False
 
     def describe(self) -> str:
         return f"{self.milestone} before {self.before}"
@@ -179,6 +186,7 @@ class CountBy:
     share: Literal["local_governments", "population"] | None = None
     issue: str | None = None
     name: str = ""
+    descriptive: bool = False
 
     def describe(self) -> str:
         what = self.count if self.share is None else f"{self.count} (share of {self.share.replace('_', ' ')})"
@@ -231,6 +239,7 @@ class SoonerWithout:
     milestone: str
     sooner_than_without: Partnership
     name: str = ""
+    descriptive: bool = False
 
     def describe(self) -> str:
         a, b = self.sooner_than_without.partnership

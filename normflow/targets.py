@@ -78,6 +78,7 @@ class MilestoneDate:
     tolerance_days: float | None = None
     name: str = ""
     source: str = ""
+    descriptive: bool = False
 
     @property
     def tolerance(self) -> float:
@@ -126,6 +127,7 @@ class CountTarget:
     issue: str | None = None
     name: str = ""
     source: str = ""
+    descriptive: bool = False
 
     @property
     def range(self) -> tuple[float, float]:

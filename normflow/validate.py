@@ -18,17 +18,19 @@ named partnership.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import multiprocessing
 import warnings
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import attrs
 import numpy as np
 
-from normflow.facts import CountBy, Fact, SoonerWithout, check_milestones, fact_name, without_partnership
+from normflow.facts import CountBy, SoonerWithout, check_milestones, fact_name, without_partnership
 from normflow.interventions import Interventions
 from normflow.plugins import PluginLoadWarning
 from normflow.rng import replication_seeds
@@ -49,6 +51,10 @@ def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+#: What the null arm is, as reported.
+NULL_ARM = "the campaign switched off: no civil-society groups, populations or ties (same seeds)"
+
+
 @attrs.frozen
 class FactSummary:
     name: str
@@ -58,17 +64,32 @@ class FactSummary:
     low: float
     high: float
     # median, 10th and 90th percentile of what a fact measures: a count or share
-    # (count facts), the days gained (sooner_than_without facts)
+    # (count facts), the days gained (sooner_than_without facts), the value (targets;
+    # a milestone's date as a decimal year)
     measured: tuple[float, float, float] | None = None
+    kind: str = "fact"  # or "target"
+    descriptive: bool = False
+    # the share of null-arm runs in which it holds (None without a null arm)
+    null_share: float | None = None
+
+    @property
+    def informative(self) -> bool | None:
+        """False when the fact holds in at least half of the null-arm runs:
+        it cannot tell the campaign's effect from its absence."""
+        return None if self.null_share is None else self.null_share < 0.5
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "name": self.name,
+            "kind": self.kind,
             "share": round(self.share, 4),
             "low": round(self.low, 4),
             "high": round(self.high, 4),
             "holds": self.holds,
             "runs": self.runs,
+            "null_share": None if self.null_share is None else round(self.null_share, 4),
+            "informative": self.informative,
+            "descriptive": self.descriptive,
         }
         if self.measured is not None:
             out["measured"] = dict(zip(("median", "p10", "p90"), self.measured, strict=True))
@@ -95,6 +116,8 @@ class Validation:
     local_government_role: float
     facts: tuple[FactSummary, ...]
     milestones: tuple[MilestoneSummary, ...]
+    null_arm: bool = False
+    posterior: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -102,6 +125,8 @@ class Validation:
             "runs": self.runs,
             "seed": self.seed,
             "local_government_role": self.local_government_role,
+            "posterior": self.posterior,
+            "null_arm": NULL_ARM if self.null_arm else None,
             "facts": [f.to_dict() for f in self.facts],
             "milestones": [m.to_dict() for m in self.milestones],
         }
@@ -116,12 +141,34 @@ class ReplicationFailed(Exception):
     """A replication raised in a worker process (the message names where)."""
 
 
+def null_arm(scenario: Scenario) -> Scenario:
+    """The scenario with its campaign switched off: no civil-society groups,
+    group populations or ties between groups. States, local governments,
+    negotiations and scheduled events (state visits among them) stay, so
+    what still happens is what the case's setting produces on its own."""
+    from normflow.scenario import CivilSociety
+
+    return attrs.evolve(scenario, civil_society=CivilSociety(), ties=())
+
+
+def checks_of(scenario: Scenario) -> tuple[Any, ...]:
+    """What validate evaluates: the facts, then the targets."""
+    return (*scenario.facts, *scenario.targets)
+
+
 def _init_worker(
-    scenario: Scenario, role: float, in_pool: bool = False, interventions: Interventions | None = None
+    scenario: Scenario,
+    role: float,
+    in_pool: bool = False,
+    null: bool = False,
+    data: dict[str, Any] | None = None,
+    interventions: Interventions | None = None,
 ) -> None:
     _WORKER["scenario"] = scenario
     _WORKER["role"] = role
     _WORKER["interventions"] = interventions
+    _WORKER["null"] = null
+    _WORKER["data"] = data
     _WORKER["counterfactuals"] = {}
     _WORKER["in_pool"] = in_pool
     if in_pool:
@@ -129,38 +176,29 @@ def _init_worker(
         warnings.filterwarnings("ignore", category=PluginLoadWarning)
 
 
-def replicate_in_pool(seed: np.random.SeedSequence) -> dict[str, Any]:
+def replicate_in_pool(item: Any) -> dict[str, Any]:
     """``replicate`` for a worker process: errors come back as text, since the
     project's exceptions carry more than a message and do not unpickle."""
     try:
-        return replicate(seed)
+        return replicate(item)
     except Exception as exc:
         return {"error": str(exc) or type(exc).__name__}
 
 
-def _counterfactual(scenario: Scenario, fact: SoonerWithout) -> Scenario:
-    cache: dict[tuple[str, ...], Scenario] = _WORKER.setdefault("counterfactuals", {})
-    key = fact.sooner_than_without.partnership
-    if key not in cache:
-        cache[key] = without_partnership(scenario, *key)
-    return cache[key]
-
-
-def replicate(seed: np.random.SeedSequence) -> dict[str, Any]:
-    """Run one replication and reduce it to what the validation needs."""
-    scenario: Scenario = _WORKER["scenario"]
-    role: float = _WORKER["role"]
+def _evaluate(
+    scenario: Scenario, seed: np.random.SeedSequence, role: float
+) -> tuple[Any, list[bool], list[Any]]:
     interventions = _WORKER.get("interventions")
     result = Simulation(scenario, seed, local_government_role=role, interventions=interventions).run()
     holds: list[bool] = []
     measured: list[float | None] = []
     paired: dict[tuple[str, ...], RunResult] = {}
-    for fact in scenario.facts:
+    for fact in checks_of(scenario):
         if isinstance(fact, SoonerWithout):
             key = fact.sooner_than_without.partnership
             if key not in paired:
                 paired[key] = Simulation(
-                    _counterfactual(scenario, fact),
+                    without_partnership(scenario, *key),
                     seed,
                     local_government_role=role,
                     interventions=interventions,
@@ -169,8 +207,74 @@ def replicate(seed: np.random.SeedSequence) -> dict[str, Any]:
             measured.append(fact.gain(result, paired[key]))
         else:
             holds.append(fact.holds(result))
-            measured.append(fact.value(result) if isinstance(fact, CountBy) else None)
-    return {"milestones": dict(result.milestones), "holds": holds, "measured": measured}
+            if isinstance(fact, CountBy):
+                measured.append(fact.value(result))
+            elif hasattr(fact, "shown"):
+                measured.append(fact.shown(result))
+            else:
+                measured.append(None)
+    return result, holds, measured
+
+
+def replicate(item: Any) -> dict[str, Any]:
+    """Run one replication (and its null arm) and reduce it to what the
+    validation needs. ``item`` is a seed, or a seed and the parameter values
+    (path -> value) of a posterior draw."""
+    seed, overrides = item if isinstance(item, tuple) else (item, None)
+    scenario: Scenario = _WORKER["scenario"]
+    if overrides:
+        from normflow.scenario import scenario_from_dict
+
+        scenario = scenario_from_dict(
+            _WORKER["data"], file=scenario.source or "<scenario>", overrides=overrides
+        )
+    role: float = _WORKER["role"]
+    result, holds, measured = _evaluate(scenario, seed, role)
+    out: dict[str, Any] = {"milestones": dict(result.milestones), "holds": holds, "measured": measured}
+    if _WORKER.get("null"):
+        out["null_holds"] = _evaluate(null_arm(scenario), seed, role)[1]
+    return out
+
+
+# -- posterior draws ---------------------------------------------------------------
+
+
+def posterior_draws(directory: str | Path, runs: int, seed: int, scenario: str) -> list[dict[str, Any]]:
+    """``runs`` parameter sets drawn (with replacement, by weight) from the
+    posterior of the calibration in ``directory``, as path -> value."""
+    import pandas as pd
+
+    from normflow.schema import ScenarioError
+
+    d = Path(directory)
+    try:
+        manifest = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
+        table = pd.read_csv(d / "posterior.csv")
+    except (OSError, ValueError) as exc:
+        raise ScenarioError(
+            "--posterior", str(d), f"a calibration directory with posterior.csv ({exc})"
+        ) from None
+    if manifest.get("scenario") != scenario:
+        raise ScenarioError(
+            "--posterior", str(d), f"a calibration of {scenario} (it calibrates {manifest.get('scenario')})"
+        )
+    params = manifest["parameters"]
+    missing = [p["name"] for p in params if p["name"] not in table]
+    if missing or "weight" not in table:
+        raise ScenarioError(
+            "--posterior", str(d), f"posterior.csv with the columns weight, {', '.join(missing)}"
+        )
+    w = table["weight"].to_numpy(dtype=float)
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0x706F7374,)))
+    rows = rng.choice(len(table), size=runs, p=w / w.sum())
+    draws = []
+    for r in rows:
+        draw = {}
+        for p in params:
+            x = float(table[p["name"]].iloc[r])
+            draw[p["path"]] = int(round(x)) if p.get("integer") else x
+        draws.append(draw)
+    return draws
 
 
 # -- the replications and their summary --------------------------------------
@@ -183,12 +287,28 @@ def validate(
     *,
     local_government_role: float = 1.0,
     workers: int = 1,
+    null: bool = True,
+    posterior: str | Path | None = None,
     on_done: Callable[[], None] | None = None,
     interventions: Interventions | None = None,
 ) -> Validation:
-    """Run ``runs`` replications of ``scenario`` and summarize its facts and
-    milestones (under ``interventions``, when given: a counterfactual)."""
+    """Run ``runs`` replications of ``scenario`` and summarize its facts,
+    targets and milestones. With ``null``, each replication also runs the
+    null arm (``null_arm``) with the same seed, and each fact reports the
+    share of null runs in which it holds. With ``posterior`` (a calibration
+    directory), replication k runs with parameters drawn from the posterior.
+    Under ``interventions``, when given, every run is a counterfactual."""
     seeds = replication_seeds(seed, runs)
+    items: list[Any] = list(seeds)
+    data = None
+    if posterior is not None:
+        from normflow.paramspec import scenario_data
+
+        data = scenario_data(scenario.source)[0] if scenario.source else None
+        if data is None:
+            raise ValueError("validate(posterior=...) needs a scenario loaded from a file")
+        draws = posterior_draws(posterior, runs, seed, scenario.name)
+        items = list(zip(seeds, draws, strict=True))
     outcomes: list[dict[str, Any]] = []
     # A first look, in this process, before any work: required plugins and
     # plugin sections are checked when a simulation is built, and the
@@ -198,10 +318,13 @@ def validate(
     Simulation(scenario, seeds[0], local_government_role=local_government_role)
     declared = Simulation(scenario, seeds[0]).run(until=1e-9).milestones
     check_milestones(scenario.facts, declared, scenario.source)
+    from normflow.targets import check_target_milestones
+
+    check_target_milestones(scenario.targets, declared, scenario.source)
     if workers <= 1 or runs <= 1:
-        _init_worker(scenario, local_government_role, False, interventions)
-        for s in seeds:
-            outcomes.append(replicate(s))
+        _init_worker(scenario, local_government_role, null=null, data=data, interventions=interventions)
+        for it in items:
+            outcomes.append(replicate(it))
             if on_done:
                 on_done()
     else:
@@ -210,20 +333,21 @@ def validate(
             max_workers=workers,
             mp_context=context,
             initializer=_init_worker,
-            initargs=(scenario, local_government_role, True, interventions),
+            initargs=(scenario, local_government_role, True, null, data, interventions),
         ) as pool:
-            for k, out in enumerate(pool.map(replicate_in_pool, seeds)):
+            for k, out in enumerate(pool.map(replicate_in_pool, items)):
                 if "error" in out:
                     raise ReplicationFailed(f"replication {k} of {scenario.name}: {out['error']}")
                 outcomes.append(out)
                 if on_done:
                     on_done()
-    return summarize(scenario, outcomes, seed, local_government_role)
+    report = summarize(scenario, outcomes, seed, local_government_role)
+    return attrs.evolve(report, null_arm=null, posterior=None if posterior is None else str(posterior))
 
 
 def summarize(scenario: Scenario, outcomes: list[dict[str, Any]], seed: int, role: float) -> Validation:
     n = len(outcomes)
-    facts = tuple(_fact_summary(i, fact, outcomes) for i, fact in enumerate(scenario.facts))
+    facts = tuple(_fact_summary(i, fact, outcomes) for i, fact in enumerate(checks_of(scenario)))
     names: list[str] = []
     for out in outcomes:
         names.extend(m for m in out["milestones"] if m not in names)
@@ -246,16 +370,33 @@ def summarize(scenario: Scenario, outcomes: list[dict[str, Any]], seed: int, rol
     return Validation(scenario.name, n, seed, role, facts, tuple(milestones))
 
 
-def _fact_summary(i: int, fact: Fact, outcomes: list[dict[str, Any]]) -> FactSummary:
+def _fact_summary(i: int, fact: Any, outcomes: list[dict[str, Any]]) -> FactSummary:
+    from normflow.targets import target_name
+
     n = len(outcomes)
     k = sum(1 for o in outcomes if o["holds"][i])
     low, high = wilson(k, n)
     measured = None
-    if isinstance(fact, CountBy | SoonerWithout) and n:
-        values = [o["measured"][i] for o in outcomes]
+    values = [o["measured"][i] for o in outcomes]
+    if n and all(v is not None for v in values):
         med, p10, p90 = np.percentile(values, [50, 10, 90])
         measured = (round(float(med), 4), round(float(p10), 4), round(float(p90), 4))
-    return FactSummary(fact_name(fact), k, n, k / n if n else 0.0, low, high, measured)
+    null_share = None
+    if n and all("null_holds" in o for o in outcomes):
+        null_share = sum(1 for o in outcomes if o["null_holds"][i]) / n
+    is_target = hasattr(fact, "observed")
+    return FactSummary(
+        target_name(fact) if is_target else fact_name(fact),
+        k,
+        n,
+        k / n if n else 0.0,
+        low,
+        high,
+        measured,
+        kind="target" if is_target else "fact",
+        descriptive=bool(getattr(fact, "descriptive", False)),
+        null_share=null_share,
+    )
 
 
 def _date(scenario: Scenario, t: float) -> str:
@@ -280,22 +421,39 @@ def print_validation(report: Validation, console: Any) -> None:
         if report.local_government_role == 1.0
         else f", local-government role {report.local_government_role:g}"
     )
+    drawn = "" if report.posterior is None else f", parameters drawn from the posterior in {report.posterior}"
     facts = Table(
-        title=f"{report.scenario}: stylized facts over {report.runs} runs (seed {report.seed}{role})"
+        title=f"{report.scenario}: stylized facts over {report.runs} runs (seed {report.seed}{role}{drawn})"
     )
-    facts.add_column("fact")
+    facts.add_column("fact or target")
     facts.add_column("holds", justify="right")
     facts.add_column("95% interval", justify="right")
+    if report.null_arm:
+        facts.add_column("without campaign", justify="right")
     facts.add_column("measured (median, p10-p90)", justify="right")
     for f in report.facts:
         measured = (
             "" if f.measured is None else f"{f.measured[0]:.4g} ({f.measured[1]:.4g}-{f.measured[2]:.4g})"
         )
-        facts.add_row(escape(f.name), percent(f.share), f"{percent(f.low)}-{percent(f.high)}", measured)
+        label = escape(f.name) + (" [dim](target)[/dim]" if f.kind == "target" else "")
+        if f.descriptive:
+            label += " [dim](descriptive)[/dim]"
+        elif f.informative is False:
+            label += " [bold red](uninformative)[/bold red]"
+        row = [label, percent(f.share), f"{percent(f.low)}-{percent(f.high)}"]
+        if report.null_arm:
+            row.append("" if f.null_share is None else percent(f.null_share))
+        facts.add_row(*row, measured)
     if report.facts:
         console.print(facts)
     else:
-        console.print(escape(f"{report.scenario} declares no [[facts]]"))
+        console.print(escape(f"{report.scenario} declares no [[facts]] and no [[targets]]"))
+    if report.null_arm and report.facts:
+        console.print(
+            escape(f"without campaign: the null arm, {NULL_ARM}. ")
+            + "A fact that holds in at least half of those runs is uninformative: it cannot tell the "
+            "campaign's effect from its absence (a fact marked descriptive = true is exempt)."
+        )
     table = Table(title="milestones")
     table.add_column("milestone")
     table.add_column("reached", justify="right")
