@@ -132,3 +132,21 @@ def test_a_scenario_without_targets_is_refused(tmp_path):
     with pytest.raises(CalibrationError, match="no \\[\\[targets\\]\\]"):
         calibrate("minimal", spec, tmp_path / "x")
     assert not (tmp_path / "x").exists()
+
+
+def test_validate_draws_parameters_from_the_posterior(straight, tmp_path):
+    from normflow.schema import ScenarioError
+    from normflow.validate import posterior_draws, validate
+
+    table = pd.read_csv(straight.directory / "posterior.csv")
+    draws = posterior_draws(straight.directory, 20, 0, "kitakyushu-dalian")
+    path = "negotiations.dalian-aid.request_threshold"
+    assert len(draws) == 20 and {d[path] for d in draws} <= set(table["request_threshold"])
+    assert draws == posterior_draws(straight.directory, 20, 0, "kitakyushu-dalian")
+    report = validate(load_scenario("kitakyushu-dalian"), 3, posterior=straight.directory, null=False)
+    assert report.posterior == str(straight.directory)
+    assert [f.kind for f in report.facts].count("target") == 2
+    with pytest.raises(ScenarioError, match="a calibration of minimal"):
+        posterior_draws(straight.directory, 2, 0, "minimal")
+    with pytest.raises(ScenarioError, match="posterior.csv"):
+        posterior_draws(tmp_path, 2, 0, "kitakyushu-dalian")
