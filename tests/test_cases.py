@@ -42,10 +42,12 @@ def test_validate_prints_one_json_object_with_a_share_per_fact(name):
     assert out.exit_code == 0, out.output
     report = json.loads(out.stdout)
     assert report["scenario"] == name and report["runs"] == 1
-    facts = load_scenario(name).facts
-    assert len(report["facts"]) == len(facts)
+    loaded = load_scenario(name)
+    facts = loaded.facts
+    # the facts, then the calibration targets, each with its null-arm share
+    assert [f["kind"] for f in report["facts"]] == ["fact"] * len(facts) + ["target"] * len(loaded.targets)
     for item in report["facts"]:
-        assert {"name", "share", "low", "high"} <= set(item)
+        assert {"name", "share", "low", "high", "null_share", "informative"} <= set(item)
         assert 0.0 <= item["low"] <= item["share"] <= item["high"] <= 1.0
     names = {m["name"] for m in report["milestones"]}
     assert {m for f in facts for m in f.milestones() if not m.endswith("*")} <= names
