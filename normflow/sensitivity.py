@@ -64,6 +64,17 @@ class SensitivityResult:
 
 # -- one design point (in a worker) ----------------------------------------------------------
 
+_MANAGER: list[Any] = []
+
+
+def _plugin_manager() -> Any:
+    """One plugin manager per worker process (entry-point discovery is slow)."""
+    if not _MANAGER:
+        from normflow.plugins import get_plugin_manager
+
+        _MANAGER.append(get_plugin_manager())
+    return _MANAGER[0]
+
 
 def _outputs_of(result: Any, targets: tuple[Any, ...], horizon: float) -> dict[str, float]:
     from normflow.targets import deviations, distance, observed_values, statistics
@@ -97,7 +108,6 @@ def evaluate_points(shared: dict[str, Any], key: str, seed: int, t: int, chunk: 
     """Run design points ``chunk`` (each: index, values) ``replications``
     times; return (index, averaged outputs). The signature matches the
     executors' task form (payload, key, seed, tag, items)."""
-    from normflow.calibration.model import _plugin_manager
     from normflow.scenario import scenario_from_dict
     from normflow.simulation import Simulation
 

@@ -42,8 +42,9 @@ from normflow.facts import COUNTABLE, CountBy, milestone_time
 from normflow.schema import ScenarioError, structure
 
 if TYPE_CHECKING:
-    from normflow.scenario import Scenario
-    from normflow.simulation import RunResult
+    from normflow.result import RunResult
+
+Scenario = Any  # normflow.scenario.Scenario (which imports this module)
 
 __all__ = [
     "CountTarget",

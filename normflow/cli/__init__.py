@@ -2,7 +2,7 @@
 that knows click and exit codes.
 
 One module per command group: ``run``, ``scenarios``, ``plugins``,
-``validate``, ``experiment``, ``hypotheses``, ``report``, ``bench``,
+``validate``, ``calibrate``, ``sensitivity``, ``experiment``, ``hypotheses``, ``report``, ``bench``,
 ``new_plugin``, ``compare``, ``explain``, ``interventions``, ``plot``;
 ``options`` the option types and checks several commands share; ``group`` holds the top-level group and turns the
 exceptions studies raise into one-line messages, ``base`` what every
@@ -23,6 +23,7 @@ from normflow.cli.base import (
     show_warning,
 )
 from normflow.cli.bench import bench_command
+from normflow.cli.calibrate import calibrate_command
 from normflow.cli.compare import compare_command
 from normflow.cli.experiment import experiment_cli
 from normflow.cli.explain import explain_command
@@ -35,6 +36,7 @@ from normflow.cli.plugins import add_plugin_commands, plugins_command
 from normflow.cli.report import report_command
 from normflow.cli.run import run_command
 from normflow.cli.scenarios import scenarios_group
+from normflow.cli.sensitivity import sensitivity_command
 from normflow.cli.validate import validate_command
 
 __all__ = [
@@ -53,6 +55,8 @@ for command in (
     scenarios_group,
     plugins_command,
     validate_command,
+    calibrate_command,
+    sensitivity_command,
     experiment_cli,
     hypotheses_command,
     new_plugin_command,

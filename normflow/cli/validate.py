@@ -37,6 +37,19 @@ from normflow.validate import ReplicationFailed, print_validation, validate
 )
 @intervene_option
 @plugin_options
+@click.option(
+    "--posterior",
+    type=click.Path(file_okay=False),
+    default=None,
+    metavar="DIR",
+    help="Draw each run's parameters from the posterior of the calibration in DIR (normflow calibrate).",
+)
+@click.option(
+    "--null/--no-null",
+    default=True,
+    show_default=True,
+    help="Also run each replication with the campaign switched off, and flag facts that hold anyway.",
+)
 def validate_command(
     scenario: str,
     runs: int,
@@ -45,13 +58,19 @@ def validate_command(
     local_government_role: float,
     workers: int | None,
     intervene: tuple[str, ...],
+    posterior: str | None,
+    null: bool,
     with_plugins: tuple[str, ...] = (),
     without_plugins: tuple[str, ...] = (),
 ) -> None:
     """Run SCENARIO's replications and report how often each stylized fact holds.
 
-    Prints, per fact, the share of runs in which it holds with a 95% Wilson
-    interval; per milestone, the share of runs that reached it and the median
+    Prints, per fact and calibration target, the share of runs in which it
+    holds with a 95% Wilson interval, and the share of null-arm runs (the
+    campaign switched off) in which it holds: a fact holding in at least half
+    of those is flagged uninformative. With --posterior DIR, each run's
+    parameters are drawn from a calibration's posterior. Per milestone, the
+    share of runs that reached it and the median
     and 10th-90th percentile dates among those. Always exits 0 once the runs
     are done: it reports, it does not judge."""
     from rich.console import Console
@@ -79,6 +98,8 @@ def validate_command(
                 seed,
                 local_government_role=local_government_role,
                 workers=workers,
+                null=null,
+                posterior=posterior,
                 on_done=lambda: progress.advance(task),
                 interventions=interventions,
             )
