@@ -11,8 +11,9 @@ import click
 
 from normflow.cli.base import fail
 from normflow.errors import ExperimentError
+from normflow.hypotheses.draws import run_over_draws
 from normflow.hypotheses.running import run_hypotheses
-from normflow.hypotheses.tables import print_results
+from normflow.hypotheses.tables import print_results, print_support
 from normflow.store import StoreError
 
 
@@ -22,9 +23,15 @@ from normflow.store import StoreError
     "--replications",
     "-n",
     type=click.IntRange(1),
-    default=200,
+    default=None,
+    help="Replications per arm, paired across arms by seed (per draw; default 6 with draws, 200 with --draws 0).",
+)
+@click.option(
+    "--draws",
+    type=click.IntRange(0),
+    default=8,
     show_default=True,
-    help="Replications per arm (paired across arms by seed).",
+    help="Parameter draws per scenario from its spec's priors (0: the scenario as written, one point).",
 )
 @click.option(
     "--seed",
@@ -53,7 +60,8 @@ from normflow.store import StoreError
 @click.option("--all-rows", is_flag=True, help="Print every effect, not only the primary ones.")
 def hypotheses_command(
     hypotheses: tuple[str, ...],
-    replications: int,
+    replications: int | None,
+    draws: int,
     seed: int,
     out: str,
     workers: int | None,
@@ -61,10 +69,17 @@ def hypotheses_command(
     all_rows: bool,
 ) -> None:
     """Test the article's hypotheses H1-H5 about local government: each a
-    paired comparison on the bundled scenarios, with effects, 95% intervals
-    and a verdict, written to OUT as hN.csv, hN_arms.csv and hN.png (the
-    designs: docs/hypotheses.md)."""
+    paired comparison on the bundled scenarios. Over parameter draws (the
+    default), per hypothesis and scenario the share of parameter space
+    supporting it, the effect's quantiles and where it fails, written to
+    OUT/support.csv and OUT/draws.csv; with --draws 0, at the scenario as
+    written, effects with 95% intervals and a verdict in OUT/hN.csv,
+    hN_arms.csv and hN.png (the designs: docs/hypotheses.md)."""
     began = time.perf_counter()
+    if draws > 0:
+        _over_draws(hypotheses, draws, replications or 6, seed, out, workers, scenarios, began)
+        return
+    replications = replications or 200
     try:
         results = run_hypotheses(
             hypotheses or ("all",),
@@ -89,6 +104,46 @@ def hypotheses_command(
     click.echo(
         f"{len(results)} hypotheses, {replications} replications per arm: {manifest['runs_computed']} runs "
         f"computed now ({manifest['runs_failed']} failed) in {time.perf_counter() - began:.0f} s",
+        err=True,
+    )
+    click.echo(str(out))
+
+
+def _over_draws(
+    hypotheses: tuple[str, ...],
+    draws: int,
+    replications: int,
+    seed: int,
+    out: str,
+    workers: int | None,
+    scenarios: tuple[str, ...],
+    began: float,
+) -> None:
+    try:
+        result = run_over_draws(
+            hypotheses or ("all",),
+            out,
+            draws=draws,
+            replications=replications,
+            seed=seed,
+            workers=workers,
+            scenarios=scenarios or None,
+            progress=True,
+        )
+    except (StoreError, ExperimentError) as exc:
+        fail(str(exc), 1 if isinstance(exc, ExperimentError) else 2)
+        return
+    except KeyboardInterrupt:
+        fail(
+            f"interrupted; finished runs are stored in {out}/runs: run the same command again to continue",
+            130,
+        )
+        return
+    print_support(result)
+    manifest = json.loads((Path(out) / "hypotheses.json").read_text(encoding="utf-8"))
+    click.echo(
+        f"{draws} draws x {replications} runs per arm: {manifest['runs_computed']} runs computed now "
+        f"({manifest['runs_failed']} failed) in {time.perf_counter() - began:.0f} s",
         err=True,
     )
     click.echo(str(out))

@@ -2,13 +2,19 @@
 negotiation enters its interest-driven main phase; local government's
 access keeps it heard throughout.
 
-Arms: local-government role 1 against role 0. Outcomes: expertise
-influence per round in each negotiation phase, and the main-phase to
-prenegotiation ratio (the fade).
+Arms: local-government role 1 against role 0. The primary outcome is what
+the talks produce: the *deal quality* (``metrics.deal_quality.<id>``,
+``1 - |deal - technical optimum|``, from the negotiation process), paired
+over the runs in which both arms reached a deal. The deal is pulled toward
+the optimum by the weight expertise carried over the talks, so the
+measure is an outcome of the mechanism, not a weight the rule sets. The
+expertise influence per round in each phase and the main-phase to
+prenegotiation ratio (the fade) are kept as secondary rows.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, ClassVar
 
 import attrs
@@ -37,9 +43,9 @@ class H2(Design):
         "main phase; local government's access keeps it heard throughout."
     )
     prediction: ClassVar[str] = (
-        "Expertise influence per round in the main phase is higher with local-government access "
-        "than without (difference > 0), and so is the ratio of main-phase to prenegotiation "
-        "influence per round (the fade is smaller)."
+        "The deal the negotiators reach is of higher quality (nearer the technical optimum) with "
+        "local-government access than without (difference in deal quality > 0); secondary: "
+        "expertise influence per round in the main phase, and its ratio to prenegotiation, higher."
     )
     arms: dict[str, Arm] = attrs.field(factory=lambda: {"with": Arm(1.0), "without": Arm(0.0)})
     scenarios: tuple[str, ...] = ("generic", "kitakyushu-dalian", "niigata-harbin")
@@ -51,8 +57,33 @@ class H2(Design):
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(rounds > 0, influence / rounds, np.nan)
 
+    @staticmethod
+    def deal_quality(frame: pd.DataFrame) -> np.ndarray:
+        """The quality of the deal reached (mean over the scenario's
+        negotiations that reached one; NaN where none did)."""
+        cols = [c for c in frame.columns if c.startswith("metrics.deal_quality.")]
+        if not cols:
+            return np.full(len(frame), np.nan)
+        values = np.column_stack([column(frame, c) for c in cols])
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.nanmean(values, axis=1)
+
     def analyze(self, scenario: str, data: dict[str, pd.DataFrame], horizon: np.ndarray) -> Analysis:
         effects, arms = [], []
+        quality = {a: self.deal_quality(f) for a, f in data.items()}
+        # a pair counts only where both arms reached a deal
+        effects.append(
+            self._effect(
+                scenario,
+                "deal quality",
+                "1 - |deal - optimum|",
+                "with - without",
+                quality["with"] - quality["without"],
+                +1,
+                True,
+            )
+        )
         pre = {a: self.per_round(f, "prenegotiation") for a, f in data.items()}
         main = {a: self.per_round(f, "main") for a, f in data.items()}
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -67,7 +98,7 @@ class H2(Design):
                 "with - without",
                 main["with"] - main["without"],
                 +1,
-                True,
+                False,
             )
         )
         effects.append(
@@ -82,6 +113,11 @@ class H2(Design):
             )
         )
         for a in data:
+            arms.append(
+                self._arm_row(scenario, a, "deal quality", "1 - |deal - optimum|", mean_row(quality[a]))
+            )
+            dealt = (~np.isnan(quality[a])).astype(float)
+            arms.append(self._arm_row(scenario, a, "deal quality", "share reaching a deal", share_row(dealt)))
             arms.append(self._arm_row(scenario, a, outcome, "prenegotiation, per round", mean_row(pre[a])))
             arms.append(self._arm_row(scenario, a, outcome, "main phase, per round", mean_row(main[a])))
             arms.append(self._arm_row(scenario, a, outcome, "main / prenegotiation", mean_row(ratio[a])))

@@ -186,34 +186,8 @@ def _fingerprint(text: str, overrides: tuple[tuple[str, Any], ...], arm: Arm, se
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
-def run_hypotheses(
-    hypotheses: Sequence[str | Design] = ("all",),
-    out: str | Path = "hypotheses",
-    *,
-    replications: int = 200,
-    seed: int = 0,
-    workers: int | None = None,
-    scenarios: Sequence[str] | None = None,
-    overrides: dict[str, dict[str, Any]] | None = None,
-    progress: bool | Callable[[Any], None] = False,
-) -> list[HypothesisResult]:
-    """Run the designs (keys ``"H1"`` ... ``"H5"``, ``"all"``, or ``Design``
-    objects) and write their tables and plots into ``out``.
-
-    ``scenarios`` restricts each design to those of its scenarios named;
-    ``overrides`` maps a scenario name to field overrides for it (e.g. a
-    shorter ``scenario.end`` for a quick look). Runs already stored in
-    ``out/runs`` for the same scenario text, overrides, arm and seed are
-    reused. ``workers=1`` runs in this process; more use a process pool
-    (default: every core).
-    """
-    from normflow.experiment.executors import default_workers
-    from normflow.experiment.progress import record_rows
-
-    began = time.perf_counter()
-    designs = resolve(hypotheses)
-    if replications < 1:
-        raise ValueError("replications: expected at least 1")
+def plan_of(designs: list[Design], scenarios: Sequence[str] | None) -> dict[str, list[str]]:
+    """Per design, the scenarios it runs on (restricted to ``scenarios``)."""
     wanted = set(scenarios) if scenarios is not None else None
     if wanted is not None:
         unknown = wanted - set(ALL_SCENARIOS)
@@ -223,34 +197,68 @@ def run_hypotheses(
                 sorted(unknown)[0],
                 f"one of the scenarios the designs use ({', '.join(ALL_SCENARIOS)})",
             )
-    overrides = overrides or {}
-    out = Path(out)
-    plan: dict[str, list[str]] = {
-        d.key: [s for s in d.scenarios if wanted is None or s in wanted] for d in designs
-    }
+    return {d.key: [s for s in d.scenarios if wanted is None or s in wanted] for d in designs}
+
+
+def texts_of(plan: dict[str, list[str]]) -> dict[str, tuple[str, str]]:
+    """Each planned scenario's text and file."""
     texts: dict[str, tuple[str, str]] = {}
     for name in sorted({s for names in plan.values() for s in names}):
         path = resolve_scenario_path(name)
         texts[name] = (path.read_text(encoding="utf-8"), str(path))
-    # the jobs: every (scenario, arm) once, whichever designs share it
-    jobs: dict[tuple[str, str], Job] = {}
+    return texts
+
+
+def add_jobs(
+    jobs: dict[tuple[Any, ...], Job],
+    designs: list[Design],
+    plan: dict[str, list[str]],
+    texts: dict[str, tuple[str, str]],
+    overrides_of: Callable[[str], dict[str, Any]],
+    seed: int,
+    root: Path,
+    tag: Any = None,
+) -> None:
+    """Add every (scenario, arm) once, whichever designs share it, keyed
+    ``(scenario, arm key)`` (or ``(tag, scenario, arm key)`` with a tag: one
+    parameter draw), stored under ``root/<scenario>/<version>/<arm>``."""
     for d in designs:
         for name in plan[d.key]:
             for arm in d.arms.values():
-                if (name, arm.key) in jobs:
+                key = (name, arm.key) if tag is None else (tag, name, arm.key)
+                if key in jobs:
                     continue
                 text, file = texts[name]
-                ov = tuple(sorted(overrides.get(name, {}).items()))
-                jobs[(name, arm.key)] = Job(
+                ov = tuple(sorted(overrides_of(name).items()))
+                version = _version(text, ov, seed)
+                if tag is not None:
+                    version = f"{tag}-{version}"
+                jobs[key] = Job(
                     scenario=name,
                     arm=arm,
                     text=text,
                     file=file,
                     overrides=ov,
-                    directory=out / "runs" / name / _version(text, ov, seed) / arm.key,
+                    directory=root / name / version / arm.key,
                     fingerprint=_fingerprint(text, ov, arm, seed),
                 )
-    job_list = list(jobs.values())
+
+
+def execute(
+    job_list: list[Job],
+    designs: list[Design],
+    replications: int,
+    seed: int,
+    workers: int | None,
+    progress: bool | Callable[[Any], None],
+    began: float,
+) -> tuple[list[pd.DataFrame], int, int, dict[str, str]]:
+    """Run the replications each job's store lacks (in one pool for all
+    jobs), storing rows as they finish; the stores' tables, the runs
+    computed and failed, and the plugins' versions."""
+    from normflow.experiment.executors import default_workers
+    from normflow.experiment.progress import record_rows
+
     versions = _preflight(job_list, designs)
     stores = [Store(job.directory) for job in job_list]
     try:  # each store locked before anything is written into it
@@ -291,6 +299,44 @@ def run_hypotheses(
         for store in stores:
             compacted.append(store.compact())
             store.release()
+    return compacted, computed, failed, versions
+
+
+def run_hypotheses(
+    hypotheses: Sequence[str | Design] = ("all",),
+    out: str | Path = "hypotheses",
+    *,
+    replications: int = 200,
+    seed: int = 0,
+    workers: int | None = None,
+    scenarios: Sequence[str] | None = None,
+    overrides: dict[str, dict[str, Any]] | None = None,
+    progress: bool | Callable[[Any], None] = False,
+) -> list[HypothesisResult]:
+    """Run the designs (keys ``"H1"`` ... ``"H5"``, ``"all"``, or ``Design``
+    objects) and write their tables and plots into ``out``.
+
+    ``scenarios`` restricts each design to those of its scenarios named;
+    ``overrides`` maps a scenario name to field overrides for it (e.g. a
+    shorter ``scenario.end`` for a quick look). Runs already stored in
+    ``out/runs`` for the same scenario text, overrides, arm and seed are
+    reused. ``workers=1`` runs in this process; more use a process pool
+    (default: every core).
+    """
+    began = time.perf_counter()
+    designs = resolve(hypotheses)
+    if replications < 1:
+        raise ValueError("replications: expected at least 1")
+    plan = plan_of(designs, scenarios)
+    overrides = overrides or {}
+    out = Path(out)
+    texts = texts_of(plan)
+    jobs: dict[tuple[Any, ...], Job] = {}
+    add_jobs(jobs, designs, plan, texts, lambda name: overrides.get(name, {}), seed, out / "runs")
+    job_list = list(jobs.values())
+    compacted, computed, failed, versions = execute(
+        job_list, designs, replications, seed, workers, progress, began
+    )
     tables = {
         (job.scenario, job.arm.key): _first(table, replications)
         for job, table in zip(job_list, compacted, strict=True)

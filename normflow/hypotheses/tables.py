@@ -3,11 +3,14 @@ and outcome, the paired effect with its 95% interval and the verdict."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from normflow.hypotheses.design import HypothesisResult
+
+if TYPE_CHECKING:
+    from normflow.hypotheses.draws import DrawResults
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
@@ -43,4 +46,46 @@ def print_results(results: list[HypothesisResult], primary_only: bool = True) ->
                 r["predicted"],
                 f"[{colour}]{r['verdict']}[/{colour}]",
             )
+    console.print(table)
+
+
+def print_support(result: DrawResults) -> None:
+    """Per hypothesis, scenario and primary effect: the share of parameter
+    draws supporting it, the effect's median and 90% range over draws, and
+    where it fails."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if not console.is_terminal:
+        console.width = 200
+    table = Table(
+        title=(
+            f"hypotheses over {result.draws} parameter draws x {result.replications} paired runs per arm: "
+            "share of parameter space supporting each"
+        ),
+        title_justify="left",
+    )
+    for col in (
+        "H",
+        "scenario",
+        "outcome",
+        "measure",
+        "supported [95% CI]",
+        "effect median [5%, 95%]",
+        "fails where",
+    ):
+        table.add_column(col, overflow="fold")
+    for r in result.support:
+        share = r["share_supported"]
+        colour = "green" if share >= 0.5 else ("yellow" if share > 0 else "red")
+        table.add_row(
+            r["hypothesis"],
+            r["scenario"],
+            r["outcome"],
+            r["measure"],
+            f"[{colour}]{share:.0%}[/{colour}] [{r['share_low']:.0%}, {r['share_high']:.0%}] ({r['supported']}/{r['draws']})",
+            f"{_fmt(r['q50'])} [{_fmt(r['q05'])}, {_fmt(r['q95'])}]",
+            r["fails_where"],
+        )
     console.print(table)
