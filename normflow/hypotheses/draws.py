@@ -144,8 +144,8 @@ def run_over_draws(
     each scenario's bundled spec, or ``specs[scenario]``), ``replications``
     paired runs per arm and draw; write and return the summary.
 
-    ``overrides`` (per scenario) are applied under every draw, the drawn
-    values on top (a mechanism variant, say)."""
+    ``overrides`` (per scenario) are applied in every draw, over the drawn
+    values (a mechanism variant: a path switched off stays off)."""
     began = time.perf_counter()
     designs = resolve(hypotheses)
     if draws < 1:
@@ -171,7 +171,7 @@ def run_over_draws(
     for i in range(draws):
 
         def overrides_of(name: str, i: int = i) -> dict[str, Any]:
-            return {**overrides.get(name, {}), **bound[name].overrides(values[name][i])}
+            return {**bound[name].overrides(values[name][i]), **overrides.get(name, {})}
 
         add_jobs(jobs, designs, plan, texts, overrides_of, seed, out / "runs", tag=f"d{i}")
     keys = list(jobs)

@@ -1,0 +1,173 @@
+"""Hypotheses over parameter draws: draws from the spec's priors, runs
+paired within a draw, the share of parameter space supporting each
+hypothesis, the PRIM failure region, and the command."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from normflow.cli import cli
+from normflow.hypotheses.arms import Arm
+from normflow.hypotheses.draws import draw_values, reading, run_over_draws
+from normflow.hypotheses.effects import SUPPORTED
+from normflow.hypotheses.params import load_spec, spec_path
+from normflow.hypotheses.prim import failure_region, peel
+from normflow.hypotheses.running import simulation_of
+from normflow.scenario import loads_scenario, resolve_scenario_path
+from normflow.store import Store
+
+SEED = 5
+
+
+@pytest.fixture(scope="module")
+def h1(tmp_path_factory):
+    """H1 on niigata-harbin over three draws, four paired runs each."""
+    out = tmp_path_factory.mktemp("draws")
+    result = run_over_draws(
+        ["H1"], out, draws=3, replications=4, seed=SEED, workers=1, scenarios=["niigata-harbin"]
+    )
+    return out, result
+
+
+def bound(name: str):
+    path = resolve_scenario_path(name)
+    return load_spec(spec_path(name), path.read_text(encoding="utf-8"), str(path))
+
+
+# -- PRIM ----------------------------------------------------------------------------
+
+
+def test_prim_finds_the_region_where_failures_lie():
+    rng = np.random.default_rng(0)
+    x = rng.random((200, 3))
+    y = (x[:, 1] > 0.7).astype(float)  # fails where b is high, whatever a and c
+    box = peel(x, y, ["a", "b", "c"])
+    [(name, low, high)] = box.restricted()
+    assert name == "b" and high is None and 0.6 < low <= 0.71
+    assert box.density == 1.0 and box.coverage > 0.9
+    assert "b above" in failure_region(x, y, ["a", "b", "c"])
+
+
+def test_prim_says_nowhere_and_everywhere_plainly():
+    x = np.random.default_rng(1).random((10, 2))
+    assert failure_region(x, np.zeros(10), ["a", "b"]).startswith("nowhere")
+    assert failure_region(x, np.ones(10), ["a", "b"]).startswith("everywhere")
+    assert peel(x, np.zeros(10), ["a", "b"]) is None
+
+
+def test_the_share_is_read_in_words():
+    assert reading(0.9) == "holds almost everywhere"
+    assert reading(0.0) == "does not hold"
+
+
+# -- draws -----------------------------------------------------------------------------
+
+
+def test_draws_follow_the_spec_and_the_seed():
+    spec = bound("generic")
+    a = draw_values(spec, 5, SEED, "generic")
+    assert a.shape == (5, len(spec.names))
+    np.testing.assert_array_equal(a, draw_values(spec, 5, SEED, "generic"))
+    assert not np.array_equal(a, draw_values(spec, 5, SEED + 1, "generic"))
+    for j, p in enumerate(spec.parameters):
+        lo, hi = p.support()
+        assert np.all((a[:, j] >= lo) & (a[:, j] <= hi)), p.label
+    assert len({tuple(row) for row in a}) == 5
+
+
+def test_each_draw_runs_its_parameters_and_pairs_the_arms_by_seed(h1):
+    out, _ = h1
+    spec = bound("niigata-harbin")
+    values = draw_values(spec, 3, SEED, "niigata-harbin")
+    for i in range(3):
+        [with_dir] = (out / "runs" / "niigata-harbin").glob(f"d{i}-*/role1")
+        [without_dir] = (out / "runs" / "niigata-harbin").glob(f"d{i}-*/role0")
+        manifest = Store(with_dir).read_manifest()
+        applied = manifest["spec"]["overrides"]
+        for path, value in spec.overrides(values[i]).items():
+            assert applied[path] == pytest.approx(value)
+        a, b = Store(with_dir).table(), Store(without_dir).table()
+        assert list(a["replication"]) == list(b["replication"]) == [0, 1, 2, 3]
+        assert list(a["spawn_key"]) == list(b["spawn_key"]) == ["0", "1", "2", "3"]
+    # the stored row is the run of that draw's parameters with the k-th child seed
+    path = resolve_scenario_path("niigata-harbin")
+    scenario = loads_scenario(
+        path.read_text(encoding="utf-8"), str(path), overrides=spec.overrides(values[2])
+    )
+    plain = simulation_of(scenario, Arm(1.0), 1, SEED).run()
+    [with_dir] = (out / "runs" / "niigata-harbin").glob("d2-*/role1")
+    row = Store(with_dir).table().set_index("replication").loc[1]
+    checked = 0
+    for name, t in plain.milestones.items():
+        if f"{name}_censored" in row.index:
+            assert bool(row[f"{name}_censored"]) == (t is None)
+            checked += 1
+    assert checked > 0
+
+
+def test_the_share_supporting_counts_the_draws_whose_verdict_is_supported(h1):
+    out, result = h1
+    draws = pd.read_csv(out / "draws.csv")
+    support = pd.read_csv(out / "support.csv")
+    assert set(support["hypothesis"]) == {"H1"} and set(support["scenario"]) == {"niigata-harbin"}
+    for row in support.itertuples():
+        mine = draws[(draws.outcome == row.outcome) & (draws.measure == row.measure)]
+        assert len(mine) == row.draws == 3
+        assert row.supported == int((mine.verdict == SUPPORTED).sum())
+        assert row.share_supported == pytest.approx(row.supported / 3)
+        assert row.q05 <= row.q50 <= row.q95
+        assert isinstance(row.fails_where, str) and row.fails_where
+    assert result.share("H1", "niigata-harbin") == support.share_supported.iloc[0]
+    # every draw's parameter values are in its rows
+    assert {c for c in draws.columns if c.startswith("param.")} == {
+        f"param.{n}" for n in bound("niigata-harbin").names
+    }
+
+
+def test_stored_draws_are_reused(h1, tmp_path):
+    out, result = h1
+    seen = []
+    again = run_over_draws(
+        ["H1"],
+        out,
+        draws=3,
+        replications=4,
+        seed=SEED,
+        workers=1,
+        scenarios=["niigata-harbin"],
+        progress=seen.append,
+    )
+    assert again.support == result.support
+
+
+def test_a_scenario_without_a_spec_is_one_clear_error(tmp_path, monkeypatch):
+    import normflow.hypotheses.draws as draws
+
+    monkeypatch.setattr(draws, "spec_path", lambda name: None)
+    with pytest.raises(Exception, match="parameter spec"):
+        run_over_draws(["H1"], tmp_path, draws=1, replications=1, workers=1, scenarios=["niigata-harbin"])
+
+
+def test_the_command_reports_the_share_of_parameter_space(h1):
+    out, _ = h1
+    done = CliRunner().invoke(
+        cli,
+        ["hypotheses", "H1", "--draws", "3", "-n", "4", "--seed", str(SEED), "--out", str(out),
+         "--workers", "1", "--scenario", "niigata-harbin"],
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert "share of parameter space" in done.output and "niigata-harbin" in done.output
+    assert "0 runs computed now" in done.output  # all reused
+
+
+def test_draws_zero_keeps_the_single_point_design(tmp_path):
+    done = CliRunner().invoke(
+        cli,
+        ["hypotheses", "H1", "--draws", "0", "-n", "2", "--out", str(tmp_path), "--workers", "1",
+         "--scenario", "niigata-harbin"],
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert (tmp_path / "h1.csv").exists() and not (tmp_path / "support.csv").exists()
