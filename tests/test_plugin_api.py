@@ -653,3 +653,21 @@ def test_require_still_works_and_warns_that_it_is_deprecated(monkeypatch):
     assert old.plugins.use == ("spiral",)
     with pytest.warns(normflow.NormflowDeprecationWarning, match="plugins.require is deprecated"):
         assert active(old) == {"spiral"}
+
+
+def test_validate_takes_with_and_without():
+    import json
+
+    from click.testing import CliRunner
+
+    from normflow.cli import cli
+
+    def milestones(*extra: str) -> set[str]:
+        out = CliRunner().invoke(cli, ["validate", "minimal", "-n", "1", "--workers", "1", "--json", *extra])
+        assert out.exit_code == 0, out.output
+        return {m["name"] for m in json.loads(out.stdout)["milestones"]}
+
+    assert any(name.startswith("spiral.") for name in milestones())
+    assert not any(name.startswith("spiral.") for name in milestones("--without", "spiral"))
+    out = CliRunner().invoke(cli, ["validate", "minimal", "-n", "1", "--with", "nosuch"])
+    assert out.exit_code == 2 and "--with: got 'nosuch'" in out.output

@@ -55,9 +55,11 @@ def keep_parts(out: Path) -> list[Path]:
 
 @pytest.fixture(scope="module")
 def whole(tmp_path_factory):
-    os.environ["NORMFLOW_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    exp = experiment(tmp_path_factory.mktemp("whole") / "exp")
-    return exp.results(), summarize(exp.directory).to_json()
+    # restored after the module: later tests must see the plugins installed
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NORMFLOW_DISABLE_PLUGIN_AUTOLOAD", "1")
+        exp = experiment(tmp_path_factory.mktemp("whole") / "exp")
+        yield exp.results(), summarize(exp.directory).to_json()
 
 
 @pytest.mark.parametrize("damage", ["half", "empty", "garbage"])
