@@ -281,6 +281,92 @@ class BillRejected(Event):
     causes: tuple[int, ...] = ()
 
 
+@_event
+class BillTakenUp(Event):
+    """The governing parties let a committee take the bill up this session:
+    only a bill taken up faces votes."""
+
+    kind: ClassVar[str] = "bill_taken_up"
+    legislature: str
+    bill: str
+    issue: str
+    stage: str
+
+
+@_event
+class BillShelved(Event):
+    """The governing parties kept the bill off the committee's agenda this
+    session: it waits, then is carried over or lapses when the session ends."""
+
+    kind: ClassVar[str] = "bill_shelved"
+    legislature: str
+    bill: str
+    issue: str
+    stage: str
+
+
+@_event
+class ElectionHeld(Event):
+    """A general (``house="lower"``) or upper House election. ``cause`` is
+    ``dissolution``, ``term`` or ``scheduled``; ``government_support`` is the
+    governing parties' support for each of the state's ``issues`` after it."""
+
+    kind: ClassVar[str] = "election_held"
+    legislature: str
+    house: str
+    cause: str
+    issues: tuple[str, ...]
+    government_support: tuple[float, ...]
+
+
+@_event
+class CounterResolutionPassed(Event):
+    """A local assembly passed a resolution *against* the campaign's demand
+    (counter-mobilization)."""
+
+    kind: ClassVar[str] = "counter_resolution_passed"
+    local_government: str
+    issue: str
+    population: int
+
+
+@_event
+class ResolutionWithdrawn(Event):
+    """A local assembly withdrew the resolution it had passed, under
+    counter-mobilization (a petition to withdraw it)."""
+
+    kind: ClassVar[str] = "resolution_withdrawn"
+    local_government: str
+    issue: str
+    population: int
+
+
+@_event
+class CounterLobbying(Event):
+    """Opponents lobbied the governing parties against the issue; ``amount``
+    is what it added to their counter-lobbying stock."""
+
+    kind: ClassVar[str] = "counter_lobbying"
+    state: str
+    issue: str
+    amount: float
+
+
+@_event
+class CoalitionSupported(Event):
+    """A local government gave a group (and its coalition) a subsidy, an
+    office, an endorsement or a delegated task: resources and delegated
+    autonomy rise, administrative autonomy falls (``administrative`` is the
+    coalition's value after it)."""
+
+    kind: ClassVar[str] = "coalition_supported"
+    local_government: str
+    group: str
+    issue: str
+    form: str
+    administrative: float
+
+
 # -- interstate negotiation ------------------------------------------------
 
 
@@ -453,6 +539,13 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     BillLapsed,
     BillEnacted,
     BillRejected,
+    BillTakenUp,
+    BillShelved,
+    ElectionHeld,
+    CounterResolutionPassed,
+    ResolutionWithdrawn,
+    CounterLobbying,
+    CoalitionSupported,
     NegotiationPhaseChanged,
     ExpertiseHeard,
     AgreementReached,

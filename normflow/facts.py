@@ -11,7 +11,8 @@ TOML keys                                 the fact
 ``milestone, between = [A, B]``           milestone X is reached between dates A and B
 ``milestone, not_before = D``             X is not reached before D (or never)
 ``milestone, before = "Y"``               X is reached, and before Y (or Y never is)
-``count, by = D, between = [m, n]``       the number of Y events up to D is in [m, n];
+``count, by = D, between = [m, n]``       the number of Y events up to D is in [m, n]
+                                          (resolutions: those standing, net of withdrawals);
                                           with ``share = "local_governments"`` or
                                           ``"population"``, as a share of the issue's state
 ``milestone, sooner_than_without = {..}`` X is reached earlier than in the same replication
@@ -83,6 +84,8 @@ COUNTABLE: dict[str, str] = {
     "bills_lapsed": "bill_lapsed",
     "negotiations_opened": "negotiation_opened",
     "negotiations_main": "negotiation_main",
+    "withdrawals": "resolution_withdrawn",
+    "counter_resolutions": "counter_resolution_passed",
 }
 
 
@@ -200,12 +203,16 @@ class CountBy:
         """The measured count (or share) in ``result``."""
         cutoff = _day_end(result, self.by)
         times = result.event_times.get(COUNTABLE[self.count], [])
+        # resolutions are those standing: a withdrawn one no longer counts
+        withdrawn = result.event_times.get("resolution_withdrawn", []) if self.count == "resolutions" else []
         if self.share == "population":
             weights = result.event_times.get("resolution_population", [])
             covered = sum(w for t, w in zip(times, weights, strict=False) if t < cutoff)
+            lost = result.event_times.get("withdrawn_population", [])
+            covered -= sum(w for t, w in zip(withdrawn, lost, strict=False) if t < cutoff)
             total = self._issue_info(result).get("population", 0.0)
             return covered / total if total > 0 else 0.0
-        n = sum(1 for t in times if t < cutoff)
+        n = sum(1 for t in times if t < cutoff) - sum(1 for t in withdrawn if t < cutoff)
         if self.share == "local_governments":
             total = self._issue_info(result).get("local_governments", 0)
             return n / total if total > 0 else 0.0

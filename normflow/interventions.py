@@ -102,6 +102,7 @@ class Interventions:
         if self.resource_scale != 1.0:
             world.group_resources = world.group_resources * self.resource_scale
             world.coalition_resources = world.coalition_resources * self.resource_scale
+            world.group_budget = world.group_budget * self.resource_scale
         if not self.international:
             state = world.lg_state
             world.lg_partners = [

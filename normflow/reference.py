@@ -53,6 +53,9 @@ SECTIONS: list[tuple[str, type, str]] = [
     ("[processes.negotiation]", sc.NegotiationParams, "Interstate negotiation (docs/processes.md)."),
     ("[processes.stance]", sc.StanceParams, "How reputational cost and a state's phase toward the norm reach outcomes (docs/processes.md)."),
     ("[processes.backlash]", sc.BacklashParams, "Central backlash against local governments' activity abroad (docs/processes.md)."),
+    ("[processes.counter]", sc.CounterParams, "Counter-mobilization (docs/processes.md)."),
+    ("[processes.autonomy]", sc.AutonomyParams, "The three autonomies of a coalition and co-optation (docs/processes.md)."),
+    ("[processes.costs]", sc.CostParams, "Costs and budgets (docs/processes.md)."),
 ]
 
 

@@ -83,6 +83,37 @@ class Legislature:
     government_support: float = param(
         0.3, low=0, high=1, doc="governing parties' support for the issue (veto players)"
     )
+    cabinet_take_up: float = param(
+        0.95, low=0, high=1, doc="chance a committee takes up a Cabinet bill in a session"
+    )
+    members_take_up: float = param(
+        1.0, low=0, high=1, doc="a members' bill is taken up with this times the governing parties' support"
+    )
+    stage_pass: float = param(
+        0.97, low=0, high=1, doc="chance a Cabinet bill that was taken up passes each vote"
+    )
+    lower_house_elected: dt.date | None = param(
+        None, doc="date the sitting lower House was elected; set, general elections run"
+    )
+    term_years: float = param(
+        4.0, low=0.5, high=10, doc="the lower House's term: elections at most this far apart"
+    )
+    dissolution_hazard: float = param(
+        0.25, low=0, high=100, doc="dissolution hazard per year, times years since the last election"
+    )
+    election_delay: int = param(40, low=1, high=120, doc="days from a dissolution to the general election")
+    upper_house_elected: dt.date | None = param(
+        None, doc="date of an upper House election; set, one follows every upper_house_interval years"
+    )
+    upper_house_interval: float = param(
+        3.0, low=0.5, high=10, doc="years between upper House elections (half its members each time)"
+    )
+    election_swing: float = param(
+        0.2, low=0, high=1, doc="share of the gap to national public support that an election closes"
+    )
+    election_noise: float = param(
+        0.05, low=0, high=1, doc="spread of the governing parties' support around that after an election"
+    )
 
 
 @frozen
@@ -225,11 +256,24 @@ class Negotiation:
 @frozen
 class ScheduledEvent:
     date: dt.date
-    category: Literal["state_visit", "election", "dissolution", "pressure", "session", "custom"]
+    category: Literal[
+        "state_visit",
+        "election",
+        "dissolution",
+        "pressure",
+        "session",
+        "custom",
+        "launch",
+        "court_ruling",
+        "media",
+        "local_support",
+    ]
     name: str = ""
     state: str | None = None
     target: str | None = None
     issue: str | None = None
+    starts: Literal["campaigns", "resolutions"] | None = None
+    local_government: str | None = None
     strength: float = param(1.0, low=0, high=100, doc="pressure carried by the event")
     days: int = param(0, low=0, high=365, doc="length (sessions only)")
 
@@ -302,6 +346,18 @@ class AgendaParams:
     foreign_pressure_weight: float = param(
         0.1, low=0, high=1, doc="politics stream gain per unit of interstate pressure"
     )
+    government_weight: float = param(
+        0.0,
+        low=0,
+        high=1,
+        doc="politics stream gain per unit of the governing parties' support (turnover at elections)",
+    )
+    lobbying_weight: float = param(
+        0.0,
+        low=0,
+        high=1,
+        doc="politics stream gain from the pressure stock P on the state, as P/(1+P) (lobbying of ministries and parties)",
+    )
     policy_hazard: float = param(
         0.05, low=0, high=1, doc="weekly chance a sponsor readies a bill, at full expertise"
     )
@@ -311,7 +367,10 @@ class AgendaParams:
         0.5, low=0, high=10, doc="stage pass chance gained per unit electoral pressure"
     )
     member_bill_factor: float = param(
-        0.5, low=0, high=1, doc="members' bills pass stages this much less often"
+        0.7,
+        low=0,
+        high=1,
+        doc="a members' bill passes a vote with stage_pass times this, rising to stage_pass with support",
     )
     resubmit_probability: float = param(
         0.7, low=0, high=1, doc="chance sponsors resubmit a dead bill next session"
@@ -395,6 +454,103 @@ class BacklashParams:
 
 
 @frozen
+class CounterParams:
+    """Counter-mobilization: opponents react to the campaign's visible
+    successes (resolutions, the issue on the national agenda) through local
+    assemblies and by lobbying the governing parties."""
+
+    enabled: bool = param(False, doc="switch: opponents react to the campaign's successes")
+    resolution_trigger: float = param(
+        0.01, low=0, high=100, doc="mobilization added by each resolution the campaign wins"
+    )
+    agenda_trigger: float = param(
+        1.0,
+        low=0,
+        high=100,
+        doc="mobilization added when the issue reaches the national agenda or a bill is submitted",
+    )
+    memory_days: float = param(730.0, low=1, high=36500, doc="days for mobilization (and lobbying) to halve")
+    half_mobilization: float = param(
+        1.0, low=0.001, high=1000, doc="mobilization at which opponents act at half their strength"
+    )
+    counter_resolution_rate: float = param(
+        0.05,
+        low=0,
+        high=1,
+        doc="chance per meeting an unconvinced assembly passes a counter-resolution, at full mobilization",
+    )
+    withdrawal_rate: float = param(
+        0.02,
+        low=0,
+        high=1,
+        doc="chance per meeting an assembly withdraws its resolution, at full mobilization",
+    )
+    support_loss: float = param(
+        0.2, low=0, high=1, doc="assembly support lost with a counter-resolution or a withdrawal"
+    )
+    coverage_weight: float = param(
+        1.0,
+        low=0,
+        high=10,
+        doc="weight of counter-resolutions' population share against coverage in the politics stream",
+    )
+    lobbying_rate: float = param(6.0, low=0, high=1000, doc="lobbying acts per year at full mobilization")
+    lobbying_amount: float = param(0.1, low=0, high=100, doc="counter-lobbying stock added per act")
+    lobbying_weight: float = param(
+        0.5, low=0, high=10, doc="governing parties' support lost per unit of counter-lobbying stock"
+    )
+
+
+@frozen
+class AutonomyParams:
+    """The three autonomies of a coalition (delegated, administrative,
+    political) and co-optation by local government."""
+
+    enabled: bool = param(False, doc="switch: local governments support coalitions, which can be co-opted")
+    delegated_start: float = param(0.1, low=0, high=1, doc="delegated autonomy of every group at the start")
+    administrative_start: float = param(0.9, low=0, high=1, doc="administrative autonomy at the start")
+    political_start: float = param(0.6, low=0, high=1, doc="political autonomy at the start")
+    support_rate: float = param(
+        0.5,
+        low=0,
+        high=100,
+        doc="offers of a subsidy, office or endorsement per year by a supportive, open local government",
+    )
+    subsidy: float = param(0.2, low=0, high=10, doc="resources a subsidy adds to the coalition")
+    delegated_gain: float = param(0.2, low=0, high=1, doc="share of the gap to 1 a delegated task closes")
+    administrative_loss: float = param(
+        0.1, low=0, high=1, doc="share of administrative autonomy each support takes"
+    )
+    political_gain: float = param(
+        0.1,
+        low=0,
+        high=1,
+        doc="share of the gap to 1 in political autonomy a delegated task (a venue to set agendas) closes",
+    )
+    cooptation_threshold: float = param(
+        0.5, low=0, high=1, doc="below this administrative autonomy, campaigns press less and more softly"
+    )
+
+
+@frozen
+class CostParams:
+    """What campaigns and resolutions cost, and how budgets replenish."""
+
+    enabled: bool = param(False, doc="switch: campaigns cost resources and resolutions political capital")
+    campaign_cost: float = param(0.1, low=0, high=100, doc="resources one campaign spends")
+    budget_years: float = param(
+        1.0, low=0.01, high=100, doc="a group's budget holds this many years of its resources at most"
+    )
+    replenish_rate: float = param(
+        1.0, low=0, high=100, doc="budget regained per year, times the group's resources"
+    )
+    resolution_cost: float = param(0.5, low=0, high=10, doc="political capital a resolution spends")
+    capital_rate: float = param(
+        0.5, low=0, high=100, doc="political capital a local government regains per year (at most 1)"
+    )
+
+
+@frozen
 class Processes:
     information: InformationParams = attrs.field(factory=InformationParams)
     accountability: AccountabilityParams = attrs.field(factory=AccountabilityParams)
@@ -402,6 +558,9 @@ class Processes:
     negotiation: NegotiationParams = attrs.field(factory=NegotiationParams)
     stance: StanceParams = attrs.field(factory=StanceParams)
     backlash: BacklashParams = attrs.field(factory=BacklashParams)
+    counter: CounterParams = attrs.field(factory=CounterParams)
+    autonomy: AutonomyParams = attrs.field(factory=AutonomyParams)
+    costs: CostParams = attrs.field(factory=CostParams)
 
 
 @frozen
@@ -854,3 +1013,12 @@ def check_references(s: Scenario) -> None:
                 raise ScenarioError(f"{p}.state", x.state, f"a state with a legislature (for a {x.category})")
         if x.category in ("state_visit", "pressure") and (x.state is None or x.target is None):
             raise ScenarioError(p, x.category, "both 'state' (who presses) and 'target' (who is pressed)")
+        need(x.local_government, lgs, f"{p}.local_government", "named local government")
+        if x.category == "launch" and x.starts is None:
+            raise ScenarioError(f"{p}.starts", None, "what the launch starts: 'campaigns' or 'resolutions'")
+        if x.category in ("court_ruling", "media") and x.state is None:
+            raise ScenarioError(f"{p}.state", None, f"the state whose public a {x.category} moves")
+        if x.category == "local_support" and x.local_government is None:
+            raise ScenarioError(
+                f"{p}.local_government", None, "the named local government that supports its groups"
+            )

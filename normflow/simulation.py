@@ -39,13 +39,17 @@ from normflow.plugins import (
     plugin_name,
     select_plugins,
 )
-from normflow.processes import accountability, agenda, backlash, information, negotiation
+from normflow.processes import accountability, agenda, backlash, coalition, counter, information, negotiation
 from normflow.result import RunResult
 from normflow.rng import Streams
 from normflow.scenario import Scenario
 from normflow.schema import ScenarioError, structure
 from normflow.trace import JsonlTrace, ParquetTrace, open_trace
 from normflow.world import Channel, World
+
+#: Share of the gap to full public support a turning point of strength 1 (a
+#: court ruling, a media event) closes.
+TURNING_POINT_SUPPORT = 0.02
 
 
 class PluginRunError(Exception):
@@ -333,19 +337,28 @@ class Simulation:
                 self._chambers[state.id] = chamber
                 env.process(chamber.run())
         on = self.enabled
+        if on("elections"):
+            for chamber in self._chambers.values():
+                env.process(chamber.lower_house_elections())
+                env.process(chamber.upper_house_elections())
         for i, issue in enumerate(w.issues):
             # the Poisson processes of every issue share one SimPy process (clocks.drive)
+            counter_mobilization = counter.CounterMobilization(self, i)
             if on("information"):
                 poisson += [information.information_exchange(self, i), information.local_sharing(self, i)]
             poisson.append(accountability.campaigns(self, i))
             if i == 0:
                 env.process(drive(env, poisson))
             env.process(accountability.electoral_leverage(self, i))
+            if self.mechanism_on("autonomy"):
+                env.process(coalition.local_support(self, i))
             if self.interventions.resolutions_allowed:
-                env.process(agenda.local_assemblies(self, i))
+                env.process(agenda.local_assemblies(self, i, counter_mobilization))
             chamber = self._chambers.get(issue.state)
             if chamber is not None and on("agenda"):
-                env.process(agenda.streams(self, i, chamber))
+                env.process(agenda.streams(self, i, chamber, counter_mobilization))
+            if chamber is not None:
+                env.process(counter_mobilization.lobbying(chamber))
         if on("negotiation"):
             for spec in s.negotiations:
                 env.process(negotiation.negotiation(self, spec))
@@ -393,13 +406,36 @@ class Simulation:
                     )
                     self.world.stance(item.target, issue).salience.add(env.now, 10 * bump * item.strength)
             elif item.category == "election":
-                self._chambers[item.state].call_special(env.now)
+                self._chambers[item.state].hold_election("lower", "scheduled")
+            elif item.category in ("court_ruling", "media"):
+                # a turning point outside the legislature: media attention and public opinion move
+                for issue in issues:
+                    stance = self.world.stance(item.state, issue)
+                    stance.salience.add(env.now, 10 * bump * item.strength)
+                    gain = min(TURNING_POINT_SUPPORT * item.strength, 1.0)
+                    stance.public_support += gain * (1.0 - stance.public_support)
+            elif item.category == "local_support":
+                for issue in issues:
+                    coalition.support_local_groups(
+                        self, item.local_government, issue, "delegated_task", item.strength
+                    )
             elif item.category == "dissolution":
                 self._chambers[item.state].dissolve()
             elif item.category == "session":
                 self._chambers[item.state].call_special(env.now, days=item.days or None, delay=0)
 
     # -- milestones and recorders ------------------------------------------------
+
+    def launch_time(self, issue: str, starts: str) -> float:
+        """When the scenario's dated launch lets ``starts`` (``campaigns`` or
+        ``resolutions``) begin on ``issue``: the earliest such ``launch``
+        event, or 0 (the start) when the scenario declares none."""
+        times = [
+            self.scenario.day_of(x.date)
+            for x in self.scenario.events
+            if x.category == "launch" and x.starts == starts and x.issue in (None, issue)
+        ]
+        return min(times, default=0.0)
 
     def _declare_core_milestones(self) -> None:
         s = self.scenario
@@ -464,6 +500,13 @@ class Simulation:
         sub(ev.BillSubmitted, simple("bill_submitted"))
         sub(ev.BillEnacted, simple("bill_enacted"))
         sub(ev.BillLapsed, lambda e: times["bill_lapsed"].append(e.t))
+
+        def on_withdrawal(e: ev.ResolutionWithdrawn) -> None:
+            times["resolution_withdrawn"].append(e.t)
+            times["withdrawn_population"].append(float(e.population))
+
+        sub(ev.ResolutionWithdrawn, on_withdrawal)
+        sub(ev.CounterResolutionPassed, lambda e: times["counter_resolution_passed"].append(e.t))
         sub(ev.NegotiationPhaseChanged, on_phase)
         sub(ev.AgreementReached, lambda e: reach(f"agreement_reached:{e.negotiation}", e.t))
         sub(ev.PolicyChanged, lambda e: reach(f"policy_changed:{e.state}", e.t))
@@ -491,6 +534,13 @@ class Simulation:
         """Whether the core sub-process ``process`` (a name of
         ``normflow.processes.CORE_PROCESSES``) runs in this run."""
         return self.interventions.enabled(process)
+
+    def mechanism_on(self, name: str) -> bool:
+        """Whether a switchable mechanism of the core (``counter``,
+        ``autonomy``, ``costs``: ``[processes.<name>] enabled``) runs: the
+        scenario turns it on and no knockout turns it off."""
+        knockout = {"counter": "counter_mobilization"}.get(name, name)
+        return bool(getattr(self.scenario.processes, name).enabled) and self.enabled(knockout)
 
     def chamber(self, state: str) -> agenda.Chamber | None:
         return self._chambers.get(state)
@@ -784,9 +834,11 @@ class Simulation:
         coalitions = w.coalitions()
         for i, issue in enumerate(w.issues):
             st_idx = w.state_index[issue.state]
-            resolutions = int(np.sum(~np.isnan(w.lg_resolution_t[i])))
+            resolutions = int(np.sum(~np.isnan(w.lg_resolution_t[i]) & np.isnan(w.lg_withdrawn_t[i])))
             final["issues"][issue.id] = {
                 "resolutions": resolutions,
+                "resolutions_withdrawn": int(np.sum(~np.isnan(w.lg_withdrawn_t[i]))),
+                "counter_resolutions": int(np.sum(~np.isnan(w.lg_counter_t[i]))),
                 "resolution_population_share": round(w.resolution_share(i, st_idx, end), 6),
                 "local_governments": int(np.sum(w.lg_state == st_idx)),
                 "population": float(w.state_population[st_idx]),

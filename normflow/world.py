@@ -184,6 +184,13 @@ class World:
             st = s.states[self.lg_state[k]]
             self.lg_public_support[:, k] = st.public_support
         self.lg_resolution_t = np.full((n_issues, len(ids)), np.nan)
+        # counter-mobilization: when a resolution was withdrawn, and when an
+        # assembly passed a counter-resolution (NaN: never)
+        self.lg_withdrawn_t = np.full((n_issues, len(ids)), np.nan)
+        self.lg_counter_t = np.full((n_issues, len(ids)), np.nan)
+        # costs: political capital in [0, 1], and when it was last brought up to date
+        self.lg_capital = np.ones(len(ids))
+        self.lg_capital_t = np.zeros(len(ids))
         self.lg_partners: list[list[int]] = [[] for _ in ids]
         for lg in s.local_governments.named:
             i = self.lg_index[lg.id]
@@ -278,6 +285,14 @@ class World:
         self.coalition_resources = self.group_resources.copy()
         self.coalition_names: dict[int, str] = {}
         self._coalition_serial = 0
+        # the three autonomies of a coalition, kept at its root (THEORY.md)
+        au = s.processes.autonomy
+        self.coalition_delegated = np.full(n, au.delegated_start)
+        self.coalition_administrative = np.full(n, au.administrative_start)
+        self.coalition_political = np.full(n, au.political_start)
+        # costs: each group's budget, and when it was last brought up to date
+        self.group_budget = self.group_resources * s.processes.costs.budget_years
+        self.group_budget_t = np.zeros(n)
 
     # -- coalitions -----------------------------------------------------------
 
@@ -327,6 +342,10 @@ class World:
         size[ra] = sa + sb
         self.coalition_info[ra] += self.coalition_info[rb]
         self.coalition_resources[ra] += self.coalition_resources[rb]
+        # the autonomies of the joined coalition: the members-weighted mean
+        wa, wb = (sb, sa) if sa < sb else (sa, sb)
+        for autonomy in (self.coalition_delegated, self.coalition_administrative, self.coalition_political):
+            autonomy[ra] = (autonomy[ra] * wa + autonomy[rb] * wb) / (wa + wb)
         kept = self.coalition_names.pop(ra, None)
         absorbed = self.coalition_names.pop(rb, None)
         self.coalition_names[ra] = kept or absorbed or self._new_name()
@@ -364,11 +383,21 @@ class World:
 
     def resolution_share(self, issue: int, state: int, t: float) -> float:
         """Share of the state's population whose local government has passed a
-        resolution on the issue by time ``t``."""
+        resolution on the issue by time ``t`` and not withdrawn it since."""
         total = self.state_population[state]
         if total <= 0:
             return 0.0
         passed = (self.lg_state == state) & (self.lg_resolution_t[issue] <= t)
+        passed &= ~(self.lg_withdrawn_t[issue] <= t)
+        return float(self.lg_population[passed].sum() / total)
+
+    def counter_share(self, issue: int, state: int, t: float) -> float:
+        """Share of the state's population whose local assembly has passed a
+        counter-resolution on the issue by time ``t``."""
+        total = self.state_population[state]
+        if total <= 0:
+            return 0.0
+        passed = (self.lg_state == state) & (self.lg_counter_t[issue] <= t)
         return float(self.lg_population[passed].sum() / total)
 
     def add_channel(self, channel: Channel) -> None:

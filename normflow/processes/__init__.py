@@ -15,4 +15,8 @@ CORE_PROCESSES: dict[str, str] = {
     "agenda": "agenda-setting in the legislature: Kingdon's streams and bills",
     "negotiation": "interstate negotiation and its ratification",
     "backlash": "central backlash against local governments' activity abroad",
+    "elections": "general and upper House elections (term, dissolution hazard) redrawing the governing parties' support",
+    "counter_mobilization": "counter-mobilization: counter-resolutions, withdrawals and lobbying against the campaign",
+    "autonomy": "coalitions' autonomies: local support, co-optation and the political-autonomy gate on agenda-setting",
+    "costs": "costs: campaign budgets and local governments' political capital",
 }

@@ -63,6 +63,14 @@ def campaigns(sim: RunContext, issue: int):
     top = sim.enabled("top_down")
     if not down and not top:
         return
+    launch = sim.launch_time(issue_id, "campaigns")
+    costs = sim.scenario.processes.costs
+    autonomy = sim.scenario.processes.autonomy
+    paying = sim.mechanism_on("costs")
+    co_opted = sim.mechanism_on("autonomy")
+    budget, budget_t, resources = w.group_budget, w.group_budget_t, w.group_resources
+    # co-optation draws from its own stream: switching autonomy off leaves the campaigns' draws alone
+    soften = sim.rng(f"cooptation.{issue_id}").random
 
     # the hot path reads plain Python values: fixed structure as lists, the
     # world's changing arrays through memoryviews (the same memory, read and
@@ -97,8 +105,22 @@ def campaigns(sim: RunContext, issue: int):
             publish(PublicSupportChanged(t=t, where=where, issue=issue, support=support))
 
     def campaign(t: float, k: int) -> None:
+        if t < launch:
+            return
         g = group_of[k]
-        pooled = pooled_info[coalition_of(g)]
+        if paying:
+            # a campaign costs resources; the budget refills with the group's resources
+            cap = resources[g] * costs.budget_years
+            budget[g] = min(
+                budget[g] + costs.replenish_rate * resources[g] * (t - budget_t[g]) / DAYS_PER_YEAR, cap
+            )
+            budget_t[g] = t
+            if budget[g] < costs.campaign_cost:
+                tally["campaign_stalled"] += 1
+                return
+            budget[g] -= costs.campaign_cost
+        root = coalition_of(g)
+        pooled = pooled_info[root]
         force = pooled / (pooled + half)
         lg = locality[g]
         st = state_of[g]
@@ -124,6 +146,14 @@ def campaigns(sim: RunContext, issue: int):
         if st != target_state or not supporter[g]:
             return
         amount = pressure_amount * force * commitment[g]
+        if co_opted:
+            # co-optation: a coalition that lost its administrative autonomy presses less and more softly
+            soft = w.coalition_administrative[root] / autonomy.cooptation_threshold
+            if soft < 1.0:
+                if soften() >= soft:
+                    tally["campaign_softened"] += 1
+                    return
+                amount *= soft
         if lg >= 0 and backing[lg] >= threshold:
             channel, gate = "local_government", access[lg]
         else:

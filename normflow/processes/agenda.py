@@ -1,7 +1,8 @@
 """Agenda-setting: local assembly resolutions, the legislature's calendar,
 Kingdon's three streams, and a bill's life through both Houses.
 
-- *Local assemblies* meet in the months of ``assembly_months``. At a meeting,
+- *Local assemblies* meet in the months of ``assembly_months``, from the
+  scenario's dated launch of the resolution campaign. At a meeting,
   an assembly whose support for the issue is at least
   ``resolution_min_support`` passes a resolution with chance
   ``resolution_rate * support * (0.5 + 0.5 * local public support) * (1 +
@@ -13,22 +14,34 @@ Kingdon's three streams, and a bill's life through both Houses.
   and kills every pending bill.
 - *Kingdon's streams* are checked every ``check_days`` while a session is
   open. Problem: salience. Policy: a sponsor has a bill ready (a weekly
-  hazard that grows with supporters' expertise). Politics: national support
-  and resolution coverage, weighted, plus recent interstate pressure. Only
+  hazard that grows with supporters' expertise, times their political
+  autonomy when autonomy is modelled). Politics: national support and
+  resolution coverage (less counter-resolutions), weighted, plus recent
+  interstate pressure, lobbying and the governing parties' stance. Only
   when all three are over their thresholds *during an open session* is the
   issue placed on the agenda, and a bill submitted.
-- *A bill* passes committee and plenary in the lower House, then in the
-  upper. Each stage takes an exponential time and passes with a chance set by
-  the governing parties' support plus electoral pressure (members' bills
-  less). At a session's end a pending bill is continued with
-  ``continuation_probability``, otherwise it lapses; sponsors may resubmit
-  it next session.
+- *Agenda control*: the governing parties hold the committee agenda. Each
+  session a bill is alive in, they let a committee take it up (Cabinet
+  bills almost always, members' bills in proportion to their support as
+  ``Chamber.governing_support`` reads it) or shelve it. Only a bill taken up
+  goes through committee and plenary in the lower House, then in the upper,
+  each stage an exponential time of open session followed by a vote. At a
+  session's end a pending bill is continued with
+  ``continuation_probability``, otherwise it lapses; a dissolution kills it;
+  sponsors may resubmit it next session.
+- *Elections*: a general election at most every ``term_years``, earlier on
+  a dissolution whose hazard grows with time in office; upper House
+  elections every ``upper_house_interval`` years. Each redraws the governing
+  parties' support around national public support.
+- *Counter-mobilization* acts at the assembly meetings and through
+  lobbying (``normflow.processes.counter``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
+import math
 from typing import TYPE_CHECKING
 
 import attrs
@@ -41,16 +54,23 @@ from normflow.events import (
     BillEnacted,
     BillLapsed,
     BillRejected,
+    BillShelved,
     BillSubmitted,
+    BillTakenUp,
+    ElectionHeld,
     ResolutionPassed,
     SessionClosed,
     SessionOpened,
 )
+from normflow.processes.counter import CounterMobilization
+from normflow.processes.stance import disposition_of
 from normflow.scenario import Legislature
+from normflow.world import Decaying
 
 if TYPE_CHECKING:
     from normflow.context import RunContext
 
+DAYS_PER_YEAR = 365.25
 STAGES = ("lower_committee", "lower_plenary", "upper_committee", "upper_plenary")
 
 
@@ -65,8 +85,9 @@ class Bill:
 
 
 class Chamber:
-    """A legislature's calendar during a run: which session is open, and the
-    SimPy events that bills wait on."""
+    """A legislature during a run: its calendar (which session is open, and
+    the SimPy events bills wait on), the governing parties' support for each
+    issue (redrawn at elections), its bills, and its elections."""
 
     def __init__(self, sim: RunContext, state: str, spec: Legislature):
         self.sim = sim
@@ -85,6 +106,120 @@ class Chamber:
         self.bills: list[Bill] = []
         self._serial = itertools.count(1)
         self.rng = sim.rng(f"calendar.{state}")
+        #: governing parties' support for each of the state's issues
+        self.support = {x.id: spec.government_support for x in sim.scenario.issues if x.state == state}
+        #: opponents' lobbying of the governing parties, per issue (counter-mobilization)
+        self.counter_lobbying = {
+            x: Decaying(sim.scenario.processes.counter.memory_days) for x in self.support
+        }
+        self.last_election: float | None = (
+            None if spec.lower_house_elected is None else sim.scenario.day_of(spec.lower_house_elected)
+        )
+        self._elected = sim.env.event()
+
+    # -- the governing parties --------------------------------------------------
+
+    def governing_support(self, issue: str) -> float:
+        """The governing parties' support for ``issue`` as it decides what a
+        committee takes up and how members vote: their own support, plus
+        electoral pressure, plus the state's disposition (recent reputational
+        cost and its phase toward the norm, ``processes.stance``) times
+        ``stance.stage_weight``, minus opponents' lobbying, in [0, 1]."""
+        sim = self.sim
+        stance = sim.world.stance(self.state, issue)
+        p = sim.scenario.processes
+        level = (
+            self.support[issue]
+            + p.agenda.electoral_weight * stance.electoral_pressure
+            + p.stance.stage_weight * disposition_of(stance, p.stance, sim.env.now)
+            - p.counter.lobbying_weight * self.counter_lobbying[issue].at(sim.env.now)
+        )
+        return min(max(level, 0.0), 1.0)
+
+    def sponsor_for(self, issue: str) -> str:
+        """Who drafts a bill: the Cabinet when the governing parties back the
+        issue (support at least a half), else members (the opposition)."""
+        return "cabinet" if self.support[issue] >= 0.5 else "members"
+
+    # -- elections --------------------------------------------------------------
+
+    def hold_election(self, house: str, cause: str) -> None:
+        """An election redraws the governing parties' support for each issue
+        around national public support: it closes ``election_swing`` of the
+        gap (half that for the upper House, which elects half its members),
+        with noise of spread ``election_noise``. A general election calls a
+        special session."""
+        sim = self.sim
+        spec = self.spec
+        rng = sim.rng(f"elections.{self.state}")
+        swing = spec.election_swing * (1.0 if house == "lower" else 0.5)
+        for issue, level in self.support.items():
+            public = sim.world.stance(self.state, issue).public_support
+            drawn = level + swing * (public - level) + spec.election_noise * rng.normal()
+            self.support[issue] = min(max(drawn, 0.0), 1.0)
+        sim.tally["election_held"] += 1
+        sim.bus.publish(
+            ElectionHeld(
+                t=sim.env.now,
+                legislature=self.name,
+                house=house,
+                cause=cause,
+                issues=tuple(self.support),
+                government_support=tuple(round(v, 6) for v in self.support.values()),
+            )
+        )
+        if house == "lower":
+            self.last_election = sim.env.now
+            elected, self._elected = self._elected, sim.env.event()
+            elected.succeed()
+            self.call_special(sim.env.now)
+
+    def lower_house_elections(self):
+        """General elections: at most ``term_years`` apart. Before the term
+        ends the Cabinet may dissolve the House, with a hazard that grows
+        linearly with the time since the last election
+        (``dissolution_hazard`` per year, per year in office); the election
+        follows ``election_delay`` days after the dissolution (or the end of
+        the term, which kills pending bills as a dissolution does)."""
+        if self.last_election is None:
+            return
+        sim, env, spec = self.sim, self.sim.env, self.spec
+        rng = sim.rng(f"dissolution.{self.state}")
+        term = spec.term_years * DAYS_PER_YEAR
+        while True:
+            elapsed = max(env.now - self.last_election, 0.0) / DAYS_PER_YEAR
+            # inverse of the survival exp(-a u^2 / 2), conditional on u >= elapsed
+            a = spec.dissolution_hazard
+            years = math.sqrt(elapsed**2 + 2.0 * rng.exponential() / a) if a > 0 else math.inf
+            latest = self.last_election + term - spec.election_delay
+            at = self.last_election + years * DAYS_PER_YEAR
+            cause = "dissolution" if at < latest else "term"
+            at = max(min(at, latest), env.now)
+            if at + spec.election_delay > sim.horizon:
+                return
+            elected = self._elected
+            got = yield env.timeout(at - env.now) | elected
+            if elected in got:
+                continue  # a scheduled election came first: a new term
+            self.dissolve()
+            yield env.timeout(spec.election_delay)
+            self.hold_election("lower", cause)
+
+    def upper_house_elections(self):
+        """Upper House elections every ``upper_house_interval`` years from
+        ``upper_house_elected``; they change support, not the calendar."""
+        spec = self.spec
+        if spec.upper_house_elected is None:
+            return
+        sim, env = self.sim, self.sim.env
+        step = spec.upper_house_interval * DAYS_PER_YEAR
+        t = sim.scenario.day_of(spec.upper_house_elected)
+        while t < env.now:
+            t += step
+        while t <= sim.horizon:
+            yield env.timeout(t - env.now)
+            self.hold_election("upper", "term")
+            t += step
 
     # -- the calendar --------------------------------------------------------
 
@@ -234,59 +369,94 @@ class Chamber:
         )
         return eid
 
+    def take_up_chance(self, bill: Bill) -> float:
+        """Agenda control: the chance the governing parties let a committee
+        take ``bill`` up this session. Cabinet bills almost always; members'
+        bills in proportion to the governing parties' support."""
+        if bill.sponsor == "cabinet":
+            chance = self.spec.cabinet_take_up
+        else:
+            chance = self.spec.members_take_up * self.governing_support(bill.issue)
+        return self.sim.modify_transition("bill_take_up", min(max(chance, 0.0), 1.0), self.state, bill.issue)
+
+    def vote_chance(self, bill: Bill) -> float:
+        """The chance a bill that was taken up passes its next vote."""
+        chance = self.spec.stage_pass
+        if bill.sponsor != "cabinet":
+            f = self.sim.scenario.processes.agenda.member_bill_factor
+            chance *= f + (1.0 - f) * self.governing_support(bill.issue)
+        return self.sim.modify_transition("bill_stage", min(max(chance, 0.0), 1.0), self.state, bill.issue)
+
+    def _session_end(self, bill: Bill, dissolved: bool, rng: np.random.Generator) -> None:
+        stage = STAGES[bill.stage]
+        if dissolved:
+            bill.alive = False
+            self._bill_event(BillLapsed, bill, stage=stage, reason="dissolution")
+        elif rng.random() < self.spec.continuation_probability:
+            self._bill_event(BillCarriedOver, bill, stage=stage)
+        else:
+            bill.alive = False
+            self._bill_event(BillLapsed, bill, stage=stage, reason="session_end")
+
     def _bill_life(self, bill: Bill):
+        """Each session the bill is alive in: the governing parties decide
+        whether a committee takes it up. Shelved, it waits for the session's
+        end; taken up, it goes through its stages (each an exponential time
+        of open session, then a vote) until it is enacted, rejected or the
+        session ends. At the end it is carried over or lapses; a dissolution
+        kills it."""
         sim = self.sim
         env = sim.env
         p = sim.scenario.processes.agenda
         rng = sim.rng(f"bills.{self.state}")
-        stance = sim.world.stance(self.state, bill.issue)
         while bill.alive:
             if not self.is_open:
                 yield self.opened
                 if not bill.alive:
                     return
-            duration = bill.remaining if bill.remaining is not None else rng.exponential(p.stage_days)
-            began = env.now
             closed = self.closed
-            got = yield env.timeout(duration) | closed
-            if not bill.alive:
-                return
-            if closed in got:
-                bill.remaining = max(duration - (env.now - began), 0.0)
-                stage = STAGES[bill.stage]
-                if got[closed]:  # dissolved
-                    bill.alive = False
-                    self._bill_event(BillLapsed, bill, stage=stage, reason="dissolution")
-                elif rng.random() < self.spec.continuation_probability:
-                    self._bill_event(BillCarriedOver, bill, stage=stage)
-                else:
-                    bill.alive = False
-                    self._bill_event(BillLapsed, bill, stage=stage, reason="session_end")
+            stage = STAGES[bill.stage]
+            if rng.random() >= self.take_up_chance(bill):
+                self._bill_event(BillShelved, bill, stage=stage)
+                dissolved = yield closed
+                if bill.alive:
+                    self._session_end(bill, dissolved, rng)
                 continue
-            bill.remaining = None
-            chance = self.spec.government_support + p.electoral_weight * stance.electoral_pressure
-            if bill.sponsor == "members":
-                chance *= p.member_bill_factor
-            chance = sim.modify_transition("bill_stage", min(max(chance, 0.0), 1.0), self.state, bill.issue)
-            if rng.random() >= chance:
-                bill.alive = False
-                self._bill_event(BillRejected, bill, stage=STAGES[bill.stage])
-                return
-            self._bill_event(BillAdvanced, bill, stage=STAGES[bill.stage])
-            bill.stage += 1
-            if bill.stage == len(STAGES):
-                bill.alive = False
-                enacted = self._bill_event(BillEnacted, bill)
-                sim.change_policy(
-                    env.now, self.state, bill.issue, 1.0, cause=f"bill:{bill.id}", causes=(enacted,)
-                )
-                return
+            self._bill_event(BillTakenUp, bill, stage=stage)
+            while bill.alive:
+                duration = bill.remaining if bill.remaining is not None else rng.exponential(p.stage_days)
+                began = env.now
+                got = yield env.timeout(duration) | closed
+                if not bill.alive:
+                    return
+                if closed in got:
+                    bill.remaining = max(duration - (env.now - began), 0.0)
+                    self._session_end(bill, got[closed], rng)
+                    break
+                bill.remaining = None
+                if rng.random() >= self.vote_chance(bill):
+                    bill.alive = False
+                    self._bill_event(BillRejected, bill, stage=STAGES[bill.stage])
+                    return
+                self._bill_event(BillAdvanced, bill, stage=STAGES[bill.stage])
+                bill.stage += 1
+                if bill.stage == len(STAGES):
+                    bill.alive = False
+                    enacted = self._bill_event(BillEnacted, bill)
+                    sim.change_policy(
+                        env.now, self.state, bill.issue, 1.0, cause=f"bill:{bill.id}", causes=(enacted,)
+                    )
+                    return
 
 
-def local_assemblies(sim: RunContext, issue: int):
-    """Regular local assembly meetings that may pass resolutions."""
+def local_assemblies(sim: RunContext, issue: int, counter: CounterMobilization):
+    """Regular local assembly meetings that may pass resolutions (from the
+    scenario's dated launch of the resolution campaign, if it declares one),
+    and where counter-mobilization acts."""
     w = sim.world
     p = sim.scenario.processes.agenda
+    costs = sim.scenario.processes.costs
+    paying = sim.mechanism_on("costs")
     iss = w.issues[issue]
     rng = sim.rng(f"assemblies.{iss.id}")
     st = w.state_index[iss.state]
@@ -296,26 +466,42 @@ def local_assemblies(sim: RunContext, issue: int):
     support = w.lg_support[issue]
     public = w.lg_public_support[issue]
     passed_t = w.lg_resolution_t[issue]
+    withdrawn_t = w.lg_withdrawn_t[issue]
+    counter_t = w.lg_counter_t[issue]
     population = w.lg_population
     total = max(float(population[members].sum()), 1.0)
     threshold = sim.scenario.processes.accountability.support_threshold
     env = sim.env
     start = sim.scenario.start
+    launch = sim.launch_time(iss.id, "resolutions")
+    # (population, event id) of each resolution: the agenda names the largest as causes
+    resolutions = sim.latest_event.setdefault(("resolutions", iss.id), [])
     meetings = sorted(
         sim.scenario.day_of(dt.date(year, month, 15))
         for year in range(start.year, sim.scenario.scenario.end.year + 1)
         for month in p.assembly_months
     )
-    covered = 0.0
-    # (population, event id) of each resolution: the agenda names the largest as causes
-    resolutions = sim.latest_event.setdefault(("resolutions", iss.id), [])
     for t in meetings:
-        if t < env.now:
+        if t < env.now or t < launch:
             continue
         if t > sim.horizon:
             return
         yield env.timeout(t - env.now)
-        open_ = members[np.isnan(passed_t[members]) & (support[members] >= p.resolution_min_support)]
+        counter.at_meeting(t, members)
+        standing = ~np.isnan(passed_t[members]) & np.isnan(withdrawn_t[members])
+        covered = float(population[members[standing]].sum())
+        open_ = members[
+            np.isnan(passed_t[members])
+            & np.isnan(counter_t[members])
+            & (support[members] >= p.resolution_min_support)
+        ]
+        if paying and len(open_):
+            capital = np.minimum(
+                w.lg_capital[open_] + costs.capital_rate * (t - w.lg_capital_t[open_]) / 365.25, 1.0
+            )
+            w.lg_capital[open_] = capital
+            w.lg_capital_t[open_] = t
+            open_ = open_[capital >= costs.resolution_cost]
         if len(open_) == 0:
             continue
         chance = (
@@ -328,7 +514,8 @@ def local_assemblies(sim: RunContext, issue: int):
         for lg in new:
             passed_t[lg] = t
             support[lg] = max(support[lg], threshold)
-            covered += population[lg]
+            if paying:
+                w.lg_capital[lg] -= costs.resolution_cost
             sim.tally["resolution_passed"] += 1
             eid = sim.new_event_id()
             shared = sim.latest_event.get((iss.id, int(lg)))
@@ -343,12 +530,14 @@ def local_assemblies(sim: RunContext, issue: int):
                     causes=() if shared is None else (shared,),
                 )
             )
+        counter.success(t, counter.p.resolution_trigger * len(new))
 
 
-def streams(sim: RunContext, issue: int, chamber: Chamber):
+def streams(sim: RunContext, issue: int, chamber: Chamber, counter: CounterMobilization):
     """Kingdon's three streams, checked while the session is open."""
     w = sim.world
     p = sim.scenario.processes.agenda
+    gated = sim.mechanism_on("autonomy")
     iss = w.issues[issue]
     st = w.state_index[iss.state]
     rng = sim.rng(f"streams.{iss.id}")
@@ -356,18 +545,23 @@ def streams(sim: RunContext, issue: int, chamber: Chamber):
     env = sim.env
     supporters = np.flatnonzero((w.group_issue == issue) & w.group_supporter & (w.group_state == st))
     half = sim.scenario.processes.accountability.information_half
+    counter_weight = counter.p.coverage_weight if counter.active else 0.0
     proposal_ready = False
     resubmit_pending = False
-    sponsor = "cabinet" if chamber.spec.government_support >= 0.5 else "members"
     agenda_id = 0
     expertise = 0.0
+
+    def submit() -> None:
+        chamber.submit(iss.id, chamber.sponsor_for(iss.id), causes=(agenda_id,))
+        counter.success(env.now, counter.p.agenda_trigger)
+
     while env.now + p.check_days <= sim.horizon:
         if not chamber.is_open:
             yield chamber.opened
             if stance.on_agenda and resubmit_pending and not chamber.pending(iss.id):
                 resubmit_pending = False
                 if rng.random() < p.resubmit_probability:
-                    chamber.submit(iss.id, sponsor, causes=(agenda_id,))
+                    submit()
             continue
         yield env.timeout(p.check_days)
         if not chamber.is_open or stance.policy_changed:
@@ -380,12 +574,23 @@ def streams(sim: RunContext, issue: int, chamber: Chamber):
         if not proposal_ready and len(supporters):
             info = w.group_info[supporters]
             expertise = float(np.mean(info / (info + half)))
-            proposal_ready = rng.random() < p.policy_hazard * expertise * (p.check_days / 7.0)
+            hazard = p.policy_hazard * expertise * (p.check_days / 7.0)
+            if gated:
+                # political autonomy gates agenda-setting: a co-opted coalition drafts less
+                roots = w.coalition_roots()[supporters]
+                hazard *= float(np.mean(w.coalition_political[roots]))
+            proposal_ready = rng.random() < hazard
         problem = stance.salience.at(t) >= p.problem_threshold
+        pressure = stance.pressure.at(t)
+        coverage = w.resolution_share(issue, st, t)
+        if counter_weight > 0.0:
+            coverage = max(coverage - counter_weight * w.counter_share(issue, st, t), 0.0)
         politics_level = (
             p.politics_public_weight * stance.public_support
-            + (1.0 - p.politics_public_weight) * w.resolution_share(issue, st, t)
+            + (1.0 - p.politics_public_weight) * coverage
             + p.foreign_pressure_weight * stance.foreign_pressure.at(t)
+            + p.lobbying_weight * pressure / (pressure + 1.0)
+            + p.government_weight * chamber.governing_support(iss.id)
         )
         politics = politics_level >= p.politics_threshold
         if problem and politics and proposal_ready:
@@ -409,4 +614,4 @@ def streams(sim: RunContext, issue: int, chamber: Chamber):
                     ),
                 )
             )
-            chamber.submit(iss.id, sponsor, causes=(agenda_id,))
+            submit()

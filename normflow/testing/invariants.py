@@ -12,7 +12,12 @@ objects -- and raises ``InvariantViolation`` listing every rule broken:
 - the issue is on the agenda before any bill on it is submitted; a bill
   passes its stages in order, only while its session is open, and once it
   has lapsed, been rejected or enacted nothing more happens to it;
-- each local government passes at most one resolution per issue; a state's
+- a bill is voted on (advanced, rejected, enacted) only in a session in
+  which it was taken up, and is taken up or shelved only while its session
+  is open;
+- each local government passes at most one resolution per issue, withdraws
+  only a resolution it passed and at most once (a resolution counts once),
+  and never passes both a resolution and a counter-resolution; a state's
   policy changes at most once per issue;
 - a negotiation goes through its phases in order (a deal a ratifier sends
   back returns it to the main phase), and ends at most once;
@@ -120,6 +125,11 @@ class _Checker:
         self.on_agenda: set[tuple[str, str]] = set()
         self.bills: dict[str, dict[str, Any]] = {}
         self.resolutions: set[tuple[str, str]] = set()
+        self.withdrawn: set[tuple[str, str]] = set()
+        self.counter_resolutions: set[tuple[str, str]] = set()
+        #: whether the run's legislature takes bills up (agenda control); a
+        #: trace written before agenda control has no such events
+        self.taking_up = False
         self.policy: set[tuple[str, str]] = set()
         self.negotiations: dict[str, dict[str, Any]] = {}
         self.machines: dict[tuple[str, str, str], str] = {}
@@ -244,7 +254,52 @@ class _Checker:
         key = (e.get("local_government"), e.get("issue"))
         if key in self.resolutions:
             self.fail(i, e, f"{key[0]!r} passed a second resolution on {key[1]!r}")
+        if key in self.counter_resolutions:
+            self.fail(i, e, f"{key[0]!r} passed a resolution on {key[1]!r} after a counter-resolution")
         self.resolutions.add(key)
+        self._population(i, e)
+
+    def on_resolution_withdrawn(self, i: int, e: Mapping[str, Any]) -> None:
+        self.need(i, e, "local_government", "local_government")
+        key = (e.get("local_government"), e.get("issue"))
+        if key not in self.resolutions:
+            self.fail(i, e, f"{key[0]!r} withdrew a resolution on {key[1]!r} it never passed")
+        if key in self.withdrawn:
+            self.fail(i, e, f"{key[0]!r} withdrew its resolution on {key[1]!r} twice")
+        self.withdrawn.add(key)
+        self._population(i, e)
+
+    def on_counter_resolution_passed(self, i: int, e: Mapping[str, Any]) -> None:
+        self.need(i, e, "local_government", "local_government")
+        key = (e.get("local_government"), e.get("issue"))
+        if key in self.counter_resolutions:
+            self.fail(i, e, f"{key[0]!r} passed a second counter-resolution on {key[1]!r}")
+        if key in self.resolutions:
+            self.fail(i, e, f"{key[0]!r} passed a counter-resolution on {key[1]!r} after a resolution")
+        self.counter_resolutions.add(key)
+        self._population(i, e)
+
+    def on_counter_lobbying(self, i: int, e: Mapping[str, Any]) -> None:
+        self.need(i, e, "state", "state")
+        amount = e.get("amount")
+        if not isinstance(amount, int | float) or not (math.isfinite(amount) and amount > 0):
+            self.fail(i, e, f"amount {amount!r} is not a positive finite number")
+
+    def on_coalition_supported(self, i: int, e: Mapping[str, Any]) -> None:
+        self.need(i, e, "local_government", "local_government")
+        self.need(i, e, "group", "group")
+        self.in_range(i, e, "administrative", 0.0, 1.0)
+
+    def on_election_held(self, i: int, e: Mapping[str, Any]) -> None:
+        self._legislature(i, e)
+        for issue in e.get("issues") or []:
+            if not self.known("issue", issue):
+                self.fail(i, e, f"issue {issue!r} is not declared")
+        for value in e.get("government_support") or []:
+            if not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
+                self.fail(i, e, f"government support {value!r} outside [0, 1]")
+
+    def _population(self, i: int, e: Mapping[str, Any]) -> None:
         pop = e.get("population")
         if not isinstance(pop, int) or pop < 0:
             self.fail(i, e, f"population {pop!r} is not a non-negative whole number")
@@ -326,12 +381,40 @@ class _Checker:
         if e.get("stage") != expected:
             self.fail(i, e, f"bill {e.get('bill')!r} at stage {e.get('stage')!r}, expected {expected!r}")
 
+    def on_bill_taken_up(self, i: int, e: Mapping[str, Any]) -> None:
+        bill = self._bill(i, e)
+        if bill is None:
+            return
+        self._stage(i, e, bill)
+        self._open_session_needed(i, e, "a bill was taken up")
+        self.taking_up = True
+        bill["taken_up"] = self.session_count.get(e.get("legislature"))
+
+    def on_bill_shelved(self, i: int, e: Mapping[str, Any]) -> None:
+        bill = self._bill(i, e)
+        if bill is None:
+            return
+        self._stage(i, e, bill)
+        self._open_session_needed(i, e, "a bill was shelved")
+        self.taking_up = True
+        bill["taken_up"] = None
+
+    def _voted(self, i: int, e: Mapping[str, Any], bill: dict[str, Any]) -> None:
+        """A vote needs the bill taken up in the session now open (checked
+        only where the trace says bills are taken up at all)."""
+        name = e.get("legislature")
+        if not self.taking_up or name not in self.unique_legislatures:
+            return
+        if bill.get("taken_up") is None or bill["taken_up"] != self.session_count.get(name):
+            self.fail(i, e, f"bill {e.get('bill')!r} voted on without being taken up this session")
+
     def on_bill_advanced(self, i: int, e: Mapping[str, Any]) -> None:
         bill = self._bill(i, e)
         if bill is None:
             return
         self._stage(i, e, bill)
         self._open_session_needed(i, e, "a bill advanced")
+        self._voted(i, e, bill)
         bill["stage"] += 1
 
     def on_bill_carried_over(self, i: int, e: Mapping[str, Any]) -> None:
@@ -353,6 +436,9 @@ class _Checker:
 
     def on_bill_rejected(self, i: int, e: Mapping[str, Any]) -> None:
         self._open_session_needed(i, e, "a bill was rejected")
+        bill = self.bills.get(e.get("bill"))
+        if bill is not None and bill["alive"]:
+            self._voted(i, e, bill)
         self._end_bill(i, e, "was rejected")
 
     def on_bill_enacted(self, i: int, e: Mapping[str, Any]) -> None:
@@ -364,6 +450,8 @@ class _Checker:
                 i, e, f"bill {e.get('bill')!r} enacted after {bill['stage']} of {len(BILL_STAGES)} stages"
             )
         self._open_session_needed(i, e, "a bill was enacted")
+        if bill is not None and bill["alive"]:
+            self._voted(i, e, bill)
         self._end_bill(i, e, "was enacted", staged=False)
 
     # negotiation

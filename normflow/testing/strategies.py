@@ -846,6 +846,7 @@ _FIELD_ACTORS: dict[str, str] = {
     "parties": "state",
     "subject": "state",
     "issue": "issue",
+    "issues": "issue",
     "negotiation": "negotiation",
     "legislature": "legislature",
 }
@@ -875,6 +876,8 @@ def _field_strategy(
     elif typing.get_origin(base) is tuple and typing.get_args(base)[:1] == (int,):
         # ids of causes: positive integers
         strategy = st.lists(st.integers(1, 2**53), max_size=4).map(tuple)
+    elif typing.get_origin(base) is tuple and typing.get_args(base)[0] is float:
+        strategy = st.lists(st.floats(allow_nan=False, allow_infinity=False), max_size=4).map(tuple)
     elif typing.get_origin(base) is tuple:
         strategy = st.lists(st.sampled_from(pool) if pool else text, max_size=4).map(tuple)
     elif typing.get_origin(base) is dict:

@@ -1,0 +1,124 @@
+"""The three autonomies of a coalition, and co-optation by local government.
+
+THEORY.md gives a coalition three autonomies, each in [0, 1]: *delegated*
+(decisions and tasks a government hands it), *administrative* (freedom from
+government intervention) and *political* (its capacity to put issues on
+agendas). A local government that supports a coalition helps and binds it at
+once: a subsidy, an office, an endorsement or a delegated task (Kawasaki's
+foreign residents' assembly, say) adds resources and delegated autonomy but
+takes administrative autonomy (MODEL.md, second edition; Najam 2000 on
+government-NGO relations, "the four Cs": co-optation is the price of
+cooperation on the government's terms).
+
+Rules (``[processes.autonomy]``, switched on with ``enabled``):
+
+- Every group's coalition starts with ``delegated_start``,
+  ``administrative_start`` and ``political_start``; a merger takes the
+  size-weighted mean (``World.merge``).
+- A local government whose assembly supports the issue (support at least
+  ``support_threshold``) offers support to one of its supporter groups at
+  ``support_rate * openness`` per year (a monthly draw). The group gains
+  ``subsidy`` resources; its coalition closes ``delegated_gain`` of its gap
+  to full delegated autonomy and loses ``administrative_loss`` of its
+  administrative autonomy, both times the group's share of the coalition's
+  members (one subsidized member barely binds a large coalition, and wholly
+  binds a group on its own). A dated ``local_support`` event in the scenario
+  (a delegated task: an advisory assembly) does the same for every supporter
+  group of the named local government, ``strength`` times over, and also
+  closes ``political_gain`` of the gap in political autonomy (a venue where
+  the coalition sets part of the local agenda).
+- *Co-optation* (read by ``accountability.campaigns``): a coalition whose
+  administrative autonomy ``a`` is below ``cooptation_threshold`` presses
+  less and more softly: its top-down pressure is made with chance
+  ``a / threshold`` and carries that share of its amount.
+- *Political autonomy gates agenda-setting* (read by ``agenda.streams``):
+  the policy stream's hazard is multiplied by the supporters' mean political
+  autonomy, and a co-opted coalition's political autonomy falls with its
+  administrative autonomy (each support takes ``administrative_loss`` of it
+  too, when administrative autonomy is below the threshold).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from normflow.events import CoalitionSupported
+
+if TYPE_CHECKING:
+    from normflow.context import RunContext
+
+DAYS_PER_YEAR = 365.25
+STEP_DAYS = 30.0
+
+
+def support_group(sim: RunContext, lg: int, g: int, issue: int, form: str, political: bool = False) -> None:
+    """Local government ``lg`` supports group ``g`` (and so its coalition)."""
+    w = sim.world
+    p = sim.scenario.processes.autonomy
+    root = w.coalition_of(g)
+    # support to one member binds the coalition in proportion to that member's weight in it
+    share = 1.0 / float(w.coalition_size[root])
+    w.coalition_resources[root] += p.subsidy
+    w.group_resources[g] += p.subsidy
+    w.coalition_delegated[root] += share * p.delegated_gain * (1.0 - w.coalition_delegated[root])
+    w.coalition_administrative[root] *= 1.0 - share * p.administrative_loss
+    if political:
+        w.coalition_political[root] += share * p.political_gain * (1.0 - w.coalition_political[root])
+    elif w.coalition_administrative[root] < p.cooptation_threshold:
+        w.coalition_political[root] *= 1.0 - share * p.administrative_loss
+    sim.tally["coalition_supported"] += 1
+    if sim.bus.wants(CoalitionSupported):
+        sim.bus.publish(
+            CoalitionSupported(
+                t=sim.env.now,
+                local_government=w.lg_ids[lg],
+                group=w.group_ids[g],
+                issue=w.issues[issue].id,
+                form=form,
+                administrative=round(float(w.coalition_administrative[root]), 6),
+            )
+        )
+
+
+def support_local_groups(
+    sim: RunContext, local_government: str | None, issue_id: str, form: str, strength: float
+) -> None:
+    """A dated delegated task: the named local government supports each
+    supporter group of its locality, ``strength`` times (rounded, at least once)."""
+    w = sim.world
+    if local_government is None or not sim.mechanism_on("autonomy"):
+        return
+    lg = w.lg_index[local_government]
+    issue = w.issue_index[issue_id]
+    groups = np.flatnonzero((w.group_locality == lg) & (w.group_issue == issue) & w.group_supporter)
+    for _ in range(max(int(round(strength)), 1)):
+        for g in groups:
+            support_group(sim, lg, int(g), issue, form, political=True)
+
+
+def local_support(sim: RunContext, issue: int):
+    """Supportive, open local governments offer support to their groups,
+    month by month."""
+    w = sim.world
+    p = sim.scenario.processes.autonomy
+    threshold = sim.scenario.processes.accountability.support_threshold
+    rng = sim.rng(f"autonomy.{w.issues[issue].id}")
+    env = sim.env
+    mine = (w.group_issue == issue) & w.group_supporter & (w.group_locality >= 0)
+    groups = np.flatnonzero(mine)
+    if len(groups) == 0 or p.support_rate <= 0.0:
+        return
+    localities = w.group_locality[groups]
+    order = np.argsort(localities, kind="stable")
+    groups, localities = groups[order], localities[order]
+    lgs, first, count = np.unique(localities, return_index=True, return_counts=True)
+    support = w.lg_support[issue]
+    while env.now + STEP_DAYS <= sim.horizon:
+        yield env.timeout(STEP_DAYS)
+        rate = p.support_rate * w.lg_openness[lgs] * (support[lgs] >= threshold)
+        offers = rng.random(len(lgs)) < rate * STEP_DAYS / DAYS_PER_YEAR
+        for k in np.flatnonzero(offers):
+            g = int(groups[first[k] + rng.integers(count[k])])
+            support_group(sim, int(lgs[k]), g, issue, "subsidy")

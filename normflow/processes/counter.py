@@ -1,0 +1,144 @@
+"""Counter-mobilization: opponents react to the campaign's visible successes.
+
+A campaign that wins is seen, and its opponents organize (MODEL.md, second
+edition; the countermovement literature: Meyer & Staggenborg 1996, "Movements,
+countermovements, and the structure of political opportunity"). Per issue:
+
+- A *mobilization stock* ``M`` rises with each success of the campaign: a
+  resolution passed (``resolution_trigger``), the issue placed on the
+  national agenda or a bill submitted (``agenda_trigger``); it halves every
+  ``memory_days``.
+- Opponents act with *strength* ``s = R_opp / (R_opp + R_sup)``, the share of
+  the issue's civil-society resources in its state that opponents hold
+  (groups declared ``stance = "opponent"``): no declared opponent, no
+  counter-mobilization. Their level is ``m = s * M / (M + half_mobilization)``
+  in [0, 1).
+- *Through local assemblies*, at each regular meeting: an assembly that has
+  neither passed a resolution nor a counter-resolution passes a
+  counter-resolution with chance ``counter_resolution_rate * m * (1 - support)``;
+  an assembly whose resolution stands withdraws it with chance
+  ``withdrawal_rate * m * (1 - support)``. Either costs the assembly
+  ``support_loss`` of its support. A resolution is withdrawn at most once and
+  a withdrawn assembly never passes another: a resolution counts once.
+  Counter-resolutions weigh against coverage in the politics stream
+  (``coverage_weight``); withdrawn resolutions no longer count.
+- *Counter-lobbying*: acts at ``lobbying_rate * m`` per year, each adding
+  ``lobbying_amount`` to a stock (halving every ``memory_days``) that lowers
+  the governing parties' support as the Diet's agenda control reads it
+  (``lobbying_weight`` per unit).
+
+The process is one object per issue: the agenda process calls it at each
+assembly meeting and when the issue reaches the agenda; lobbying is one
+monthly SimPy process. With ``enabled = false`` nothing here runs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from normflow.events import CounterLobbying, CounterResolutionPassed, ResolutionWithdrawn
+from normflow.world import Decaying
+
+if TYPE_CHECKING:
+    from normflow.processes.agenda import Chamber
+    from normflow.context import RunContext
+
+DAYS_PER_YEAR = 365.25
+LOBBYING_STEP_DAYS = 30.0
+
+
+class CounterMobilization:
+    """Opponents of one issue: their mobilization and what it does."""
+
+    def __init__(self, sim: RunContext, issue: int):
+        w = sim.world
+        self.sim = sim
+        self.p = sim.scenario.processes.counter
+        self.issue = issue
+        self.issue_id = w.issues[issue].id
+        self.state = w.state_index[w.issues[issue].state]
+        self.rng = sim.rng(f"counter.{self.issue_id}")
+        self.mobilization = Decaying(self.p.memory_days)
+        mine = (w.group_issue == issue) & (w.group_state == self.state)
+        opposed = float(w.group_resources[mine & ~w.group_supporter].sum())
+        backing = float(w.group_resources[mine & w.group_supporter].sum())
+        self.strength = opposed / (opposed + backing) if opposed > 0 else 0.0
+        self.on = sim.mechanism_on("counter")
+
+    @property
+    def active(self) -> bool:
+        return self.on and self.strength > 0.0
+
+    def level(self, t: float) -> float:
+        """Opponents' level of action in [0, 1)."""
+        if not self.active:
+            return 0.0
+        stock = self.mobilization.at(t)
+        return self.strength * stock / (stock + self.p.half_mobilization)
+
+    def success(self, t: float, amount: float) -> None:
+        """The campaign won something visible: opponents mobilize."""
+        if self.active and amount > 0.0:
+            self.mobilization.add(t, amount)
+
+    def at_meeting(self, t: float, members: np.ndarray) -> None:
+        """Counter-resolutions and withdrawals at a regular assembly meeting."""
+        m = self.level(t)
+        if m <= 0.0:
+            return
+        sim, w, p = self.sim, self.sim.world, self.p
+        support = w.lg_support[self.issue]
+        passed = w.lg_resolution_t[self.issue]
+        withdrawn = w.lg_withdrawn_t[self.issue]
+        counter = w.lg_counter_t[self.issue]
+        standing = members[~np.isnan(passed[members]) & np.isnan(withdrawn[members])]
+        untouched = members[np.isnan(passed[members]) & np.isnan(counter[members])]
+        chance_w = p.withdrawal_rate * m * (1.0 - support[standing])
+        chance_c = p.counter_resolution_rate * m * (1.0 - support[untouched])
+        drop_w = standing[self.rng.random(len(standing)) < chance_w]
+        drop_c = untouched[self.rng.random(len(untouched)) < chance_c]
+        for lg in drop_w:
+            withdrawn[lg] = t
+            support[lg] = max(support[lg] - p.support_loss, 0.0)
+            sim.tally["resolution_withdrawn"] += 1
+            sim.bus.publish(
+                ResolutionWithdrawn(
+                    t=t,
+                    local_government=w.lg_ids[lg],
+                    issue=self.issue_id,
+                    population=int(w.lg_population[lg]),
+                )
+            )
+        for lg in drop_c:
+            counter[lg] = t
+            support[lg] = max(support[lg] - p.support_loss, 0.0)
+            sim.tally["counter_resolution_passed"] += 1
+            sim.bus.publish(
+                CounterResolutionPassed(
+                    t=t,
+                    local_government=w.lg_ids[lg],
+                    issue=self.issue_id,
+                    population=int(w.lg_population[lg]),
+                )
+            )
+
+    def lobbying(self, chamber: Chamber):
+        """Opponents lobby the governing parties, month by month."""
+        if not self.active:
+            return
+        sim, env, p = self.sim, self.sim.env, self.p
+        stock = chamber.counter_lobbying[self.issue_id]
+        state = sim.world.states[self.state].id
+        while env.now + LOBBYING_STEP_DAYS <= sim.horizon:
+            yield env.timeout(LOBBYING_STEP_DAYS)
+            acts = self.rng.poisson(
+                p.lobbying_rate * self.level(env.now) * LOBBYING_STEP_DAYS / DAYS_PER_YEAR
+            )
+            for _ in range(int(acts)):
+                stock.add(env.now, p.lobbying_amount)
+                sim.tally["counter_lobbying"] += 1
+                sim.bus.publish(
+                    CounterLobbying(t=env.now, state=state, issue=self.issue_id, amount=p.lobbying_amount)
+                )

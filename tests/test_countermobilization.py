@@ -1,0 +1,280 @@
+"""Mechanisms whose net effect can be negative: counter-mobilization, the
+three autonomies and co-optation, costs; and dated onsets."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+from helpers import BASE, scenario
+from hypothesis import given
+from hypothesis import strategies as st
+
+from normflow import Simulation
+from normflow.facts import CountBy
+from normflow.scenario import scenario_from_dict
+from normflow.testing import EventRecorder, check_invariants, examples
+from normflow.testing.strategies import scenario_dicts
+
+SEEDS = st.integers(0, 2**32 - 1)
+
+#: Opponents strong enough to answer every success.
+STRONG_COUNTER = {
+    "enabled": True,
+    "resolution_trigger": 1.0,
+    "counter_resolution_rate": 0.5,
+    "withdrawal_rate": 0.5,
+    "half_mobilization": 0.1,
+}
+OPPONENTS = {"state": "japan", "count": 60, "prefix": "opp", "stance": "opponent", "resources": 2.0}
+
+
+def run(s, seed=0):
+    recorder = EventRecorder()
+    result = Simulation(s, seed, plugins=[recorder], autoload=False).run()
+    return result, recorder.events
+
+
+def kinds(events, kind):
+    return [e for e in events if e.kind == kind]
+
+
+def contested(counter: dict[str, Any], **processes: Any):
+    """Many assemblies ready to pass resolutions, and organized opponents."""
+    data = copy.deepcopy(BASE)
+    data["local_governments"]["groups"] = [{"state": "japan", "count": 300, "support": 0.5}]
+    data["civil_society"]["populations"] = [{"state": "japan", "count": 40}, OPPONENTS]
+    data["processes"] = {"counter": counter, **processes}
+    return scenario_from_dict(data)
+
+
+def test_opponents_answer_resolutions_with_counter_resolutions_and_withdrawals():
+    _, events = run(contested(STRONG_COUNTER))
+    assert kinds(events, "resolution_passed")
+    assert kinds(events, "resolution_withdrawn") and kinds(events, "counter_resolution_passed")
+    first = min(e.t for e in kinds(events, "resolution_passed"))
+    assert min(e.t for e in kinds(events, "counter_resolution_passed")) > first  # a reaction, not an onset
+
+
+def test_without_declared_opponents_nothing_counter_mobilizes():
+    data = copy.deepcopy(BASE)
+    data["processes"] = {"counter": STRONG_COUNTER}
+    _, events = run(scenario_from_dict(data))
+    assert kinds(events, "resolution_passed")
+    assert not kinds(events, "resolution_withdrawn") and not kinds(events, "counter_resolution_passed")
+
+
+def test_switched_off_counter_mobilization_changes_nothing():
+    on = Simulation(contested({**STRONG_COUNTER, "enabled": False}), 0, autoload=False).run()
+    off = Simulation(contested({}), 0, autoload=False).run()
+    assert on.to_dict() == off.to_dict()
+
+
+def test_a_withdrawn_resolution_counts_once_and_no_longer_stands():
+    result, events = run(contested(STRONG_COUNTER))
+    passed = {e.local_government for e in kinds(events, "resolution_passed")}
+    withdrawn = [e.local_government for e in kinds(events, "resolution_withdrawn")]
+    assert withdrawn and len(set(withdrawn)) == len(withdrawn) and set(withdrawn) <= passed
+    count = CountBy(count="resolutions", by=result.end, between=(0, 1e9))
+    assert (
+        count.value(result)
+        == len(passed) - len(withdrawn)
+        == result.final["issues"]["suffrage"]["resolutions"]
+    )
+
+
+def with_opponents(data: dict[str, Any]) -> Any:
+    data = copy.deepcopy(data)
+    issue = data["issues"][0]
+    state = issue["state"]
+    data.setdefault("local_governments", {}).setdefault("groups", []).append(
+        {"state": state, "count": 40, "prefix": "towns", "support": 0.6}
+    )
+    data.setdefault("civil_society", {}).setdefault("groups", []).append(
+        {"id": "opposition", "state": state, "issue": issue["id"], "stance": "opponent", "resources": 5.0}
+    )
+    data.setdefault("processes", {})["counter"] = STRONG_COUNTER
+    return scenario_from_dict(data)
+
+
+@examples(ci=12, thorough=300)
+@given(scenario_dicts(min_days=365, max_days=4 * 365).map(with_opponents), SEEDS)
+def test_counter_mobilization_never_makes_a_resolution_count_negative(s, seed):
+    result, events = run(s, seed)
+    check_invariants(events, s)
+    for issue, info in result.final["issues"].items():
+        count = CountBy(count="resolutions", by=result.end, between=(0, 1e9), issue=issue)
+        assert info["resolutions"] >= 0 and count.value(result) >= 0
+        share = CountBy(count="resolutions", by=result.end, between=(0, 1), share="population", issue=issue)
+        assert share.value(result) >= -1e-9
+    standing = 0
+    for e in events:
+        standing += (e.kind == "resolution_passed") - (e.kind == "resolution_withdrawn")
+        assert standing >= 0
+
+
+def agenda_by_coverage(counter: dict[str, Any]):
+    """The issue reaches the agenda only once resolutions cover enough of
+    the country, in a Diet that sits all year."""
+    data = copy.deepcopy(BASE)
+    data["scenario"]["end"] = "1999-12-31"
+    data["states"][0]["legislature"] = {
+        "name": "Diet",
+        "ordinary_session": {"month": 1, "day": 2, "days": 360},
+        "extraordinary_sessions": [],
+    }
+    data["local_governments"]["groups"] = [
+        {"state": "japan", "count": 300, "support": {"dist": "beta", "mean": 0.35, "concentration": 20}}
+    ]
+    data["civil_society"]["populations"] = [{"state": "japan", "count": 40}, OPPONENTS]
+    data["processes"] = {
+        "agenda": {
+            "problem_threshold": 0.0,
+            "policy_hazard": 1.0,
+            "politics_public_weight": 0.0,
+            "politics_threshold": 0.25,
+            "resolution_rate": 0.2,
+        },
+        "counter": counter,
+    }
+    return scenario_from_dict(data)
+
+
+def test_counter_mobilization_can_make_the_agenda_later():
+    """Paired seeds: opponents who answer early resolutions with withdrawals
+    and counter-resolutions hold coverage down, and the agenda comes later
+    (or not at all) than without them."""
+    horizon = agenda_by_coverage({}).horizon
+    delays = []
+    for seed in range(6):
+        with_, _ = run(agenda_by_coverage(STRONG_COUNTER), seed)
+        without, _ = run(agenda_by_coverage({}), seed)
+        t_with = with_.milestones["agenda_placed"]
+        t_without = without.milestones["agenda_placed"]
+        assert t_without is not None
+        delays.append((horizon if t_with is None else t_with) - t_without)
+    assert min(delays) >= 0 and np.mean(delays) > 180
+
+
+def test_counter_lobbying_lowers_what_the_governing_parties_take_up():
+    def taken_up(counter):
+        data = copy.deepcopy(BASE)
+        data["states"][0]["legislature"] = {"name": "Diet", "government_support": 0.45}
+        data["civil_society"]["populations"] = [{"state": "japan", "count": 40}, OPPONENTS]
+        data["processes"] = {
+            "agenda": {
+                "problem_threshold": 0.0,
+                "politics_threshold": 0.0,
+                "policy_hazard": 1.0,
+                "stage_days": 5.0,
+                "resubmit_probability": 1.0,
+            },
+            "counter": counter,
+        }
+        s = scenario_from_dict(data)
+        events = [e for seed in range(5) for e in run(s, seed)[1]]
+        return len(kinds(events, "bill_taken_up")), len(kinds(events, "counter_lobbying"))
+
+    base, none = taken_up({})
+    lobbied, acts = taken_up({**STRONG_COUNTER, "agenda_trigger": 5.0, "lobbying_rate": 50.0})
+    assert none == 0 and acts > 0
+    assert lobbied < base
+
+
+# -- the three autonomies and co-optation -------------------------------------------------
+
+
+def supported(autonomy: dict[str, Any]):
+    return scenario(
+        processes={"autonomy": {"enabled": True, **autonomy}, "accountability": {"campaign_rate": 12.0}}
+    )
+
+
+def test_local_support_raises_resources_and_delegated_autonomy_but_lowers_administrative():
+    sim = Simulation(supported({"support_rate": 12.0}), 0, autoload=False)
+    w = sim.world
+    g = w.group_index["residents"]
+    resources = w.group_resources[g]
+    sim.run()
+    root = w.coalition_of(g)
+    assert sim.tally["coalition_supported"] > 0
+    assert w.group_resources[g] > resources
+    assert w.coalition_delegated[root] > 0.1 and w.coalition_administrative[root] < 0.9
+
+
+def test_a_co_opted_coalition_presses_less():
+    def pressure(rate):
+        sim = Simulation(supported({"support_rate": rate, "administrative_loss": 0.3}), 0, autoload=False)
+        result = sim.run()
+        return result.counts.get("pressure_applied", 0), result.counts.get("campaign_softened", 0)
+
+    free, softened_free = pressure(0.0)
+    co_opted, softened = pressure(24.0)
+    assert softened_free == 0 and softened > 0
+    assert co_opted < free
+
+
+def test_autonomies_stay_in_the_unit_interval():
+    sim = Simulation(supported({"support_rate": 50.0, "administrative_loss": 0.9}), 1, autoload=False)
+    sim.run()
+    w = sim.world
+    for a in (w.coalition_delegated, w.coalition_administrative, w.coalition_political):
+        assert np.all((a >= 0.0) & (a <= 1.0))
+
+
+# -- costs ----------------------------------------------------------------------------
+
+
+def test_a_group_that_overspends_stalls():
+    def counts(costs):
+        s = scenario(processes={"costs": costs, "accountability": {"campaign_rate": 24.0}})
+        return Simulation(s, 0, autoload=False).run().counts
+
+    free = counts({})
+    dear = counts({"enabled": True, "campaign_cost": 1.0, "replenish_rate": 0.5})
+    assert dear.get("campaign_stalled", 0) > 0 and "campaign_stalled" not in free
+    assert dear["pressure_applied"] < free["pressure_applied"]
+
+
+def test_resolutions_spend_political_capital():
+    def resolutions(costs):
+        data = copy.deepcopy(BASE)
+        data["local_governments"]["groups"] = [{"state": "japan", "count": 300, "support": 0.6}]
+        data["processes"] = {"costs": costs}
+        return Simulation(scenario_from_dict(data), 0, autoload=False).run().final["issues"]["suffrage"]
+
+    assert resolutions({"enabled": True, "resolution_cost": 2.0})["resolutions"] == 0
+    assert resolutions({"enabled": True, "resolution_cost": 0.5})["resolutions"] > 0
+
+
+# -- dated onsets ----------------------------------------------------------------------
+
+
+def test_no_resolution_passes_before_the_dated_launch_of_the_campaign():
+    launch = {"date": "1992-08-01", "category": "launch", "starts": "resolutions", "issue": "suffrage"}
+    _, events = run(scenario(events=[launch]))
+    passed = kinds(events, "resolution_passed")
+    assert passed and min(e.t for e in passed) >= (1992 - 1990) * 365 + 212
+    _, early = run(scenario())
+    assert min(e.t for e in kinds(early, "resolution_passed")) < 365
+
+
+def test_no_campaign_presses_before_its_launch():
+    launch = {"date": "1993-01-01", "category": "launch", "starts": "campaigns"}
+    _, events = run(scenario(events=[launch]))
+    moved = [e for e in kinds(events, "pressure_applied") if e.channel in ("domestic", "local_government")]
+    assert moved and min(e.t for e in moved) >= 3 * 365
+
+
+def test_a_launch_names_what_it_starts():
+    from normflow.schema import ScenarioError
+
+    data = copy.deepcopy(BASE)
+    data["events"] = [{"date": "1992-08-01", "category": "launch"}]
+    try:
+        scenario_from_dict(data)
+    except ScenarioError as exc:
+        assert "events[0].starts" in str(exc)
+    else:
+        raise AssertionError("a launch without 'starts' was accepted")

@@ -1,0 +1,161 @@
+"""The Diet with agenda control and elections (processes/agenda.py)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from helpers import BASE, scenario
+from hypothesis import given
+from hypothesis import strategies as st
+
+from normflow import Simulation
+from normflow.scenario import scenario_from_dict
+from normflow.testing import EventRecorder, check_invariants, examples
+from normflow.testing.strategies import scenario_dicts
+
+SEEDS = st.integers(0, 2**32 - 1)
+
+
+def record(s, seed=0):
+    recorder = EventRecorder()
+    Simulation(s, seed, plugins=[recorder], autoload=False).run()
+    return recorder.events
+
+
+def kinds(events, kind):
+    return [e for e in events if e.kind == kind]
+
+
+def eager(government_support: float, **legislature: Any):
+    """A scenario whose issue reaches the agenda at once and whose bills
+    move fast: what happens to them is the governing parties' choice."""
+    leg = {"name": "Diet", "government_support": government_support, **legislature}
+    procs = {
+        "agenda": {
+            "problem_threshold": 0.0,
+            "politics_threshold": 0.0,
+            "policy_hazard": 1.0,
+            "stage_days": 5.0,
+            "resubmit_probability": 1.0,
+        }
+    }
+    return scenario(states=[{"id": "japan", "legislature": leg}, {"id": "korea"}], processes=procs)
+
+
+def test_a_bill_the_governing_parties_oppose_is_shelved_not_voted_down():
+    events = [e for seed in range(4) for e in record(eager(0.0), seed)]
+    assert kinds(events, "bill_submitted")
+    assert kinds(events, "bill_shelved")
+    assert not kinds(events, "bill_taken_up")
+    assert not kinds(events, "bill_rejected") and not kinds(events, "bill_advanced")
+    assert {e.reason for e in kinds(events, "bill_lapsed")} <= {"session_end", "dissolution"}
+
+
+def test_members_bills_are_taken_up_in_proportion_to_support():
+    def share(support):
+        events = [e for seed in range(6) for e in record(eager(support, continuation_probability=1.0), seed)]
+        up, shelved = len(kinds(events, "bill_taken_up")), len(kinds(events, "bill_shelved"))
+        return up / (up + shelved)
+
+    assert share(0.1) < share(0.45)
+    assert 0.2 < share(0.45) < 0.7
+
+
+def test_cabinet_bills_are_taken_up_and_pass_far_more_often_than_members_bills():
+    def enacted_per_bill(support):
+        events = [e for seed in range(6) for e in record(eager(support), seed)]
+        return len(kinds(events, "bill_enacted")) / len(kinds(events, "bill_submitted"))
+
+    assert enacted_per_bill(0.9) > 0.8  # a Cabinet bill (support >= 0.5)
+    assert enacted_per_bill(0.2) < 0.3
+
+
+def test_elections_come_at_most_four_years_apart_with_dissolution_as_a_hazard():
+    leg = {"name": "Diet", "lower_house_elected": "1989-12-01", "dissolution_hazard": 0.25}
+    data = copy.deepcopy(BASE)
+    data["scenario"]["end"] = "2009-12-31"
+    data["states"][0]["legislature"] = leg
+    s = scenario_from_dict(data)
+    gaps, causes = [], set()
+    for seed in range(8):
+        elections = [e for e in record(s, seed) if e.kind == "election_held" and e.house == "lower"]
+        times = [-30.0] + [e.t for e in elections]  # the 1989 election, 31 days before the start
+        gaps += [b - a for a, b in zip(times, times[1:], strict=False)]
+        causes |= {e.cause for e in elections}
+    assert gaps and max(gaps) <= 4 * 365.25 + 1e-6
+    assert min(gaps) < 3.5 * 365.25  # dissolutions come before the term ends
+    assert "dissolution" in causes
+
+
+def test_an_election_moves_governing_support_toward_national_public_support():
+    leg = {
+        "name": "Diet",
+        "government_support": 0.0,
+        "lower_house_elected": "1989-06-01",
+        "dissolution_hazard": 0.0,
+        "election_swing": 0.5,
+        "election_noise": 0.0,
+    }
+    s = scenario(states=[{"id": "japan", "public_support": 0.8, "legislature": leg}, {"id": "korea"}])
+    (election,) = [e for e in record(s) if e.kind == "election_held"]
+    assert election.cause == "term" and election.issues == ("suffrage",)
+    (support,) = election.government_support
+    assert 0.3 < support < 0.5  # half the gap from 0 to about 0.8
+
+
+def test_upper_house_elections_every_three_years():
+    leg = {"name": "Diet", "upper_house_elected": "1989-07-23"}
+    data = copy.deepcopy(BASE)
+    data["scenario"]["end"] = "1999-12-31"
+    data["states"][0]["legislature"] = leg
+    upper = [e for e in record(scenario_from_dict(data)) if e.kind == "election_held" and e.house == "upper"]
+    years = [1990 + e.t / 365.25 for e in upper]
+    assert len(upper) == 3  # 1992, 1995, 1998
+    assert all(abs(b - a - 3.0) < 0.01 for a, b in zip(years, years[1:], strict=False))
+
+
+def with_diet(data: dict[str, Any]) -> Any:
+    """A random scenario whose first issue's state has a Diet with
+    elections, and a committed group to draft bills."""
+    data = copy.deepcopy(data)
+    issue = data["issues"][0]
+    state = next(s for s in data["states"] if s["id"] == issue["state"])
+    state["legislature"] = {
+        "name": f"{state['id']}-diet",
+        "lower_house_elected": data["scenario"]["start"],
+        "dissolution_hazard": 2.0,
+        "government_support": 0.5,
+    }
+    data.setdefault("civil_society", {}).setdefault("groups", []).append(
+        {"id": "drafters", "state": state["id"], "issue": issue["id"], "expertise": 1.0}
+    )
+    agenda = data.setdefault("processes", {}).setdefault("agenda", {})
+    agenda.update(problem_threshold=0.0, politics_threshold=0.0, policy_hazard=1.0, stage_days=10.0)
+    return scenario_from_dict(data)
+
+
+@examples(ci=12, thorough=300)
+@given(scenario_dicts(min_days=200, max_days=4 * 365).map(with_diet), SEEDS)
+def test_bills_are_voted_only_when_taken_up_and_every_run_keeps_the_invariants(s, seed):
+    events = record(s, seed)
+    check_invariants(events, s)
+    session = {}
+    taken = set()
+    for e in events:
+        if e.kind == "session_opened":
+            session[e.legislature] = e.number
+        elif e.kind == "bill_taken_up":
+            taken.add((e.bill, session[e.legislature]))
+        elif e.kind in ("bill_advanced", "bill_rejected", "bill_enacted"):
+            assert (e.bill, session[e.legislature]) in taken
+
+
+@examples(ci=12, thorough=300)
+@given(scenario_dicts(min_days=200, max_days=6 * 365).map(with_diet), SEEDS)
+def test_general_elections_are_never_more_than_a_term_apart(s, seed):
+    legislature = next(x.legislature for x in s.states if x.legislature is not None)
+    times = [0.0] + [e.t for e in record(s, seed) if e.kind == "election_held" and e.house == "lower"]
+    assert all(
+        b - a <= legislature.term_years * 365.25 + 1e-6 for a, b in zip(times, times[1:], strict=False)
+    )
