@@ -287,10 +287,13 @@ class BillTakenUp(Event):
     only a bill taken up faces votes."""
 
     kind: ClassVar[str] = "bill_taken_up"
+    label: ClassVar[str] = "a committee took a bill up"
     legislature: str
     bill: str
     issue: str
     stage: str
+    id: int = 0
+    causes: tuple[int, ...] = ()
 
 
 @_event
@@ -299,10 +302,13 @@ class BillShelved(Event):
     session: it waits, then is carried over or lapses when the session ends."""
 
     kind: ClassVar[str] = "bill_shelved"
+    label: ClassVar[str] = "the governing parties shelved a bill for the session"
     legislature: str
     bill: str
     issue: str
     stage: str
+    id: int = 0
+    causes: tuple[int, ...] = ()
 
 
 @_event
@@ -312,11 +318,13 @@ class ElectionHeld(Event):
     governing parties' support for each of the state's ``issues`` after it."""
 
     kind: ClassVar[str] = "election_held"
+    label: ClassVar[str] = "an election was held"
     legislature: str
     house: str
     cause: str
     issues: tuple[str, ...]
     government_support: tuple[float, ...]
+    id: int = 0
 
 
 @_event
@@ -325,9 +333,11 @@ class CounterResolutionPassed(Event):
     (counter-mobilization)."""
 
     kind: ClassVar[str] = "counter_resolution_passed"
+    label: ClassVar[str] = "a local assembly passed a counter-resolution"
     local_government: str
     issue: str
     population: int
+    id: int = 0
 
 
 @_event
@@ -336,9 +346,11 @@ class ResolutionWithdrawn(Event):
     counter-mobilization (a petition to withdraw it)."""
 
     kind: ClassVar[str] = "resolution_withdrawn"
+    label: ClassVar[str] = "a local assembly withdrew its resolution"
     local_government: str
     issue: str
     population: int
+    id: int = 0
 
 
 @_event
@@ -347,9 +359,11 @@ class CounterLobbying(Event):
     is what it added to their counter-lobbying stock."""
 
     kind: ClassVar[str] = "counter_lobbying"
+    label: ClassVar[str] = "opponents lobbied the governing parties"
     state: str
     issue: str
     amount: float
+    id: int = 0
 
 
 @_event
@@ -360,11 +374,13 @@ class CoalitionSupported(Event):
     coalition's value after it)."""
 
     kind: ClassVar[str] = "coalition_supported"
+    label: ClassVar[str] = "a local government supported a coalition"
     local_government: str
     group: str
     issue: str
     form: str
     administrative: float
+    id: int = 0
 
 
 # -- interstate negotiation ------------------------------------------------

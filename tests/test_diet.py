@@ -27,9 +27,10 @@ def kinds(events, kind):
     return [e for e in events if e.kind == kind]
 
 
-def eager(government_support: float, **legislature: Any):
+def eager(government_support: float, stage_weight: float = 0.0, **legislature: Any):
     """A scenario whose issue reaches the agenda at once and whose bills
-    move fast: what happens to them is the governing parties' choice."""
+    move fast: what happens to them is the governing parties' choice (the
+    state's disposition counts only when ``stage_weight`` is given)."""
     leg = {"name": "Diet", "government_support": government_support, **legislature}
     procs = {
         "agenda": {
@@ -38,7 +39,8 @@ def eager(government_support: float, **legislature: Any):
             "policy_hazard": 1.0,
             "stage_days": 5.0,
             "resubmit_probability": 1.0,
-        }
+        },
+        "stance": {"stage_weight": stage_weight},
     }
     return scenario(states=[{"id": "japan", "legislature": leg}, {"id": "korea"}], processes=procs)
 
@@ -50,6 +52,18 @@ def test_a_bill_the_governing_parties_oppose_is_shelved_not_voted_down():
     assert not kinds(events, "bill_taken_up")
     assert not kinds(events, "bill_rejected") and not kinds(events, "bill_advanced")
     assert {e.reason for e in kinds(events, "bill_lapsed")} <= {"session_end", "dissolution"}
+
+
+def test_reputational_cost_makes_the_governing_parties_take_a_bill_up():
+    """The state's disposition (recent reputational cost) enters agenda
+    control: a state embarrassed by the gap between its word and its deed
+    lets bills it would otherwise shelve reach committee."""
+
+    def taken_up(stage_weight):
+        events = [e for seed in range(4) for e in record(eager(0.0, stage_weight), seed)]
+        return len(kinds(events, "bill_taken_up"))
+
+    assert taken_up(0.0) == 0 < taken_up(1.0)
 
 
 def test_members_bills_are_taken_up_in_proportion_to_support():
