@@ -25,7 +25,10 @@ accountability whenever it has civil-society groups; electoral leverage and
 agenda-setting only where an issue's state has a legislature (a case without
 one does not use them); local resolutions where an issue's state has local
 governments; negotiation where negotiations are declared; central backlash
-where it is enabled. Any other core process (added later) counts as used.
+where it is enabled; elections where a legislature has an election date;
+counter-mobilization where it is enabled and opponents are declared;
+autonomy and costs where enabled. Any other core process (added later)
+counts as used.
 Plugins: every plugin the run loads.
 """
 
@@ -102,6 +105,19 @@ def _core_used(scenario: Scenario) -> list[str]:
         "agenda": legislature,
         "negotiation": bool(scenario.negotiations),
         "backlash": scenario.processes.backlash.enabled,
+        "elections": any(
+            s.legislature is not None
+            and s.id in issue_states
+            and (s.legislature.lower_house_elected or s.legislature.upper_house_elected) is not None
+            for s in scenario.states
+        ),
+        "counter_mobilization": scenario.processes.counter.enabled
+        and any(
+            g.stance == "opponent"
+            for g in (*scenario.civil_society.groups, *scenario.civil_society.populations)
+        ),
+        "autonomy": scenario.processes.autonomy.enabled and groups,
+        "costs": scenario.processes.costs.enabled and groups,
     }
     return [name for name in CORE_PROCESSES if used.get(name, True)]
 
