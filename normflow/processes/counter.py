@@ -42,8 +42,8 @@ from normflow.events import CounterLobbying, CounterResolutionPassed, Resolution
 from normflow.world import Decaying
 
 if TYPE_CHECKING:
-    from normflow.processes.agenda import Chamber
     from normflow.context import RunContext
+    from normflow.processes.agenda import Chamber
 
 DAYS_PER_YEAR = 365.25
 LOBBYING_STEP_DAYS = 30.0
