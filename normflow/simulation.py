@@ -358,7 +358,7 @@ class Simulation:
             if chamber is not None and on("agenda"):
                 env.process(agenda.streams(self, i, chamber, counter_mobilization))
             if chamber is not None:
-                env.process(counter_mobilization.lobbying(chamber))
+                env.process(counter_mobilization.lobbying(chamber.counter_lobbying[issue.id]))
         if on("negotiation"):
             for spec in s.negotiations:
                 env.process(negotiation.negotiation(self, spec))

@@ -43,7 +43,6 @@ from normflow.world import Decaying
 
 if TYPE_CHECKING:
     from normflow.context import RunContext
-    from normflow.processes.agenda import Chamber
 
 DAYS_PER_YEAR = 365.25
 LOBBYING_STEP_DAYS = 30.0
@@ -124,12 +123,12 @@ class CounterMobilization:
                 )
             )
 
-    def lobbying(self, chamber: Chamber):
-        """Opponents lobby the governing parties, month by month."""
+    def lobbying(self, stock: Decaying):
+        """Opponents lobby the governing parties, month by month, adding to
+        ``stock`` (the legislature's counter-lobbying stock for the issue)."""
         if not self.active:
             return
         sim, env, p = self.sim, self.sim.env, self.p
-        stock = chamber.counter_lobbying[self.issue_id]
         state = sim.world.states[self.state].id
         while env.now + LOBBYING_STEP_DAYS <= sim.horizon:
             yield env.timeout(LOBBYING_STEP_DAYS)
