@@ -225,9 +225,9 @@ def replicate(item: Any) -> dict[str, Any]:
     if overrides:
         from normflow.scenario import scenario_from_dict
 
-        scenario = scenario_from_dict(
-            _WORKER["data"], file=scenario.source or "<scenario>", overrides=overrides
-        )
+        drawn = scenario_from_dict(_WORKER["data"], file=scenario.source or "<scenario>", overrides=overrides)
+        # the plugin selection made for this validation (--with/--without) stays
+        scenario = attrs.evolve(drawn, plugins=scenario.plugins)
     role: float = _WORKER["role"]
     result, holds, measured = _evaluate(scenario, seed, role)
     out: dict[str, Any] = {"milestones": dict(result.milestones), "holds": holds, "measured": measured}
