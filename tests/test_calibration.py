@@ -150,3 +150,9 @@ def test_validate_draws_parameters_from_the_posterior(straight, tmp_path):
         posterior_draws(straight.directory, 2, 0, "minimal")
     with pytest.raises(ScenarioError, match="posterior.csv"):
         posterior_draws(tmp_path, 2, 0, "kitakyushu-dalian")
+
+
+def test_max_runs_caps_all_generations_together(tmp_path):
+    done = run(tmp_path / "capped", generations=5, max_runs=40)
+    assert done.summary["evaluations"] <= 40
+    assert 1 <= done.summary["generations"] < 5

@@ -156,6 +156,7 @@ class OrderedSampler(Sampler):
         finally:
             ex.cancel(list(pending))
         self.nr_evaluations_ = evaluated
+        self.budget -= evaluated  # --max-runs caps the candidates of all generations together
         if sample.n_accepted < n:
             sample.ok = False
         return sample
