@@ -239,7 +239,10 @@ def _figures(directory: Path, table: Any, spec: ParameterSpec, gens: Any) -> Non
         ax.hist(table[p.label], bins=bins, weights=w, density=True, alpha=0.6, label="posterior")
         ax.plot(grid, p.distribution().pdf(grid), color="black", lw=1, label="prior")
         if log:
+            from matplotlib.ticker import NullFormatter
+
             ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels overlap on short ranges
         ax.set_title(p.label, fontsize=9)
         ax.tick_params(labelsize=8)
     for ax in list(axes.flat)[n:]:
