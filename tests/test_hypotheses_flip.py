@@ -87,3 +87,17 @@ def test_h2_deal_quality_is_not_pure_expertise(h2):
     io = h2["interest only"]
     assert io["estimate"] > 0
     assert io["estimate"] < h2["base"]["low"]
+
+
+def test_h3_fails_when_national_agendas_do_not_move_the_norm(tmp_path):
+    """Generic: local adoption raises international norm support, through
+    the national agendas it helps set. When the norm cascade counts only
+    policy changes and agreements, not agendas (``agenda_weight = 0``), the
+    effect is gone."""
+    key = ("international norm support", "time-averaged support")
+    base = verdicts(tmp_path, "H3", "generic", 8, {}, "base")[key]
+    variant = verdicts(
+        tmp_path, "H3", "generic", 8, {"plugins.norm_cascade.agenda_weight": 0.0}, "no-agenda"
+    )[key]
+    assert base["verdict"] == SUPPORTED and base["low"] > 0
+    assert variant["verdict"] == NOT_SUPPORTED and variant["estimate"] < base["low"]
