@@ -15,7 +15,14 @@ import numpy as np
 
 from normflow.paramspec import ParameterSpec, load_parameter_spec, scenario_data
 from normflow.schema import ScenarioError
-from normflow.targets import Target, check_target_milestones, deviations, distance, observed, target_name
+from normflow.targets import (
+    Target,
+    check_target_milestones,
+    deviations,
+    distance,
+    observed_values,
+    target_name,
+)
 
 __all__ = ["Calibration", "CalibrationError", "calibrate"]
 
@@ -114,9 +121,12 @@ def calibrate(
     from normflow.scenario import scenario_from_dict
 
     base = scenario_from_dict(data, file=file)
-    if not base.targets:
+    # a descriptive target (it holds without the campaign: an input sets it) is not calibrated against
+    targets = tuple(t for t in base.targets if not t.descriptive)
+    if not targets:
         raise CalibrationError(
-            f"{file} declares no [[targets]]: nothing to calibrate against (see docs/calibration.md)"
+            f"{file} declares no [[targets]] (other than descriptive ones): nothing to calibrate against "
+            "(see docs/calibration.md)"
         )
     spec = params if isinstance(params, ParameterSpec) else load_parameter_spec(params)
     spec = spec.bind(data, file)
@@ -128,7 +138,7 @@ def calibrate(
     from normflow.simulation import Simulation
 
     declared = Simulation(base, 0).run(until=1e-9).milestones
-    check_target_milestones(base.targets, declared, file)
+    check_target_milestones(targets, declared, file)
 
     directory = Path(out)
     db_path = directory / HISTORY
@@ -167,7 +177,6 @@ def calibrate(
     from normflow.calibration.model import ParticleModel
     from normflow.calibration.sampler import OrderedSampler
 
-    targets = base.targets
     model = ParticleModel(data, file, spec, targets, seed)
     prior = pyabc.Distribution(**{p.label: p.pyabc_rv() for p in spec.parameters})
     sampler = OrderedSampler(seed, workers=workers, scheduler=scheduler, on_progress=on_progress)
@@ -190,7 +199,7 @@ def calibrate(
             abc.load(db, 1)
             done = abc.history.max_t + 1
         else:
-            abc.new(db, observed(base), meta_info={"normflow": json.dumps(manifest)})
+            abc.new(db, observed_values(targets, base.start), meta_info={"normflow": json.dumps(manifest)})
             done = 0
         remaining = generations - done
         if remaining > 0:
