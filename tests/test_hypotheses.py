@@ -261,8 +261,8 @@ def test_a_pool_of_workers_stores_the_same_rows_as_one_process(runs, tmp_path):
 def test_the_command_writes_tables_and_prints_verdicts(runs):
     out, _ = runs
     done = CliRunner().invoke(
-        cli, ["hypotheses", "H4", "-n", str(N), "--seed", str(SEED), "--out", str(out), "--workers", "1",
-              "--scenario", "niigata-harbin"]
+        cli, ["hypotheses", "H4", "--draws", "0", "-n", str(N), "--seed", str(SEED), "--out", str(out),
+              "--workers", "1", "--scenario", "niigata-harbin"]
     )  # fmt: skip
     assert done.exit_code == 0, done.output
     assert "H4" in done.output and "supported" in done.output
