@@ -101,7 +101,7 @@ def _core_used(scenario: Scenario) -> list[str]:
         "downward": groups,
         "top_down": groups,
         "electoral": legislature and groups,
-        "resolutions": local,
+        "resolutions": local and scenario.processes.agenda.resolution_rate > 0.0,
         "agenda": legislature,
         "negotiation": bool(scenario.negotiations),
         "backlash": scenario.processes.backlash.enabled,

@@ -267,6 +267,7 @@ class ScheduledEvent:
         "court_ruling",
         "media",
         "local_support",
+        "commitment",
     ]
     name: str = ""
     state: str | None = None
@@ -276,6 +277,18 @@ class ScheduledEvent:
     local_government: str | None = None
     strength: float = param(1.0, low=0, high=100, doc="pressure carried by the event")
     days: int = param(0, low=0, high=365, doc="length (sessions only)")
+    level: float = param(
+        0.0,
+        low=0,
+        high=1,
+        doc="commitment events: the state's stated commitment, or the local government's support, at least this",
+    )
+    chance: float = param(
+        1.0,
+        low=0,
+        high=1,
+        doc="chance the event takes effect in a run (an uncertain consequence of a dated event)",
+    )
 
 
 @frozen
@@ -1011,6 +1024,10 @@ def check_references(s: Scenario) -> None:
             st = next((st for st in s.states if st.id == x.state), None)
             if st is None or st.legislature is None:
                 raise ScenarioError(f"{p}.state", x.state, f"a state with a legislature (for a {x.category})")
+        if x.category == "commitment" and (x.state is None) == (x.local_government is None):
+            raise ScenarioError(
+                p, x.category, "either 'state' or 'local_government' (who declares the commitment), not both"
+            )
         if x.category in ("state_visit", "pressure") and (x.state is None or x.target is None):
             raise ScenarioError(p, x.category, "both 'state' (who presses) and 'target' (who is pressed)")
         need(x.local_government, lgs, f"{p}.local_government", "named local government")

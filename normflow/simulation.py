@@ -120,6 +120,7 @@ class Simulation:
         self.streams = Streams(seed)
         self.env = FastEnvironment()
         self.world = World(scenario, self.streams("world"))
+        self.local_government_role = local_government_role
         if local_government_role != 1.0:
             self.world.scale_local_role(local_government_role)
         self.interventions = interventions or Interventions()
@@ -370,12 +371,19 @@ class Simulation:
     def _scheduled_events(self):
         env, s = self.env, self.scenario
         bump = s.processes.accountability.salience_bump
-        for item in sorted(s.events, key=lambda e: e.date):
+        ordered = sorted(s.events, key=lambda e: e.date)
+        # whether each event takes effect is drawn up front, one draw per event
+        # whatever its chance, so no event's luck depends on another's
+        takes_effect = self.rng("events").random(len(ordered)) < [x.chance for x in ordered]
+        for item, happens in zip(ordered, takes_effect, strict=True):
             t = s.day_of(item.date)
             if t > self.horizon:
                 return
             if t > env.now:
                 yield env.timeout(t - env.now)
+            if not happens:
+                self.tally["exogenous_without_effect"] += 1
+                continue
             self.tally["exogenous"] += 1
             exogenous = self.new_event_id()
             self.bus.publish(
@@ -423,6 +431,21 @@ class Simulation:
                 self._chambers[item.state].dissolve()
             elif item.category == "session":
                 self._chambers[item.state].call_special(env.now, days=item.days or None, delay=0)
+            elif item.category == "commitment":
+                # a turning point: the state declares a principle (a charter, a
+                # treaty signed); where practice falls short, pressure now costs
+                # it reputation (top-down accountability)
+                # a local government's commitment is its assembly's backing
+                w = self.world
+                for issue in issues:
+                    if item.local_government is not None:
+                        # scaled like the rest of the local-government role (0: no effect)
+                        level = min(item.level * self.local_government_role, 1.0)
+                        lg, i = w.lg_index[item.local_government], w.issue_index[issue]
+                        w.lg_support[i][lg] = max(float(w.lg_support[i][lg]), level)
+                    else:
+                        stance = w.stance(item.state, issue)
+                        stance.commitment = max(stance.commitment, item.level)
 
     # -- milestones and recorders ------------------------------------------------
 

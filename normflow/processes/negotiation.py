@@ -7,8 +7,8 @@ only an agreement can give). It then runs in rounds at ``round_rate`` per
 year.
 
 *Positions start from and move with the states' stances.* A party's ideal
-point is its opening position (``positions``; by default its practice on the
-issue when the talks open), plus however far its practice has moved since
+point is its opening position (``positions``, but never below its practice
+on the issue when the talks open; by default that practice), plus however far its practice has moved since
 (reputational cost moves practice), plus ``position_weight`` times its
 disposition (``normflow.processes.stance``: recent reputational cost and its
 phase toward the norm). Higher is nearer the norm. Each party's offer starts
@@ -164,7 +164,12 @@ def negotiation(sim: RunContext, spec: Negotiation):
     n = len(parties)
     opened = env.now
     practice0 = [s.position for s in stances]
-    base = list(spec.positions) if spec.positions else list(practice0)
+    # a party opens at its declared position, never below its own practice
+    base = (
+        [max(x, y) for x, y in zip(spec.positions, practice0, strict=True)]
+        if spec.positions
+        else list(practice0)
+    )
     power = np.asarray(spec.power if spec.power else (1.0,) * n, dtype=float)
     power = power / power.sum() if power.sum() > 0 else np.full(n, 1.0 / n)
 
