@@ -437,7 +437,10 @@ class StanceParams:
         doc="disposition from the norm phase: -this in repression, +this when rule-consistent",
     )
     stage_weight: float = param(
-        0.3, low=0, high=1, doc="legislative stage pass chance gained per unit disposition"
+        0.3,
+        low=0,
+        high=1,
+        doc="pass chance of a legislative stage or a ratification gained per unit disposition",
     )
     position_weight: float = param(
         0.2, low=0, high=1, doc="shift of a negotiating position toward the norm per unit disposition"

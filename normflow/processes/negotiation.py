@@ -46,7 +46,9 @@ at its ideal and follows every later move of it.
   negotiators now respect that ratifier's set (``AgreementRenegotiated``),
   otherwise the agreement fails. A deal inside it is ratified with chance
   ``ratification_base * (0.5 + 0.5 * public support) * (1 - quality_weight *
-  (1 - quality))``: a technically poor deal is harder to carry at home.
+  (1 - quality)) + stage_weight * disposition``: a technically poor deal is
+  harder to carry at home, and a state embarrassed by its own principle or
+  further along toward the norm ratifies more readily.
 """
 
 from __future__ import annotations
@@ -269,11 +271,10 @@ def negotiation(sim: RunContext, spec: Negotiation):
                     if not inside(i, deal, env.now):
                         rejected = i
                         break
-                    chance = (
-                        p.ratification_base
-                        * (0.5 + 0.5 * stances[i].public_support)
-                        * (1.0 - p.quality_weight * (1.0 - quality))
-                    )
+                    chance = p.ratification_base * (0.5 + 0.5 * stances[i].public_support) * (
+                        1.0 - p.quality_weight * (1.0 - quality)
+                    ) + ps.stage_weight * disposition_of(stances[i], ps, env.now)
+                    chance = min(max(chance, 0.0), 1.0)
                     chance = sim.modify_transition("ratification", chance, state, spec.issue)
                     if rng.random() >= chance:
                         fail(env.now, f"ratification:{state}")
