@@ -173,8 +173,11 @@ def _manager(without: str | None) -> Any:
 
 def _without_plugin(scenario: Scenario, plugin: str) -> Scenario:
     """The scenario no longer requiring ``plugin`` (its section stays, unread)."""
-    require = tuple(p for p in scenario.plugins.require if p != plugin)
-    return attrs.evolve(scenario, plugins=attrs.evolve(scenario.plugins, require=require))
+    changes: dict[str, Any] = {"require": tuple(p for p in scenario.plugins.require if p != plugin)}
+    use = getattr(scenario.plugins, "use", None)
+    if use is not None:  # scenarios that list the plugins they use
+        changes["use"] = tuple(p for p in use if p != plugin)
+    return attrs.evolve(scenario, plugins=attrs.evolve(scenario.plugins, **changes))
 
 
 def run_one(task: Task) -> dict[str, Any]:

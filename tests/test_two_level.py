@@ -425,3 +425,22 @@ def test_knockout_study_shape_and_inertness(tmp_path):
     assert opened["share_diff"] == opened["share_low"] == 1.0
     assert neg["inert"] is False
     assert not math.isnan(opened["time_diff"])
+
+
+def test_knockout_command_prints_the_json_shape_and_refuses_bad_input(tmp_path):
+    from click.testing import CliRunner
+
+    from normflow.cli import cli
+
+    path = tmp_path / "small.toml"
+    path.write_text(KNOCKOUT_TOML, encoding="utf-8")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["knockout", str(path), "-n", "2", "--workers", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    import json
+
+    out = json.loads(result.stdout)
+    assert out["runs"] == 2 and {m["name"] for m in out["mechanisms"]} >= {"information", "negotiation"}
+    bad = runner.invoke(cli, ["knockout", str(tmp_path / "missing.toml"), "-n", "2"])
+    assert bad.exit_code == 2 and "missing.toml" in bad.output and "Traceback" not in bad.output
+    assert runner.invoke(cli, ["knockout", str(path), "-n", "1"]).exit_code == 2

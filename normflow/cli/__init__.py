@@ -2,7 +2,7 @@
 that knows click and exit codes.
 
 One module per command group: ``run``, ``scenarios``, ``plugins``,
-``validate``, ``calibrate``, ``sensitivity``, ``experiment``, ``hypotheses``, ``report``, ``bench``,
+``validate``, ``calibrate``, ``sensitivity``, ``experiment``, ``hypotheses``, ``knockout``, ``report``, ``bench``,
 ``new_plugin``, ``compare``, ``explain``, ``interventions``, ``plot``;
 ``options`` the option types and checks several commands share; ``group`` holds the top-level group and turns the
 exceptions studies raise into one-line messages, ``base`` what every
@@ -30,6 +30,7 @@ from normflow.cli.explain import explain_command
 from normflow.cli.group import NormflowGroup, cli
 from normflow.cli.hypotheses import hypotheses_command
 from normflow.cli.interventions import interventions_command
+from normflow.cli.knockout import knockout_command
 from normflow.cli.new_plugin import new_plugin_command
 from normflow.cli.plot import plot_group
 from normflow.cli.plugins import add_plugin_commands, plugins_command
@@ -59,6 +60,7 @@ for command in (
     sensitivity_command,
     experiment_cli,
     hypotheses_command,
+    knockout_command,
     new_plugin_command,
     report_command,
     bench_command,
