@@ -134,8 +134,9 @@ def test_h1_compares_share_and_time_with_and_without_local_government(runs):
         & (arms.measure == "share reached")
     ].set_index("arm")["estimate"]
     assert row["estimate"] == pytest.approx(share["with"] - share["without"])
-    # without local governments Beijing never hears of Dalian's pollution: no request at all
-    assert share["without"] == 0.0
+    # without local governments only the state-to-state route is left (the 1994 talks, which
+    # take up Dalian's case in some runs): Beijing asks less often, never through Dalian
+    assert share["without"] < share["with"]
     assert row["n"] == N and row["predicted"] == "> 0"
     if row["interval"] == "all pairs equal" and row["n"] < MIN_CONSTANT_PAIRS:
         # every pair equal over a handful of runs is not yet an interval
@@ -159,9 +160,11 @@ def test_a_design_forced_to_the_wrong_sign_reports_not_supported(runs):
 
 def test_h2_reports_expertise_per_round_and_no_pairs_where_talks_never_open(runs, tmp_path):
     _, results = runs
-    # without local governments the cases' negotiations never open: nothing to compare
+    # a pair exists only where the talks reach the main phase in both arms; without local
+    # governments they open only through the state-to-state route, in some runs
     for row in effects(results["H2"], measure="main phase, per round"):
-        assert row["n"] == 0 and row["verdict"] == NOT_APPLICABLE
+        assert 0 <= row["n"] <= N
+        assert (row["n"] == 0) == (row["verdict"] == NOT_APPLICABLE)
     short = {"generic": {"scenario.end": dt.date(1995, 6, 30), "events": []}}
     [h2] = run_hypotheses(
         ["H2"], tmp_path, replications=2, seed=SEED, workers=1, scenarios=["generic"], overrides=short
@@ -180,8 +183,9 @@ def test_h3_reads_norm_support_with_and_without_local_resolutions(runs):
     h3 = results["H3"]
     base = store(out, "kitakyushu-dalian", "role1").table()
     silent = store(out, "kitakyushu-dalian", "role1-no-resolutions").table()
-    assert (base["final.issues.dalian-pollution-aid.resolutions"] > 0).any()
+    # the rebuilt case has no assembly resolutions (the article records none): both arms agree
     assert (silent["final.issues.dalian-pollution-aid.resolutions"] == 0).all()
+    assert (base["final.issues.dalian-pollution-aid.resolutions"] == 0).all()
     assert "metrics.norm_cascade.support_mean" in base.columns
     row = effects(h3, scenario="kitakyushu-dalian", measure="time-averaged support")[0]
     diff = base["metrics.norm_cascade.support_mean"] - silent["metrics.norm_cascade.support_mean"]
