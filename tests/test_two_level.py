@@ -444,3 +444,4 @@ def test_knockout_command_prints_the_json_shape_and_refuses_bad_input(tmp_path):
     bad = runner.invoke(cli, ["knockout", str(tmp_path / "missing.toml"), "-n", "2"])
     assert bad.exit_code == 2 and "missing.toml" in bad.output and "Traceback" not in bad.output
     assert runner.invoke(cli, ["knockout", str(path), "-n", "1"]).exit_code == 2
+    assert runner.invoke(cli, ["knockout", str(path), "-n", "2", "--seed", "-1"]).exit_code == 2

@@ -10,6 +10,7 @@ import sys
 import click
 
 from normflow.cli.base import EXIT_RUN_FAILED, fail
+from normflow.cli.options import SEED
 
 
 @click.command("knockout")
@@ -22,7 +23,7 @@ from normflow.cli.base import EXIT_RUN_FAILED, fail
     show_default=True,
     help="Paired replications per arm.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Base seed of the replications.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Base seed of the replications (>= 0).")
 @click.option(
     "--workers",
     type=click.IntRange(1),
