@@ -48,7 +48,9 @@ class H3(Design):
             "without local adoption": Arm(1.0, without(local_resolutions=False)),
         }
     )
-    scenarios: tuple[str, ...] = ("kawasaki-suffrage", "generic", "kitakyushu-dalian", "niigata-harbin")
+    # the two local-diplomacy cases pass no assembly resolutions and use no norm cascade
+    # (the article records neither; docs/cases): H3 does not apply to them
+    scenarios: tuple[str, ...] = ("kawasaki-suffrage", "generic")
 
     def analyze(self, scenario: str, data: dict[str, pd.DataFrame], horizon: np.ndarray) -> Analysis:
         effects, arms = [], []

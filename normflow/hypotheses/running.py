@@ -259,12 +259,14 @@ def execute(
     from normflow.experiment.executors import default_workers
     from normflow.experiment.progress import record_rows
 
-    versions = _preflight(job_list, designs)
+    by_scenario = _preflight(job_list, designs)
+    # what each scenario loads (scenarios list the plugins they use), and all of it for the manifest
+    versions = {k: v for loaded in by_scenario.values() for k, v in sorted(loaded.items())}
     stores = [Store(job.directory) for job in job_list]
     try:  # each store locked before anything is written into it
         for job, store in zip(job_list, stores, strict=True):
             store.acquire()
-            _open_store(store, job, seed, versions)
+            _open_store(store, job, seed, by_scenario[job.scenario])
     except BaseException:
         for store in stores:
             store.release()
@@ -272,12 +274,12 @@ def execute(
     tasks: list[Task] = []
     already = 0
     done_sets = [store.done() for store in stores]
-    plugins = tuple(sorted(versions))
     for k in range(replications):
         for i, job in enumerate(job_list):
             if (0, k) in done_sets[i]:
                 already += 1
                 continue
+            plugins = tuple(sorted(by_scenario[job.scenario]))
             tasks.append(Task(i, k, seed, job.text, job.file, job.overrides, job.arm, plugins))
     n_workers = max(1, min(workers or default_workers(), len(tasks) or 1))
     rows = _rows_in_process(tasks) if n_workers == 1 else _rows_from_pool(tasks, n_workers)
@@ -362,24 +364,31 @@ def run_hypotheses(
     return results
 
 
-def _preflight(jobs: list[Job], designs: list[Design]) -> dict[str, str]:
+def _preflight(jobs: list[Job], designs: list[Design]) -> dict[str, dict[str, str]]:
     """Load each scenario and build (not run) one simulation per scenario, so
-    a bad scenario or a missing plugin is one clear error before anything runs."""
-    versions: dict[str, str] = {}
-    seen = set()
+    a bad scenario or a missing plugin is one clear error before anything runs.
+    Returns the plugins (name: version) each scenario loads: scenarios list
+    the plugins they use. H3 needs the norm cascade in each scenario it runs on."""
+    by_scenario: dict[str, dict[str, str]] = {}
     for job in jobs:
-        if job.scenario in seen:
+        if job.scenario in by_scenario:
             continue
-        seen.add(job.scenario)
         scenario = _scenario_of(job.text, job.file, job.overrides)
         sim = simulation_of(scenario, Arm(), 0, 0)
-        versions = dict(sorted(sim.plugin_versions.items()))
-    if any(d.key == "H3" for d in designs) and "norm_cascade" not in versions:
-        loaded = ", ".join(sorted(versions)) or "none"
-        raise ScenarioError(
-            "HYPOTHESIS", "H3", f"the norm_cascade plugin loaded (it measures norm support; loaded: {loaded})"
-        )
-    return versions
+        by_scenario[job.scenario] = dict(sorted(sim.plugin_versions.items()))
+    for d in designs:
+        if d.key != "H3":
+            continue
+        for name in d.scenarios:
+            loaded = by_scenario.get(name)
+            if loaded is not None and "norm_cascade" not in loaded:
+                raise ScenarioError(
+                    "HYPOTHESIS",
+                    "H3",
+                    f"the norm_cascade plugin loaded (it measures norm support; loaded: "
+                    f"{', '.join(sorted(loaded)) or 'none'})",
+                )
+    return by_scenario
 
 
 def _open_store(store: Store, job: Job, seed: int, versions: dict[str, str]) -> None:
