@@ -33,8 +33,9 @@ def test_a_fact_that_holds_without_the_campaign_is_uninformative():
     )
     report = validate(scenario, 4, seed=2).to_dict()
     facts = {f["name"]: f for f in report["facts"]}
-    approach = facts["Beijing approaches Tokyo"]
-    assert approach["null_share"] == 0.0 and approach["informative"] is True
+    # without civil society only the state-to-state route opens the talks (in some runs)
+    approach = next(f for name, f in facts.items() if name.startswith("Beijing approaches Tokyo"))
+    assert approach["null_share"] < approach["share"] and approach["informative"] is True
     never = facts["Beijing does not approach Tokyo before 2001"]
     assert never["null_share"] == 1.0 and never["informative"] is False and not never["descriptive"]
     assert facts["the same, labelled descriptive"]["descriptive"] is True
