@@ -43,7 +43,9 @@ def register_profiles(ci_examples: int = 25, thorough_examples: int = 1000) -> s
 
     ``pytest --hypothesis-profile=NAME`` is applied after this and wins."""
     settings.register_profile(CI, max_examples=ci_examples, derandomize=True, database=None, **_COMMON)
-    settings.register_profile(THOROUGH, max_examples=thorough_examples, **_COMMON)
+    # explicit: under CI=true Hypothesis loads its own derandomized "ci" defaults, which a
+    # profile that leaves derandomize unset would inherit
+    settings.register_profile(THOROUGH, max_examples=thorough_examples, derandomize=False, **_COMMON)
     name = os.environ.get(ENV_VAR) or CI
     settings.load_profile(name)
     return name
