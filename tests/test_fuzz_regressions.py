@@ -53,3 +53,40 @@ def test_the_fuzzer_is_deterministic_and_tells_refusals_crashes_and_hangs_apart(
     assert run_forked(["run", "kawasaki-suffrage"], limit=0.01, cwd=str(tmp_path))[0] == "hang"
     outcome, code, err = run_forked(["experiment", "summarize", str(tmp_path)], cwd=str(tmp_path))
     assert (outcome, code) == ("ok", 2) and "manifest" in err
+
+
+def test_an_input_depends_on_seed_command_and_index_only():
+    from normflow.testing.fuzz import make_input
+
+    seventh = make_input(3, "run", 7)
+    make_input(3, "run", 8), make_input(3, "validate", 7)
+    assert make_input(3, "run", 7) == seventh
+    assert make_input(3, "run", 8) != seventh and make_input(4, "run", 7) != seventh
+    # one input in UNCAPPED_EVERY runs under the default limits
+    assert [make_input(0, "run", i)[3] for i in range(20)].count(False) == 1
+
+
+def test_a_tally_resumes_where_it_stopped_and_refuses_overlaps(tmp_path):
+    from normflow.testing.fuzz import Tally
+
+    path = tmp_path / "tally.json"
+    book = Tally(path, 0, 30.0, {"run": 25, "validate": 0, "experiment": 4})
+    assert list(book.pending(10)) == [("run", 0, 10), ("run", 10, 20), ("run", 20, 25), ("experiment", 0, 4)]
+    first = book.chunk("run", 0, 10)
+    first.update(done=10, counts={"inputs": 10, "ok": 10, "exit2": 10, "cpu_seconds": 1.5})
+    second = book.chunk("run", 10, 20)
+    second.update(done=15, counts={"inputs": 5, "ok": 4, "crashes": 1, "exit2": 4}, found=[{"index": 12}])
+    book.save()
+
+    again = Tally(path, 0, 30.0, {"run": 25, "validate": 0, "experiment": 4})
+    # the chunk cut short is finished first, then the rest
+    assert list(again.pending(10)) == [("run", 10, 20), ("run", 20, 25), ("experiment", 0, 4)]
+    totals = again.totals()["run"]
+    assert (totals["inputs"], totals["crashes"], totals["covered"], totals["cpu_seconds"]) == (15, 1, 15, 1.5)
+    assert totals["found"] == [{"index": 12}]
+    with pytest.raises(SystemExit, match="overlap"):
+        again.chunk("run", 5, 15)
+    # a range around earlier chunks replaces them
+    assert again.chunk("run", 0, 20)["done"] == 0 and len(again.data["chunks"]) == 1
+    with pytest.raises(SystemExit, match="seed 0"):
+        Tally(path, 1, 30.0, {"run": 25})

@@ -3,20 +3,31 @@
 It starts from the bundled scenarios and a few experiment specs, mutates
 them (structure, syntax, encoding, size, depth) and feeds each mutant to
 the real ``normflow`` entry point (the console script), each in a process
-forked from one that has already imported normflow, with a time limit per
-input. An input *crashes* when the command prints a Python traceback or
+forked from a fork server: this process, which has imported normflow and
+every module the fuzzed commands import, so a child pays for its own work
+only. An input *crashes* when the command prints a Python traceback or
 ends other than with exit 0, 1 (a run that failed) or 2 (bad input); it
-*hangs* when it is still running at the limit. Every crash or hang is
-written to a directory (by default ``tests/fuzz_regressions/``) as a file
-that ``tests/test_fuzz_regressions.py`` runs from then on.
+*hangs* when it is still running at the limit (30 s of CPU time). Every
+crash or hang is written to a directory (by default
+``tests/fuzz_regressions/``) as a file that ``tests/test_fuzz_regressions.py``
+runs from then on.
+
+Input ``i`` of a command depends on the seed, the command and ``i`` only,
+so a budget can be run in chunks, in any order, and a chunk run again
+gives the same inputs. With ``--tally FILE`` the figures of every chunk
+(inputs, exit codes, crashes, hangs, CPU and wall-clock time, the commit
+measured) are written to FILE after every input; running the same command
+again skips the chunks already done and finishes a chunk cut short.
 
 Run outside CI::
 
-    python -m normflow.testing.fuzz thorough            # 20,000 run, 2,000 validate, 1,000 specs
-    python -m normflow.testing.fuzz quick               # a few dozen of each
-    python -m normflow.testing.fuzz thorough --run 500 --validate 200 --experiment 50 --seed 7
+    python -m normflow.testing.fuzz thorough --tally fuzz.json    # 20,000 run, 2,000 validate, 1,000 specs
+    python -m normflow.testing.fuzz thorough --tally fuzz.json --chunks 2   # two chunks now, the rest later
+    python -m normflow.testing.fuzz thorough --tally fuzz.json --command run --start 3000 --count 1000
+    python -m normflow.testing.fuzz tally fuzz.json              # the figures so far
+    python -m normflow.testing.fuzz quick                        # a few dozen of each
 
-The same seed gives the same inputs. POSIX only (``os.fork``).
+POSIX only (``os.fork``).
 """
 
 from __future__ import annotations
@@ -24,25 +35,57 @@ from __future__ import annotations
 import argparse
 import copy
 import datetime as dt
+import functools
+import gc
 import hashlib
+import importlib
 import json
 import os
 import random
+import select
+import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 #: Inputs per command of the ``thorough`` budget (issue 18).
 THOROUGH = {"run": 20_000, "validate": 2_000, "experiment": 1_000}
 QUICK = {"run": 40, "validate": 40, "experiment": 10}
+COMMANDS = tuple(THOROUGH)
 TIME_LIMIT = 30.0
+CHUNK = 1_000
 TRACEBACK = "Traceback (most recent call last)"
-REGRESSIONS = Path(__file__).resolve().parents[2] / "tests" / "fuzz_regressions"
+REPO = Path(__file__).resolve().parents[2]
+REGRESSIONS = REPO / "tests" / "fuzz_regressions"
+
+#: How often each bundled scenario is the one mutated. The small ones
+#: most: a mutant that still loads runs the whole scenario, and
+#: kawasaki-suffrage costs ten times what the others do (about 1 s of CPU
+#: for a run), while the loader, which is what mutants test, reads them
+#: all alike. Each scenario's own tables (events, plugins, resolutions)
+#: are still mutated in a share of the inputs.
+SOURCE_WEIGHTS = {
+    "minimal": 5,
+    "generic": 2,
+    "kitakyushu-dalian": 2,
+    "niigata-harbin": 2,
+    "kawasaki-suffrage": 1,
+}
+
+#: Global options capping the work a mutant that loads may ask for, through
+#: the loader's own limits (``--max-actors``, ``--max-years``): bundled
+#: worlds have under 100 actors and 25 years, so a mutant above these caps
+#: meets the same refusal as one above the defaults, at a fraction of the
+#: cost. One input in ``UNCAPPED_EVERY`` runs with the defaults, so the
+#: default limits are fuzzed too.
+CAPS = ["--max-actors", "20000", "--max-years", "60"]
+UNCAPPED_EVERY = 20
 
 #: Experiment specs the spec fuzzer starts from (small: a replication or two
 #: of the smallest bundled scenario).
@@ -72,10 +115,19 @@ SYNTAX_CHARS = list("[]{}=\"'#\n.,:-+_ \t\\0123456789eE") + ["\u00e9", "\u4e2d",
 # -- inputs ---------------------------------------------------------------------------
 
 
-def _bundled_texts() -> list[tuple[str, str]]:
+@functools.cache
+def _bundled_texts() -> tuple[tuple[str, str], ...]:
     from normflow.scenario import bundled_scenarios
 
-    return [(name, path.read_text(encoding="utf-8")) for name, path in sorted(bundled_scenarios().items())]
+    return tuple(
+        (name, path.read_text(encoding="utf-8")) for name, path in sorted(bundled_scenarios().items())
+    )
+
+
+def _pick_scenario(rng: random.Random) -> tuple[str, str]:
+    texts = _bundled_texts()
+    weights = [SOURCE_WEIGHTS.get(name, 1) for name, _ in texts]
+    return rng.choices(texts, weights=weights)[0]
 
 
 def _paths(data: Any, limit: int = 20) -> list[tuple[Any, ...]]:
@@ -229,9 +281,10 @@ def mutate(rng: random.Random, text: str) -> tuple[str, bytes]:
     return kind, fn(rng, text)
 
 
-# -- running one input ----------------------------------------------------------------
+# -- the fork server ------------------------------------------------------------------
 
 
+@functools.cache
 def _entry_point() -> Callable[[], Any]:
     """The ``normflow`` console script, as installed."""
     from importlib import metadata
@@ -246,6 +299,90 @@ def _entry_point() -> Callable[[], Any]:
     return lambda: runpy.run_module("normflow", run_name="__main__", alter_sys=True)
 
 
+def _warm_up_args(tmp: str) -> list[list[str]]:
+    """Command lines that import what the fuzzed commands import: a run, a
+    validation and an experiment of the smallest scenario, and refusals."""
+    spec = Path(tmp) / "warm-up.toml"
+    spec.write_text(SPECS[1], encoding="utf-8")
+    bad = Path(tmp) / "warm-up-bad.toml"
+    bad.write_text("[scenario\n", encoding="utf-8")
+    return [
+        [*CAPS, "run", "minimal", "--seed", "0"],
+        ["validate", "minimal", "--runs", "2", "--workers", "1"],
+        ["experiment", "run", str(spec), "--out", str(Path(tmp) / "warm-up-out"), "--workers", "1"],
+        ["run", str(bad)],
+        ["validate", str(bad)],
+        ["experiment", "run", str(bad), "--out", str(Path(tmp) / "warm-up-out-2")],
+    ]
+
+
+def _imported_by(args_list: list[list[str]], cwd: str) -> list[str]:
+    """Names of the modules a forked child has imported, beyond this
+    process's, after running each of ``args_list``."""
+    listing = Path(cwd) / f"modules-{os.getpid()}.json"
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            before = set(sys.modules)
+            for args in args_list:
+                _call(args, cwd)
+            listing.write_text(json.dumps(sorted(set(sys.modules) - before)))
+        except BaseException:
+            code = 70
+        finally:
+            os._exit(code)
+    os.waitpid(pid, 0)
+    try:
+        return list(json.loads(listing.read_text()))
+    except (OSError, ValueError):
+        return []
+    finally:
+        listing.unlink(missing_ok=True)
+
+
+def _call(args: list[str], cwd: str | None) -> int:
+    """Run ``normflow ARGS`` in this (child) process, output to the void."""
+    if cwd:
+        os.chdir(cwd)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    sys.argv = ["normflow", *args]
+    try:
+        _entry_point()()
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:
+        return 70
+    return 0
+
+
+@functools.cache
+def start_server() -> dict[str, int]:
+    """Make this process the fork server: import the command line, then
+    every module a child imports to run the fuzzed commands (found by
+    running them once in a child), then freeze the garbage collector's
+    objects so that children do not copy the heap. Returns how many modules
+    were imported in advance and how many a child still imports."""
+    _entry_point()
+    with tempfile.TemporaryDirectory(prefix="normflow-fuzz-warm-") as tmp:
+        names = _imported_by(_warm_up_args(tmp), tmp)
+        loaded = 0
+        for name in names:
+            if name in sys.modules or name == "__main__":
+                continue
+            try:
+                importlib.import_module(name)
+                loaded += 1
+            except BaseException:  # a module that only imports in its own context
+                continue
+        gc.collect()
+        gc.freeze()
+        left = _imported_by(_warm_up_args(tmp), tmp)
+    return {"preloaded_modules": loaded, "modules_a_child_still_imports": len(left)}
+
+
 def _cpu_seconds(pid: int) -> float | None:
     """CPU time (user + system) of a running process and of the children it
     has waited for, from /proc (Linux); None elsewhere."""
@@ -258,10 +395,45 @@ def _cpu_seconds(pid: int) -> float | None:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def _wait(pid: int, limit: float) -> tuple[Any, float] | None:
+    """Wait for child ``pid``: (wait status, CPU seconds) when it ends, None
+    when it passes ``limit`` seconds of CPU time (where /proc says; a shared,
+    loaded machine stretches wall-clock time) or ten times that of
+    wall-clock time (a process that blocks without using the CPU)."""
+    began = time.monotonic()
+    try:
+        pidfd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        pidfd = None
+    try:
+        pause = 0.001
+        while True:
+            done, status, usage = os.wait4(pid, os.WNOHANG)
+            if done:
+                return status, usage.ru_utime + usage.ru_stime
+            spent = _cpu_seconds(pid)
+            wall = time.monotonic() - began
+            if (spent if spent is not None else wall) > limit or wall > max(10 * limit, limit + 300):
+                return None
+            if pidfd is not None:
+                select.select([pidfd], [], [], 0.25)
+            else:
+                time.sleep(pause)
+                pause = min(2 * pause, 0.05)
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+
+
 def run_forked(args: list[str], limit: float = TIME_LIMIT, cwd: str | None = None) -> tuple[str, int, str]:
-    """Run ``normflow ARGS`` in a forked child; (outcome, exit code, stderr
-    tail). Outcome: ``ok``, ``crash`` or ``hang`` (more than ``limit``
-    seconds of CPU time, or ten times that of wall-clock time)."""
+    """Run ``normflow ARGS`` in a child forked from the fork server; (outcome,
+    exit code, stderr tail). Outcome: ``ok``, ``crash`` or ``hang`` (more
+    than ``limit`` seconds of CPU time, or ten times that of wall-clock time)."""
+    outcome, code, err, _ = _run_forked(args, limit, cwd)
+    return outcome, code, err
+
+
+def _run_forked(args: list[str], limit: float, cwd: str | None) -> tuple[str, int, str, float]:
     main = _entry_point()
     with tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as out:
         pid = os.fork()
@@ -292,28 +464,16 @@ def run_forked(args: list[str], limit: float = TIME_LIMIT, cwd: str | None = Non
                 sys.stderr.flush()
             finally:
                 os._exit(code)
-        began = time.monotonic()
-        status = None
-        while True:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                break
-            # the limit is on CPU time where the system says (a shared, loaded
-            # machine stretches wall-clock time); a process that blocks
-            # without using the CPU meets the wall-clock cap instead
-            spent = _cpu_seconds(pid)
-            wall = time.monotonic() - began
-            if (spent if spent is not None else wall) > limit or wall > max(10 * limit, limit + 300):
-                status = None
-                break
-            time.sleep(0.02)
-        if status is None:
+        waited = _wait(pid, limit)
+        if waited is None:
+            spent = _cpu_seconds(pid) or 0.0
             try:
                 os.killpg(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
             os.waitpid(pid, 0)
-            return "hang", -9, ""
+            return "hang", -9, "", spent
+        status, spent = waited
         try:  # helpers the child started (e.g. a forkserver) go with it
             os.killpg(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -322,65 +482,113 @@ def run_forked(args: list[str], limit: float = TIME_LIMIT, cwd: str | None = Non
         text = err.read().decode("utf-8", "replace")
     code = os.waitstatus_to_exitcode(status)
     bad = code not in (0, 1, 2) or TRACEBACK in text
-    return ("crash" if bad else "ok"), code, text[-2000:]
+    return ("crash" if bad else "ok"), code, text[-2000:], spent
 
 
-# -- a campaign -------------------------------------------------------------------------
+# -- inputs by index ------------------------------------------------------------------
 
 
-def fuzz_args(command: str, path: str, out_dir: str, seed: int = 0) -> list[str]:
-    """The command line an input of ``command`` is fed to."""
+def fuzz_args(command: str, path: str, out_dir: str, seed: int = 0, capped: bool = False) -> list[str]:
+    """The command line an input of ``command`` is fed to (``capped``: with
+    the work caps of ``CAPS``)."""
+    caps = list(CAPS) if capped else []
     if command == "run":
-        return ["run", path, "--seed", str(seed)]
+        return [*caps, "run", path, "--seed", str(seed)]
     if command == "validate":
-        return ["validate", path, "--runs", "2", "--workers", "1"]
-    return ["experiment", "run", path, "--out", out_dir, "--workers", "1"]
+        return [*caps, "validate", path, "--runs", "2", "--workers", "1"]
+    return [*caps, "experiment", "run", path, "--out", out_dir, "--workers", "1"]
 
 
-def campaign(
-    budget: dict[str, int],
+def make_input(seed: int, command: str, index: int) -> tuple[str, bytes, int, bool]:
+    """Input ``index`` of ``command``: (how it was made, its bytes, the run
+    seed, whether capped). Depends on these three numbers only."""
+    rng = random.Random(f"normflow-fuzz/{seed}/{command}/{index}")
+    if command == "experiment":
+        source, text = "spec", rng.choice(SPECS)
+    else:
+        source, text = _pick_scenario(rng)
+    kind, data = mutate(rng, text)
+    return f"{source}/{kind}", data, rng.randrange(5), index % UNCAPPED_EVERY != UNCAPPED_EVERY - 1
+
+
+def _new_counts() -> dict[str, Any]:
+    return {"inputs": 0, "ok": 0, "crashes": 0, "hangs": 0, "exit0": 0, "exit1": 0, "exit2": 0,
+            "cpu_seconds": 0.0, "wall_seconds": 0.0, "max_cpu_seconds": 0.0, "slowest": None}  # fmt: skip
+
+
+def run_chunk(
+    command: str,
+    start: int,
+    stop: int,
     seed: int = 0,
     limit: float = TIME_LIMIT,
     keep: Path | None = REGRESSIONS,
     report: Callable[[str], None] = print,
-) -> dict[str, dict[str, int]]:
-    """Run ``budget[command]`` mutated inputs through each command; return
-    counts per command (inputs, ok, crashes, hangs, exit codes) and keep every
-    crash or hang in ``keep``."""
-    _entry_point()  # loads the command line, so the children start with it imported
-
-    rng = random.Random(seed)
-    scenarios = _bundled_texts()
-    figures: dict[str, dict[str, int]] = {}
+    chunk: dict[str, Any] | None = None,
+    save: Callable[[], None] = lambda: None,
+) -> dict[str, Any]:
+    """Inputs ``start`` to ``stop - 1`` of ``command``; the chunk's record
+    (counts, crashes), updated in place and ``save``-d after every input.
+    A record whose ``done`` is past ``start`` is carried on from there."""
+    start_server()
+    if chunk is None:
+        chunk = {}
+    if chunk.get("done", start) <= start or "counts" not in chunk:
+        chunk.update(command=command, start=start, stop=stop, done=start, counts=_new_counts(), found=[])
+    chunk.update(commit=_commit(), seed=seed, limit=limit)
+    counts = chunk["counts"]
     with tempfile.TemporaryDirectory(prefix="normflow-fuzz-") as tmp:
-        for command, n in budget.items():
-            counts = {"inputs": 0, "ok": 0, "crashes": 0, "hangs": 0, "exit0": 0, "exit1": 0, "exit2": 0}
+        for i in range(chunk["done"], stop):
+            how, data, run_seed, capped = make_input(seed, command, i)
+            path = Path(tmp) / f"input-{i}.toml"
+            path.write_bytes(data)
+            out_dir = Path(tmp) / f"out-{i}"
+            args = fuzz_args(command, str(path), str(out_dir), seed=run_seed, capped=capped)
             began = time.monotonic()
-            for i in range(n):
-                if command == "experiment":
-                    source, text = "spec", rng.choice(SPECS)
-                else:
-                    source, text = rng.choice(scenarios)
-                kind, data = mutate(rng, text)
-                path = Path(tmp) / f"input-{i}.toml"
-                path.write_bytes(data)
-                out_dir = str(Path(tmp) / f"out-{i}")
-                args = fuzz_args(command, str(path), out_dir, seed=rng.randrange(5))
-                outcome, code, err = run_forked(args, limit, cwd=tmp)
-                counts["inputs"] += 1
-                counts[{"ok": "ok", "crash": "crashes", "hang": "hangs"}[outcome]] += 1
-                if f"exit{code}" in counts:
-                    counts[f"exit{code}"] += 1
-                if outcome != "ok":
-                    saved = _keep(keep, command, data, outcome, code, err, f"{source}/{kind}")
-                    report(f"{command} #{i}: {outcome} (exit {code}, {source}/{kind}) -> {saved}")
-                path.unlink(missing_ok=True)
-                if (i + 1) % 100 == 0:
-                    report(f"{command}: {i + 1}/{n} inputs, {time.monotonic() - began:.0f} s, {counts}")
-            counts["seconds"] = round(time.monotonic() - began)
-            figures[command] = counts
-            report(f"{command}: done {counts}")
-    return figures
+            outcome, code, err, cpu = _run_forked(args, limit, tmp)
+            wall = time.monotonic() - began
+            counts["inputs"] += 1
+            counts[{"ok": "ok", "crash": "crashes", "hang": "hangs"}[outcome]] += 1
+            if f"exit{code}" in counts:
+                counts[f"exit{code}"] += 1
+            counts["cpu_seconds"] = round(counts["cpu_seconds"] + cpu, 3)
+            counts["wall_seconds"] = round(counts["wall_seconds"] + wall, 3)
+            if cpu > counts["max_cpu_seconds"]:
+                counts["max_cpu_seconds"] = round(cpu, 3)
+                counts["slowest"] = i
+            if outcome != "ok":
+                saved = _keep(keep, command, data, outcome, code, err, how)
+                chunk["found"].append({"index": i, "outcome": outcome, "exit": code, "file": saved})
+                report(f"{command} #{i}: {outcome} (exit {code}, {how}) -> {saved}")
+            path.unlink(missing_ok=True)
+            shutil.rmtree(out_dir, ignore_errors=True)
+            chunk["done"] = i + 1
+            save()
+            if (i + 1) % 100 == 0:
+                report(
+                    f"{command} {i + 1}/{stop}: {counts['inputs']} inputs in this chunk,"
+                    f" {counts['crashes']} crashes, {counts['hangs']} hangs,"
+                    f" {counts['cpu_seconds']:.0f} s CPU, {counts['wall_seconds']:.0f} s wall"
+                )
+    return chunk
+
+
+@functools.cache
+def _commit() -> str:
+    """The commit measured (with ``+dirty`` when the tree has changes to
+    tracked files), or ``unknown`` outside a git checkout."""
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short=12", "HEAD"],
+            capture_output=True, text=True, check=True, timeout=10,
+        ).stdout.strip()  # fmt: skip
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, check=True, timeout=10,
+        ).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
 
 
 def _keep(keep: Path | None, command: str, data: bytes, outcome: str, code: int, err: str, how: str) -> str:
@@ -396,32 +604,199 @@ def _keep(keep: Path | None, command: str, data: bytes, outcome: str, code: int,
     return str(path)
 
 
+# -- a campaign, in chunks --------------------------------------------------------------
+
+
+class Tally:
+    """The figures of a campaign, chunk by chunk, in a JSON file (or in
+    memory when ``path`` is None), written again after every input."""
+
+    def __init__(self, path: Path | None, seed: int, limit: float, budget: dict[str, int]):
+        self.path = path
+        self.data: dict[str, Any] = {"seed": seed, "limit": limit, "budget": budget, "chunks": []}
+        if path is not None and path.exists():
+            old = json.loads(path.read_text(encoding="utf-8"))
+            if (old.get("seed"), old.get("limit")) != (seed, limit):
+                raise SystemExit(
+                    f"{path}: a tally of seed {old.get('seed')} and limit {old.get('limit')} s;"
+                    f" this campaign has seed {seed} and limit {limit} s (use another --tally)"
+                )
+            old["budget"] = budget
+            self.data = old
+
+    def chunk(self, command: str, start: int, stop: int, again: bool = False) -> dict[str, Any]:
+        """The record of this chunk: the one already there (unless ``again``),
+        or a new one replacing the chunks it covers (refused when it overlaps
+        one in part)."""
+        chunks = self.data["chunks"]
+        for c in chunks:
+            if (c["command"], c["start"], c["stop"]) == (command, start, stop) and not again:
+                return c
+        inside = [c for c in chunks if c["command"] == command and start <= c["start"] and c["stop"] <= stop]
+        clash = [
+            c for c in chunks
+            if c["command"] == command and c not in inside and c["start"] < stop and start < c["stop"]
+        ]  # fmt: skip
+        if clash:
+            raise SystemExit(
+                f"{command} inputs {start}-{stop - 1} overlap the chunk {clash[0]['start']}-"
+                f"{clash[0]['stop'] - 1} of the tally in part: choose the same bounds or bounds around it"
+            )
+        record = {"command": command, "start": start, "stop": stop, "done": start}
+        self.data["chunks"] = [c for c in chunks if c not in inside] + [record]
+        return record
+
+    def save(self) -> None:
+        if self.path is None:
+            return
+        self.data["chunks"].sort(key=lambda c: (COMMANDS.index(c["command"]), c["start"]))
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(json.dumps(self.data, indent=1) + "\n", encoding="utf-8")
+        os.replace(tmp, self.path)
+
+    def pending(self, chunk_size: int) -> Iterator[tuple[str, int, int]]:
+        """Chunks of the budget not done yet, in order (one cut short first)."""
+        for command, n in self.data["budget"].items():
+            mine = sorted(
+                (c for c in self.data["chunks"] if c["command"] == command), key=lambda c: c["start"]
+            )
+            at = 0
+            for c in mine:
+                if c["start"] > at:
+                    yield from _grid(command, at, min(c["start"], n), chunk_size)
+                if c["done"] < c["stop"]:
+                    yield command, c["start"], c["stop"]
+                at = max(at, c["stop"])
+            yield from _grid(command, at, n, chunk_size)
+
+    def totals(self) -> dict[str, dict[str, Any]]:
+        """Per command: counts summed over chunks, inputs covered from 0 on
+        without a gap, the commits measured."""
+        out: dict[str, dict[str, Any]] = {}
+        for command in self.data["budget"]:
+            mine = sorted(
+                (c for c in self.data["chunks"] if c["command"] == command), key=lambda c: c["start"]
+            )
+            total = _new_counts()
+            del total["slowest"]
+            covered, commits, found = 0, [], []
+            for c in mine:
+                counts = c.get("counts", {})
+                for key in ("inputs", "ok", "crashes", "hangs", "exit0", "exit1", "exit2"):
+                    total[key] += counts.get(key, 0)
+                for key in ("cpu_seconds", "wall_seconds"):
+                    total[key] = round(total[key] + counts.get(key, 0.0), 1)
+                total["max_cpu_seconds"] = max(total["max_cpu_seconds"], counts.get("max_cpu_seconds", 0.0))
+                if c["start"] <= covered:
+                    covered = max(covered, c["done"])
+                if c.get("commit") and c["commit"] not in commits:
+                    commits.append(c["commit"])
+                found.extend(c.get("found", []))
+            total.update(budget=self.data["budget"][command], covered=covered, commits=commits, found=found)
+            out[command] = total
+        return out
+
+
+def _grid(command: str, start: int, stop: int, size: int) -> Iterator[tuple[str, int, int]]:
+    for a in range(start, stop, size):
+        yield command, a, min(a + size, stop)
+
+
+def campaign(
+    budget: dict[str, int],
+    seed: int = 0,
+    limit: float = TIME_LIMIT,
+    keep: Path | None = REGRESSIONS,
+    report: Callable[[str], None] = print,
+    tally: Path | None = None,
+    chunk_size: int = CHUNK,
+    chunks: int | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Run the chunks of ``budget`` not yet in ``tally`` (at most ``chunks``
+    of them); return the totals per command."""
+    book = Tally(tally, seed, limit, budget)
+    book.data["fork_server"] = start_server()
+    report(f"fork server: {book.data['fork_server']}")
+    for n, (command, start, stop) in enumerate(book.pending(chunk_size)):
+        if chunks is not None and n >= chunks:
+            break
+        record = book.chunk(command, start, stop)
+        report(f"{command}: inputs {record.get('done', start)}-{stop - 1}")
+        run_chunk(command, start, stop, seed, limit, keep, report, record, book.save)
+        book.save()
+    return book.totals()
+
+
+def markdown(totals: dict[str, dict[str, Any]]) -> str:
+    """The figures as a Markdown table (for docs/robustness.md)."""
+    rows = [
+        "| command | inputs | tracebacks | hangs | exit 0 | exit 1 | exit 2 | CPU time | wall-clock time | slowest input |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    names = {"run": "`run`", "validate": "`validate`", "experiment": "`experiment run`"}
+    for command, t in totals.items():
+        rows.append(
+            f"| {names.get(command, command)} | {t['inputs']:,} | {t['crashes']} | {t['hangs']} | {t['exit0']:,} |"
+            f" {t['exit1']:,} | {t['exit2']:,} | {t['cpu_seconds']:,.0f} s | {t['wall_seconds']:,.0f} s |"
+            f" {t['max_cpu_seconds']:.1f} s |"
+        )
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m normflow.testing.fuzz", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument("mode", choices=["thorough", "quick"])
-    parser.add_argument("--run", type=int, help="inputs through `normflow run`")
-    parser.add_argument("--validate", type=int, help="inputs through `normflow validate`")
-    parser.add_argument("--experiment", type=int, help="specs through `normflow experiment run`")
+    parser.add_argument("mode", choices=["thorough", "quick", "tally"])
+    parser.add_argument("file", nargs="?", type=Path, help="(tally) the tally to show")
+    parser.add_argument("--run", type=int, help="budget: inputs through `normflow run`")
+    parser.add_argument("--validate", type=int, help="budget: inputs through `normflow validate`")
+    parser.add_argument("--experiment", type=int, help="budget: specs through `normflow experiment run`")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--limit", type=float, default=TIME_LIMIT, help="seconds per input")
+    parser.add_argument("--limit", type=float, default=TIME_LIMIT, help="seconds of CPU time per input")
     parser.add_argument("--keep", type=Path, default=REGRESSIONS, help="where crashes are kept")
-    parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument("--tally", type=Path, help="the figures so far, chunk by chunk (resumed)")
+    parser.add_argument("--chunk", type=int, default=CHUNK, help="inputs per chunk")
+    parser.add_argument("--chunks", type=int, help="run at most this many chunks now")
+    parser.add_argument("--command", choices=COMMANDS, help="run one range of this command's inputs")
+    parser.add_argument("--start", type=int, default=0, help="(with --command) the first input")
+    parser.add_argument("--count", type=int, help="(with --command) how many inputs")
+    parser.add_argument("--json", type=Path, help="write the totals here")
     ns = parser.parse_args(argv)
+    if ns.mode == "tally":
+        if ns.file is None:
+            parser.error("tally needs the tally file")
+        data = json.loads(ns.file.read_text(encoding="utf-8"))
+        book = Tally(None, data["seed"], data["limit"], data["budget"])
+        book.data = data
+        totals = book.totals()
+        print(
+            json.dumps({c: {k: v for k, v in t.items() if k != "found"} for c, t in totals.items()}, indent=1)
+        )
+        print(markdown(totals))
+        return 1 if any(t["crashes"] + t["hangs"] for t in totals.values()) else 0
     budget = dict(THOROUGH if ns.mode == "thorough" else QUICK)
-    for command in budget:
+    for command in COMMANDS:
         if getattr(ns, command) is not None:
             budget[command] = getattr(ns, command)
-    figures = campaign(
-        budget, seed=ns.seed, limit=ns.limit, keep=ns.keep, report=lambda s: print(s, flush=True)
-    )
+    say = functools.partial(print, flush=True)
+    if ns.command:
+        count = ns.count if ns.count is not None else budget[ns.command] - ns.start
+        book = Tally(ns.tally, ns.seed, ns.limit, budget)
+        book.data["fork_server"] = start_server()
+        say(f"fork server: {book.data['fork_server']}")
+        record = book.chunk(ns.command, ns.start, ns.start + count, again=True)
+        run_chunk(ns.command, ns.start, ns.start + count, ns.seed, ns.limit, ns.keep, say, record, book.save)
+        book.save()
+        totals = book.totals()
+    else:
+        totals = campaign(budget, ns.seed, ns.limit, ns.keep, say, ns.tally, ns.chunk, ns.chunks)
     if ns.json:
         ns.json.write_text(
-            json.dumps({"seed": ns.seed, "limit": ns.limit, "figures": figures}, indent=1) + "\n"
+            json.dumps({"seed": ns.seed, "limit": ns.limit, "figures": totals}, indent=1) + "\n"
         )
-    bad = sum(c["crashes"] + c["hangs"] for c in figures.values())
-    print(json.dumps(figures))
+    say(markdown(totals))
+    bad = sum(t["crashes"] + t["hangs"] for t in totals.values())
     return 1 if bad else 0
 
 
