@@ -146,3 +146,62 @@ def test_on_dask_lost_work_is_resubmitted_and_a_worker_killing_replication_is_fa
     # culprit each time may be blamed too (docs/robustness.md)
     assert bad["error"].str.contains("KilledWorker").all(), list(bad["error"])
     assert (table.loc[table["status"] == "ok", "error"].isna()).all()
+
+
+TROUBLE = """
+import time
+
+import normflow
+
+
+@normflow.hookimpl
+def normflow_register_processes(sim, register):
+    def trouble():
+        yield sim.env.timeout(1)
+        if tuple(sim.seed.spawn_key) == (1,):
+            {action}
+
+    register("trouble", trouble)
+"""
+
+
+def test_the_command_with_timeout_fails_a_replication_that_sleeps_forever_as_one_that_raises(tmp_path):
+    """Done-when of issue 18, through the real command in a fresh
+    interpreter: ``--timeout 5`` and a replication that never ends finish,
+    store it as failed and exit as a replication that raises does."""
+    from plugin_helpers import fake_distribution, normflow_cli
+
+    from normflow.experiment import open_experiment
+
+    outcomes = {}
+    for how, action in [("sleeps", "time.sleep(10**6)"), ("raises", "raise RuntimeError('deliberate')")]:
+        site = fake_distribution(
+            tmp_path / how, "trouble_plugin", TROUBLE.format(action=action), entry="trouble"
+        )
+        out = tmp_path / f"exp-{how}"
+        args = [
+            "experiment",
+            "run",
+            "minimal",
+            "-n",
+            "3",
+            "--workers",
+            "2",
+            "--timeout",
+            "5",
+            "--out",
+            str(out),
+        ]
+        args += ["--set", "scenario.end=1991-12-31", "--set", "events=[]", "--with", "trouble"]
+        began = time.monotonic()
+        done = normflow_cli(*args, pythonpath=site, env={"NORMFLOW_LOAD_PLUGINS": "trouble"})
+        assert time.monotonic() - began < 100
+        assert "Traceback" not in done.stderr, done.stderr
+        table = open_experiment(out).results()
+        failed = table[table["status"] == "failed"]
+        assert list(failed["replication"]) == [1], (how, done.stderr)
+        assert (table["status"] == "ok").sum() == 2
+        outcomes[how] = (done.returncode, str(failed["error"].iloc[0]))
+    assert outcomes["sleeps"][0] == outcomes["raises"][0] == 0
+    assert "no result after 5 s" in outcomes["sleeps"][1]
+    assert "deliberate" in outcomes["raises"][1]
