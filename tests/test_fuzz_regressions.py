@@ -90,3 +90,23 @@ def test_a_tally_resumes_where_it_stopped_and_refuses_overlaps(tmp_path):
     assert again.chunk("run", 0, 20)["done"] == 0 and len(again.data["chunks"]) == 1
     with pytest.raises(SystemExit, match="seed 0"):
         Tally(path, 1, 30.0, {"run": 25})
+
+
+def test_a_child_that_blocks_is_a_hang_and_one_that_ends_is_not():
+    import os
+    import time
+
+    from normflow.testing.fuzz import _wait
+
+    for nap, expect_hang in [(30.0, True), (0.0, False)]:
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(nap)
+            os._exit(0)
+        began = time.monotonic()
+        waited = _wait(pid, limit=0.5)
+        if waited is None:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        assert (waited is None) == expect_hang
+        assert time.monotonic() - began < 10

@@ -398,9 +398,11 @@ def _cpu_seconds(pid: int) -> float | None:
 def _wait(pid: int, limit: float) -> tuple[Any, float] | None:
     """Wait for child ``pid``: (wait status, CPU seconds) when it ends, None
     when it passes ``limit`` seconds of CPU time (where /proc says; a shared,
-    loaded machine stretches wall-clock time) or ten times that of
-    wall-clock time (a process that blocks without using the CPU)."""
-    began = time.monotonic()
+    loaded machine stretches wall-clock time, so wall-clock time is no
+    measure of work) or uses no CPU at all for ``2 * limit`` seconds of
+    wall-clock time (it blocks), or runs for an hour."""
+    began = last_change = time.monotonic()
+    last_spent = -1.0
     try:
         pidfd = os.pidfd_open(pid)
     except (AttributeError, OSError):
@@ -412,8 +414,12 @@ def _wait(pid: int, limit: float) -> tuple[Any, float] | None:
             if done:
                 return status, usage.ru_utime + usage.ru_stime
             spent = _cpu_seconds(pid)
-            wall = time.monotonic() - began
-            if (spent if spent is not None else wall) > limit or wall > max(10 * limit, limit + 300):
+            now = time.monotonic()
+            if spent is None:  # no /proc: wall-clock time is all there is
+                spent = now - began
+            if spent != last_spent:
+                last_spent, last_change = spent, now
+            if spent > limit or now - last_change > 2 * limit or now - began > max(3600.0, 10 * limit):
                 return None
             if pidfd is not None:
                 select.select([pidfd], [], [], 0.25)
@@ -428,7 +434,7 @@ def _wait(pid: int, limit: float) -> tuple[Any, float] | None:
 def run_forked(args: list[str], limit: float = TIME_LIMIT, cwd: str | None = None) -> tuple[str, int, str]:
     """Run ``normflow ARGS`` in a child forked from the fork server; (outcome,
     exit code, stderr tail). Outcome: ``ok``, ``crash`` or ``hang`` (more
-    than ``limit`` seconds of CPU time, or ten times that of wall-clock time)."""
+    than ``limit`` seconds of CPU time, or blocked: see ``_wait``)."""
     outcome, code, err, _ = _run_forked(args, limit, cwd)
     return outcome, code, err
 
