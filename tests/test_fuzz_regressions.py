@@ -81,6 +81,8 @@ def test_a_tally_resumes_where_it_stopped_and_refuses_overlaps(tmp_path):
     again = Tally(path, 0, 30.0, {"run": 25, "validate": 0, "experiment": 4})
     # the chunk cut short is finished first, then the rest
     assert list(again.pending(10)) == [("run", 10, 20), ("run", 20, 25), ("experiment", 0, 4)]
+    # inputs before ``first`` are left to another tally
+    assert list(again.pending(10, first=20)) == [("run", 20, 25), ("experiment", 20, 4)][:1]
     totals = again.totals()["run"]
     assert (totals["inputs"], totals["crashes"], totals["covered"], totals["cpu_seconds"]) == (15, 1, 15, 1.5)
     assert totals["found"] == [{"index": 12}]
