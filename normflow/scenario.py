@@ -335,6 +335,13 @@ class AccountabilityParams:
     support_threshold: float = param(
         0.5, low=0, high=1, doc="assembly support from which a local government carries its groups' case"
     )
+    legitimacy_weight: float = param(
+        0.0,
+        low=0,
+        high=1,
+        doc="how much of the pressure a local government carries depends on its residents' support "
+        "for the issue (World.legitimacy; 0: none)",
+    )
     electoral_threshold: float = param(
         0.5, low=0, high=1, doc="public support from which legislators count electoral cost"
     )

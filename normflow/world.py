@@ -381,6 +381,18 @@ class World:
     def stance(self, state: str, issue: str) -> StateStance:
         return self.stances[(state, issue)]
 
+    def legitimacy(self, lg: int, issue: int, weight: float) -> float:
+        """How much of its full weight pressure carried by local government
+        ``lg`` on ``issue`` has: ``1 - weight * (1 - s)``, where ``s`` is the
+        local public support for the issue in its locality. A local government
+        speaks for its residents (its claim to legitimacy as their
+        spokesperson), so a cause its residents back carries more; downward
+        accountability (campaigns winning local support) is what raises
+        ``s``. ``weight`` is ``[processes.accountability] legitimacy_weight``
+        (0: the residents' support does not matter)."""
+        s = float(self.lg_public_support[issue][lg])
+        return 1.0 - weight * (1.0 - min(max(s, 0.0), 1.0))
+
     def resolution_share(self, issue: int, state: int, t: float) -> float:
         """Share of the state's population whose local government has passed a
         resolution on the issue by time ``t`` and not withdrawn it since."""

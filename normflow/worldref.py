@@ -575,6 +575,7 @@ def render() -> str:
         "| `coalitions()` | every coalition of two or more, by name, with its members' ids |",
         "| `add_info(g, amount)` | add information to a group and its coalition's pool |",
         "| `appeal(i)` | how well issue `i` travels across borders (its area's appeal unless set) |",
+        "| `legitimacy(l, i, weight)` | the share of its full weight that pressure carried by local government `l` on issue `i` has: `1 - weight * (1 - local public support)` (`weight`: `[processes.accountability] legitimacy_weight`) |",
         "| `resolution_share(i, s, t)` | share of state `s`'s population whose local government had passed a resolution on issue `i` by day `t` |",
         "",
         "Indices are stable for the whole run. A group declared without an issue works",

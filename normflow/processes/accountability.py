@@ -12,7 +12,11 @@ help them) and press for nothing. A campaign's force is its coalition's pooled i
 - *Top-down*: the campaign presses the state on the issue. Pressure through
   the domestic door passes with the state's penetrability; pressure carried
   by a local government that supports the issue passes with that local
-  government's access instead (the article's core claim). A failed attempt
+  government's access instead (the article's core claim), scaled by the
+  local government's legitimacy as its residents' spokesperson
+  (``World.legitimacy``: ``1 - legitimacy_weight * (1 - local public
+  support)``), so downward accountability -- campaigns winning local
+  support -- strengthens what the local government carries. A failed attempt
   is an ``AccessBlocked`` event, which mechanisms such as the boomerang
   answer. Pressure that passes adds to the state's decaying pressure stock;
   where stated commitment exceeds practice, the gap times reputation
@@ -95,6 +99,8 @@ def campaigns(sim: RunContext, issue: int):
     salience_bump = p.salience_bump
     pressure_amount = p.pressure_amount
     threshold = p.support_threshold
+    voice = p.legitimacy_weight
+    voiced = voice > 0.0
     target = w.states[target_state]
     target_id = target.id
     # when only the trace hears public support, it takes a row: no event object
@@ -156,6 +162,10 @@ def campaigns(sim: RunContext, issue: int):
                 amount *= soft
         if lg >= 0 and backing[lg] >= threshold:
             channel, gate = "local_government", access[lg]
+            if voiced:
+                # a local government speaks for its residents: it carries as much
+                # of the case as they back (World.legitimacy)
+                amount *= 1.0 - voice * (1.0 - min(max(public[lg], 0.0), 1.0))
         else:
             channel, gate = "domestic", target.penetrability
         passed = random() < gate

@@ -30,7 +30,10 @@ The rule, as normflow runs it:
   access of 0 never does) and adds pressure
   ``strength * force`` on its national government about the issue, where
   ``force`` is the coalition's pooled information through the core's
-  ``I / (I + information_half)``. A partner whose level is ``province``
+  ``I / (I + information_half)``, times the legitimacy of the member's local
+  government that offers the partner (``World.legitimacy`` with the core's
+  ``legitimacy_weight``: its residents' support for the issue, which
+  downward accountability raises). A partner whose level is ``province``
   carries ``province_multiplier`` times as much.
 - Each success goes through ``sim.apply_pressure(..., channel=
   "local_diplomacy")``, so it adds to the target state's pressure stock (and
@@ -139,7 +142,9 @@ class LocalDiplomacy:
             for p, lg in sorted(offered.items()):
                 if not self.rng.random() < w.lg_access[p]:
                     continue
-                amount = cfg.strength * force
+                # the home local government speaks for its residents: a case they
+                # back carries more (the core's World.legitimacy rule)
+                amount = cfg.strength * force * w.legitimacy(lg, issue, acc.legitimacy_weight)
                 if w.lg_level[p] == "province":
                     amount *= cfg.province_multiplier
                 target = w.states[w.lg_state[p]].id
