@@ -72,7 +72,12 @@ def campaigns(sim: RunContext, issue: int):
     autonomy = sim.scenario.processes.autonomy
     paying = sim.mechanism_on("costs")
     co_opted = sim.mechanism_on("autonomy")
-    budget, budget_t, resources = w.group_budget, w.group_budget_t, w.group_resources
+    # memoryviews: the same memory as the world's arrays, read and written as Python floats
+    budget, budget_t = memoryview(w.group_budget), memoryview(w.group_budget_t)
+    resources = memoryview(w.group_resources)
+    administrative = memoryview(w.coalition_administrative)
+    cooptation_threshold = autonomy.cooptation_threshold
+    replenish, budget_years, campaign_cost = costs.replenish_rate, costs.budget_years, costs.campaign_cost
     # co-optation draws from its own stream: switching autonomy off leaves the campaigns' draws alone
     soften = sim.rng(f"cooptation.{issue_id}").random
 
@@ -116,15 +121,14 @@ def campaigns(sim: RunContext, issue: int):
         g = group_of[k]
         if paying:
             # a campaign costs resources; the budget refills with the group's resources
-            cap = resources[g] * costs.budget_years
-            budget[g] = min(
-                budget[g] + costs.replenish_rate * resources[g] * (t - budget_t[g]) / DAYS_PER_YEAR, cap
-            )
+            r = resources[g]
+            left = min(budget[g] + replenish * r * (t - budget_t[g]) / DAYS_PER_YEAR, r * budget_years)
             budget_t[g] = t
-            if budget[g] < costs.campaign_cost:
+            if left < campaign_cost:
+                budget[g] = left
                 tally["campaign_stalled"] += 1
                 return
-            budget[g] -= costs.campaign_cost
+            budget[g] = left - campaign_cost
         root = coalition_of(g)
         pooled = pooled_info[root]
         force = pooled / (pooled + half)
@@ -145,8 +149,11 @@ def campaigns(sim: RunContext, issue: int):
             if lg >= 0:
                 public[lg] += local_gain * appeal * force * (1.0 - public[lg])
             stance.public_support += national_gain * appeal * force * (1.0 - stance.public_support)
+            # Decaying.add, inlined: the stock read once at t
             salience = stance.salience
-            salience.add(t, salience_bump * appeal * force * (1.0 - min(salience.at(t), 1.0)))
+            now = salience.at(t)
+            salience.value = now + salience_bump * appeal * force * (1.0 - min(now, 1.0))
+            salience.since = t
             if public_row is not None:
                 public_row(t, state_ids[st], issue_id, stance.public_support)
         if st != target_state or not supporter[g]:
@@ -154,7 +161,7 @@ def campaigns(sim: RunContext, issue: int):
         amount = pressure_amount * force * commitment[g]
         if co_opted:
             # co-optation: a coalition that lost its administrative autonomy presses less and more softly
-            soft = w.coalition_administrative[root] / autonomy.cooptation_threshold
+            soft = administrative[root] / cooptation_threshold
             if soft < 1.0:
                 if soften() >= soft:
                     tally["campaign_softened"] += 1
