@@ -13,9 +13,33 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import attrs
+
 from normflow.events import ALL_EVENTS, Event
 
 Handler = Callable[[Event], object]
+
+
+class FieldsHandler:
+    """A handler that takes an event's field values (``t`` first, in the
+    class's order) instead of the event object. A process whose event only
+    such handlers and row-writing sinks hear builds no object at all
+    (``Bus.direct``); when the object is built anyway, the handler gets its
+    fields from it."""
+
+    def __init__(self, fn: Callable[..., object]):
+        self.fn = fn
+        self._names: dict[type[Event], tuple[str, ...]] = {}
+
+    def __call__(self, event: Event) -> object:
+        cls = type(event)
+        names = self._names.get(cls)
+        if names is None:
+            names = self._names[cls] = tuple(f.name for f in attrs.fields(cls))
+        return self.fn(*[getattr(event, name) for name in names])
+
+    def row_writer(self, cls: type[Event]) -> Callable[..., object]:
+        return self.fn
 
 
 class Bus:
@@ -25,7 +49,12 @@ class Bus:
         self._dispatch: dict[type[Event], tuple[Handler, ...]] = {}
         self._frozen = False
 
-    def subscribe(self, event_type: type[Event], handler: Handler) -> None:
+    def subscribe(self, event_type: type[Event], handler: Handler, *, fields: bool = False) -> None:
+        """Call ``handler(event)`` for every event of ``event_type`` (or a
+        subclass); with ``fields``, ``handler(t, *fields)`` instead
+        (``FieldsHandler``)."""
+        if fields:
+            handler = FieldsHandler(handler)
         if self._frozen:
             raise RuntimeError("handlers are fixed once the run starts; subscribe during setup")
         if not (isinstance(event_type, type) and issubclass(event_type, Event)):
@@ -57,12 +86,16 @@ class Bus:
     def direct(self, cls: type[Event]) -> Callable[..., None] | None:
         """A function ``write(t, *fields)`` that delivers an event of class
         ``cls`` from its field values (in the class's order) when only sinks
-        with a ``row_writer`` receive that class; None when a handler
-        listens (it needs the object) or nobody does."""
+        with a ``row_writer`` and handlers subscribed with ``fields`` receive
+        that class; None when a handler listens that needs the object, or
+        nobody does."""
         table = self._dispatch.get(cls)
         if table is None:
             table = self._table(cls)
-        if not table or any(h not in self._sinks or not hasattr(h, "row_writer") for h in table):
+        if not table or any(
+            not isinstance(h, FieldsHandler) and (h not in self._sinks or not hasattr(h, "row_writer"))
+            for h in table
+        ):
             return None
         writers = [h.row_writer(cls) for h in table]  # type: ignore[attr-defined]
         if len(writers) == 1:

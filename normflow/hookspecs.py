@@ -213,7 +213,10 @@ def normflow_register_handlers(
     :param register: ``register(event_class, handler)``; ``handler(event)`` is
         called for every published event of that class (or of a subclass, so
         ``normflow.events.Event`` hears everything). Handlers are fixed when
-        the run starts.
+        the run starts. ``register(event_class, handler, fields=True)`` calls
+        ``handler(t, *fields)`` with the event's field values (in the class's
+        order) instead: an event that only such handlers and the trace hear
+        is never built as an object.
     :returns: nothing.
 
     Called at setup. Subscribing makes the engine build events it would

@@ -292,10 +292,10 @@ class Simulation:
         return register
 
     def _handler_register(self, plugin: str) -> Callable[[type, Callable[[Any], object]], None]:
-        def register(event_type: type, handler: Callable[[Any], object]) -> None:
+        def register(event_type: type, handler: Callable[..., object], *, fields: bool = False) -> None:
             label = f"handler {getattr(handler, '__name__', repr(handler))} for {getattr(event_type, '__name__', event_type)}"
             try:
-                self.bus.subscribe(event_type, self._guard(plugin, label, handler))
+                self.bus.subscribe(event_type, self._guard(plugin, label, handler), fields=fields)
             except TypeError as exc:
                 raise PluginError(f"plugin '{plugin}': {exc}") from None
 

@@ -671,3 +671,47 @@ def test_validate_takes_with_and_without():
     assert not any(name.startswith("spiral.") for name in milestones("--without", "spiral"))
     out = CliRunner().invoke(cli, ["validate", "minimal", "-n", "1", "--with", "nosuch"])
     assert out.exit_code == 2 and "--with: got 'nosuch'" in out.output
+
+
+# -- handlers that take an event's fields ------------------------------------------------
+
+
+class BlockLog:
+    """Keeps every blocked access it hears, as fields or from event objects."""
+
+    def __init__(self, name: str, fields: bool):
+        self.normflow_plugin_name = name
+        self.fields = fields
+        self.seen: list[tuple[Any, ...]] = []
+
+    @hookimpl
+    def normflow_register_handlers(self, register):
+        if self.fields:
+            register(events.AccessBlocked, lambda *row: self.seen.append(row), fields=True)
+        else:
+            register(
+                events.AccessBlocked,
+                lambda ev: self.seen.append((ev.t, ev.group, ev.state, ev.issue, ev.channel, ev.id)),
+            )
+
+
+def closed_door() -> Any:
+    data = {**SCENARIO, "states": [{"id": "japan", "penetrability": 0.05}, {"id": "korea"}]}
+    return scenario_from_dict(data)
+
+
+def test_a_fields_handler_hears_what_an_object_handler_hears_with_or_without_objects(tmp_path):
+    alone = BlockLog("alone", fields=True)
+    sim, _ = run(alone, scenario=closed_door(), trace=tmp_path / "t.jsonl")
+    # only the fields handler and the trace listen: no object is built
+    assert sim.bus.direct(events.AccessBlocked) is not None
+    assert len(alone.seen) > 5
+    traced = [r for r in read_trace(tmp_path / "t.jsonl") if r["kind"] == "access_blocked"]
+    assert [(r["t"], r["group"], r["state"], r["issue"], r["channel"], r["id"]) for r in traced] == alone.seen
+    # beside a handler that needs the object, the fields handler gets the object's fields
+    fields, objects = BlockLog("fields", fields=True), BlockLog("objects", fields=False)
+    sim, _ = run(fields, objects, scenario=closed_door())
+    assert sim.bus.direct(events.AccessBlocked) is None
+    assert fields.seen == objects.seen
+    # (event ids depend on which other kinds are traced; the rest does not)
+    assert [row[:-1] for row in fields.seen] == [row[:-1] for row in alone.seen]

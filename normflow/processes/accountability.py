@@ -108,6 +108,9 @@ def campaigns(sim: RunContext, issue: int):
     voiced = voice > 0.0
     target = w.states[target_state]
     target_id = target.id
+    # blocked access goes to the boomerang and the trace as field values when
+    # they take them so (Bus.direct): no event object
+    blocked_row = bus.direct(AccessBlocked)
     # when only the trace hears public support, it takes a row: no event object
     public_row = bus.direct(PublicSupportChanged)
     if public_row is None and wants_public:
@@ -182,7 +185,9 @@ def campaigns(sim: RunContext, issue: int):
             apply_pressure(t, group_ids[g], target_id, issue_id, channel, "moral", amount)
         else:
             tally["access_blocked"] += 1
-            if wants_blocked:
+            if blocked_row is not None:
+                blocked_row(t, group_ids[g], target_id, issue_id, channel, sim.new_event_id())
+            elif wants_blocked:
                 publish(
                     AccessBlocked(
                         t=t,

@@ -127,33 +127,39 @@ class Boomerang:
     # -- the mechanism ------------------------------------------------------------
 
     def blocked(self, ev: normflow.events.AccessBlocked) -> None:
+        """The handler, given the event object."""
+        self.access_blocked(ev.t, ev.group, ev.state, ev.issue, ev.channel, getattr(ev, "id", 0))
+
+    def access_blocked(
+        self, t: float, group: str, state: str, issue: str, channel: str = "", id: int = 0
+    ) -> None:
+        """The handler, given the fields of an ``AccessBlocked`` (subscribed
+        with ``fields=True``: the engine builds no event object for it)."""
         w, cfg = self.sim.world, self.config
-        if self.stale and ev.t - self.indexed_at >= INDEX_REFRESH_DAYS:
-            self._reindex(ev.t)
-        root = w.coalition_of(w.group_index[ev.group])
+        if self.stale and t - self.indexed_at >= INDEX_REFRESH_DAYS:
+            self._reindex(t)
+        root = w.coalition_of(w.group_index[group])
         routes = self.routes.get(root)
         if routes is None and not (cfg.institution and w.coalition_size[root] > 1):
             return  # the common case: no network abroad to reach
-        key = (root, ev.state, ev.issue)
+        key = (root, state, issue)
         if self.pending[key] >= cfg.max_pending:
             return
-        blocked_state = w.state_index[ev.state]
+        blocked_state = w.state_index[state]
         options = [r for r in routes or () if r[0] != blocked_state]
         if cfg.institution:
             options.append((-1, -1))
-        state, ally = options[int(self.rng.integers(len(options)))]
-        gate = cfg.institution_leverage if state < 0 else self.penetrability[state]
+        ally_state, ally = options[int(self.rng.integers(len(options)))]
+        gate = cfg.institution_leverage if ally_state < 0 else self.penetrability[ally_state]
         if self.rng.random() >= cfg.take_up * gate:
             return
-        fire_at = ev.t + self.rng.exponential(cfg.delay_days)
+        fire_at = t + self.rng.exponential(cfg.delay_days)
         if fire_at > self.sim.horizon:
             return
         self.pending[key] += 1
         self.start_process(
             "boomerang",
-            lambda: self._outside_pressure(
-                fire_at, key, ev.group, state, ally, ev.issue, getattr(ev, "id", 0)
-            ),
+            lambda: self._outside_pressure(fire_at, key, group, ally_state, ally, issue, id),
         )
 
     def _outside_pressure(
@@ -231,7 +237,8 @@ def normflow_register_milestones(sim, register):
 @normflow.hookimpl
 def normflow_register_handlers(sim, register):
     mechanism = _mechanism(sim)
-    register(normflow.events.AccessBlocked, mechanism.blocked)
+    # thousands of blocks a run: the fields, not an event object
+    register(normflow.events.AccessBlocked, mechanism.access_blocked, fields=True)
     register(normflow.events.CoalitionFormed, mechanism.coalitions_changed)
     register(normflow.events.CoalitionJoined, mechanism.coalitions_changed)
 
