@@ -93,9 +93,33 @@ class AggregatedClock:
     - otherwise by inverse transform on the cumulative rates (a binary
       search, O(log n)).
 
-    All three are exact, and vectorized over a block of ticks."""
+    All three are exact, and vectorized over a block of ticks.
 
-    def __init__(self, rates: np.ndarray, rng: np.random.Generator, block: int = BLOCK):
+    Per-tick draws that a process would make from the same generator can be
+    made for the whole block, in the same order, right after the block's own
+    draws: the stream then gives every tick the very numbers the scalar draws
+    would have given it.
+
+    - ``actors(picks)``, if given, maps a block's actors to what ``block``
+      hands to the ticks, and may draw from ``rng`` (one bounded integer per
+      tick, say, as a process would draw one per tick);
+    - with ``uniforms``, ``block`` also draws a uniform for every tick
+      (``self.uniforms``), of which the ticks take what they need in order,
+      counting them in ``self.used``; before the next block the generator is
+      put back where the scalar draws of the used ones would have left it (a
+      tick that draws no uniform takes none).
+
+    Use one of the two per clock: ticks that drew an integer and a uniform
+    each would interleave two kinds of draws, which blocks cannot reproduce."""
+
+    def __init__(
+        self,
+        rates: np.ndarray,
+        rng: np.random.Generator,
+        block: int = BLOCK,
+        actors: Callable[[np.ndarray], np.ndarray] | None = None,
+        uniforms: bool = False,
+    ):
         rates = np.asarray(rates, dtype=float)
         if rates.ndim != 1 or not np.all(np.isfinite(rates)) or (rates < 0).any():
             raise ValueError("rates must be a 1-D array of finite, non-negative numbers")
@@ -115,6 +139,11 @@ class AggregatedClock:
         self._gaps: list[float] = []
         self._picks: list[int] = []
         self._i = 0
+        self._actors = actors
+        self._uniforms = uniforms
+        self._before_uniforms: dict[str, Any] | None = None
+        self.uniforms: list[float] = []
+        self.used = 0
 
     def draw(self) -> tuple[np.ndarray, np.ndarray]:
         """The next block of ticks: gaps (days) and the actor behind each."""
@@ -142,8 +171,20 @@ class AggregatedClock:
         return np.concatenate(kept) if len(kept) > 1 else kept[0]
 
     def block(self) -> tuple[list[float], list[int]]:
-        """``draw()`` as Python lists, the cheapest form to loop over."""
+        """``draw()`` as Python lists, the cheapest form to loop over (with
+        ``actors`` and ``uniforms`` as the class says)."""
+        if self._before_uniforms is not None:
+            # the generator as the scalar draws of the last block's used uniforms left it
+            self.rng.bit_generator.state = self._before_uniforms
+            if self.used:
+                self.rng.random(self.used)
         gaps, picks = self.draw()
+        if self._actors is not None:
+            picks = self._actors(picks)
+        if self._uniforms:
+            self._before_uniforms = self.rng.bit_generator.state
+            self.uniforms = self.rng.random(len(gaps)).tolist()
+            self.used = 0
         return gaps.tolist(), picks.tolist()
 
     def next(self) -> tuple[float, int]:

@@ -278,3 +278,44 @@ def test_one_driver_for_several_clocks_fires_every_tick_at_the_time_and_in_the_o
     separate, shared = record(False), record(True)
     assert len(separate) > 500
     assert shared == separate
+
+
+@pytest.mark.parametrize("kind", ["integers", "uniforms"])
+@pytest.mark.parametrize("rates", [np.full(40, 2.0), np.linspace(1.0, 3.0, 40), np.geomspace(0.01, 50.0, 40)])
+def test_block_draws_give_every_tick_the_numbers_of_scalar_draws(rates, kind):
+    """A clock's per-tick draws made for its whole block (``actors`` drawing a
+    bounded integer per tick, or ``uniforms`` of which some ticks take one)
+    equal the scalar draws a process would make from the same generator tick
+    by tick, and leave the generator where those would."""
+    sizes = np.arange(40) % 7 + 1  # a bounded integer per tick; size 1 draws nothing
+    takes = np.random.default_rng(9).random(3 * 64) < 0.6  # which ticks draw a uniform
+    scalar_rng = np.random.default_rng(4)
+    scalar = AggregatedClock(rates, scalar_rng, block=64)
+    expected = []
+    for i in range(3 * 64):
+        _, who = scalar.next()
+        if kind == "integers":
+            expected.append((who, int(scalar_rng.integers(sizes[who]))))
+        else:
+            expected.append((who, scalar_rng.random() if takes[i] else None))
+    rng = np.random.default_rng(4)
+    if kind == "integers":
+        clock = AggregatedClock(
+            rates, rng, block=64, actors=lambda picks: picks * 10 + rng.integers(0, sizes[picks])
+        )
+    else:
+        clock = AggregatedClock(rates, rng, block=64, uniforms=True)
+    got = []
+    for b in range(3):
+        _, picks = clock.block()
+        for i, code in enumerate(picks):
+            if kind == "integers":
+                got.append((code // 10, code % 10))
+            elif takes[b * 64 + i]:
+                got.append((code, clock.uniforms[clock.used]))
+                clock.used += 1
+            else:
+                got.append((code, None))
+    assert got == expected
+    # the next block starts where the scalar draws left the generator
+    assert clock.block()[0] == scalar.block()[0]

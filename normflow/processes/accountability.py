@@ -55,7 +55,6 @@ def campaigns(sim: RunContext, issue: int):
     appeal = w.appeal(issue)
     lg_public = w.lg_public_support[issue]
     lg_support = w.lg_support[issue]
-    random = rng.random
     bus = sim.bus
     tally = sim.tally
     wants_public = bus.wants(PublicSupportChanged)
@@ -118,6 +117,8 @@ def campaigns(sim: RunContext, issue: int):
         def public_row(t: float, where: str, issue: str, support: float) -> None:
             publish(PublicSupportChanged(t=t, where=where, issue=issue, support=support))
 
+    clock = AggregatedClock(rates, rng, uniforms=True)
+
     def campaign(t: float, k: int) -> None:
         if t < launch:
             return
@@ -178,7 +179,9 @@ def campaigns(sim: RunContext, issue: int):
                 amount *= 1.0 - voice * (1.0 - min(max(public[lg], 0.0), 1.0))
         else:
             channel, gate = "domestic", target.penetrability
-        passed = random() < gate
+        # rng.random(), from the clock's block of uniforms (the same numbers)
+        passed = clock.uniforms[clock.used] < gate
+        clock.used += 1
         if not top:
             return
         if passed:
@@ -199,7 +202,7 @@ def campaigns(sim: RunContext, issue: int):
                     )
                 )
 
-    yield from clock_ticks(sim.env, AggregatedClock(rates, rng), campaign, sim.horizon)
+    yield from clock_ticks(sim.env, clock, campaign, sim.horizon)
 
 
 def electoral_leverage(sim: RunContext, issue: int):

@@ -379,10 +379,17 @@ def local_sharing(sim: RunContext, issue: int):
     at_locality, start, count = _index(w.group_locality[groups], groups, len(w.lg_ids))
     # the localities with groups, in order (np.unique would import numpy.ma mid-run)
     lgs = np.flatnonzero(count)
-    members = [at_locality[start[lg] : start[lg] + count[lg]].tolist() for lg in lgs]
     rates = p.lg_share_rate / DAYS_PER_YEAR * w.lg_openness[lgs]
+    first, size = start[lgs], count[lgs]
+    integers = rng.integers
+
+    def chosen(picks: np.ndarray) -> np.ndarray:
+        # the group each sharing reaches, drawn for the clock's whole block right
+        # after its draws: the very numbers one draw per tick would give
+        return at_locality[first[picks] + integers(0, size[picks])]
+
     # plain Python values on the hot path (see accountability.campaigns)
-    locality_of = lgs.tolist()
+    locality_of = w.group_locality.tolist()
     support = memoryview(w.lg_support[issue])
     openness = memoryview(w.lg_openness)
     info = memoryview(w.group_info)
@@ -390,7 +397,6 @@ def local_sharing(sim: RunContext, issue: int):
     commitment = memoryview(w.group_commitment)
     supporter = w.group_supporter.tolist()
     coalition_of = w.coalition_of
-    integers = rng.integers
     tally = sim.tally
     wants = sim.bus.wants(InformationShared)
     shared_row = sim.bus.direct(InformationShared)  # only the trace listens: a row, no object
@@ -400,10 +406,8 @@ def local_sharing(sim: RunContext, issue: int):
     persuasion = p.lg_persuasion
     latest = sim.latest_event  # the last sharing in each locality: a resolution's cause
 
-    def share(t: float, k: int) -> None:
-        lg = locality_of[k]
-        local = members[k]
-        g = local[integers(len(local))]
+    def share(t: float, g: int) -> None:
+        lg = locality_of[g]
         # World.add_info, inlined
         amount = transfer * openness[lg] * 0.2
         info[g] += amount
@@ -425,4 +429,4 @@ def local_sharing(sim: RunContext, issue: int):
                 )
             )
 
-    yield from clock_ticks(sim.env, AggregatedClock(rates, rng), share, sim.horizon)
+    yield from clock_ticks(sim.env, AggregatedClock(rates, rng, actors=chosen), share, sim.horizon)
