@@ -192,9 +192,26 @@ class Spiral:
         self.backslides = 0
 
     def pressed(self, ev: normflow.events.PressureApplied) -> None:
-        machine = self.machines.get((ev.target, ev.issue))
+        """The handler, given the event object."""
+        self.pressure_applied(ev.t, ev.source, ev.target, ev.issue, ev.channel, ev.nature, ev.amount)
+
+    def pressure_applied(
+        self,
+        t: float,
+        source: str,
+        target: str,
+        issue: str,
+        channel: str,
+        nature: str,
+        amount: float,
+        id: int = 0,
+        causes: tuple[int, ...] = (),
+    ) -> None:
+        """The handler, given the fields of a ``PressureApplied`` (subscribed
+        with ``fields=True``: the engine builds no event object for it)."""
+        machine = self.machines.get((target, issue))
         if machine is not None:
-            machine.stock.add(ev.t, ev.amount)
+            machine.stock.add(t, amount)
 
     def run(self):
         sim, cfg = self.sim, self.config
@@ -281,7 +298,8 @@ def normflow_register_milestones(sim, register):
 
 @normflow.hookimpl
 def normflow_register_handlers(sim, register):
-    register(normflow.events.PressureApplied, _mechanism(sim).pressed)
+    # thousands of pressures a run: the fields, not an event object
+    register(normflow.events.PressureApplied, _mechanism(sim).pressure_applied, fields=True)
 
 
 @normflow.hookimpl
