@@ -222,3 +222,31 @@ def test_the_counterfactual_without_local_governments_closes_the_channels():
     )
     sim.run()
     assert sim.world.channels == [] and rec.events == []
+
+
+def _lone_groups(expertise):
+    return "".join(
+        f"""
+[[civil_society.groups]]
+id = "forum-{k}"
+state = "japan"
+locality = "kitakyushu"
+expertise = {e}
+"""
+        for k, e in enumerate(expertise)
+    )
+
+
+def test_many_lone_groups_asking_one_partner_do_not_multiply_what_it_carries():
+    # five groups of one city that never exchange (so never form a coalition, and
+    # their information stays put): Dalian relays the city's case once per
+    # mobilisation, with the strongest case -- what the best-informed group alone gets
+    quiet = "[processes.information]\ncontact_rate = 0\nlg_share_rate = 0\n"
+    five = scenario(dalian_access=1.0, groups=_lone_groups([0.2, 0.35, 0.5, 0.65, 0.8])) + quiet
+    best = scenario(dalian_access=1.0, groups=_lone_groups([0.8])) + quiet
+    _, _, pressed, used = pressure_on_china(five)
+    _, _, _, alone = pressure_on_china(best)
+    assert used and len(used) == len(pressed)
+    times = [u.t for u in used]
+    assert len(times) == len(set(times))  # one relay per quarter
+    assert [u.amount for u in used] == pytest.approx([u.amount for u in alone])

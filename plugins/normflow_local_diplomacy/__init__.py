@@ -26,9 +26,11 @@ The rule, as normflow runs it:
   member's partners serve the whole coalition, as Dalian's access served
   Kitakyushu's groups.
 - *Several partners at once.* The coalition mobilises all its partners
-  together; each one gets through with probability equal to its access (an
-  access of 0 never does) and adds pressure
-  ``strength * force`` on its national government about the issue, where
+  together; each partner relays the case once per mobilisation and issue,
+  with the strongest case any coalition brings it (many lone groups asking
+  the same partner do not multiply what it carries); it gets through with
+  probability equal to its access (an access of 0 never does) and adds
+  pressure ``strength * force`` on its national government about the issue, where
   ``force`` is the coalition's pooled information through the core's
   ``I / (I + information_half)``, times the legitimacy of the member's local
   government that offers the partner (``World.legitimacy`` with the core's
@@ -135,36 +137,44 @@ class LocalDiplomacy:
             offered = reach.setdefault((issue, int(roots[g])), {})
             for p in self.abroad[lg]:
                 offered.setdefault(p, lg)
+        # each partner relays the case once per mobilisation and issue, with the
+        # strongest case any coalition brings it: many lone groups asking the same
+        # partner do not multiply what it carries to its centre
+        best: dict[tuple[int, int], tuple[float, int]] = {}
         for (issue, root), offered in sorted(reach.items()):
             pooled = w.coalition_info[root]
             force = pooled / (pooled + acc.information_half)
-            issue_id = w.issues[issue].id
             for p, lg in sorted(offered.items()):
-                if not self.rng.random() < w.lg_access[p]:
-                    continue
                 # the home local government speaks for its residents: a case they
                 # back carries more (the core's World.legitimacy rule)
-                amount = cfg.strength * force * w.legitimacy(lg, issue, acc.legitimacy_weight)
-                if w.lg_level[p] == "province":
-                    amount *= cfg.province_multiplier
-                target = w.states[w.lg_state[p]].id
-                applied = sim.apply_pressure(
-                    t, w.lg_ids[p], target, issue_id, "local_diplomacy", "moral", float(amount)
+                weight = float(force * w.legitimacy(lg, issue, acc.legitimacy_weight))
+                if weight > best.get((issue, p), (-1.0, -1))[0]:
+                    best[(issue, p)] = (weight, lg)
+        for (issue, p), (weight, lg) in sorted(best.items()):
+            issue_id = w.issues[issue].id
+            if not self.rng.random() < w.lg_access[p]:
+                continue
+            amount = cfg.strength * weight
+            if w.lg_level[p] == "province":
+                amount *= cfg.province_multiplier
+            target = w.states[w.lg_state[p]].id
+            applied = sim.apply_pressure(
+                t, w.lg_ids[p], target, issue_id, "local_diplomacy", "moral", float(amount)
+            )
+            if applied <= 0.0:
+                continue  # nothing to carry (no information pooled yet, or a modifier cancelled it)
+            name = channel_name(w.lg_ids[lg], w.lg_ids[p])
+            self.uses[name] += 1
+            self.pressure += applied
+            sim.bus.publish(
+                normflow.events.ChannelUsed(
+                    t=t,
+                    channel=name,
+                    path=(w.lg_ids[lg], w.lg_ids[p], target),
+                    issue=issue_id,
+                    amount=applied,
                 )
-                if applied <= 0.0:
-                    continue  # nothing to carry (no information pooled yet, or a modifier cancelled it)
-                name = channel_name(w.lg_ids[lg], w.lg_ids[p])
-                self.uses[name] += 1
-                self.pressure += applied
-                sim.bus.publish(
-                    normflow.events.ChannelUsed(
-                        t=t,
-                        channel=name,
-                        path=(w.lg_ids[lg], w.lg_ids[p], target),
-                        issue=issue_id,
-                        amount=applied,
-                    )
-                )
+            )
 
 
 #: One mechanism per run; the module is shared by every run in the process.
