@@ -568,6 +568,8 @@ def run_chunk(
     if chunk.get("done", start) <= start or "counts" not in chunk:
         chunk.update(command=command, start=start, stop=stop, done=start, counts=_new_counts(), found=[])
     chunk.update(commit=_commit(), seed=seed, limit=limit)
+    # a chunk carried on after the code changed was measured on both
+    chunk["commits"] = [*[c for c in chunk.get("commits", []) if c != _commit()], _commit()]
     counts = chunk["counts"]
     with tempfile.TemporaryDirectory(prefix="normflow-fuzz-") as tmp:
         for i in range(chunk["done"], stop):
@@ -724,8 +726,9 @@ class Tally:
                 total["max_cpu_seconds"] = max(total["max_cpu_seconds"], counts.get("max_cpu_seconds", 0.0))
                 if c["start"] <= covered:
                     covered = max(covered, c["done"])
-                if c.get("commit") and c["commit"] not in commits:
-                    commits.append(c["commit"])
+                for commit in c.get("commits", [c["commit"]] if c.get("commit") else []):
+                    if commit not in commits:
+                        commits.append(commit)
                 found.extend(c.get("found", []))
             total.update(budget=self.data["budget"][command], covered=covered, commits=commits, found=found)
             out[command] = total
