@@ -382,6 +382,12 @@ class AgendaParams:
         0.05, low=0, high=1, doc="weekly chance a sponsor readies a bill, at full expertise"
     )
     check_days: float = param(7.0, low=1, high=365, doc="days between checks of the three streams")
+    coupling_days: float = param(
+        0.0,
+        low=0,
+        high=36500,
+        doc="mean days of open session entrepreneurs need to couple the three streams when politics is 0.1 over its threshold (0: at once)",
+    )
     stage_days: float = param(30.0, low=1, high=3650, doc="mean days a bill spends in a stage")
     electoral_weight: float = param(
         0.5, low=0, high=10, doc="stage pass chance gained per unit electoral pressure"
@@ -516,6 +522,12 @@ class CounterParams:
         low=0,
         high=10,
         doc="weight of counter-resolutions' population share against coverage in the politics stream",
+    )
+    politics_weight: float = param(
+        0.5,
+        low=0,
+        high=10,
+        doc="politics stream lost per unit of organized opposition (the state's stance.opposition)",
     )
     lobbying_rate: float = param(6.0, low=0, high=1000, doc="lobbying acts per year at full mobilization")
     lobbying_amount: float = param(0.1, low=0, high=100, doc="counter-lobbying stock added per act")

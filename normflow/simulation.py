@@ -565,6 +565,48 @@ class Simulation:
         knockout = {"counter": "counter_mobilization"}.get(name, name)
         return bool(getattr(self.scenario.processes, name).enabled) and self.enabled(knockout)
 
+    def spend(self, payer: str, amount: float, t: float | None = None) -> bool:
+        """Charge an act (a delegation, a visit abroad, a campaign a plugin
+        runs) to ``payer``, a local government or a group, at ``t`` (now by
+        default); return whether the act goes ahead.
+
+        With costs modelled (``[processes.costs] enabled``, and not switched
+        off) a local government pays ``amount`` of its political capital (in
+        [0, 1], regained at ``capital_rate`` a year; resolutions spend the
+        same capital) and a group pays from its campaign budget (refilled at
+        ``replenish_rate`` times its resources a year, up to
+        ``budget_years`` of them). One that cannot pay is not charged and the
+        act does not happen (``act_unpaid`` counts them): the caller skips
+        it. Without costs every act is free and this returns True."""
+        if amount <= 0.0 or not self.mechanism_on("costs"):
+            return True
+        w, costs = self.world, self.scenario.processes.costs
+        t = self.env.now if t is None else t
+        if payer in w.lg_index:
+            i = w.lg_index[payer]
+            w.lg_capital[i] = min(
+                w.lg_capital[i] + costs.capital_rate * (t - w.lg_capital_t[i]) / 365.25, 1.0
+            )
+            w.lg_capital_t[i] = t
+            purse = w.lg_capital
+        elif payer in w.group_index:
+            i = w.group_index[payer]
+            cap = w.group_resources[i] * costs.budget_years
+            w.group_budget[i] = min(
+                w.group_budget[i]
+                + costs.replenish_rate * w.group_resources[i] * (t - w.group_budget_t[i]) / 365.25,
+                cap,
+            )
+            w.group_budget_t[i] = t
+            purse = w.group_budget
+        else:
+            raise KeyError(f"spend: {payer!r} is neither a local government nor a group of the scenario")
+        if purse[i] < amount:
+            self.tally["act_unpaid"] += 1
+            return False
+        purse[i] -= amount
+        return True
+
     def chamber(self, state: str) -> agenda.Chamber | None:
         return self._chambers.get(state)
 

@@ -290,6 +290,8 @@ class World:
         self.coalition_delegated = np.full(n, au.delegated_start)
         self.coalition_administrative = np.full(n, au.administrative_start)
         self.coalition_political = np.full(n, au.political_start)
+        # a group's own administrative autonomy: support it takes binds it first (co-optation)
+        self.group_administrative = np.full(n, au.administrative_start)
         # costs: each group's budget, and when it was last brought up to date
         self.group_budget = self.group_resources * s.processes.costs.budget_years
         self.group_budget_t = np.zeros(n)

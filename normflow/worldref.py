@@ -317,6 +317,15 @@ FIELDS: tuple[WorldField, ...] = (
         write="World.merge",
     ),
     WorldField(
+        "group_administrative",
+        "float64",
+        "(G,)",
+        "group index",
+        "administrative autonomy of the group itself: what local support it took binds it (co-optation)",
+        0.0,
+        1.0,
+    ),
+    WorldField(
         "group_budget",
         "float64",
         "(G,)",

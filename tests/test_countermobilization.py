@@ -7,6 +7,7 @@ import copy
 from typing import Any
 
 import numpy as np
+import pytest
 from helpers import BASE, scenario
 from hypothesis import given
 from hypothesis import strategies as st
@@ -278,3 +279,158 @@ def test_a_launch_names_what_it_starts():
         assert "events[0].starts" in str(exc)
     else:
         raise AssertionError("a launch without 'starts' was accepted")
+
+
+# -- organized opposition on the state's stance ---------------------------------------
+
+
+def test_counter_mobilization_writes_the_state_s_organized_opposition():
+    """Opponents' level is the state's ``opposition``, which the politics
+    stream, the legislature's votes and a negotiation's ratification read;
+    without opponents, or switched off, it stays 0."""
+
+    def opposition(counter):
+        sim = Simulation(contested(counter), 0, autoload=False)
+        sim.run()
+        return sim.world.stance("japan", "suffrage").opposition, sim
+
+    level, sim = opposition(STRONG_COUNTER)
+    assert 0.0 < level < 1.0
+    off, _ = opposition({**STRONG_COUNTER, "enabled": False})
+    assert off == 0.0
+
+
+def agenda_by_margin(counter: dict[str, Any]):
+    """Politics is national support alone; the agenda waits for a window the
+    streams open, then for entrepreneurs to couple them (``coupling_days``);
+    opponents roused by resolutions weigh on the politics stream."""
+    data = copy.deepcopy(BASE)
+    data["scenario"]["end"] = "1996-12-31"
+    data["states"][0]["legislature"] = {
+        "name": "Diet",
+        "ordinary_session": {"month": 1, "day": 2, "days": 360},
+        "extraordinary_sessions": [],
+    }
+    data["states"][0]["public_support"] = 0.6
+    data["local_governments"]["groups"] = [{"state": "japan", "count": 300, "support": 0.5}]
+    data["civil_society"]["populations"] = [{"state": "japan", "count": 40}, OPPONENTS]
+    data["events"] = [
+        {
+            "date": "1992-06-01",
+            "category": "state_visit",
+            "state": "korea",
+            "target": "japan",
+            "strength": 2.0,
+        }
+    ]
+    data["processes"] = {
+        "agenda": {
+            "problem_threshold": 0.0,
+            "policy_hazard": 1.0,
+            "politics_public_weight": 1.0,
+            "politics_threshold": 0.7,
+            "coupling_days": 60.0,
+        },
+        "accountability": {"national_support_gain": 0.0},
+        "counter": counter,
+    }
+    return scenario_from_dict(data)
+
+
+def test_organized_opposition_makes_the_agenda_later():
+    """Paired seeds: the same window (a 1992 visit), but opponents roused by
+    the resolutions narrow the politics stream's margin, so the streams are
+    coupled later (or not at all)."""
+    horizon = agenda_by_margin({}).horizon
+    delays = []
+    for seed in range(5):
+        with_, events = run(agenda_by_margin(STRONG_COUNTER), seed)
+        without, _ = run(agenda_by_margin({}), seed)
+        assert kinds(events, "counter_resolution_passed") or kinds(events, "resolution_withdrawn")
+        t_with = with_.milestones["agenda_placed"]
+        t_without = without.milestones["agenda_placed"]
+        assert t_without is not None
+        delays.append((horizon if t_with is None else t_with) - t_without)
+    assert min(delays) >= 0 and np.mean(delays) > 30
+
+
+@examples(ci=8, thorough=200)
+@given(scenario_dicts(min_days=365, max_days=3 * 365).map(with_opponents), SEEDS)
+def test_organized_opposition_stays_in_the_unit_interval(s, seed):
+    sim = Simulation(s, seed, autoload=False)
+    sim.run()
+    for stance in sim.world.stances.values():
+        assert 0.0 <= stance.opposition < 1.0
+
+
+def test_support_binds_the_group_that_takes_it_even_inside_a_large_coalition():
+    """Co-optation is local: the member a local government subsidizes loses
+    its own administrative autonomy in full (``administrative_loss`` per
+    support) and presses more softly, though the coalition as a whole --
+    one subsidized member among many -- keeps most of its autonomy."""
+    s = scenario(
+        processes={
+            "autonomy": {"enabled": True, "support_rate": 1.5, "administrative_loss": 0.6},
+            "accountability": {"campaign_rate": 12.0},
+            "information": {"contact_rate": 24.0},
+        }
+    )
+    p = s.processes.autonomy
+    sim = Simulation(s, 0, autoload=False)
+    result = sim.run()
+    w = sim.world
+    supported = np.flatnonzero(w.group_administrative < p.administrative_start)
+    assert len(supported) and np.all(w.group_locality[supported] >= 0)  # a local government's support
+    # each support took 60% of the group's own autonomy
+    steps = np.log(w.group_administrative[supported] / p.administrative_start) / np.log(
+        1.0 - p.administrative_loss
+    )
+    assert np.allclose(steps, np.round(steps)) and steps.min() >= 1
+    roots = w.coalition_roots()[supported]
+    bound = (w.group_administrative[supported] < p.cooptation_threshold) & (
+        w.coalition_administrative[roots] >= p.cooptation_threshold
+    )
+    assert bound.any() and w.coalition_size[roots[bound]].max() > 10
+    assert result.counts.get("campaign_softened", 0) > 0
+
+
+def with_autonomy(data: dict[str, Any]) -> Any:
+    data = copy.deepcopy(data)
+    data.setdefault("processes", {})["autonomy"] = {
+        "enabled": True,
+        "support_rate": 12.0,
+        "administrative_loss": 0.5,
+    }
+    return scenario_from_dict(data)
+
+
+@examples(ci=8, thorough=200)
+@given(scenario_dicts(min_days=365, max_days=3 * 365).map(with_autonomy), SEEDS)
+def test_a_group_s_own_administrative_autonomy_only_falls_and_stays_in_the_unit_interval(s, seed):
+    sim = Simulation(s, seed, autoload=False)
+    start = s.processes.autonomy.administrative_start
+    sim.run()
+    a = sim.world.group_administrative
+    assert np.all((a >= 0.0) & (a <= start + 1e-12))
+    assert sim.tally["coalition_supported"] == 0 or a.min() < start
+
+
+def test_a_plugin_s_act_costs_capital_and_an_unpaid_act_does_not_happen():
+    """``sim.spend``: delegations and visits a plugin runs are charged to the
+    local government's political capital (or a group's budget) when costs
+    are modelled; an act that cannot be paid is refused, and capital comes
+    back with time."""
+    paying = Simulation(
+        scenario(processes={"costs": {"enabled": True, "capital_rate": 1.0}}), 0, autoload=False
+    )
+    assert paying.spend("kawasaki", 0.6, t=0.0)  # capital starts full (1)
+    assert not paying.spend("kawasaki", 0.6, t=0.0)  # 0.4 left: refused, not charged
+    assert paying.spend("kawasaki", 0.4, t=0.0)
+    assert paying.spend("kawasaki", 0.5, t=0.5 * 365.25)  # half a year regains half
+    assert paying.tally["act_unpaid"] == 1
+    budget = paying.world.group_budget[paying.world.group_index["residents"]]
+    assert paying.spend("residents", budget, t=0.0) and not paying.spend("residents", 0.01, t=0.0)
+    free = Simulation(scenario(), 0, autoload=False)
+    assert all(free.spend("kawasaki", 0.9, t=0.0) for _ in range(5))
+    with pytest.raises(KeyError, match="osaka"):
+        paying.spend("osaka", 0.1)

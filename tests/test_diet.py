@@ -5,11 +5,14 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import numpy as np
+import pytest
 from helpers import BASE, scenario
 from hypothesis import given
 from hypothesis import strategies as st
 
 from normflow import Simulation
+from normflow.processes.agenda import Chamber
 from normflow.scenario import scenario_from_dict
 from normflow.testing import EventRecorder, check_invariants, examples
 from normflow.testing.strategies import scenario_dicts
@@ -173,3 +176,100 @@ def test_general_elections_are_never_more_than_a_term_apart(s, seed):
     assert all(
         b - a <= legislature.term_years * 365.25 + 1e-6 for a, b in zip(times, times[1:], strict=False)
     )
+
+
+# -- coupling the streams: a dated event opens a window, the streams decide when it is used --
+
+
+def window(strength: float, coupling_days: float, **processes: Any):
+    """A Diet that sits all year; the politics stream is national support
+    alone, held at 0.3, under a threshold of 0.45, until a state visit on
+    1991-06-01 adds ``0.1 * strength``: the visit opens the window."""
+    data = copy.deepcopy(BASE)
+    data["scenario"]["end"] = "1992-12-31"
+    data["states"][0]["legislature"] = {
+        "name": "Diet",
+        "ordinary_session": {"month": 1, "day": 2, "days": 360},
+        "extraordinary_sessions": [],
+    }
+    data["events"] = [
+        {
+            "date": "1991-06-01",
+            "category": "state_visit",
+            "state": "korea",
+            "target": "japan",
+            "strength": strength,
+        }
+    ]
+    agenda = {
+        "problem_threshold": 0.0,
+        "policy_hazard": 1.0,
+        "politics_public_weight": 1.0,
+        "politics_threshold": 0.45,
+        "coupling_days": coupling_days,
+    }
+    data["processes"] = {
+        "agenda": agenda,
+        "accountability": {"national_support_gain": 0.0},
+        **processes,
+    }
+    return scenario_from_dict(data)
+
+
+def agenda_day(s, seed: int) -> float | None:
+    return Simulation(s, seed, autoload=False).run().milestones["agenda_placed"]
+
+
+VISIT = 516.0  # 1991-06-01, days from 1990-01-01
+
+
+def test_without_coupling_time_the_window_is_used_at_the_first_check():
+    for seed in range(3):
+        day = agenda_day(window(3.0, 0.0), seed)
+        assert day is not None and VISIT <= day <= VISIT + 7.0
+
+
+@examples(ci=8, thorough=200)
+@given(st.floats(1.6, 4.0), st.floats(0.0, 3.0), SEEDS)
+def test_a_wider_politics_margin_never_couples_later(strength, extra, seed):
+    """The visit is the trigger; how soon the streams are coupled depends on
+    how far politics stands over its threshold: a stronger visit (paired
+    seed) never places the issue later."""
+    weak = agenda_day(window(strength, 60.0), seed)
+    strong = agenda_day(window(strength + extra, 60.0), seed)
+    assert weak is None or weak >= VISIT
+    if weak is not None:
+        assert strong is not None and strong <= weak
+
+
+def test_coupling_takes_longer_at_a_narrow_margin():
+    def mean_delay(strength):
+        s = window(strength, 60.0)
+        days = [agenda_day(s, seed) for seed in range(8)]
+        return np.mean([(s.horizon if d is None else d) - VISIT for d in days])  # restricted mean
+
+    assert mean_delay(2.0) > 2.0 * mean_delay(4.0) > 0.0
+
+
+def test_political_autonomy_gates_coupling():
+    """A coalition with little political autonomy couples the streams more
+    slowly: the same seeds, the agenda later with autonomy modelled."""
+
+    def days(s):
+        return [s.horizon if d is None else d for d in (agenda_day(s, seed) for seed in range(6))]
+
+    free = days(window(4.0, 60.0))
+    bound = days(window(4.0, 60.0, autonomy={"enabled": True, "political_start": 0.2}))
+    assert max(free) < window(4.0, 60.0).horizon
+    assert all(b >= f for b, f in zip(bound, free, strict=True))
+    assert np.mean(bound) > np.mean(free) + 20.0
+
+
+def test_organized_opposition_lowers_a_vote_s_chance():
+    s = eager(0.2)
+    sim = Simulation(s, 0, autoload=False)
+    chamber = Chamber(sim, "japan", s.states[0].legislature)
+    bill = chamber.submit("suffrage", "members")
+    before = chamber.vote_chance(bill)
+    sim.world.stance("japan", "suffrage").opposition = 0.5
+    assert chamber.vote_chance(bill) == pytest.approx(0.5 * before)

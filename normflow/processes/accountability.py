@@ -75,6 +75,7 @@ def campaigns(sim: RunContext, issue: int):
     budget, budget_t = memoryview(w.group_budget), memoryview(w.group_budget_t)
     resources = memoryview(w.group_resources)
     administrative = memoryview(w.coalition_administrative)
+    group_administrative = memoryview(w.group_administrative)
     cooptation_threshold = autonomy.cooptation_threshold
     replenish, budget_years, campaign_cost = costs.replenish_rate, costs.budget_years, costs.campaign_cost
     # co-optation draws from its own stream: switching autonomy off leaves the campaigns' draws alone
@@ -131,6 +132,8 @@ def campaigns(sim: RunContext, issue: int):
             if left < campaign_cost:
                 budget[g] = left
                 tally["campaign_stalled"] += 1
+                if supporter[g] and state_of[g] == target_state:
+                    clock.used += 1  # the uniform its gate would have taken: the stream stays aligned
                 return
             budget[g] = left - campaign_cost
         root = coalition_of(g)
@@ -163,14 +166,6 @@ def campaigns(sim: RunContext, issue: int):
         if st != target_state or not supporter[g]:
             return
         amount = pressure_amount * force * commitment[g]
-        if co_opted:
-            # co-optation: a coalition that lost its administrative autonomy presses less and more softly
-            soft = administrative[root] / cooptation_threshold
-            if soft < 1.0:
-                if soften() >= soft:
-                    tally["campaign_softened"] += 1
-                    return
-                amount *= soft
         if lg >= 0 and backing[lg] >= threshold:
             channel, gate = "local_government", access[lg]
             if voiced:
@@ -182,6 +177,16 @@ def campaigns(sim: RunContext, issue: int):
         # rng.random(), from the clock's block of uniforms (the same numbers)
         passed = clock.uniforms[clock.used] < gate
         clock.used += 1
+        if co_opted:
+            # co-optation (after the gate's draw, so a softened campaign leaves the stream aligned):
+            # a coalition, or the member itself, that lost its administrative autonomy presses less
+            # and more softly; the coalition's or the group's own, whichever is lower
+            soft = min(administrative[root], group_administrative[g]) / cooptation_threshold
+            if soft < 1.0:
+                if soften() >= soft:
+                    tally["campaign_softened"] += 1
+                    return
+                amount *= soft
         if not top:
             return
         if passed:

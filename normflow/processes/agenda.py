@@ -71,6 +71,8 @@ if TYPE_CHECKING:
     from normflow.context import RunContext
 
 DAYS_PER_YEAR = 365.25
+#: the politics stream's margin over its threshold at which ``coupling_days`` is the mean time to couple
+COUPLING_MARGIN = 0.1
 STAGES = ("lower_committee", "lower_plenary", "upper_committee", "upper_plenary")
 
 
@@ -385,6 +387,8 @@ class Chamber:
         if bill.sponsor != "cabinet":
             f = self.sim.scenario.processes.agenda.member_bill_factor
             chance *= f + (1.0 - f) * self.governing_support(bill.issue)
+        # organized opposition narrows what the chamber accepts, as it narrows a ratifier's set
+        chance *= 1.0 - self.sim.world.stance(self.state, bill.issue).opposition
         return self.sim.modify_transition("bill_stage", min(max(chance, 0.0), 1.0), self.state, bill.issue)
 
     def _session_end(self, bill: Bill, dissolved: bool, rng: np.random.Generator) -> None:
@@ -488,20 +492,26 @@ def local_assemblies(sim: RunContext, issue: int, counter: CounterMobilization):
             return
         yield env.timeout(t - env.now)
         counter.at_meeting(t, members)
+        # one draw per assembly and meeting, whether it may pass a resolution or not: an assembly's
+        # luck does not depend on how many others are ready (common random numbers across knockouts)
+        luck = rng.random(len(members))
         standing = ~np.isnan(passed_t[members]) & np.isnan(withdrawn_t[members])
         covered = float(population[members[standing]].sum())
-        open_ = members[
+        ready = (
             np.isnan(passed_t[members])
             & np.isnan(counter_t[members])
             & (support[members] >= p.resolution_min_support)
-        ]
+        )
+        open_ = members[ready]
+        luck = luck[ready]
         if paying and len(open_):
             capital = np.minimum(
                 w.lg_capital[open_] + costs.capital_rate * (t - w.lg_capital_t[open_]) / 365.25, 1.0
             )
             w.lg_capital[open_] = capital
             w.lg_capital_t[open_] = t
-            open_ = open_[capital >= costs.resolution_cost]
+            affordable = capital >= costs.resolution_cost
+            open_, luck = open_[affordable], luck[affordable]
         if len(open_) == 0:
             continue
         chance = (
@@ -510,7 +520,7 @@ def local_assemblies(sim: RunContext, issue: int, counter: CounterMobilization):
             * (0.5 + 0.5 * public[open_])
             * (1.0 + p.diffusion * covered / total)
         )
-        new = open_[rng.random(len(open_)) < np.minimum(chance, 1.0)]
+        new = open_[luck < np.minimum(chance, 1.0)]
         for lg in new:
             passed_t[lg] = t
             support[lg] = max(support[lg], threshold)
@@ -550,6 +560,11 @@ def streams(sim: RunContext, issue: int, chamber: Chamber, counter: CounterMobil
     resubmit_pending = False
     agenda_id = 0
     expertise = 0.0
+    # coupling: entrepreneurs need time to join the streams once all three are over their
+    # thresholds; one draw from its own stream, so the time to couple moves only with the
+    # streams (common random numbers across knockouts)
+    coupling_need = sim.rng(f"coupling.{iss.id}").exponential() if p.coupling_days > 0 else 0.0
+    coupled = 0.0
 
     def submit() -> None:
         chamber.submit(iss.id, chamber.sponsor_for(iss.id), causes=(agenda_id,))
@@ -571,14 +586,14 @@ def streams(sim: RunContext, issue: int, chamber: Chamber, counter: CounterMobil
                 resubmit_pending = True
             continue
         t = env.now
+        political = 1.0
+        if gated and len(supporters):
+            # political autonomy gates agenda-setting: a co-opted coalition drafts and couples less
+            political = float(np.mean(w.coalition_political[w.coalition_roots()[supporters]]))
         if not proposal_ready and len(supporters):
             info = w.group_info[supporters]
             expertise = float(np.mean(info / (info + half)))
-            hazard = p.policy_hazard * expertise * (p.check_days / 7.0)
-            if gated:
-                # political autonomy gates agenda-setting: a co-opted coalition drafts less
-                roots = w.coalition_roots()[supporters]
-                hazard *= float(np.mean(w.coalition_political[roots]))
+            hazard = p.policy_hazard * expertise * (p.check_days / 7.0) * political
             proposal_ready = rng.random() < hazard
         problem = stance.salience.at(t) >= p.problem_threshold
         pressure = stance.pressure.at(t)
@@ -591,8 +606,17 @@ def streams(sim: RunContext, issue: int, chamber: Chamber, counter: CounterMobil
             + p.foreign_pressure_weight * stance.foreign_pressure.at(t)
             + p.lobbying_weight * pressure / (pressure + 1.0)
             + p.government_weight * chamber.governing_support(iss.id)
+            - counter.p.politics_weight * stance.opposition
         )
         politics = politics_level >= p.politics_threshold
+        if problem and politics and proposal_ready and p.coupling_days > 0:
+            # a window is open: the hazard of coupling grows with the politics stream's margin
+            # over its threshold (a focusing event such as a state visit widens it) and with
+            # the entrepreneurs' political autonomy
+            margin = politics_level - p.politics_threshold
+            coupled += (margin / COUPLING_MARGIN) * political * p.check_days / p.coupling_days
+            if coupled < coupling_need:
+                continue
         if problem and politics and proposal_ready:
             stance.on_agenda = True
             sim.tally["agenda_placed"] += 1

@@ -64,6 +64,8 @@ def support_group(sim: RunContext, lg: int, g: int, issue: int, form: str, polit
     w.group_resources[g] += p.subsidy
     w.coalition_delegated[root] += share * p.delegated_gain * (1.0 - w.coalition_delegated[root])
     w.coalition_administrative[root] *= 1.0 - share * p.administrative_loss
+    # the group that takes the support is bound by it in full
+    w.group_administrative[g] *= 1.0 - p.administrative_loss
     if political:
         w.coalition_political[root] += share * p.political_gain * (1.0 - w.coalition_political[root])
     elif w.coalition_administrative[root] < p.cooptation_threshold:

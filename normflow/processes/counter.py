@@ -65,6 +65,8 @@ class CounterMobilization:
         backing = float(w.group_resources[mine & w.group_supporter].sum())
         self.strength = opposed / (opposed + backing) if opposed > 0 else 0.0
         self.on = sim.mechanism_on("counter")
+        #: the state's stance on the issue: its ``opposition`` is this process's level
+        self.stance = w.stance(w.issues[issue].state, self.issue_id)
 
     @property
     def active(self) -> bool:
@@ -77,14 +79,24 @@ class CounterMobilization:
         stock = self.mobilization.at(t)
         return self.strength * stock / (stock + self.p.half_mobilization)
 
+    def update(self, t: float) -> float:
+        """Write the level at ``t`` on the state's stance (``opposition``),
+        where the politics stream, the legislature's votes and a
+        negotiation's ratification read it; return it."""
+        m = self.level(t)
+        if self.active:
+            self.stance.opposition = m
+        return m
+
     def success(self, t: float, amount: float) -> None:
         """The campaign won something visible: opponents mobilize."""
         if self.active and amount > 0.0:
             self.mobilization.add(t, amount)
+            self.update(t)
 
     def at_meeting(self, t: float, members: np.ndarray) -> None:
         """Counter-resolutions and withdrawals at a regular assembly meeting."""
-        m = self.level(t)
+        m = self.update(t)
         if m <= 0.0:
             return
         sim, w, p = self.sim, self.sim.world, self.p
@@ -92,12 +104,15 @@ class CounterMobilization:
         passed = w.lg_resolution_t[self.issue]
         withdrawn = w.lg_withdrawn_t[self.issue]
         counter = w.lg_counter_t[self.issue]
-        standing = members[~np.isnan(passed[members]) & np.isnan(withdrawn[members])]
-        untouched = members[np.isnan(passed[members]) & np.isnan(counter[members])]
+        # one draw per assembly and meeting, whatever its state (common random numbers)
+        luck = self.rng.random(len(members))
+        is_standing = ~np.isnan(passed[members]) & np.isnan(withdrawn[members])
+        is_untouched = np.isnan(passed[members]) & np.isnan(counter[members])
+        standing, untouched = members[is_standing], members[is_untouched]
         chance_w = p.withdrawal_rate * m * (1.0 - support[standing])
         chance_c = p.counter_resolution_rate * m * (1.0 - support[untouched])
-        drop_w = standing[self.rng.random(len(standing)) < chance_w]
-        drop_c = untouched[self.rng.random(len(untouched)) < chance_c]
+        drop_w = standing[luck[is_standing] < chance_w]
+        drop_c = untouched[luck[is_untouched] < chance_c]
         for lg in drop_w:
             withdrawn[lg] = t
             support[lg] = max(support[lg] - p.support_loss, 0.0)
@@ -133,7 +148,7 @@ class CounterMobilization:
         while env.now + LOBBYING_STEP_DAYS <= sim.horizon:
             yield env.timeout(LOBBYING_STEP_DAYS)
             acts = self.rng.poisson(
-                p.lobbying_rate * self.level(env.now) * LOBBYING_STEP_DAYS / DAYS_PER_YEAR
+                p.lobbying_rate * self.update(env.now) * LOBBYING_STEP_DAYS / DAYS_PER_YEAR
             )
             for _ in range(int(acts)):
                 stock.add(env.now, p.lobbying_amount)
