@@ -434,3 +434,32 @@ def test_a_plugin_s_act_costs_capital_and_an_unpaid_act_does_not_happen():
     assert all(free.spend("kawasaki", 0.9, t=0.0) for _ in range(5))
     with pytest.raises(KeyError, match="osaka"):
         paying.spend("osaka", 0.1)
+
+
+# -- the Kawasaki case ----------------------------------------------------------------------
+
+
+def test_in_kawasaki_opponents_answer_and_supported_groups_are_co_opted():
+    """The case as bundled (counter-mobilization and autonomies on, their
+    defaults): each run, to the end of 1999, has counter-resolutions or
+    withdrawals, organized opposition on Japan's stance, and groups that took
+    local support pressing more softly; switched off, none of it."""
+    from normflow.interventions import Interventions
+    from normflow.scenario import load_scenario
+
+    import datetime as dt
+
+    s = load_scenario("kawasaki-suffrage")
+    until = dt.date(1999, 12, 31)
+    for seed in range(2):
+        sim = Simulation(s, seed)
+        counts = sim.run(until=until).counts
+        assert counts["counter_resolution_passed"] + counts["resolution_withdrawn"] > 0
+        assert sim.world.stance("japan", "local-suffrage").opposition > 0.0
+        assert counts["campaign_softened"] > 0 and counts["coalition_supported"] > 0
+        assert np.min(sim.world.group_administrative) < s.processes.autonomy.cooptation_threshold
+    off = Simulation(s, 0, interventions=Interventions(off=("counter_mobilization", "autonomy")))
+    counts = off.run(until=until).counts
+    assert counts.get("counter_resolution_passed", 0) + counts.get("resolution_withdrawn", 0) == 0
+    assert counts.get("campaign_softened", 0) == 0
+    assert off.world.stance("japan", "local-suffrage").opposition == 0.0

@@ -17,9 +17,14 @@ Kingdon's three streams, and a bill's life through both Houses.
   hazard that grows with supporters' expertise, times their political
   autonomy when autonomy is modelled). Politics: national support and
   resolution coverage (less counter-resolutions), weighted, plus recent
-  interstate pressure, lobbying and the governing parties' stance. Only
-  when all three are over their thresholds *during an open session* is the
-  issue placed on the agenda, and a bill submitted.
+  interstate pressure, lobbying and the governing parties' stance, less
+  organized opposition. Only when all three are over their thresholds
+  *during an open session* is a window open; the issue is placed on the
+  agenda, and a bill submitted, at once (``coupling_days`` 0) or once
+  entrepreneurs have coupled the streams: a hazard that grows with the
+  politics stream's margin over its threshold and with the supporters'
+  political autonomy, against one exponential draw. A dated focusing event
+  (a state visit) opens the window; the streams decide how soon it is used.
 - *Agenda control*: the governing parties hold the committee agenda. Each
   session a bill is alive in, they let a committee take it up (Cabinet
   bills almost always, members' bills in proportion to their support as

@@ -18,23 +18,27 @@ Rules (``[processes.autonomy]``, switched on with ``enabled``):
 - A local government whose assembly supports the issue (support at least
   ``support_threshold``) offers support to one of its supporter groups at
   ``support_rate * openness`` per year (a monthly draw). The group gains
-  ``subsidy`` resources; its coalition closes ``delegated_gain`` of its gap
-  to full delegated autonomy and loses ``administrative_loss`` of its
-  administrative autonomy, both times the group's share of the coalition's
-  members (one subsidized member barely binds a large coalition, and wholly
+  ``subsidy`` resources and loses ``administrative_loss`` of its own
+  administrative autonomy (``World.group_administrative``); its coalition
+  closes ``delegated_gain`` of its gap to full delegated autonomy and loses
+  ``administrative_loss`` of its administrative autonomy, both times the
+  group's share of the coalition's members (one subsidized member barely binds a large coalition, and wholly
   binds a group on its own). A dated ``local_support`` event in the scenario
   (a delegated task: an advisory assembly) does the same for every supporter
   group of the named local government, ``strength`` times over, and also
   closes ``political_gain`` of the gap in political autonomy (a venue where
   the coalition sets part of the local agenda).
-- *Co-optation* (read by ``accountability.campaigns``): a coalition whose
+- *Co-optation* (read by ``accountability.campaigns``): a group whose
   administrative autonomy ``a`` is below ``cooptation_threshold`` presses
   less and more softly: its top-down pressure is made with chance
-  ``a / threshold`` and carries that share of its amount.
+  ``a / threshold`` and carries that share of its amount, ``a`` being the
+  lower of the group's own and its coalition's administrative autonomy (a
+  subsidized member is co-opted even inside a coalition one subsidy barely
+  binds).
 - *Political autonomy gates agenda-setting* (read by ``agenda.streams``):
-  the policy stream's hazard is multiplied by the supporters' mean political
-  autonomy, and a co-opted coalition's political autonomy falls with its
-  administrative autonomy (each support takes ``administrative_loss`` of it
+  the policy stream's hazard and the coupling hazard are multiplied by the
+  supporters' mean political autonomy, and a co-opted coalition's political
+  autonomy falls with its administrative autonomy (each support takes ``administrative_loss`` of it
   too, when administrative autonomy is below the threshold).
 """
 

@@ -26,6 +26,11 @@ countermovements, and the structure of political opportunity"). Per issue:
   ``lobbying_amount`` to a stock (halving every ``memory_days``) that lowers
   the governing parties' support as the Diet's agenda control reads it
   (``lobbying_weight`` per unit).
+- *Organized opposition*: the level ``m`` is written on the state's stance
+  (``stance.opposition``) at each meeting, success and monthly step; the
+  politics stream loses ``politics_weight * m``, each vote in the
+  legislature passes with its chance times ``1 - m``, and a negotiation's
+  ratifier narrows its acceptable set by ``1 - m``.
 
 The process is one object per issue: the agenda process calls it at each
 assembly meeting and when the issue reaches the agenda; lobbying is one
