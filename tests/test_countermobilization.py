@@ -444,10 +444,10 @@ def test_in_kawasaki_opponents_answer_and_supported_groups_are_co_opted():
     defaults): each run, to the end of 1999, has counter-resolutions or
     withdrawals, organized opposition on Japan's stance, and groups that took
     local support pressing more softly; switched off, none of it."""
+    import datetime as dt
+
     from normflow.interventions import Interventions
     from normflow.scenario import load_scenario
-
-    import datetime as dt
 
     s = load_scenario("kawasaki-suffrage")
     until = dt.date(1999, 12, 31)
