@@ -227,7 +227,10 @@ def information_exchange(sim: RunContext, issue: int):
             return
         times, found, seeker, partner, venue, outcome = block
         handled = np.flatnonzero(found[:hi])
-        seq = np.concatenate([np.arange(first, first + n, dtype=np.int64) for _, n, first in spans])
+        # the numbers of each span's rows, first .. first + n - 1, span after span
+        count = np.array([n for _, n, _ in spans], dtype=np.int64)
+        firsts = np.array([first for _, _, first in spans], dtype=np.int64)
+        seq = np.arange(int(count.sum()), dtype=np.int64) + np.repeat(firsts - (np.cumsum(count) - count), count)
         spans.clear()
         columns(
             seq=seq,
