@@ -119,6 +119,18 @@ class Bus:
             return None
         return table[0].column_writer(cls, labels)  # type: ignore[attr-defined]
 
+    def direct_coded(self, cls: type[Event], labels: dict[str, list[str]]) -> Callable[..., None] | None:
+        """A function ``write(t, *fields)`` like ``direct``'s, in which the
+        fields named in ``labels`` are integer codes into those lists (-1 for
+        null), when the only receiver of that class is one sink that takes
+        codes (``JsonlTrace.coded_writer``); None otherwise."""
+        table = self._dispatch.get(cls)
+        if table is None:
+            table = self._table(cls)
+        if len(table) != 1 or table[0] not in self._sinks or not hasattr(table[0], "coded_writer"):
+            return None
+        return table[0].coded_writer(cls, labels)  # type: ignore[attr-defined]
+
     def publish(self, event: Event) -> None:
         """Hand ``event`` to every handler subscribed to its class (or a base
         class) and to the trace."""

@@ -93,3 +93,34 @@ def test_parquet_trace_of_a_run_with_no_event_still_carries_its_metadata(tmp_pat
     lines = read_trace(tmp_path / "t.parquet")
     assert lines[0]["scenario"] == "none"
     assert lines[-1] == {"kind": "trace_end", "complete": False, "t": 0.0, "error": "stopped"}
+
+
+def test_float_fields_and_coded_rows_write_what_json_writes(tmp_path):
+    """Floats in every range (the fast writer covers 1e-4 <= x < 1e16, repr the
+    rest, json's spelling for inf and nan) and rows given by actor codes read
+    back as the lines ``json`` writes for the same values."""
+    import datetime as dt
+    import math
+
+    from normflow.events import InformationExchanged, PublicSupportChanged
+    from normflow.trace import JsonlTrace
+
+    values = [0.0, -0.0, 1e-7, 9.99e-5, 1e-4, 0.1 + 0.2, 1 / 3, 12345.678901234567, 9999999999999998.0]
+    values += [1e16, 1.5e17, -2.5, math.inf, -math.inf, math.nan]
+    trace = JsonlTrace(tmp_path / "t.jsonl", dt.date(2000, 1, 1))
+    support = trace.row_writer(PublicSupportChanged)
+    for i, x in enumerate(values):
+        support(float(i), "japan", "suffrage", x)
+    ids, venues = ["g-1", 'g-\u00e9"2'], ["v-1"]
+    coded = trace.coded_writer(InformationExchanged, {"source": ids, "target": ids, "venue": venues})
+    plain = trace.row_writer(InformationExchanged)
+    for t, g, h, v, ok in [(20.5, 0, 1, -1, True), (21.25, 1, 0, 0, False)]:
+        coded(t, g, h, "suffrage", v, ok)
+        plain(t, ids[g], ids[h], "suffrage", None if v < 0 else venues[v], ok)
+    trace.close()
+    encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+    lines = (tmp_path / "t.jsonl").read_text(encoding="utf-8").splitlines()
+    rows = lines[1 : 1 + len(values)]
+    assert [line.split(',"support":')[1].split(",")[0] for line in rows] == [encode(x) for x in values]
+    assert lines[-5] == lines[-4] and lines[-3] == lines[-2]
+    assert json.loads(lines[-5])["venue"] is None and json.loads(lines[-3])["target"] == ids[0]

@@ -184,11 +184,14 @@ def information_exchange(sim: RunContext, issue: int):
     lg_ids = w.lg_ids
     # who hears of a contact: a columnar trace alone takes whole blocks of columns,
     # a line trace alone one row per contact, anyone else the event object
-    columns = bus.direct_columns(
-        InformationExchanged, labels={"source": group_ids, "target": group_ids, "venue": lg_ids}
+    labels = {"source": group_ids, "target": group_ids, "venue": lg_ids}
+    columns = bus.direct_columns(InformationExchanged, labels=labels)
+    # a line trace alone takes the contact's actors by index (encoded once)
+    trace_coded = None if columns is not None else bus.direct_coded(InformationExchanged, labels=labels)
+    trace_contact = (
+        None if columns is not None or trace_coded is not None else bus.direct(InformationExchanged)
     )
-    trace_contact = None if columns is not None else bus.direct(InformationExchanged)
-    objects = wants_contact and columns is None and trace_contact is None
+    objects = wants_contact and columns is None and trace_contact is None and trace_coded is None
     env = sim.env
     heap = env.heap
     until = sim.horizon
@@ -230,7 +233,9 @@ def information_exchange(sim: RunContext, issue: int):
         # the numbers of each span's rows, first .. first + n - 1, span after span
         count = np.array([n for _, n, _ in spans], dtype=np.int64)
         firsts = np.array([first for _, _, first in spans], dtype=np.int64)
-        seq = np.arange(int(count.sum()), dtype=np.int64) + np.repeat(firsts - (np.cumsum(count) - count), count)
+        seq = np.arange(int(count.sum()), dtype=np.int64) + np.repeat(
+            firsts - (np.cumsum(count) - count), count
+        )
         spans.clear()
         columns(
             seq=seq,
@@ -291,7 +296,7 @@ def information_exchange(sim: RunContext, issue: int):
         )
         outcome[~found] = NO_PARTNER
         venue = loc[k]
-        venues = venue.tolist() if trace_contact is not None or objects else None
+        venues = venue.tolist() if trace_contact is not None or trace_coded is not None or objects else None
         block = (times, found, seeker, partner, venue, outcome)
         traced = 0  # ticks of this block already numbered for a columnar trace
         counted = np.concatenate(([0], np.cumsum(found))).tolist() if columns is not None else []
@@ -319,7 +324,9 @@ def information_exchange(sim: RunContext, issue: int):
                 if what < 0:
                     continue
                 contacts += 1
-                if trace_contact is not None:
+                if trace_coded is not None:
+                    trace_coded(t, g, h, issue_id, venues[i], what > 0)
+                elif trace_contact is not None:
                     # only a line trace listens: a line, no event object
                     lg = venues[i]
                     trace_contact(
