@@ -445,3 +445,34 @@ def test_knockout_command_prints_the_json_shape_and_refuses_bad_input(tmp_path):
     assert bad.exit_code == 2 and "missing.toml" in bad.output and "Traceback" not in bad.output
     assert runner.invoke(cli, ["knockout", str(path), "-n", "1"]).exit_code == 2
     assert runner.invoke(cli, ["knockout", str(path), "-n", "2", "--seed", "-1"]).exit_code == 2
+
+
+@given(
+    access_cut=unit,
+    reprimand_cost=unit,
+    actions=st.tuples(unit, unit, unit).filter(lambda a: sum(a) > 0.01),
+    closure_days=st.floats(1.0, 2000.0),
+    seed=st.integers(0, 2**16),
+)
+@examples(ci=10, thorough=200)
+def test_backlash_never_makes_access_or_backing_negative_nor_raises_them(
+    access_cut, reprimand_cost, actions, closure_days, seed
+):
+    # a fully centralized state wholly at odds with its cities: curbs come often,
+    # whatever their size; access and support stay in [0, where they started]
+    scen = _backlash_scenario(
+        0.0,
+        0.0,
+        access_cut=access_cut,
+        reprimand_cost=reprimand_cost,
+        actions=list(actions),
+        closure_days=closure_days,
+    )
+    rec, channel = EventRecorder(), _Diplomacy()
+    sim = Simulation(scen, seed, plugins=[rec, channel], autoload=False)
+    sim.run()
+    w = sim.world
+    assert np.all(w.lg_access >= 0.0) and np.all(w.lg_access <= np.array([0.9, 0.8]) + 1e-12)
+    assert np.all(w.lg_support >= 0.0) and np.all(w.lg_support <= 0.9 + 1e-12)
+    assert all(0.0 <= a <= 0.9 for a in channel.access_seen)
+    check_invariants(rec.lines(), scen)
