@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import normflow_local_diplomacy
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from plugin_helpers import Recorder, simulate, toml_value
 
 import normflow
 from normflow import events
+from normflow.testing import examples
 
 
 def scenario(
@@ -224,13 +227,13 @@ def test_the_counterfactual_without_local_governments_closes_the_channels():
     assert sim.world.channels == [] and rec.events == []
 
 
-def _lone_groups(expertise):
+def _lone_groups(expertise, localities=("kitakyushu",)):
     return "".join(
         f"""
 [[civil_society.groups]]
 id = "forum-{k}"
 state = "japan"
-locality = "kitakyushu"
+locality = "{localities[k % len(localities)]}"
 expertise = {e}
 """
         for k, e in enumerate(expertise)
@@ -250,3 +253,36 @@ def test_many_lone_groups_asking_one_partner_do_not_multiply_what_it_carries():
     times = [u.t for u in used]
     assert len(times) == len(set(times))  # one relay per quarter
     assert [u.amount for u in used] == pytest.approx([u.amount for u in alone])
+
+
+@given(
+    expertise=st.lists(st.floats(0.0, 1.0), min_size=1, max_size=6),
+    strength=st.floats(0.0, 5.0),
+    multiplier=st.floats(1.0, 4.0),
+    weight=st.floats(0.0, 1.0),
+    seed=st.integers(0, 2**16),
+)
+@examples(ci=10, thorough=200)
+def test_a_partner_relays_at_most_once_a_mobilisation_and_never_more_than_a_full_case(
+    expertise, strength, multiplier, weight, seed
+):
+    # any number of groups, in or out of coalitions: each partner carries one case per
+    # mobilisation, at most strength (times the province multiplier) -- force and
+    # legitimacy are each at most 1
+    groups = _lone_groups(expertise, ("kitakyushu", "niigata"))
+    text = (
+        scenario(
+            dalian_access=1.0, groups=groups, extra=NIIGATA, strength=strength, province_multiplier=multiplier
+        )
+        + f"[processes.accountability]\nlegitimacy_weight = {weight}\n"
+    )
+    rec = Recorder(events.ChannelUsed)
+    sim, _ = simulate(text, [normflow_local_diplomacy, rec], seed=seed)
+    seen: set[tuple[float, str]] = set()
+    for u in rec.of(events.ChannelUsed):
+        partner = u.path[1]
+        assert (u.t, partner) not in seen
+        seen.add((u.t, partner))
+        cap = strength * (multiplier if partner == "heilongjiang" else 1.0)
+        assert 0.0 < u.amount <= cap + 1e-9
+    assert all(t == pytest.approx(90.0 * round(t / 90.0)) for t, _ in seen)  # only at mobilisations
