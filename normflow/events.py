@@ -45,6 +45,11 @@ class Event:
     counted: ClassVar[bool] = False
     #: True for a kind declared with ``declare_event``
     declared: ClassVar[bool] = False
+    #: True for a kind the model starts chains from: nothing in the run causes
+    #: it (the calendar, the scenario's schedule, a chance meeting, an actor's
+    #: own initiative). ``normflow explain`` ends a chain at such an event; a
+    #: chain ending at any other kind says its cause was not recorded.
+    root: ClassVar[bool] = False
     t: float
 
     def to_dict(self) -> dict[str, Any]:
@@ -77,6 +82,7 @@ class InformationShared(Event):
 
     kind: ClassVar[str] = "information_shared"
     label: ClassVar[str] = "a local government shared information with a group"
+    root: ClassVar[bool] = True
     local_government: str
     group: str
     issue: str
@@ -90,6 +96,7 @@ class CoalitionFormed(Event):
 
     kind: ClassVar[str] = "coalition_formed"
     label: ClassVar[str] = "a coalition formed across a border or nationality line"
+    root: ClassVar[bool] = True
     coalition: str
     members: tuple[str, ...]
     issue: str
@@ -102,6 +109,7 @@ class CoalitionJoined(Event):
 
     kind: ClassVar[str] = "coalition_joined"
     label: ClassVar[str] = "a group joined a coalition"
+    root: ClassVar[bool] = True
     coalition: str
     joiner: str
     size: int
@@ -110,6 +118,35 @@ class CoalitionJoined(Event):
 
 
 # -- accountability ---------------------------------------------------------
+
+
+@_event
+class CampaignStarted(Event):
+    """A group's campaign on an issue took its first step (published once
+    per group and issue, when the step is traced). The pressure and the
+    blocked attempts of the group's campaign name it among their causes."""
+
+    kind: ClassVar[str] = "campaign_started"
+    label: ClassVar[str] = "a group began campaigning"
+    root: ClassVar[bool] = True
+    group: str
+    issue: str
+    state: str
+    id: int = 0
+
+
+@_event
+class Scheduled(Event):
+    """Something the scenario sets happened as set (a negotiation opening on
+    its date, a resolution campaign from its launch date); the events it
+    starts name it among their causes."""
+
+    kind: ClassVar[str] = "scheduled"
+    label: ClassVar[str] = "the scenario set it"
+    root: ClassVar[bool] = True
+    what: str
+    subject: str
+    id: int = 0
 
 
 @_event
@@ -142,6 +179,7 @@ class AccessBlocked(Event):
     issue: str
     channel: str
     id: int = 0
+    causes: tuple[int, ...] = ()
 
 
 @_event
@@ -175,6 +213,7 @@ class ResolutionPassed(Event):
 class SessionOpened(Event):
     kind: ClassVar[str] = "session_opened"
     label: ClassVar[str] = "a legislative session opened"
+    root: ClassVar[bool] = True
     legislature: str
     session: str  # "ordinary", "extraordinary" or "special"
     number: int
@@ -319,6 +358,7 @@ class ElectionHeld(Event):
 
     kind: ClassVar[str] = "election_held"
     label: ClassVar[str] = "an election was held"
+    root: ClassVar[bool] = True
     legislature: str
     house: str
     cause: str
@@ -499,6 +539,7 @@ class ExogenousEvent(Event):
 
     kind: ClassVar[str] = "exogenous"
     label: ClassVar[str] = "a scheduled event (visit, election, dissolution)"
+    root: ClassVar[bool] = True
     name: str
     category: str
     state: str | None
@@ -542,6 +583,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     InformationShared,
     CoalitionFormed,
     CoalitionJoined,
+    CampaignStarted,
+    Scheduled,
     PressureApplied,
     AccessBlocked,
     PublicSupportChanged,

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from normflow.events import label_of
+from normflow.events import DECLARED, EVENT_BY_KIND, label_of
 
 #: Links followed from one event; a chain deeper than this is cut (and says so).
 MAX_DEPTH = 12
@@ -75,63 +75,98 @@ def _matcher(milestone: str):
     return lambda e: e["kind"] == milestone
 
 
+#: What each event kind says, as a template over the event's fields and the
+#: derived fields of ``_fields`` (``amount``, ``pressure``, ``stage``,
+#: ``path``, ``opened``, ``request``); a kind not here says its label.
+_SAYS: dict[str, str] = {
+    "campaign_started": "{group} began campaigning on {issue} (pressing {state})",
+    "scheduled": "{what}",
+    "pressure_applied": (
+        "{source} pressed {target} on {issue} through the {channel} channel ({nature}, {amount:.3g})"
+    ),
+    "access_blocked": "{group}'s pressure on {state} was blocked at the {channel} door",
+    "resolution_passed": (
+        "the assembly of {local_government} passed a resolution on {issue} ({population:,} residents)"
+    ),
+    "information_shared": "{local_government} shared information on {issue} with {group}",
+    "coalition_formed": "groups formed coalition {coalition} on {issue} across a {crossing} line",
+    "coalition_joined": "{joiner} joined coalition {coalition} on {issue}",
+    "agenda_placed": (
+        "{issue} reached the agenda of the {legislature}: problem stream (salience) {problem:.2f}, "
+        "politics stream {politics:.2f}, policy stream (expertise) {policy:.2f}{pressure}"
+    ),
+    "bill_submitted": "bill {bill} on {issue} was submitted to the {legislature} ({sponsor})",
+    "bill_advanced": "bill {bill} passed the {stage} stage",
+    "bill_rejected": "bill {bill} was rejected at the {stage} stage",
+    "bill_carried_over": "bill {bill} was carried over at the {stage} stage",
+    "bill_lapsed": "bill {bill} lapsed at the {stage} stage",
+    "bill_enacted": "bill {bill} on {issue} was enacted",
+    "negotiation_phase_changed": "negotiation {negotiation} {opened}{request}",
+    "agreement_reached": "negotiation {negotiation} reached an agreement",
+    "agreement_failed": "negotiation {negotiation} failed ({reason})",
+    "policy_changed": "{state} changed its policy on {issue} ({cause})",
+    "exogenous": "{name} ({category}: {state} -> {target})",
+    "channel_used": "the {channel} channel carried pressure along {path}",
+    "phase_changed": "{subject} moved from {previous} to {phase} ({machine})",
+    "session_opened": "the {legislature} opened its {session} session (no. {number})",
+    "election_held": "a {house} house election was held ({cause})",
+}
+
+#: the numbers a template formats as numbers (missing ones read as 0)
+_NUMBERS = ("amount", "problem", "politics", "policy", "population")
+
+
+def _channels(by_channel: dict[str, float] | None) -> str:
+    return ", ".join(f"{c} {v:.3g}" for c, v in (by_channel or {}).items())
+
+
+def _fields(e: dict[str, Any]) -> dict[str, Any]:
+    """The event's fields (``None`` read as empty) and the derived ones the
+    templates use."""
+    f: dict[str, Any] = {k: ("" if v is None else v) for k, v in e.items()}
+    for name in _NUMBERS:
+        f[name] = (int if name == "population" else float)(e.get(name) or 0)
+    channels = _channels(e.get("pressure_by_channel"))
+    f["pressure"] = f"; pressure so far by channel: {channels}" if channels else ""
+    f["request"] = f" (pressure on the requester by channel: {channels})" if channels else ""
+    f["opened"] = "opened" if e.get("phase") == "prenegotiation" else f"entered its {e.get('phase')} phase"
+    f["stage"] = str(e.get("stage")).replace("_", " ")
+    f["path"] = " -> ".join(e.get("path") or [])
+    return f
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
 def describe(e: dict[str, Any]) -> str:
     """One event in plain words."""
-    k = e["kind"]
-    g = e.get
-    if k == "pressure_applied":
-        return (
-            f"{g('source')} pressed {g('target')} on {g('issue')} through the {g('channel')} channel "
-            f"({g('nature')}, {float(g('amount') or 0):.3g})"
-        )
-    if k == "access_blocked":
-        return f"{g('group')}'s pressure on {g('state')} was blocked at the {g('channel')} door"
-    if k == "resolution_passed":
-        return f"the assembly of {g('local_government')} passed a resolution on {g('issue')} ({g('population'):,} residents)"
-    if k == "information_shared":
-        return f"{g('local_government')} shared information on {g('issue')} with {g('group')}"
-    if k == "agenda_placed":
-        channels = ", ".join(f"{c} {v:.3g}" for c, v in (g("pressure_by_channel") or {}).items())
-        return (
-            f"{g('issue')} reached the agenda of the {g('legislature')}: problem stream (salience) {float(g('problem') or 0):.2f}, "
-            f"politics stream {float(g('politics') or 0):.2f}, policy stream (expertise) {float(g('policy') or 0):.2f}"
-            + (f"; pressure so far by channel: {channels}" if channels else "")
-        )
-    if k == "bill_submitted":
-        return f"bill {g('bill')} on {g('issue')} was submitted to the {g('legislature')} ({g('sponsor')})"
-    if k in ("bill_advanced", "bill_rejected", "bill_carried_over", "bill_lapsed"):
-        verb = {
-            "bill_advanced": "passed the",
-            "bill_rejected": "was rejected at the",
-            "bill_carried_over": "was carried over at the",
-            "bill_lapsed": "lapsed at the",
-        }[k]
-        return f"bill {g('bill')} {verb} {str(g('stage')).replace('_', ' ')} stage"
-    if k == "bill_enacted":
-        return f"bill {g('bill')} on {g('issue')} was enacted"
-    if k == "negotiation_phase_changed":
-        what = "opened" if g("phase") == "prenegotiation" else f"entered its {g('phase')} phase"
-        extra = ""
-        if g("pressure_by_channel"):
-            extra = (
-                " (pressure on the requester by channel: "
-                + ", ".join(f"{c} {v:.3g}" for c, v in g("pressure_by_channel").items())
-                + ")"
-            )
-        return f"negotiation {g('negotiation')} {what}{extra}"
-    if k == "agreement_reached":
-        return f"negotiation {g('negotiation')} reached an agreement"
-    if k == "agreement_failed":
-        return f"negotiation {g('negotiation')} failed ({g('reason')})"
-    if k == "policy_changed":
-        return f"{g('state')} changed its policy on {g('issue')} ({g('cause')})"
-    if k == "exogenous":
-        return f"{g('name')} ({g('category')}: {g('state') or ''} -> {g('target') or ''})"
-    if k == "channel_used":
-        return f"the {g('channel')} channel carried pressure along {' -> '.join(g('path') or [])}"
-    if k == "phase_changed":
-        return f"{g('subject')} moved from {g('previous')} to {g('phase')} ({g('machine')})"
-    return label_of(k)
+    template = _SAYS.get(e["kind"])
+    if template is None:
+        return label_of(e["kind"])
+    return template.format_map(_Blank(_fields(e)))
+
+
+def is_root(kind: str) -> bool:
+    """Whether the model starts chains from events of this kind (nothing in
+    the run causes them; ``Event.root``)."""
+    cls = EVENT_BY_KIND.get(kind) or DECLARED.get(kind)
+    return bool(cls is not None and cls.root)
+
+
+def _stream(cause: dict[str, Any]) -> str | None:
+    """Which of the agenda's streams a cause of ``agenda_placed`` fed (the
+    politics stream reads resolutions' coverage, lobbying and foreign
+    pressure; a campaign or a visit also raises salience, the problem stream)."""
+    kind = cause["kind"]
+    if kind == "resolution_passed":
+        return "politics stream: resolutions' coverage"
+    if kind == "pressure_applied":
+        if cause.get("channel") == "interstate":
+            return "politics stream: foreign pressure; problem stream: salience"
+        return "politics stream: pressure; problem stream: the campaign's salience"
+    return None
 
 
 def _node(e: dict[str, Any], by_id: dict[int, dict[str, Any]], depth: int, seen: set[int]) -> dict[str, Any]:
@@ -145,6 +180,9 @@ def _node(e: dict[str, Any], by_id: dict[int, dict[str, Any]], depth: int, seen:
         "causes": [],
     }
     causes = [c for c in e.get("causes") or () if c]
+    if not causes:
+        # a root starts the chain; any other event without causes is a loose end
+        node["root"] = is_root(e["kind"])
     if depth >= MAX_DEPTH and causes:
         node["cut"] = True
         return node
@@ -167,6 +205,9 @@ def _node(e: dict[str, Any], by_id: dict[int, dict[str, Any]], depth: int, seen:
         else:
             seen.add(c)
             node["causes"].append(_node(cause, by_id, depth + 1, seen))
+        stream = _stream(cause) if cause is not None and e["kind"] == "agenda_placed" else None
+        if stream:
+            node["causes"][-1]["stream"] = stream
     return node
 
 
@@ -178,7 +219,10 @@ def explain_events(events: Iterable[dict[str, Any]], milestone: str) -> dict[str
     match = _matcher(milestone)
     hit = next((e for e in rows if match(e)), None)
     if hit is None:
-        raise ExplainError(f"milestone '{milestone}' is not reached in this trace")
+        raise ExplainError(
+            f"milestone '{milestone}': no event in this trace reaches it (not reached, or reached "
+            "by a mechanism that publishes no event of its own)"
+        )
     by_id = {e["id"]: e for e in rows if e.get("id")}
     seen: set[int] = {hit["id"]} if hit.get("id") else set()
     return {"milestone": milestone, "chain": _node(hit, by_id, 0, seen)}
@@ -212,13 +256,14 @@ def render(result: dict[str, Any]) -> str:
 
     def walk(node: dict[str, Any], depth: int) -> None:
         date = node.get("date") or ""
-        lines.append(f"{'  ' * depth}{'<- ' if depth else ''}{date}  {node['text']}")
+        via = f"[{node['stream']}] " if node.get("stream") else ""
+        lines.append(f"{'  ' * depth}{'<- ' if depth else ''}{date}  {via}{node['text']}")
         for cause in node.get("causes", ()):
             walk(cause, depth + 1)
         if node.get("cut"):
             lines.append(f"{'  ' * (depth + 1)}<- ... (chain cut at {MAX_DEPTH} links)")
-        if depth and not node.get("causes") and not node.get("repeat") and not node.get("missing"):
-            lines[-1] += "  [root]"
+        if "root" in node:
+            lines[-1] += "  [root]" if node["root"] else "  [cause not recorded]"
 
     walk(result["chain"], 0)
     return "\n".join(lines)

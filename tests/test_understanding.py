@@ -12,7 +12,7 @@ from hypothesis import settings
 from normflow import Simulation
 from normflow.compare import CompareError, compare, parse_arm
 from normflow.events import ALL_EVENTS, label_of
-from normflow.explain import ExplainError, explain, explain_events, render
+from normflow.explain import ExplainError, explain, explain_events, is_root, render
 from normflow.interventions import InterventionError, Interventions, parse_interventions
 from normflow.network import network_graph
 from normflow.scenario import load_scenario, loads_scenario
@@ -216,8 +216,74 @@ def test_explain_follows_recorded_causes_back_to_groups(kawasaki_trace):
     # built from the recorded causes: without them there is no chain to show
     stripped = [{k: v for k, v in e.items() if k != "causes"} for e in read_trace(path)]
     assert explain_events(stripped, "agenda_placed")["chain"]["causes"] == []
-    with pytest.raises(ExplainError, match="not reached"):
+    with pytest.raises(ExplainError, match="no event in this trace reaches it"):
         explain(path, "agreement_reached:nowhere")
+
+
+def _leaves(node):
+    if not node["causes"]:
+        yield node
+    for c in node["causes"]:
+        yield from _leaves(c)
+
+
+@pytest.mark.parametrize("run", ["kawasaki_trace", "minimal_run"])
+def test_every_chain_explain_prints_ends_at_a_real_root(run, request):
+    """Every milestone the run reaches with an event of its own is explained
+    down to roots: kinds the model starts from (``Event.root``), never an
+    event whose cause went unrecorded, a missing id or a cut chain."""
+    path, result = request.getfixturevalue(run)
+    events = read_trace(path)
+    explained = 0
+    for milestone, t in result.milestones.items():
+        if t is None or milestone.startswith("norm_cascade."):
+            continue  # the norm cascade reaches its milestones without an event to follow
+        chain = explain_events(events, milestone)["chain"]
+        explained += 1
+        for leaf in _leaves(chain):
+            if leaf.get("repeat"):
+                continue  # shown in full elsewhere in the chain
+            assert not leaf.get("missing") and not leaf.get("cut"), (milestone, leaf)
+            assert leaf["root"] and is_root(leaf["kind"]), (milestone, leaf["kind"], leaf["text"])
+        assert "[cause not recorded]" not in render({"milestone": milestone, "chain": chain})
+    assert explained >= 5
+    # a root is a root because its kind says so: strip the campaign steps' causes and it shows
+    stripped = [
+        {**e, "causes": []} if e["kind"] in ("pressure_applied", "access_blocked") else e for e in events
+    ]
+    text = render(explain_events(stripped, "agenda_placed" if run == "kawasaki_trace" else "boomerang:japan"))
+    assert "[cause not recorded]" in text
+
+
+def test_campaign_pressure_names_its_group_s_campaign_and_local_backing(kawasaki_trace):
+    path, _ = kawasaki_trace
+    events = read_trace(path)
+    by_id = {e["id"]: e for e in events if e.get("id")}
+    campaigns = [
+        e
+        for e in events
+        if e["kind"] in ("pressure_applied", "access_blocked")
+        and e.get("group", e.get("source", "")).startswith(("jp-", "kr-"))
+    ]
+    assert campaigns
+    for e in campaigns:
+        group = e.get("group") or e["source"]
+        started = [by_id[c] for c in e["causes"] if by_id[c]["kind"] == "campaign_started"]
+        assert [s["group"] for s in started] == [group] and started[0]["t"] <= e["t"]
+        if e["channel"] == "local_government":
+            backing = {by_id[c]["kind"] for c in e["causes"]} - {"campaign_started"}
+            assert backing <= {"resolution_passed", "information_shared"}
+    # one campaign start per group
+    starts = [e["group"] for e in events if e["kind"] == "campaign_started"]
+    assert len(starts) == len(set(starts))
+
+
+def test_explain_names_the_agenda_s_streams(kawasaki_trace):
+    path, _ = kawasaki_trace
+    chain = explain(path, "agenda_placed")["chain"]
+    streams = {c["kind"]: c.get("stream", "") for c in chain["causes"]}
+    assert streams["resolution_passed"].startswith("politics stream")
+    assert "problem stream" in streams["pressure_applied"]
 
 
 # -- interventions and compare ---------------------------------------------------------

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from normflow.clocks import AggregatedClock, clock_ticks
-from normflow.events import AccessBlocked, PressureApplied, PublicSupportChanged
+from normflow.events import AccessBlocked, CampaignStarted, PressureApplied, PublicSupportChanged
 
 if TYPE_CHECKING:
     from normflow.context import RunContext
@@ -118,6 +118,24 @@ def campaigns(sim: RunContext, issue: int):
         def public_row(t: float, where: str, issue: str, support: float) -> None:
             publish(PublicSupportChanged(t=t, where=where, issue=issue, support=support))
 
+    # causes, when pressure or blocked attempts are traced: each group's
+    # campaign start (published at its first traced step), and the event
+    # behind a local government's backing (its resolution, else its latest sharing)
+    traced = bus.wants(CampaignStarted)
+    started: dict[int, int] = {}
+    latest = sim.latest_event
+    new_id = sim.new_event_id
+
+    def campaign_causes(t: float, g: int, lg: int, channel: str) -> tuple[int, ...]:
+        start = started.get(g)
+        if start is None:
+            start = started[g] = new_id()
+            publish(CampaignStarted(t=t, group=group_ids[g], issue=issue_id, state=target_id, id=start))
+        if channel != "local_government":
+            return (start,)
+        backing = latest.get(("resolution", issue_id, lg)) or latest.get((issue_id, lg))
+        return (start,) if backing is None else (start, backing)
+
     clock = AggregatedClock(rates, rng, uniforms=True)
 
     def campaign(t: float, k: int) -> None:
@@ -189,8 +207,9 @@ def campaigns(sim: RunContext, issue: int):
                 amount *= soft
         if not top:
             return
+        causes = campaign_causes(t, g, lg, channel) if traced else ()
         if passed:
-            apply_pressure(t, group_ids[g], target_id, issue_id, channel, "moral", amount)
+            apply_pressure(t, group_ids[g], target_id, issue_id, channel, "moral", amount, causes=causes)
         else:
             tally["access_blocked"] += 1
             if blocked_row is not None:
@@ -203,7 +222,8 @@ def campaigns(sim: RunContext, issue: int):
                         state=target_id,
                         issue=issue_id,
                         channel=channel,
-                        id=sim.new_event_id(),
+                        id=new_id(),
+                        causes=causes,
                     )
                 )
 

@@ -64,6 +64,7 @@ from normflow.events import (
     BillTakenUp,
     ElectionHeld,
     ResolutionPassed,
+    Scheduled,
     SessionClosed,
     SessionOpened,
 )
@@ -485,6 +486,7 @@ def local_assemblies(sim: RunContext, issue: int, counter: CounterMobilization):
     launch = sim.launch_time(iss.id, "resolutions")
     # (population, event id) of each resolution: the agenda names the largest as causes
     resolutions = sim.latest_event.setdefault(("resolutions", iss.id), [])
+    opened: dict[str, int] = {}  # the Scheduled event resolutions without a local cause name
     meetings = sorted(
         sim.scenario.day_of(dt.date(year, month, 15))
         for year in range(start.year, sim.scenario.scenario.end.year + 1)
@@ -532,8 +534,21 @@ def local_assemblies(sim: RunContext, issue: int, counter: CounterMobilization):
             if paying:
                 w.lg_capital[lg] -= costs.resolution_cost
             sim.tally["resolution_passed"] += 1
-            eid = sim.new_event_id()
             shared = sim.latest_event.get((iss.id, int(lg)))
+            if shared is None:
+                # no sharing in the locality: its standing support, from the scenario
+                shared = opened.get("id")
+                if shared is None:
+                    shared = opened["id"] = sim.new_event_id()
+                    sim.bus.publish(
+                        Scheduled(
+                            t=t,
+                            what="local assemblies took up resolutions with the support the scenario gives them",
+                            subject=iss.id,
+                            id=shared,
+                        )
+                    )
+            eid = sim.latest_event[("resolution", iss.id, int(lg))] = sim.new_event_id()
             resolutions.append((int(population[lg]), eid))
             sim.bus.publish(
                 ResolutionPassed(
@@ -542,7 +557,7 @@ def local_assemblies(sim: RunContext, issue: int, counter: CounterMobilization):
                     issue=iss.id,
                     population=int(population[lg]),
                     id=eid,
-                    causes=() if shared is None else (shared,),
+                    causes=(shared,),
                 )
             )
         counter.success(t, counter.p.resolution_trigger * len(new))

@@ -63,6 +63,7 @@ from normflow.events import (
     AgreementRenegotiated,
     ExpertiseHeard,
     NegotiationPhaseChanged,
+    Scheduled,
 )
 from normflow.processes.stance import disposition_of
 from normflow.scenario import Negotiation
@@ -109,7 +110,13 @@ def negotiation(sim: RunContext, spec: Negotiation):
             causes = sim.pressure_causes(spec.requester, spec.issue)
             pressure = sim.pressure_by_channel(spec.requester, spec.issue)
         else:
-            causes, pressure = (), {}
+            # opened on the scenario's date (or with nothing traced behind the request)
+            scheduled = sim.new_event_id()
+            what = "on the date the scenario sets" if spec.opens is not None else "with no requester"
+            sim.bus.publish(
+                Scheduled(t=env.now, what=f"talks {spec.id} opened {what}", subject=spec.id, id=scheduled)
+            )
+            causes, pressure = (scheduled,), {}
         last[0] = sim.new_event_id()
         sim.bus.publish(
             NegotiationPhaseChanged(

@@ -158,8 +158,9 @@ class LocalDiplomacy:
             if w.lg_level[p] == "province":
                 amount *= cfg.province_multiplier
             target = w.states[w.lg_state[p]].id
+            causes = self._backing(t, lg, issue_id)
             applied = sim.apply_pressure(
-                t, w.lg_ids[p], target, issue_id, "local_diplomacy", "moral", float(amount)
+                t, w.lg_ids[p], target, issue_id, "local_diplomacy", "moral", float(amount), causes=causes
             )
             if applied <= 0.0:
                 continue  # nothing to carry (no information pooled yet, or a modifier cancelled it)
@@ -173,8 +174,32 @@ class LocalDiplomacy:
                     path=(w.lg_ids[lg], w.lg_ids[p], target),
                     issue=issue_id,
                     amount=applied,
+                    id=sim.new_event_id(),
+                    causes=causes,
                 )
             )
+
+    def _backing(self, t: float, lg: int, issue_id: str) -> tuple[int, ...]:
+        """Why local government ``lg`` backs the issue: its resolution, else
+        its latest sharing with a group, else the support the scenario gives
+        it (a ``Scheduled`` event, published once)."""
+        latest = self.sim.latest_event
+        lg_id = self.sim.world.lg_ids[lg]
+        backing = latest.get(("resolution", issue_id, lg)) or latest.get((issue_id, lg))
+        if backing is None:
+            key = ("local_diplomacy.backing", issue_id, lg)
+            backing = latest.get(key)
+            if backing is None:
+                backing = latest[key] = self.sim.new_event_id()
+                self.sim.bus.publish(
+                    normflow.events.Scheduled(
+                        t=t,
+                        what=f"{lg_id} backs {issue_id} with the support the scenario gives it",
+                        subject=lg_id,
+                        id=backing,
+                    )
+                )
+        return (backing,)
 
 
 #: One mechanism per run; the module is shared by every run in the process.

@@ -156,6 +156,7 @@ class Machine:
     stock: normflow.Decaying
     entered: float = 0.0
     quiet_since: float | None = None
+    event: int = 0  # the id of the latest phase change: the next one's cause
 
 
 class Spiral:
@@ -256,6 +257,11 @@ class Spiral:
         elif phase == PRESCRIPTIVE:
             stance.commitment = max(stance.commitment, self.config.prescriptive_commitment)
         self.sim.tally["spiral_phase_changed"] += 1
+        # causes: the phase it left, and (moving up) the latest pressure by channel
+        causes = {m.event} if m.event else set()
+        if phase > previous:
+            causes.update(self.sim.pressure_causes(m.state, m.issue))
+        m.event = self.sim.new_event_id()
         self.sim.bus.publish(
             normflow.events.PhaseChanged(
                 t=t,
@@ -264,6 +270,8 @@ class Spiral:
                 issue=m.issue,
                 phase=PHASES[phase],
                 previous=PHASES[previous],
+                id=m.event,
+                causes=tuple(sorted(causes)),
             )
         )
 
