@@ -51,10 +51,22 @@ SECTIONS: list[tuple[str, type, str]] = [
     ("[processes.accountability]", sc.AccountabilityParams, "Accountability pressure (docs/processes.md)."),
     ("[processes.agenda]", sc.AgendaParams, "Agenda-setting (docs/processes.md)."),
     ("[processes.negotiation]", sc.NegotiationParams, "Interstate negotiation (docs/processes.md)."),
-    ("[processes.stance]", sc.StanceParams, "How reputational cost and a state's phase toward the norm reach outcomes (docs/processes.md)."),
-    ("[processes.backlash]", sc.BacklashParams, "Central backlash against local governments' activity abroad (docs/processes.md)."),
+    (
+        "[processes.stance]",
+        sc.StanceParams,
+        "How reputational cost and a state's phase toward the norm reach outcomes (docs/processes.md).",
+    ),
+    (
+        "[processes.backlash]",
+        sc.BacklashParams,
+        "Central backlash against local governments' activity abroad (docs/processes.md).",
+    ),
     ("[processes.counter]", sc.CounterParams, "Counter-mobilization (docs/processes.md)."),
-    ("[processes.autonomy]", sc.AutonomyParams, "The three autonomies of a coalition and co-optation (docs/processes.md)."),
+    (
+        "[processes.autonomy]",
+        sc.AutonomyParams,
+        "The three autonomies of a coalition and co-optation (docs/processes.md).",
+    ),
     ("[processes.costs]", sc.CostParams, "Costs and budgets (docs/processes.md)."),
 ]
 
@@ -123,7 +135,7 @@ def render() -> str:
         "`[plugins.<section>]` table takes part too; each table is validated by the plugin that declares",
         "it, and `normflow plugins` lists the sections. Without `use`, every installed plugin takes part",
         "(with a note on stderr). `require = [...]` is the deprecated spelling of `use`. See the hook",
-        "reference, \"Which plugins take part in a run\".",
+        'reference, "Which plugins take part in a run".',
         "",
         "## [[facts]]",
         "",
