@@ -220,7 +220,7 @@ def _load_experiment(arm: Arm) -> ArmData:
     return ArmData(arm, rows, start)
 
 
-def _run_scenario(arm: Arm, seeds: list[Any], keep: int = 1) -> ArmData:
+def _run_scenario(arm: Arm, seeds: list[Any], keep: int | None = None) -> ArmData:
     from normflow.plugins import get_plugin_manager
     from normflow.scenario import load_scenario
     from normflow.simulation import Simulation
@@ -233,8 +233,9 @@ def _run_scenario(arm: Arm, seeds: list[Any], keep: int = 1) -> ArmData:
         summary = result.to_dict()
         rows.append(measures_of(summary))
         labels = result.labels
-        if k < keep:
-            summaries.append(summary)
+        if keep is None or k < keep:
+            # what a timeline needs of each replication (the report draws the median pair's)
+            summaries.append({"start": summary.get("start"), "milestones": summary.get("milestones", {})})
     return ArmData(arm, rows, scenario.start.isoformat(), labels, summaries, seeds)
 
 
@@ -244,6 +245,49 @@ def load_arm(arm: Arm, seeds: list[Any]) -> ArmData:
     if arm.kind == "experiment":
         return _load_experiment(arm)
     return _run_scenario(arm, seeds)
+
+
+def _reached_count(summary: dict[str, Any]) -> int:
+    return sum(1 for m in summary.get("milestones", {}).values() if isinstance(m, dict) and m.get("reached"))
+
+
+def median_pair(first: ArmData, other: ArmData) -> int | None:
+    """The replication whose two runs stand for the comparison: of paired
+    scenario arms, the first replication whose difference in milestones
+    reached (B - A) is the median difference (the same seed in both arms);
+    of stored runs, the first of each. None when an arm keeps no runs (an
+    experiment directory)."""
+    if not first.summaries or not other.summaries:
+        return None
+    n = min(len(first.summaries), len(other.summaries))
+    if first.seeds is None or other.seeds is None or n == 1:
+        return 0
+    d = [_reached_count(other.summaries[k]) - _reached_count(first.summaries[k]) for k in range(n)]
+    median = float(np.median(d))
+    return min(range(n), key=lambda k: (abs(d[k] - median), k))
+
+
+def representative_pairs(data: list[ArmData]) -> list[dict[str, Any]]:
+    """For each arm compared with the first, the pair of runs that stands for
+    the comparison (``median_pair``), as the report draws it: ``a_arm``,
+    ``b_arm``, ``run`` (1-based), ``paired`` (the same seed in both), and
+    the two runs' summaries ``a`` and ``b`` (None for an experiment
+    directory)."""
+    first, out = data[0], []
+    for other in data[1:]:
+        k = median_pair(first, other)
+        paired = k is not None and first.seeds is not None and other.seeds is not None
+        out.append(
+            {
+                "a_arm": first.arm.name,
+                "b_arm": other.arm.name,
+                "run": None if k is None else k + 1,
+                "paired": paired,
+                "a": None if k is None else first.summaries[k],
+                "b": None if k is None else other.summaries[k],
+            }
+        )
+    return out
 
 
 # -- the comparison -------------------------------------------------------------------

@@ -71,7 +71,19 @@ def test_console_script_is_installed():
 
 def test_run_log_is_json_with_scenario_and_seed_when_asked():
     done = subprocess.run(
-        [sys.executable, "-m", "normflow", "--log-json", "--log-level", "info", "run", "minimal", "--seed", "4", "--json"],
+        [
+            sys.executable,
+            "-m",
+            "normflow",
+            "--log-json",
+            "--log-level",
+            "info",
+            "run",
+            "minimal",
+            "--seed",
+            "4",
+            "--json",
+        ],
         capture_output=True,
         text=True,
     )

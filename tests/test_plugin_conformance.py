@@ -317,7 +317,9 @@ def tiny_scenarios() -> list[Any]:
     return [scenario_from_dict(data)]
 
 
-def refuse(plugin: Any, match: str, cause: type[BaseException] | None = None, **options: Any) -> ConformanceError:
+def refuse(
+    plugin: Any, match: str, cause: type[BaseException] | None = None, **options: Any
+) -> ConformanceError:
     """check_plugin refuses ``plugin`` with a ConformanceError (only), whose
     message matches ``match`` and whose cause is a ``cause``."""
     options = {"scenarios": tiny_scenarios(), "seeds": st.just(0), "max_examples": 3, **options}

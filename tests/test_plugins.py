@@ -259,9 +259,7 @@ def normflow_register_handlers(sim, register):
 def test_a_plugin_that_raises_during_a_run_is_named_with_its_handler_and_the_day(tmp_path):
     site = fake_distribution(tmp_path / "site", "exploding", EXPLODING, version="0.0.1")
     trace = tmp_path / "run.jsonl"
-    done = normflow_cli(
-        "run", "minimal", "--trace", str(trace), "--with", "exploding", pythonpath=site
-    )
+    done = normflow_cli("run", "minimal", "--trace", str(trace), "--with", "exploding", pythonpath=site)
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     said = re.fullmatch(

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from normflow.cli import cli
 from normflow.report import EXPERIMENT_SECTIONS, RUN_SECTIONS, build_report, iter_sections
+from normflow.report.compare_page import COMPARE_SECTIONS
 
 NO_PLUGINS = {"NORMFLOW_LOAD_PLUGINS": ""}  # the core alone: fewer milestones, faster figures
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
@@ -47,6 +48,14 @@ def experiment_dir(tmp_path_factory) -> Path:
 def run_page(run_dir) -> Path:
     assert invoke("report", str(run_dir), "-o", str(run_dir / "report.html")).exit_code == 0
     return run_dir / "report.html"
+
+
+@pytest.fixture(scope="module")
+def compare_page(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("compare") / "cmp"
+    result = invoke("compare", "minimal", "--intervene", "no_local_resolutions", "-n", "3", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    return out / "report.html"
 
 
 @pytest.fixture(scope="module")
@@ -213,6 +222,25 @@ def test_an_experiment_whose_runs_all_failed_is_reported_not_drawn(experiment_di
     assert "<svg" not in sections[1].body + sections[2].body
 
 
+def test_the_compare_report_draws_both_timelines_of_one_pair_and_the_differences(compare_page):
+    page = compare_page.read_text()
+    sections = dict(
+        re.findall(r'<section class="report-section" id="([^"]+)"[^>]*>(.*?)</section>', page, re.S)
+    )
+    assert tuple(sections) == COMPARE_SECTIONS
+    # both arms' timelines (one pair of runs, the same seed), then the differences drawn and tabled
+    timelines = sections["timelines"]
+    assert (
+        timelines.count("<svg") == 1
+        and "A: minimal (run" in timelines
+        and "B: minimal --intervene" in timelines
+    )
+    assert "the same seed in both arms" in timelines and "not reached" in timelines
+    differences = sections["differences"]
+    assert differences.count("<svg") == 1 and "<table" in differences
+    assert "share reaching (B - A, points)" in differences and "outcome counts (B - A)" in differences
+
+
 # -- in a real browser ---------------------------------------------------------------
 
 
@@ -251,10 +279,10 @@ def open_in_browser(page: Path, profile: Path) -> tuple[str, str]:
     return done.stdout, done.stderr
 
 
-@pytest.mark.parametrize("which", ["run", "experiment"])
+@pytest.mark.parametrize("which", ["run", "experiment", "compare"])
 def test_every_section_renders_in_a_browser_without_a_console_error(which, request, tmp_path):
     page: Path = request.getfixturevalue(f"{which}_page")
-    expected = RUN_SECTIONS if which == "run" else EXPERIMENT_SECTIONS
+    expected = {"run": RUN_SECTIONS, "experiment": EXPERIMENT_SECTIONS, "compare": COMPARE_SECTIONS}[which]
     dom, log = open_in_browser(page, tmp_path / "profile")
     body = re.search(r"<body[^>]*>", dom)
     assert body, dom[:500]

@@ -320,6 +320,24 @@ def test_compare_pairs_two_arms_and_gives_differences_with_intervals():
     json.dumps(result)
 
 
+def test_the_pair_of_runs_drawn_is_the_median_difference_with_one_seed():
+    from normflow.compare import ArmData, median_pair, representative_pairs
+
+    def runs(*reached):
+        return [{"milestones": {f"m{i}": {"reached": i < n, "t": 1.0} for i in range(5)}} for n in reached]
+
+    a, b = parse_arm("minimal"), parse_arm("minimal --name b")
+    # differences in milestones reached (B - A) by replication: 0, -3, -1, -1, 2; the median is -1
+    first = ArmData(a, [{}] * 5, summaries=runs(3, 4, 2, 3, 1), seeds=list(range(5)))
+    other = ArmData(b, [{}] * 5, summaries=runs(3, 1, 1, 2, 3), seeds=list(range(5)))
+    assert median_pair(first, other) == 2
+    (pair,) = representative_pairs([first, other])
+    assert pair["run"] == 3 and pair["paired"] and pair["a"] is first.summaries[2]
+    # a stored experiment keeps no runs: nothing to draw; stored runs: the first of each
+    assert median_pair(first, ArmData(b, [{}] * 5)) is None
+    assert median_pair(ArmData(a, [{}], summaries=runs(2)), ArmData(b, [{}], summaries=runs(4))) == 0
+
+
 def test_compare_refuses_bad_arms_in_one_line(tmp_path):
     for text, match in (
         ("minimal --bogus 1", "unknown option"),

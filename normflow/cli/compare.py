@@ -9,7 +9,7 @@ import click
 
 from normflow.cli.base import parse_overrides
 from normflow.cli.options import SEED, force_option, intervene_option
-from normflow.compare import compare, parse_arm
+from normflow.compare import compare, parse_arm, representative_pairs
 from normflow.outputs import prepare_directory
 
 
@@ -93,7 +93,9 @@ def compare_command(
         (target / "comparison.json").write_text(
             json.dumps(result, indent=1, default=str) + "\n", encoding="utf-8"
         )
-        (target / "report.html").write_text(compare_report(result, data), encoding="utf-8")
+        (target / "report.html").write_text(
+            compare_report(result, representative_pairs(data)), encoding="utf-8"
+        )
     if as_json:
         click.echo(json.dumps(result, default=str))
         return
