@@ -969,33 +969,36 @@ def check_references(s: Scenario) -> None:
     lgs = {x.id for x in s.local_governments.named}
     groups = {x.id for x in s.civil_society.groups}
 
-    def need(value: str | None, allowed: set[str], path: str, what: str) -> None:
-        if value is not None and value not in allowed:
-            raise ScenarioError(
-                path, value, f"the id of a declared {what} ({', '.join(sorted(allowed)) or 'none declared'})"
-            )
-
-    for i, x in enumerate(s.issues):
-        need(x.state, states, f"issues[{i}].state", "state")
+    state, issue, lg = (states, "state"), (issues, "issue"), (lgs, "named local government")
+    # each list of the scenario, and the fields of its items that name a declared id
+    references: tuple[tuple[str, Any, dict[str, tuple[set[str], str]]], ...] = (
+        ("issues", s.issues, {"state": state}),
+        ("local_governments.named", s.local_governments.named, {"state": state, "partners": lg}),
+        ("local_governments.groups", s.local_governments.groups, {"state": state}),
+        ("civil_society.groups", s.civil_society.groups, {"state": state, "locality": lg, "issue": issue}),
+        ("civil_society.populations", s.civil_society.populations, {"state": state, "issue": issue}),
+        ("ties", s.ties, {"a": (groups, "civil-society group"), "b": (groups, "civil-society group")}),
+        ("negotiations", s.negotiations, {"issue": issue, "parties": state}),
+        ("events", s.events, {"state": state, "target": state, "issue": issue, "local_government": lg}),
+    )
+    for where, items, fields in references:
+        for i, x in enumerate(items):
+            for field, (allowed, what) in fields.items():
+                value = getattr(x, field)
+                named = enumerate(value) if isinstance(value, (tuple, list)) else [(None, value)]
+                for j, v in named:
+                    if v is not None and v not in allowed:
+                        path = f"{where}[{i}].{field}" + ("" if j is None else f"[{j}]")
+                        known = ", ".join(sorted(allowed)) or "none declared"
+                        raise ScenarioError(path, v, f"the id of a declared {what} ({known})")
     for i, x in enumerate(s.local_governments.named):
-        need(x.state, states, f"local_governments.named[{i}].state", "state")
         for j, p in enumerate(x.partners):
-            need(p, lgs, f"local_governments.named[{i}].partners[{j}]", "named local government")
             if p == x.id:
                 raise ScenarioError(
                     f"local_governments.named[{i}].partners[{j}]", p, "a partner other than itself"
                 )
-    for i, x in enumerate(s.local_governments.groups):
-        need(x.state, states, f"local_governments.groups[{i}].state", "state")
-    for i, x in enumerate(s.civil_society.groups):
-        p = f"civil_society.groups[{i}]"
-        need(x.state, states, f"{p}.state", "state")
-        need(x.locality, lgs, f"{p}.locality", "named local government")
-        need(x.issue, issues, f"{p}.issue", "issue")
     for i, x in enumerate(s.civil_society.populations):
         p = f"civil_society.populations[{i}]"
-        need(x.state, states, f"{p}.state", "state")
-        need(x.issue, issues, f"{p}.issue", "issue")
         has_lg = any(g.state == x.state for g in s.local_governments.groups) or any(
             n.state == x.state for n in s.local_governments.named
         )
@@ -1003,16 +1006,10 @@ def check_references(s: Scenario) -> None:
             raise ScenarioError(
                 f"{p}.state", x.state, "a state with local governments to place the groups in"
             )
-    for i, x in enumerate(s.ties):
-        need(x.a, groups, f"ties[{i}].a", "civil-society group")
-        need(x.b, groups, f"ties[{i}].b", "civil-society group")
     for i, x in enumerate(s.negotiations):
         p = f"negotiations[{i}]"
-        need(x.issue, issues, f"{p}.issue", "issue")
         if len(x.parties) < 2:
             raise ScenarioError(f"{p}.parties", list(x.parties), "at least two states")
-        for j, party in enumerate(x.parties):
-            need(party, states, f"{p}.parties[{j}]", "state")
         if x.requester is not None and x.requester not in x.parties:
             raise ScenarioError(f"{p}.requester", x.requester, f"one of the parties {list(x.parties)}")
         if x.opens is None and x.request_threshold is None:
@@ -1035,9 +1032,6 @@ def check_references(s: Scenario) -> None:
         )
     for i, x in enumerate(s.events):
         p = f"events[{i}]"
-        need(x.state, states, f"{p}.state", "state")
-        need(x.target, states, f"{p}.target", "state")
-        need(x.issue, issues, f"{p}.issue", "issue")
         if not s.scenario.start <= x.date <= s.scenario.end:
             raise ScenarioError(
                 f"{p}.date", x.date.isoformat(), f"a date between {s.scenario.start} and {s.scenario.end}"
@@ -1052,7 +1046,6 @@ def check_references(s: Scenario) -> None:
             )
         if x.category in ("state_visit", "pressure") and (x.state is None or x.target is None):
             raise ScenarioError(p, x.category, "both 'state' (who presses) and 'target' (who is pressed)")
-        need(x.local_government, lgs, f"{p}.local_government", "named local government")
         if x.category == "launch" and x.starts is None:
             raise ScenarioError(f"{p}.starts", None, "what the launch starts: 'campaigns' or 'resolutions'")
         if x.category in ("court_ruling", "media") and x.state is None:

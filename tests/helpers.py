@@ -1,8 +1,16 @@
-"""Small scenarios built in tests, so each test states what it varies."""
+"""What several test modules share: small scenarios built in tests, so each
+test states what it varies; and throwaway environments to install plugin
+projects into (the scaffold's tutorial, the compatibility of old plugins)."""
 
 from __future__ import annotations
 
 import copy
+import importlib.util
+import os
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
 from typing import Any
 
 from normflow import Simulation
@@ -83,3 +91,65 @@ def traced(scen, tmp_path, seed: int = 1, name: str = "trace.jsonl", **kwargs: A
     lines = read_trace(path)
     assert lines[0]["kind"] == "trace_start" and lines[-1]["kind"] == "trace_end"
     return result, lines[1:-1]
+
+
+# -- throwaway environments ------------------------------------------------------------
+
+
+def throwaway_venv(where: Path) -> Path:
+    """A venv that sees this environment's packages (normflow included) but
+    installs into its own site-packages, so installing a plugin there never
+    changes the environment other tests run in. Returns its python."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(where)], check=True)
+    python = where / "bin" / "python"
+    purelib = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    parents = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
+    # site.addsitedir also runs the .pth files there (editable installs of normflow)
+    lines = "".join(f"import site; site.addsitedir({p!r})\n" for p in parents)
+    Path(purelib, "_normflow_parent_env.pth").write_text(lines)
+    return python
+
+
+def cannot_build_editable() -> str | None:
+    """Why an editable install cannot be built offline here (None: it can)."""
+    try:
+        import setuptools
+    except ImportError:
+        return "setuptools is not installed in this environment"
+    major_minor = tuple(int(x) for x in setuptools.__version__.split(".")[:2])
+    if major_minor < (70, 1) and importlib.util.find_spec("wheel") is None:
+        return f"setuptools {setuptools.__version__} needs the 'wheel' package (in the dev extra)"
+    return None
+
+
+def clean_env() -> dict[str, str]:
+    """This process's environment without normflow's and Python's variables."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("NORMFLOW_", "PYTHON"))}
+
+
+def install_editable(python: Path, project: Path, env: dict[str, str], cwd: Path) -> None:
+    """``pip install -e project`` into a throwaway venv, offline, no deps."""
+    done = subprocess.run(
+        [
+            python,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-e",
+            project,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+    )
+    assert done.returncode == 0, done.stderr

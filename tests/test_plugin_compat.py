@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_scaffold import _can_build_editable, _throwaway_venv
+from helpers import cannot_build_editable, clean_env, install_editable, throwaway_venv
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECTS = {
@@ -35,34 +35,16 @@ PROJECTS = {
 def installed(tmp_path_factory):
     """A throwaway environment with both projects installed; returns a
     function that runs a command there."""
-    reason = _can_build_editable()
+    reason = cannot_build_editable()
     if reason:
         pytest.skip(reason)
     tmp = tmp_path_factory.mktemp("compat")
-    python = _throwaway_venv(tmp / "venv")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NORMFLOW_", "PYTHON"))}
+    python = throwaway_venv(tmp / "venv")
+    env = clean_env()
     for name, source in PROJECTS.items():
         project = tmp / name
         shutil.copytree(source, project, ignore=shutil.ignore_patterns("*.egg-info", "__pycache__", "build"))
-        done = subprocess.run(
-            [
-                python,
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                "--no-deps",
-                "--no-build-isolation",
-                "--no-index",
-                "-e",
-                project,
-            ],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=tmp,
-        )
-        assert done.returncode == 0, done.stderr
+        install_editable(python, project, env, tmp)
 
     def run(
         *args: str, cwd: Path = tmp, extra_env: dict[str, str] | None = None

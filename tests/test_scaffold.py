@@ -9,12 +9,12 @@ import os
 import shutil
 import subprocess
 import sys
-import sysconfig
 import tomllib
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import cannot_build_editable, clean_env, install_editable, throwaway_venv
 
 from normflow import Simulation, load_scenario
 from normflow.cli import cli
@@ -161,41 +161,11 @@ def test_the_tutorial_project_starts_from_what_new_plugin_writes(tmp_path):
         assert (EXAMPLE / name).read_text() == (generated / name).read_text(), name
 
 
-def _throwaway_venv(where: Path) -> Path:
-    """A venv that sees this environment's packages (normflow included) but
-    installs into its own site-packages, so installing a plugin there never
-    changes the environment other tests run in."""
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(where)], check=True)
-    python = where / "bin" / "python"
-    purelib = subprocess.run(
-        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    parents = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
-    # site.addsitedir also runs the .pth files there (editable installs of normflow)
-    lines = "".join(f"import site; site.addsitedir({p!r})\n" for p in parents)
-    Path(purelib, "_normflow_parent_env.pth").write_text(lines)
-    return python
-
-
-def _can_build_editable() -> str | None:
-    try:
-        import setuptools
-    except ImportError:
-        return "setuptools is not installed in this environment"
-    major_minor = tuple(int(x) for x in setuptools.__version__.split(".")[:2])
-    if major_minor < (70, 1) and importlib.util.find_spec("wheel") is None:
-        return f"setuptools {setuptools.__version__} needs the 'wheel' package (in the dev extra)"
-    return None
-
-
 def test_the_tutorial_plugin_installs_lists_and_runs(tmp_path):
     """The tutorial, step by step: scaffold, replace the module and tests with
     the tutorial's, install without the network, then the CLI lists the
     plugin and a run reports its metrics, and the plugin's own tests pass."""
-    reason = _can_build_editable()
+    reason = cannot_build_editable()
     if reason:
         pytest.skip(reason)
     assert new_plugin("normflow-shaming", tmp_path).exit_code == 0
@@ -203,27 +173,9 @@ def test_the_tutorial_plugin_installs_lists_and_runs(tmp_path):
     shutil.copytree(EXAMPLE / "normflow_shaming", project / "normflow_shaming", dirs_exist_ok=True)
     shutil.copytree(EXAMPLE / "tests", project / "tests", dirs_exist_ok=True)
     shutil.copy(EXAMPLE / "README.md", project / "README.md")
-    python = _throwaway_venv(tmp_path / "venv")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NORMFLOW_", "PYTHON"))}
-    install = subprocess.run(
-        [
-            python,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--no-deps",
-            "--no-build-isolation",
-            "--no-index",
-            "-e",
-            project,
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-    )
-    assert install.returncode == 0, install.stderr
+    python = throwaway_venv(tmp_path / "venv")
+    env = clean_env()
+    install_editable(python, project, env, tmp_path)
 
     def normflow(*args: str) -> str:
         out = subprocess.run(

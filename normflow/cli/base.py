@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import sys
 import tomllib
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -18,9 +19,36 @@ EXIT_BAD_INPUT = 2
 EXIT_RUN_FAILED = 1
 
 
-def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
+EXIT_INTERRUPTED = 130
+
+T = TypeVar("T")
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
+
+
+def guarded(
+    work: Callable[[], T],
+    *,
+    bad: tuple[type[BaseException], ...] = (),
+    failed: tuple[type[BaseException], ...] = (),
+    interrupted: str | None = None,
+) -> T:
+    """``work()``, its errors as one line: one of ``bad`` is bad input
+    (exit 2), one of ``failed`` a run that failed (exit 1); with
+    ``interrupted`` (how to continue), Ctrl-C exits 130 saying so."""
+    try:
+        return work()
+    except bad as exc:
+        fail(str(exc))
+    except failed as exc:
+        fail(str(exc), EXIT_RUN_FAILED)
+    except KeyboardInterrupt:
+        if interrupted is None:
+            raise
+        fail(f"interrupted; {interrupted}", EXIT_INTERRUPTED)
 
 
 def parse_value(text: str) -> Any:
@@ -60,6 +88,25 @@ def plugin_options(command: Any) -> Any:
         metavar="NAME",
         help="Add this installed plugin to the ones the scenario uses (repeatable).",
     )(command)
+
+
+def progress_bar(*extra: Any, description: str = "{task.description}", transient: bool = True) -> Any:
+    """The commands' progress bar on stderr (drawn only on a terminal):
+    description, bar, done/total, ``extra`` columns, time elapsed."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    err = Console(stderr=True)
+    return Progress(
+        TextColumn(description),
+        BarColumn(),
+        MofNCompleteColumn(),
+        *extra,
+        TimeElapsedColumn(),
+        console=err,
+        transient=transient,
+        disable=not err.is_terminal,
+    )
 
 
 def show_warning(

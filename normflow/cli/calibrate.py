@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from normflow.cli.base import EXIT_RUN_FAILED, fail
+from normflow.cli.base import fail, guarded, progress_bar
 
 
 @click.command("calibrate")
@@ -68,7 +68,7 @@ def calibrate_command(
     --seed gives the same posterior on any number of workers. See
     docs/calibration.md."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import TextColumn
 
     try:
         from normflow.calibration import CalibrationError, calibrate
@@ -76,15 +76,7 @@ def calibrate_command(
         fail(f"calibration needs pyabc: pip install 'normflow[calibration]' ({exc})")
         return
     err = Console(stderr=True)
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("accepted, {task.fields[evaluated]} evaluated"),
-        TimeElapsedColumn(),
-        console=err,
-        disable=not err.is_terminal,
-    )
+    progress = progress_bar(TextColumn("accepted, {task.fields[evaluated]} evaluated"), transient=False)
     tasks: dict[int, Any] = {}
 
     def on_progress(t: int, accepted: int, n: int, evaluated: int) -> None:
@@ -97,9 +89,9 @@ def calibrate_command(
         if not err.is_terminal:
             click.echo(f"generation {t}: epsilon {epsilon:.4g}, acceptance {acceptance:.1%}", err=True)
 
-    try:
+    def work() -> Any:
         with progress:
-            result = calibrate(
+            return calibrate(
                 scenario,
                 params,
                 out,
@@ -113,12 +105,9 @@ def calibrate_command(
                 on_progress=on_progress,
                 on_generation=on_generation,
             )
-    except CalibrationError as exc:
-        fail(str(exc))
-        return
-    except RuntimeError as exc:  # the executor: Dask missing, a scheduler unreachable
-        fail(str(exc), EXIT_RUN_FAILED)
-        return
+
+    # RuntimeError: the executor (Dask missing, a scheduler unreachable)
+    result = guarded(work, bad=(CalibrationError,), failed=(RuntimeError,))
     _print_summary(result, Console(file=sys.stdout, width=None if Console().is_terminal else 140))
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from normflow.cli.base import fail, parse_overrides, parse_value, plugin_options
+from normflow.cli.base import fail, guarded, parse_overrides, parse_value, plugin_options
 from normflow.cli.options import FiniteFloat, intervene_option
 from normflow.errors import ExperimentError
 from normflow.experiment.plan import MAX_TASKS
@@ -131,9 +131,9 @@ def run_command(
     if retry_failed and not resume:
         fail("--retry-failed only makes sense with --resume")
     began = time.perf_counter()
-    target = out
-    try:
-        experiment = run_experiment(
+    where = f" --out {out}" if out else ""
+    experiment = guarded(
+        lambda: run_experiment(
             spec,
             out,
             replications=replications,
@@ -152,17 +152,11 @@ def run_command(
             on_plan=_planning,
             with_plugins=with_plugins,
             without_plugins=without_plugins,
-        )
-    except (StoreError, ExperimentError) as exc:
-        fail(str(exc), 1 if isinstance(exc, ExperimentError) else 2)
-        return
-    except KeyboardInterrupt:
-        where = f" --out {target}" if target else ""
-        fail(
-            f"interrupted; finished replications are stored. Continue with: normflow experiment run{where} --resume",
-            130,
-        )
-        return
+        ),
+        bad=(StoreError,),
+        failed=(ExperimentError,),
+        interrupted=f"finished replications are stored. Continue with: normflow experiment run{where} --resume",
+    )
     wall = time.perf_counter() - began
     table = experiment.results()
     failed = int((table["status"] != "ok").sum()) if len(table) else 0

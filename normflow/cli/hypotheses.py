@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import click
 
-from normflow.cli.base import fail
+from normflow.cli.base import guarded
 from normflow.errors import ExperimentError
 from normflow.hypotheses.draws import run_over_draws
 from normflow.hypotheses.running import run_hypotheses
 from normflow.hypotheses.tables import print_results, print_support
 from normflow.store import StoreError
+
+T = TypeVar("T")
 
 
 @click.command("hypotheses")
@@ -80,8 +84,8 @@ def hypotheses_command(
         _over_draws(hypotheses, draws, replications or 6, seed, out, workers, scenarios, began)
         return
     replications = replications or 200
-    try:
-        results = run_hypotheses(
+    results = _guarded(
+        lambda: run_hypotheses(
             hypotheses or ("all",),
             out,
             replications=replications,
@@ -89,16 +93,9 @@ def hypotheses_command(
             workers=workers,
             scenarios=scenarios or None,
             progress=True,
-        )
-    except (StoreError, ExperimentError) as exc:
-        fail(str(exc), 1 if isinstance(exc, ExperimentError) else 2)
-        return
-    except KeyboardInterrupt:
-        fail(
-            f"interrupted; finished runs are stored in {out}/runs: run the same command again to continue",
-            130,
-        )
-        return
+        ),
+        out,
+    )
     print_results(results, primary_only=not all_rows)
     manifest = json.loads((Path(out) / "hypotheses.json").read_text(encoding="utf-8"))
     click.echo(
@@ -119,8 +116,8 @@ def _over_draws(
     scenarios: tuple[str, ...],
     began: float,
 ) -> None:
-    try:
-        result = run_over_draws(
+    result = _guarded(
+        lambda: run_over_draws(
             hypotheses or ("all",),
             out,
             draws=draws,
@@ -129,16 +126,9 @@ def _over_draws(
             workers=workers,
             scenarios=scenarios or None,
             progress=True,
-        )
-    except (StoreError, ExperimentError) as exc:
-        fail(str(exc), 1 if isinstance(exc, ExperimentError) else 2)
-        return
-    except KeyboardInterrupt:
-        fail(
-            f"interrupted; finished runs are stored in {out}/runs: run the same command again to continue",
-            130,
-        )
-        return
+        ),
+        out,
+    )
     print_support(result)
     manifest = json.loads((Path(out) / "hypotheses.json").read_text(encoding="utf-8"))
     click.echo(
@@ -147,3 +137,12 @@ def _over_draws(
         err=True,
     )
     click.echo(str(out))
+
+
+def _guarded(work: Callable[[], T], out: str) -> T:
+    return guarded(
+        work,
+        bad=(StoreError,),
+        failed=(ExperimentError,),
+        interrupted=f"finished runs are stored in {out}/runs: run the same command again to continue",
+    )

@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from normflow.cli.base import EXIT_RUN_FAILED, fail
+from normflow.cli.base import EXIT_RUN_FAILED, fail, progress_bar
 from normflow.cli.options import SEED
 
 
@@ -44,23 +44,11 @@ def knockout_command(
     horizon where it is not reached), with 95% intervals. A mechanism is
     ``inert`` when no outcome milestone (agenda step, negotiation opened, in its
     main phase or ended in agreement, bill enacted, policy changed) moves."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from normflow.knockout import KnockoutError, run_knockout
 
     if workers is None:
         workers = max(1, os.cpu_count() or 1)
-    err = Console(stderr=True)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    ) as progress:
+    with progress_bar() as progress:
         task = progress.add_task(f"knockout {scenario}", total=None)
 
         def advance(done: int, total: int) -> None:

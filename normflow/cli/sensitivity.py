@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from normflow.cli.base import EXIT_RUN_FAILED, fail
+from normflow.cli.base import fail, guarded, progress_bar
 
 
 @click.command("sensitivity")
@@ -57,24 +57,14 @@ def sensitivity_command(
     Outputs: reached:<milestone>, time:<milestone> (restricted mean time),
     target:<name>, distance, metrics.<name>. See docs/calibration.md."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     try:
         from normflow.sensitivity import SensitivityError, sensitivity, write_sensitivity
     except ImportError as exc:
         fail(f"sensitivity analysis needs SALib: pip install 'normflow[calibration]' ({exc})")
         return
-    err = Console(stderr=True)
     wanted = [o.strip() for o in outputs.split(",") if o.strip()] if outputs else None
-    progress = Progress(
-        TextColumn(f"{method} design points"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    )
+    progress = progress_bar(description=f"{method} design points")
     task: list[Any] = []
 
     def on_progress(done: int, total: int) -> None:
@@ -82,9 +72,9 @@ def sensitivity_command(
             task.append(progress.add_task("points", total=total))
         progress.update(task[0], completed=done)
 
-    try:
+    def work() -> Any:
         with progress:
-            result = sensitivity(
+            return sensitivity(
                 scenario,
                 params,
                 method=method,  # type: ignore[arg-type]
@@ -96,12 +86,9 @@ def sensitivity_command(
                 seed=seed,
                 on_progress=on_progress,
             )
-    except SensitivityError as exc:
-        fail(str(exc))
-        return
-    except RuntimeError as exc:
-        fail(str(exc), EXIT_RUN_FAILED)
-        return
+
+    # RuntimeError: the executor (Dask missing, a scheduler unreachable)
+    result = guarded(work, bad=(SensitivityError,), failed=(RuntimeError,))
     if out is not None:
         write_sensitivity(result, out)
     if as_json:

@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from normflow.cli.base import plugin_options
+from normflow.cli.base import plugin_options, progress_bar
 from normflow.cli.options import SEED, FiniteFloat, intervene_option, interventions_of
 from normflow.scenario import load_scenario
 from normflow.scenario import with_plugins as with_plugins_of
@@ -73,23 +73,11 @@ def validate_command(
     share of runs that reached it and the median
     and 10th-90th percentile dates among those. Always exits 0 once the runs
     are done: it reports, it does not judge."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     loaded = with_plugins_of(load_scenario(scenario), with_plugins, without_plugins)
     interventions = interventions_of(intervene)
     if workers is None:
         workers = min(os.cpu_count() or 1, runs)
-    err = Console(stderr=True)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    ) as progress:
+    with progress_bar() as progress:
         task = progress.add_task(f"validating {loaded.name}", total=runs)
         try:
             report = validate(
@@ -109,6 +97,8 @@ def validate_command(
     if as_json:
         click.echo(json.dumps(report.to_dict()))
         return
+    from rich.console import Console
+
     out = Console(file=sys.stdout)
     if not out.is_terminal:
         out = Console(file=sys.stdout, width=160)  # a file or a pipe: never truncate names
