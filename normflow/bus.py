@@ -30,16 +30,36 @@ class FieldsHandler:
     def __init__(self, fn: Callable[..., object]):
         self.fn = fn
         self._names: dict[type[Event], tuple[str, ...]] = {}
+        self.arity = _positional_arity(fn)
 
     def __call__(self, event: Event) -> object:
         cls = type(event)
         names = self._names.get(cls)
         if names is None:
-            names = self._names[cls] = tuple(f.name for f in attrs.fields(cls))
+            names = self._names[cls] = tuple(f.name for f in attrs.fields(cls))[: self.arity]
         return self.fn(*[getattr(event, name) for name in names])
 
     def row_writer(self, cls: type[Event]) -> Callable[..., object]:
-        return self.fn
+        arity, fn = self.arity, self.fn
+        if arity is None or arity >= len(attrs.fields(cls)):
+            return fn
+        # a handler written before the class gained fields (they are added
+        # last) gets the fields it names, and keeps working
+        return lambda *values: fn(*values[:arity])
+
+
+def _positional_arity(fn: Callable[..., object]) -> int | None:
+    """How many positional arguments ``fn`` takes (None: any number)."""
+    import inspect
+
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):
+        return None
+    return sum(1 for p in params if p.kind in kinds)
 
 
 class Bus:

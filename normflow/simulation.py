@@ -311,6 +311,7 @@ class Simulation:
                 raise PluginRunError(plugin, where, self.env.now, self.date(self.env.now), exc) from exc
 
         guarded.__name__ = getattr(fn, "__name__", "plugin_callable")
+        guarded.__wrapped__ = fn  # type: ignore[attr-defined]  # its signature is fn's (Bus: fields handlers)
         return guarded
 
     def _start_process(self, plugin: str, where: str, factory: Callable[[], Any]) -> None:

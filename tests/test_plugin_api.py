@@ -691,13 +691,43 @@ class BlockLog:
         else:
             register(
                 events.AccessBlocked,
-                lambda ev: self.seen.append((ev.t, ev.group, ev.state, ev.issue, ev.channel, ev.id)),
+                lambda ev: self.seen.append(
+                    (ev.t, ev.group, ev.state, ev.issue, ev.channel, ev.id, ev.causes)
+                ),
             )
 
 
 def closed_door() -> Any:
     data = {**SCENARIO, "states": [{"id": "japan", "penetrability": 0.05}, {"id": "korea"}]}
     return scenario_from_dict(data)
+
+
+class OldBlockLog:
+    """A fields handler written before ``AccessBlocked`` gained ``causes``."""
+
+    def __init__(self, name: str):
+        self.normflow_plugin_name = name
+        self.seen: list[tuple[Any, ...]] = []
+
+    @hookimpl
+    def normflow_register_handlers(self, register):
+        def blocked(t, group, state, issue, channel, id=0):
+            self.seen.append((t, group, state, issue, channel, id))
+
+        register(events.AccessBlocked, blocked, fields=True)
+
+
+def test_a_fields_handler_written_before_an_event_gained_fields_keeps_working(tmp_path):
+    assert [f.name for f in attrs.fields(events.AccessBlocked)][-1] == "causes"
+    old, new = OldBlockLog("old"), BlockLog("new", fields=True)
+    # rows without objects (only fields handlers and the trace listen) ...
+    sim, _ = run(old, new, scenario=closed_door(), trace=tmp_path / "t.jsonl")
+    assert sim.bus.direct(events.AccessBlocked) is not None
+    assert len(old.seen) > 5 and old.seen == [row[:6] for row in new.seen]
+    # ... and fields read from objects (a handler needing the object listens too)
+    old2, objects = OldBlockLog("old2"), BlockLog("objects", fields=False)
+    run(old2, objects, scenario=closed_door())
+    assert old2.seen == [row[:6] for row in objects.seen]
 
 
 def test_a_fields_handler_hears_what_an_object_handler_hears_with_or_without_objects(tmp_path):
@@ -707,11 +737,15 @@ def test_a_fields_handler_hears_what_an_object_handler_hears_with_or_without_obj
     assert sim.bus.direct(events.AccessBlocked) is not None
     assert len(alone.seen) > 5
     traced = [r for r in read_trace(tmp_path / "t.jsonl") if r["kind"] == "access_blocked"]
-    assert [(r["t"], r["group"], r["state"], r["issue"], r["channel"], r["id"]) for r in traced] == alone.seen
+    fields_of = [
+        (r["t"], r["group"], r["state"], r["issue"], r["channel"], r["id"], tuple(r["causes"]))
+        for r in traced
+    ]
+    assert fields_of == alone.seen
     # beside a handler that needs the object, the fields handler gets the object's fields
     fields, objects = BlockLog("fields", fields=True), BlockLog("objects", fields=False)
     sim, _ = run(fields, objects, scenario=closed_door())
     assert sim.bus.direct(events.AccessBlocked) is None
     assert fields.seen == objects.seen
     # (event ids depend on which other kinds are traced; the rest does not)
-    assert [row[:-1] for row in fields.seen] == [row[:-1] for row in alone.seen]
+    assert [row[:5] for row in fields.seen] == [row[:5] for row in alone.seen]

@@ -213,7 +213,7 @@ def campaigns(sim: RunContext, issue: int):
         else:
             tally["access_blocked"] += 1
             if blocked_row is not None:
-                blocked_row(t, group_ids[g], target_id, issue_id, channel, sim.new_event_id())
+                blocked_row(t, group_ids[g], target_id, issue_id, channel, new_id(), causes)
             elif wants_blocked:
                 publish(
                     AccessBlocked(

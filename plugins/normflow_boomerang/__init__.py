@@ -131,10 +131,18 @@ class Boomerang:
         self.access_blocked(ev.t, ev.group, ev.state, ev.issue, ev.channel, getattr(ev, "id", 0))
 
     def access_blocked(
-        self, t: float, group: str, state: str, issue: str, channel: str = "", id: int = 0
+        self,
+        t: float,
+        group: str,
+        state: str,
+        issue: str,
+        channel: str = "",
+        id: int = 0,
+        causes: tuple[int, ...] = (),
     ) -> None:
         """The handler, given the fields of an ``AccessBlocked`` (subscribed
-        with ``fields=True``: the engine builds no event object for it)."""
+        with ``fields=True``: the engine builds no event object for it;
+        ``causes``, the campaign step's, are not needed here)."""
         w, cfg = self.sim.world, self.config
         if self.stale and t - self.indexed_at >= INDEX_REFRESH_DAYS:
             self._reindex(t)
