@@ -15,10 +15,21 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from normflow.events import DECLARED, EVENT_BY_KIND, label_of
+import attrs
+
+from normflow.events import ALL_EVENTS, DECLARED, EVENT_BY_KIND, label_of
 
 #: Links followed from one event; a chain deeper than this is cut (and says so).
 MAX_DEPTH = 12
+
+
+#: Core kinds that carry no ``id`` and no ``causes`` and are no root: never
+#: in a chain, so ``explain`` does not read them (most of a large trace).
+UNLINKED = frozenset(
+    cls.kind
+    for cls in ALL_EVENTS
+    if not cls.root and not {"id", "causes"} & {f.name for f in attrs.fields(cls)}
+)
 
 
 class ExplainError(Exception):
@@ -243,7 +254,7 @@ def explain(trace: str | Path, milestone: str) -> dict[str, Any]:
     if not path.exists():
         raise ExplainError(f"{path}: no such trace")
     try:
-        events = read_trace(path)
+        events = read_trace(path, skip=UNLINKED - {milestone})
     except (OSError, ValueError, KeyError) as exc:
         raise ExplainError(f"{path}: not a readable trace ({type(exc).__name__}: {exc})") from None
     return explain_events(events, milestone)

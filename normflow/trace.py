@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from json.encoder import encode_basestring
 from pathlib import Path
 from typing import IO, Any
@@ -524,15 +524,22 @@ def open_trace(
     return JsonlTrace(path, start, header)
 
 
-def read_trace(path: str | Path) -> list[dict[str, Any]]:
+def read_trace(path: str | Path, skip: Collection[str] = ()) -> list[dict[str, Any]]:
     """All events of a trace, as dictionaries (header and end included): the
     lines of a JSON Lines trace, or the rows of a Parquet trace in the order
-    they happened, in the same shape."""
+    they happened, in the same shape. Events of the kinds in ``skip`` are
+    left out (and, where the format allows, not even parsed)."""
     path = Path(path)
+    skip = frozenset(skip)
     if path.is_dir():
-        return _read_parquet_trace(path)
+        return _read_parquet_trace(path, skip)
     with open(path, encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+        if not skip:
+            return [json.loads(line) for line in fh if line.strip()]
+        # the writers put the kind first: most skipped lines are never parsed
+        prefixes = tuple('{"kind":' + json.dumps(kind) for kind in skip)
+        rows = (json.loads(line) for line in fh if line.strip() and not line.startswith(prefixes))
+        return [row for row in rows if row.get("kind") not in skip]
 
 
 def parquet_trace_metadata(path: str | Path) -> dict[str, Any]:
@@ -553,7 +560,7 @@ def parquet_trace_metadata(path: str | Path) -> dict[str, Any]:
     raise ValueError(f"{path}: not a normflow Parquet trace (no file carries its metadata)")
 
 
-def _read_parquet_trace(path: Path) -> list[dict[str, Any]]:
+def _read_parquet_trace(path: Path, skip: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
     import pyarrow.parquet as pq
 
     from normflow.events import EVENT_BY_KIND
@@ -565,6 +572,8 @@ def _read_parquet_trace(path: Path) -> list[dict[str, Any]]:
     rows: list[tuple[int, dict[str, Any]]] = []
     for file in sorted(path.glob("*.parquet")):
         kind = file.name.removesuffix(".parquet")
+        if kind in skip:
+            continue
         cls = EVENT_BY_KIND.get(kind)
         if cls is not None:
             as_json = [f.name for f in attrs.fields(cls) if _arrow_type(f.type) is None]

@@ -9,9 +9,31 @@ examples are expensive set their own budget per profile with
 
 from __future__ import annotations
 
+import pytest
+
 from normflow.testing.profiles import register_profiles
 
 register_profiles(ci_examples=25, thorough_examples=1000)
 
 # pytester runs the kit's fixtures in a fresh pytest session (test_plugin_conformance)
 pytest_plugins = ["pytester"]
+
+
+@pytest.fixture(scope="session")
+def kawasaki_seed1(tmp_path_factory):
+    """kawasaki-suffrage at seed 1 with a JSON Lines trace, run once for the
+    whole session (the explain tests read it in the library and through the
+    command line): the trace's path, the result, and the trace's events
+    without the kinds ``explain`` never reads (``normflow.explain.UNLINKED``:
+    no id, no causes; four in five lines of this trace)."""
+    from normflow import Simulation, load_scenario
+    from normflow.explain import UNLINKED
+    from normflow.trace import read_trace
+
+    path = tmp_path_factory.mktemp("kawasaki-seed1") / "trace.jsonl"
+    with pytest.MonkeyPatch.context() as mp:
+        # the bundled plugins load as in a user's run, whatever the environment says
+        for key in ("NORMFLOW_DISABLE_PLUGIN_AUTOLOAD", "NORMFLOW_DISABLE_PLUGINS", "NORMFLOW_LOAD_PLUGINS"):
+            mp.delenv(key, raising=False)
+        result = Simulation(load_scenario("kawasaki-suffrage"), 1, trace=path).run()
+    return path, result, read_trace(path, skip=UNLINKED)

@@ -200,16 +200,15 @@ def test_every_command_refuses_a_bad_number_in_one_line():
 # -- the new commands ---------------------------------------------------------------------
 
 
-def test_explain_prints_the_recorded_chain_of_the_agenda(tmp_path):
-    trace = tmp_path / "k1.jsonl"
-    assert invoke("run", "kawasaki-suffrage", "--seed", "1", "--trace", str(trace)).exit_code == 0
+def test_explain_prints_the_recorded_chain_of_the_agenda(kawasaki_seed1):
+    trace, _, events = kawasaki_seed1  # `normflow run kawasaki-suffrage --seed 1 --trace`, once a session
     out = invoke("explain", str(trace), "agenda_placed")
     assert out.exit_code == 0, out.output
     lines = out.stdout.splitlines()
     assert lines[0] == "why agenda_placed:" and "reached the agenda of the Diet" in lines[1]
     assert any("passed a resolution" in x for x in lines) and any("[root]" in x for x in lines)
     chain = json.loads(invoke("explain", str(trace), "agenda_placed", "--json").stdout)["chain"]
-    by_id = {e["id"]: e for e in (json.loads(x) for x in trace.read_text().splitlines()) if e.get("id")}
+    by_id = {e["id"]: e for e in events if e.get("id")}
     assert [c["id"] for c in chain["causes"]] == list(by_id[chain["id"]]["causes"])
     assert "not reached" in one_line_error(invoke("explain", str(trace), "agreement_reached:none"))
 

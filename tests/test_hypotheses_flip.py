@@ -6,12 +6,19 @@ are fixed)."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import pytest
 
 from normflow.hypotheses import NOT_SUPPORTED, SUPPORTED, run_hypotheses
+from normflow.testing.profiles import ENV_VAR, THOROUGH
 
 SEED = 3
+
+#: An open flip (marked expected-to-fail below) costs up to a minute and fails
+#: as expected: it runs under the thorough profile, where an unexpected pass
+#: is reported, and is listed but not run in the default suite.
+RUN_OPEN_FLIPS = os.environ.get(ENV_VAR) == THOROUGH
 
 
 def verdicts(tmp_path, key, scenario, n, overrides, name):
@@ -37,6 +44,7 @@ BACKLASH = {
     reason="open: after the rebuilt kitakyushu-dalian case (state-to-state route, dated onsets) "
     "landed, the backlash variant no longer flips H1 at this size; see docs/hypotheses.md",
     strict=False,
+    run=RUN_OPEN_FLIPS,
 )
 def test_h1_fails_when_the_centre_cuts_local_access(tmp_path):
     """Kitakyushu: with local government the aid plan is adopted far more
@@ -80,6 +88,7 @@ def h2(tmp_path_factory):
     "scenario's base H2 effect on deal quality is no longer significant, so this flip "
     "cannot be shown at 12 runs; see docs/hypotheses.md",
     strict=False,
+    run=RUN_OPEN_FLIPS,
 )
 def test_h2_fails_when_negotiators_hear_no_expertise_and_the_optimum_is_the_norm(h2):
     """Generic talks: with local government's channel the deal is nearer the
@@ -95,6 +104,7 @@ def test_h2_fails_when_negotiators_hear_no_expertise_and_the_optimum_is_the_norm
     "scenario's base H2 effect on deal quality is no longer significant, so this flip "
     "cannot be shown at 12 runs; see docs/hypotheses.md",
     strict=False,
+    run=RUN_OPEN_FLIPS,
 )
 def test_h2_deal_quality_is_not_pure_expertise(h2):
     """What the measure also carries: without any expertise, local
@@ -110,6 +120,7 @@ def test_h2_deal_quality_is_not_pure_expertise(h2):
     reason="open: after the Diet rebuild landed, the variant's verdict still flips but its "
     "estimate is no longer below the base interval; see docs/hypotheses.md",
     strict=False,
+    run=RUN_OPEN_FLIPS,
 )
 def test_h3_fails_when_national_agendas_do_not_move_the_norm(tmp_path):
     """Generic: local adoption raises international norm support, through

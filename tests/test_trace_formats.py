@@ -36,6 +36,15 @@ def test_parquet_trace_reads_back_as_the_jsonl_trace(traces):
     assert {x["kind"] for x in parquet} >= {"information_exchanged", "coalition_formed", "trace_end"}
 
 
+def test_both_formats_leave_out_the_kinds_asked_and_only_those(traces):
+    full = read_trace(traces / "run.jsonl")
+    skip = {"information_exchanged", "public_support_changed"}
+    assert {x["kind"] for x in full} >= skip
+    kept = [x for x in full if x["kind"] not in skip]
+    assert read_trace(traces / "run.jsonl", skip=skip) == kept
+    assert read_trace(traces / "run.parquet", skip=skip) == kept
+
+
 def test_parquet_trace_is_reproducible(traces):
     assert read_trace(traces / "again.parquet") == read_trace(traces / "run.parquet")
 

@@ -21,10 +21,15 @@ from normflow.trace import read_trace
 
 
 @pytest.fixture(scope="module")
-def kawasaki_trace(tmp_path_factory):
-    path = tmp_path_factory.mktemp("k") / "trace.jsonl"
-    result = Simulation(load_scenario("kawasaki-suffrage"), 1, trace=path).run()
+def kawasaki_trace(kawasaki_seed1):
+    path, result, _ = kawasaki_seed1
     return path, result
+
+
+@pytest.fixture(scope="module")
+def kawasaki_events(kawasaki_seed1):
+    """The seed-1 trace's events (without the kinds no chain holds); read-only."""
+    return kawasaki_seed1[2]
 
 
 @pytest.fixture(scope="module")
@@ -98,16 +103,16 @@ def test_set_by_index_and_its_errors_name_the_path_and_suggest():
 # -- outcomes first and labels ---------------------------------------------------------
 
 
-def test_the_summary_opens_with_each_bill_and_its_fate(kawasaki_trace):
+def test_the_summary_opens_with_each_bill_and_its_fate(kawasaki_trace, kawasaki_events):
     path, result = kawasaki_trace
     summary = result.to_dict()
     keys = list(summary)
     assert keys.index("outcomes") < keys.index("milestones")
     bills = summary["outcomes"]["bills"]
-    submitted = [e for e in read_trace(path) if e["kind"] == "bill_submitted"]
+    submitted = [e for e in kawasaki_events if e["kind"] == "bill_submitted"]
     assert [b["bill"] for b in bills] == [e["bill"] for e in submitted]
     assert len(bills) == result.counts["bill_submitted"]
-    fates = {e["bill"]: e["kind"] for e in read_trace(path) if e["kind"] in ("bill_rejected", "bill_enacted")}
+    fates = {e["bill"]: e["kind"] for e in kawasaki_events if e["kind"] in ("bill_rejected", "bill_enacted")}
     for bill in bills:
         if bill["bill"] in fates:
             assert bill["fate"] == fates[bill["bill"]].removeprefix("bill_")
@@ -166,9 +171,9 @@ def test_a_boomerang_points_to_the_access_blocked_it_answers(minimal_run):
         assert e["path"][0] == blocked["group"]
 
 
-def test_ids_are_unique_and_every_cause_is_an_earlier_event(kawasaki_trace):
-    path, _ = kawasaki_trace
-    events = [e for e in read_trace(path) if e["kind"] not in ("trace_start", "trace_end")]
+def test_ids_are_unique_and_every_cause_is_an_earlier_event(kawasaki_events):
+    # (the kinds left out of kawasaki_events carry neither ids nor causes)
+    events = [e for e in kawasaki_events if e["kind"] not in ("trace_start", "trace_end")]
     ids = [e["id"] for e in events if e.get("id")]
     assert len(ids) == len(set(ids))
     seen: set[int] = set()
@@ -183,9 +188,8 @@ def test_ids_are_unique_and_every_cause_is_an_earlier_event(kawasaki_trace):
     assert kinds & {"bill_shelved", "bill_taken_up", "bill_rejected", "bill_lapsed", "bill_carried_over"}
 
 
-def test_the_agenda_carries_its_streams_and_pressure_by_channel(kawasaki_trace):
-    path, _ = kawasaki_trace
-    events = read_trace(path)
+def test_the_agenda_carries_its_streams_and_pressure_by_channel(kawasaki_events):
+    events = kawasaki_events
     by_id = {e["id"]: e for e in events if e.get("id")}
     agenda = next(e for e in events if e["kind"] == "agenda_placed")
     assert agenda["problem"] > 0 and agenda["politics"] > 0 and agenda["policy"] > 0
@@ -194,7 +198,7 @@ def test_the_agenda_carries_its_streams_and_pressure_by_channel(kawasaki_trace):
     assert {"resolution_passed", "pressure_applied"} <= causes
 
 
-def test_explain_follows_recorded_causes_back_to_groups(kawasaki_trace):
+def test_explain_follows_recorded_causes_back_to_groups(kawasaki_trace, kawasaki_events):
     path, _ = kawasaki_trace
     result = explain(path, "agenda_placed")
     chain = result["chain"]
@@ -214,10 +218,10 @@ def test_explain_follows_recorded_causes_back_to_groups(kawasaki_trace):
     text = render(result)
     assert text.splitlines()[1].startswith(chain["date"]) and "[root]" in text
     # built from the recorded causes: without them there is no chain to show
-    stripped = [{k: v for k, v in e.items() if k != "causes"} for e in read_trace(path)]
+    stripped = [{k: v for k, v in e.items() if k != "causes"} for e in kawasaki_events]
     assert explain_events(stripped, "agenda_placed")["chain"]["causes"] == []
     with pytest.raises(ExplainError, match="no event in this trace reaches it"):
-        explain(path, "agreement_reached:nowhere")
+        explain_events(kawasaki_events, "agreement_reached:nowhere")
 
 
 def _leaves(node):
@@ -233,7 +237,7 @@ def test_every_chain_explain_prints_ends_at_a_real_root(run, request):
     down to roots: kinds the model starts from (``Event.root``), never an
     event whose cause went unrecorded, a missing id or a cut chain."""
     path, result = request.getfixturevalue(run)
-    events = read_trace(path)
+    events = request.getfixturevalue("kawasaki_events") if run == "kawasaki_trace" else read_trace(path)
     explained = 0
     for milestone, t in result.milestones.items():
         if t is None or milestone.startswith("norm_cascade."):
@@ -255,9 +259,8 @@ def test_every_chain_explain_prints_ends_at_a_real_root(run, request):
     assert "[cause not recorded]" in text
 
 
-def test_campaign_pressure_names_its_group_s_campaign_and_local_backing(kawasaki_trace):
-    path, _ = kawasaki_trace
-    events = read_trace(path)
+def test_campaign_pressure_names_its_group_s_campaign_and_local_backing(kawasaki_events):
+    events = kawasaki_events
     by_id = {e["id"]: e for e in events if e.get("id")}
     campaigns = [
         e
@@ -278,9 +281,8 @@ def test_campaign_pressure_names_its_group_s_campaign_and_local_backing(kawasaki
     assert len(starts) == len(set(starts))
 
 
-def test_explain_names_the_agenda_s_streams(kawasaki_trace):
-    path, _ = kawasaki_trace
-    chain = explain(path, "agenda_placed")["chain"]
+def test_explain_names_the_agenda_s_streams(kawasaki_events):
+    chain = explain_events(kawasaki_events, "agenda_placed")["chain"]
     streams = {c["kind"]: c.get("stream", "") for c in chain["causes"]}
     assert streams["resolution_passed"].startswith("politics stream")
     assert "problem stream" in streams["pressure_applied"]
