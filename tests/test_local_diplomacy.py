@@ -286,3 +286,20 @@ def test_a_partner_relays_at_most_once_a_mobilisation_and_never_more_than_a_full
         cap = strength * (multiplier if partner == "heilongjiang" else 1.0)
         assert 0.0 < u.amount <= cap + 1e-9
     assert all(t == pytest.approx(90.0 * round(t / 90.0)) for t, _ in seen)  # only at mobilisations
+
+
+def test_a_relay_costs_political_capital_only_when_costs_are_modelled():
+    # Dalian always gets through; each relay costs Kitakyushu 0.6 of its capital,
+    # regained at 0.5 a year: with costs on, relays thin out to about one in five
+    # quarters; with costs off the same cost is never charged
+    def uses(costs_on):
+        text = scenario(dalian_access=1.0, years=6, cost=0.6) + (
+            f"[processes.costs]\nenabled = {str(costs_on).lower()}\ncapital_rate = 0.5\n"
+        )
+        _, result, _, used = pressure_on_china(text)
+        return len(used), result.counts.get("act_unpaid", 0)
+
+    free, unpaid_free = uses(False)
+    paid, unpaid = uses(True)
+    assert free == 24 and unpaid_free == 0  # every quarter
+    assert 0 < paid < free / 2 and unpaid == free - paid

@@ -37,6 +37,10 @@ The rule, as normflow runs it:
   ``legitimacy_weight``: its residents' support for the issue, which
   downward accountability raises). A partner whose level is ``province``
   carries ``province_multiplier`` times as much.
+- *Costs.* With ``[processes.costs] enabled`` a relay that gets through
+  costs its home local government ``cost`` of political capital
+  (``sim.spend``); one that cannot pay does not happen. ``cost`` 0 (the
+  default) keeps relays free.
 - Each success goes through ``sim.apply_pressure(..., channel=
   "local_diplomacy")``, so it adds to the target state's pressure stock (and
   can open a negotiation that waits for ``request_threshold``), and is
@@ -72,6 +76,13 @@ class LocalDiplomacyConfig:
     )
     province_multiplier: float = normflow.param(
         2.0, low=1, high=100, doc="how much more a province partner carries than a city"
+    )
+    cost: float = normflow.param(
+        0.0,
+        low=0,
+        high=10,
+        doc="political capital a relay (a delegation, a visit) costs the home local government, "
+        "when costs are modelled ([processes.costs] enabled); 0: free",
     )
 
 
@@ -153,6 +164,10 @@ class LocalDiplomacy:
         for (issue, p), (weight, lg) in sorted(best.items()):
             issue_id = w.issues[issue].id
             if not self.rng.random() < w.lg_access[p]:
+                continue
+            # a delegation costs its home local government political capital (after the
+            # access draw, so an unpaid relay leaves the stream as it was)
+            if cfg.cost > 0.0 and not sim.spend(w.lg_ids[lg], cfg.cost, t):
                 continue
             amount = cfg.strength * weight
             if w.lg_level[p] == "province":
