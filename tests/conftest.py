@@ -1,4 +1,5 @@
-"""Test-suite configuration: the hypothesis profiles.
+"""Test-suite configuration: the hypothesis profiles, and fixtures several
+modules share (plugins as a user has them; the seed-1 kawasaki run, once).
 
 ``ci`` (the default) keeps every property quick; ``thorough`` runs many
 more examples. Choose with ``pytest --hypothesis-profile=thorough`` or
@@ -8,6 +9,8 @@ examples are expensive set their own budget per profile with
 """
 
 from __future__ import annotations
+
+import contextlib
 
 import pytest
 
@@ -31,9 +34,24 @@ def kawasaki_seed1(tmp_path_factory):
     from normflow.trace import read_trace
 
     path = tmp_path_factory.mktemp("kawasaki-seed1") / "trace.jsonl"
-    with pytest.MonkeyPatch.context() as mp:
-        # the bundled plugins load as in a user's run, whatever the environment says
-        for key in ("NORMFLOW_DISABLE_PLUGIN_AUTOLOAD", "NORMFLOW_DISABLE_PLUGINS", "NORMFLOW_LOAD_PLUGINS"):
-            mp.delenv(key, raising=False)
+    with _plugins_as_a_user_has_them():
         result = Simulation(load_scenario("kawasaki-suffrage"), 1, trace=path).run()
     return path, result, read_trace(path, skip=UNLINKED)
+
+
+@contextlib.contextmanager
+def _plugins_as_a_user_has_them():
+    with pytest.MonkeyPatch.context() as mp:
+        for key in ("NORMFLOW_DISABLE_PLUGIN_AUTOLOAD", "NORMFLOW_DISABLE_PLUGINS", "NORMFLOW_LOAD_PLUGINS"):
+            mp.delenv(key, raising=False)
+        yield
+
+
+@pytest.fixture(scope="module")
+def bundled_plugins():
+    """For a module whose tests read what the bundled plugins add (the
+    boomerang, labels of the spiral's phases; ``pytestmark =
+    pytest.mark.usefixtures("bundled_plugins")``): whatever another module
+    left in the environment, plugins load as in a user's run."""
+    with _plugins_as_a_user_has_them():
+        yield

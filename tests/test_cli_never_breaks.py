@@ -31,15 +31,7 @@ def one_line_error(out) -> str:
     return lines[0]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def bundled_plugins():
-    """These tests read what the bundled plugins add (the boomerang, labels of
-    the spiral's phases): whatever another module left in the environment,
-    plugins load as in a user's run."""
-    with pytest.MonkeyPatch.context() as mp:
-        for key in ("NORMFLOW_DISABLE_PLUGIN_AUTOLOAD", "NORMFLOW_DISABLE_PLUGINS", "NORMFLOW_LOAD_PLUGINS"):
-            mp.delenv(key, raising=False)
-        yield
+pytestmark = pytest.mark.usefixtures("bundled_plugins")  # tests/conftest.py
 
 
 # -- the defect list, line by line ------------------------------------------------------

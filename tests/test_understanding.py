@@ -39,15 +39,7 @@ def minimal_run(tmp_path_factory):
     return path, result
 
 
-@pytest.fixture(autouse=True, scope="module")
-def bundled_plugins():
-    """These tests read what the bundled plugins add (the boomerang, labels of
-    the spiral's phases): whatever another module left in the environment,
-    plugins load as in a user's run."""
-    with pytest.MonkeyPatch.context() as mp:
-        for key in ("NORMFLOW_DISABLE_PLUGIN_AUTOLOAD", "NORMFLOW_DISABLE_PLUGINS", "NORMFLOW_LOAD_PLUGINS"):
-            mp.delenv(key, raising=False)
-        yield
+pytestmark = pytest.mark.usefixtures("bundled_plugins")  # tests/conftest.py
 
 
 # -- the suite itself ---------------------------------------------------------------
