@@ -48,6 +48,11 @@ def pair_timelines_figure(a: dict[str, Any], b: dict[str, Any], names: tuple[str
         m = ms_a.get(n) or ms_b.get(n) or {}
         text = str(m.get("label") or n)
         labels[n] = _escape(text if len(text) <= 60 else text[:57] + "...")
+    from matplotlib.transforms import blended_transform_factory
+
+    def edge(ax: Any) -> Any:
+        return blended_transform_factory(ax.transAxes, ax.transData)
+
     fig = new_figure(10, 1.6 + 0.5 * len(lanes))
     axes = fig.subplots(2, 1, sharex=True, sharey=True)
     runs = ((a, ms_a, names[0], COLORS[0]), (b, ms_b, names[1], COLORS[1]))
@@ -55,8 +60,8 @@ def pair_timelines_figure(a: dict[str, Any], b: dict[str, Any], names: tuple[str
         for y, n in enumerate(lanes):
             t = day(ms, n)
             if t is None:
-                x0 = _date(run.get("start"), min(x for x in (day(ms_a, n), day(ms_b, n)) if x is not None))
-                ax.text(x0, y, "  not reached", va="center", fontsize=8, color="#888")
+                # at the left edge of the panel, where it never runs out of the axes
+                ax.text(0.005, y, "not reached", va="center", fontsize=8, color="#888", transform=edge(ax))
                 continue
             ax.plot([_date(run.get("start"), t)], [y], "o", color=color, ms=6, zorder=3)
             if run is b and day(ms_a, n) is not None and day(ms_a, n) != t:
