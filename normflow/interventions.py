@@ -21,6 +21,14 @@ copy of a scenario file. ``Interventions`` names such changes once, and
   resolutions (local adoption of the norm); everything else runs.
 - ``resource_scale`` multiplies every civil-society group's resources (and
   so its campaign rate) before the run.
+- ``foreign_scale`` multiplies every pressure from abroad (anything
+  applied with ``foreign=True`` and the international channels) by a
+  factor: a continuous international opportunity structure (0 withholds
+  that pressure but, unlike ``international=False``, keeps partner links and
+  the salience of visits).
+- ``penetrability`` sets the penetrability of every state an issue targets
+  (the state whose policy a campaign presses): a continuous domestic
+  opportunity structure. ``None`` leaves the scenario's values.
 - ``off`` switches core sub-processes off by name
   (``normflow.processes.CORE_PROCESSES``: ``information``, ``downward``,
   ``top_down``, ``electoral``, ``resolutions``, ``agenda``, ``negotiation``,
@@ -48,12 +56,26 @@ DOMESTIC_CHANNELS = frozenset({"domestic", "local_government"})
 #: Pressure from abroad, besides anything applied with ``foreign=True``.
 INTERNATIONAL_CHANNELS = frozenset({"interstate", "boomerang", "local_diplomacy"})
 RESOURCE_SCALE_RANGE = (0.0, 100.0)
+FOREIGN_SCALE_RANGE = (0.0, 100.0)
 
 
 def _check_scale(_instance: object, _attribute: object, value: float) -> None:
     low, high = RESOURCE_SCALE_RANGE
     if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
         raise ValueError(f"resource_scale: got {value!r}; expected a number in [{low:g}, {high:g}]")
+
+
+def _check_foreign_scale(_instance: object, _attribute: object, value: float) -> None:
+    low, high = FOREIGN_SCALE_RANGE
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise ValueError(f"foreign_scale: got {value!r}; expected a number in [{low:g}, {high:g}]")
+
+
+def _check_penetrability(_instance: object, _attribute: object, value: float | None) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"penetrability: got {value!r}; expected a number in [0, 1]")
 
 
 def _check_off(_instance: object, _attribute: object, value: tuple[str, ...]) -> None:
@@ -78,6 +100,15 @@ class Interventions:
     off: tuple[str, ...] = attrs.field(
         default=(), converter=lambda v: tuple(sorted(set(v))), validator=_check_off
     )
+    foreign_scale: float = attrs.field(default=1.0, validator=_check_foreign_scale)
+    penetrability: float | None = attrs.field(default=None, validator=_check_penetrability)
+
+    def foreign_factor(self, channel: str, foreign: bool) -> float:
+        """What pressure through ``channel`` is multiplied by (1 unless it
+        comes from abroad and ``foreign_scale`` is set)."""
+        if self.foreign_scale != 1.0 and (foreign or channel in INTERNATIONAL_CHANNELS):
+            return self.foreign_scale
+        return 1.0
 
     def enabled(self, process: str) -> bool:
         """Whether the core sub-process ``process`` runs."""
@@ -103,6 +134,10 @@ class Interventions:
             world.group_resources = world.group_resources * self.resource_scale
             world.coalition_resources = world.coalition_resources * self.resource_scale
             world.group_budget = world.group_budget * self.resource_scale
+        if self.penetrability is not None:
+            targets = {world.state_index[issue.state] for issue in world.issues}
+            for i in sorted(targets):
+                world.states[i].penetrability = float(self.penetrability)
         if not self.international:
             state = world.lg_state
             world.lg_partners = [
@@ -120,6 +155,10 @@ class Interventions:
             parts.append("no local resolutions")
         if self.resource_scale != 1.0:
             parts.append(f"resources x{self.resource_scale:g}")
+        if self.foreign_scale != 1.0:
+            parts.append(f"pressure from abroad x{self.foreign_scale:g}")
+        if self.penetrability is not None:
+            parts.append(f"targeted states' penetrability {self.penetrability:g}")
         parts.extend(f"no {name}" for name in self.off)
         return ", ".join(parts) or "as written"
 
@@ -159,6 +198,24 @@ CATALOG: dict[str, tuple[str, object, str]] = {
         "multiply every civil-society group's resources (and campaign rate) by VALUE "
         f"(a number in [{RESOURCE_SCALE_RANGE[0]:g}, {RESOURCE_SCALE_RANGE[1]:g}])",
     ),
+    "foreign_scale": (
+        "foreign_scale",
+        None,
+        "multiply every pressure from abroad (state visits, interstate requests, boomerang, local "
+        f"diplomacy) by VALUE (a number in [{FOREIGN_SCALE_RANGE[0]:g}, {FOREIGN_SCALE_RANGE[1]:g}])",
+    ),
+    "penetrability": (
+        "penetrability",
+        None,
+        "set the penetrability of every state an issue targets to VALUE (a number in [0, 1])",
+    ),
+}
+
+#: The range of each intervention that takes a number.
+VALUE_RANGES: dict[str, tuple[float, float]] = {
+    "resource_scale": RESOURCE_SCALE_RANGE,
+    "foreign_scale": FOREIGN_SCALE_RANGE,
+    "penetrability": (0.0, 1.0),
 }
 
 _YES = {"1", "true", "yes", "on"}
@@ -187,7 +244,7 @@ def parse_interventions(items: list[str] | tuple[str, ...]) -> Interventions:
                 value = float(text) if eq else math.nan
             except ValueError:
                 value = math.nan
-            low, high = RESOURCE_SCALE_RANGE
+            low, high = VALUE_RANGES[field]
             if not (math.isfinite(value) and low <= value <= high):
                 raise InterventionError(item, f"{name}=VALUE with VALUE a number in [{low:g}, {high:g}]")
             fields[field] = value

@@ -583,6 +583,13 @@ class CostParams:
     capital_rate: float = param(
         0.5, low=0, high=100, doc="political capital a local government regains per year (at most 1)"
     )
+    lg_lending: float = param(
+        0.0,
+        low=0,
+        high=100,
+        doc="resources a local government backing the issue lends per year to its groups' campaigns they "
+        "cannot pay for themselves (0: it lends nothing)",
+    )
 
 
 @frozen

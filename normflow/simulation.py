@@ -126,6 +126,10 @@ class Simulation:
         self.interventions = interventions or Interventions()
         # None when nothing is withheld: apply_pressure is on the hot path
         self._withholds = None if self.interventions.is_default else self.interventions.blocks
+        # None unless pressure from abroad is scaled (the foreign_scale intervention)
+        self._foreign_factor = (
+            self.interventions.foreign_factor if self.interventions.foreign_scale != 1.0 else None
+        )
         self.interventions.apply_to_world(self.world)
         self.bus = Bus()
         self.tally: Counter[str] = Counter()
@@ -756,6 +760,8 @@ class Simulation:
         if self._withholds is not None and self._withholds(channel, foreign):
             self.tally["pressure_withheld"] += 1
             return 0.0
+        if self._foreign_factor is not None:
+            amount *= self._foreign_factor(channel, foreign)
         if self._pressure_mods:
             for fn in self._pressure_mods:
                 amount = fn(amount, source, target, issue, channel)

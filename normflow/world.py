@@ -295,6 +295,10 @@ class World:
         # costs: each group's budget, and when it was last brought up to date
         self.group_budget = self.group_resources * s.processes.costs.budget_years
         self.group_budget_t = np.zeros(n)
+        # costs: what each local government can still lend its groups' campaigns (lg_lending)
+        costs = s.processes.costs
+        self.lg_budget = np.full(len(self.lg_ids), costs.lg_lending * costs.budget_years)
+        self.lg_budget_t = np.zeros(len(self.lg_ids))
 
     # -- coalitions -----------------------------------------------------------
 

@@ -197,32 +197,54 @@ def test_h3_needs_the_norm_cascade_plugin(tmp_path, monkeypatch):
         run_hypotheses(["H3"], tmp_path, replications=1, workers=1, scenarios=["generic"])
 
 
-def test_h4_interaction_is_the_double_difference_of_the_four_arms(runs):
+def test_h4_interaction_is_the_p_by_f_coefficient_over_the_surface(runs):
+    from normflow.hypotheses.h4 import FOREIGN, PENETRABILITY, interaction, label
+
     out, results = runs
-    domestic_only = store(out, "niigata-harbin", "role1-no-international").table()
-    international_only = store(out, "niigata-harbin", "role1-no-domestic").table()
-    assert (domestic_only["metrics.local_diplomacy.uses"] == 0).all()
-    assert (international_only["final.issues.harbin-khabarovsk-route.resolutions"] == 0).all()
-    arms = {(r["arm"], r["outcome"]): r["estimate"] for r in results["H4"].arms}
-    for row in effects(results["H4"], scenario="niigata-harbin"):
+    # the surface reaches the world: no pressure from abroad at foreign x0
+    muted = store(out, "niigata-harbin", "role1-foreign0-penetrability0.1").table()
+    doubled = store(out, "niigata-harbin", "role1-foreign2-penetrability0.1").table()
+    assert (muted["metrics.local_diplomacy.pressure"] == 0).all()
+    assert (doubled["metrics.local_diplomacy.pressure"] > 0).any()
+    shares = {(r["arm"], r["outcome"]): r["estimate"] for r in results["H4"].arms}
+    p, f = np.array(PENETRABILITY), np.array(FOREIGN)
+    primary = [r for r in effects(results["H4"], scenario="niigata-harbin") if r["primary"]]
+    assert len(primary) == 2
+    for row in primary:
         o = row["outcome"]
-        expected = (
-            arms[("both", o)]
-            - arms[("domestic only", o)]
-            - arms[("international only", o)]
-            + arms[("neither", o)]
-        )
-        assert row["estimate"] == pytest.approx(expected)
+        # the coefficient is linear in y: its mean over replications is the coefficient of the shares
+        grid = {
+            role: np.array([[[shares[(label(role, a, b), o)] for b in FOREIGN] for a in PENETRABILITY]])
+            for role in ("with", "without")
+        }
+        expected = interaction(grid["with"], p, f)[0] - interaction(grid["without"], p, f)[0]
+        assert row["estimate"] == pytest.approx(expected, abs=1e-12)
 
 
-def test_h5_scales_resources_and_contrasts_the_poor_with_the_rich(runs):
+def test_h4_interaction_of_a_known_surface():
+    from normflow.hypotheses.h4 import interaction
+
+    p, f = np.array([0.0, 0.5, 1.0]), np.array([0.0, 1.0, 2.0])
+    additive = (0.2 + 0.3 * p[:, None] + 0.1 * f[None, :])[None]
+    both = (p[:, None] * f[None, :])[None]  # y = p * f: coefficient 1
+    assert interaction(additive, p, f)[0] == pytest.approx(0.0, abs=1e-12)
+    assert interaction(both, p, f)[0] == pytest.approx(1.0)
+    assert interaction(-both, p, f)[0] == pytest.approx(-1.0)
+
+
+def test_h5_scales_resources_lends_and_contrasts_the_poor_with_the_rich(runs):
     out, results = runs
     campaigns = [
-        store(out, "kitakyushu-dalian", f"role1-resources{x}").table()["counts.campaign"].sum()
+        store(out, "kitakyushu-dalian", f"role1-resources{x}-set*").table()["counts.campaign"].sum()
         for x in ("0.25", "4")
     ]
-    middle = store(out, "kitakyushu-dalian", "role1").table()["counts.campaign"].sum()
+    middle = store(out, "kitakyushu-dalian", "role1-set*").table()["counts.campaign"].sum()
     assert campaigns[0] < middle < campaigns[1]
+    # the poor groups campaign more with local government: it pays for what they cannot
+    poor_without = (
+        store(out, "kitakyushu-dalian", "role0-resources0.25-set*").table()["counts.campaign"].sum()
+    )
+    assert campaigns[0] > poor_without
     levels = {
         row["measure"]: row["estimate"]
         for row in effects(results["H5"], scenario="kitakyushu-dalian", outcome="policy_changed:japan")

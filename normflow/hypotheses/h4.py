@@ -2,9 +2,21 @@
 international opportunity structures interact, so the multi-layered
 structure is stronger than either alone.
 
-Arms: both channels, domestic only, international only, neither. Outcome:
-the interaction contrast P(both) - P(domestic only) - P(international
-only) + P(neither) on reaching each milestone.
+Arms: a surface of the two structures, each continuous, crossed with the
+local-government role. The domestic structure is the penetrability of the
+states the campaigns target (the intervention ``penetrability``, levels
+``penetrability``); the international one scales every pressure from
+abroad -- state visits, interstate requests, the boomerang, local diplomacy
+(the intervention ``foreign_scale``, levels ``foreign``). Every cell of the
+grid runs with the local-government role at 1 and at 0.
+
+Outcome, per replication and role: the *interaction* of the two structures
+on reaching each milestone, the least-squares coefficient of
+``penetrability x foreign`` in ``y ~ 1 + p + f + p*f`` over the grid (on a
+full factorial with centred levels the four columns are orthogonal, so the
+coefficient is ``sum(y * pc * fc) / sum((pc * fc)**2)``). The prediction:
+with local government the interaction is larger than without (the
+structures reinforce each other through it); paired per replication.
 """
 
 from __future__ import annotations
@@ -14,21 +26,45 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import attrs
 import numpy as np
 
-from normflow.hypotheses.arms import Arm, without
+from normflow.hypotheses.arms import Arm
 from normflow.hypotheses.cases import CASES
-from normflow.hypotheses.design import (
-    Analysis,
-    Design,
-    HypothesisResult,
-    estimates_and_errors,
-    figure_grid,
-    outcome_axes,
-)
+from normflow.hypotheses.design import Analysis, Design, HypothesisResult, figure_grid, outcome_axes
 from normflow.hypotheses.effects import reached, share_row
+from normflow.interventions import Interventions
 
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
+
+#: Penetrability of the targeted states: closed, middling, open.
+PENETRABILITY = (0.1, 0.35, 0.6)
+#: Pressure from abroad: none, as written, doubled.
+FOREIGN = (0.0, 1.0, 2.0)
+ROLES = {"with": 1.0, "without": 0.0}
+
+
+def label(role: str, p: float, f: float) -> str:
+    return f"{role}, penetrability {p:g}, foreign x{f:g}"
+
+
+def surface_arms(penetrability: tuple[float, ...], foreign: tuple[float, ...]) -> dict[str, Arm]:
+    return {
+        label(role, p, f): Arm(level, Interventions(penetrability=p, foreign_scale=f))
+        for role, level in ROLES.items()
+        for p in penetrability
+        for f in foreign
+    }
+
+
+def interaction(y: np.ndarray, penetrability: np.ndarray, foreign: np.ndarray) -> np.ndarray:
+    """Per replication, the coefficient of ``p*f`` in ``y ~ 1 + p + f + p*f``
+    fitted over the grid; ``y`` is replications x len(p) x len(f)."""
+    pc = penetrability - penetrability.mean()
+    fc = foreign - foreign.mean()
+    x = np.outer(pc, fc)
+    coef = np.einsum("kij,ij->k", y, x) / float(np.sum(x**2))
+    # rounded: a surface with no interaction gives 0, not a rounding error's sign
+    return np.round(coef, 12) + 0.0
 
 
 @attrs.frozen
@@ -39,33 +75,73 @@ class H4(Design):
         "multi-layered structure is stronger than either."
     )
     prediction: ClassVar[str] = (
-        "The interaction effect on the probability of the outcome, P(both) - P(domestic only) - "
-        "P(international only) + P(neither), is positive (the channels together do more than the "
-        "sum of what each adds alone)."
+        "Over a surface of the targeted states' penetrability x the scale of pressure from abroad, the "
+        "interaction of the two (the coefficient of p*f in y ~ p + f + p*f, per replication) on the "
+        "probability of the outcome is larger with local government (role 1) than without (role 0): "
+        "difference > 0."
     )
+    penetrability: tuple[float, ...] = PENETRABILITY
+    foreign: tuple[float, ...] = FOREIGN
     arms: dict[str, Arm] = attrs.field(
-        factory=lambda: {
-            "both": Arm(1.0),
-            "domestic only": Arm(1.0, without(international=False)),
-            "international only": Arm(1.0, without(domestic=False)),
-            "neither": Arm(1.0, without(domestic=False, international=False)),
-        }
+        default=attrs.Factory(lambda self: surface_arms(self.penetrability, self.foreign), takes_self=True)
     )
+
+    def grid(self, values: dict[str, np.ndarray], role: str) -> np.ndarray:
+        """replications x penetrability x foreign, from per-arm arrays."""
+        return np.stack(
+            [np.stack([values[label(role, p, f)] for f in self.foreign], axis=1) for p in self.penetrability],
+            axis=1,
+        )
 
     def analyze(self, scenario: str, data: dict[str, pd.DataFrame], horizon: np.ndarray) -> Analysis:
         effects, arms = [], []
+        p, f = np.asarray(self.penetrability, dtype=float), np.asarray(self.foreign, dtype=float)
         for _, milestone, _ in CASES[scenario].outcomes():
-            y = {a: reached(f, milestone) for a, f in data.items()}
-            interaction = y["both"] - y["domestic only"] - y["international only"] + y["neither"]
+            y = {a: reached(frame, milestone) for a, frame in data.items()}
+            coef = {role: interaction(self.grid(y, role), p, f) for role in ROLES}
             effects.append(
                 self._effect(
                     scenario,
                     milestone,
-                    "interaction of the shares reached",
-                    "both - domestic - international + neither",
-                    interaction,
+                    "interaction p x f of the share reached",
+                    "with - without local government",
+                    coef["with"] - coef["without"],
                     +1,
                     True,
+                )
+            )
+            effects.append(
+                self._effect(
+                    scenario,
+                    milestone,
+                    "interaction p x f, with local government",
+                    "with",
+                    coef["with"],
+                    +1,
+                    False,
+                )
+            )
+            effects.append(
+                self._effect(
+                    scenario,
+                    milestone,
+                    "interaction p x f, without local government",
+                    "without",
+                    coef["without"],
+                    +1,
+                    False,
+                )
+            )
+            mean_effect = (self.grid(y, "with") - self.grid(y, "without")).mean(axis=(1, 2))
+            effects.append(
+                self._effect(
+                    scenario,
+                    milestone,
+                    "share reached, mean over the surface",
+                    "with - without local government",
+                    mean_effect,
+                    +1,
+                    False,
                 )
             )
             arms += self._arm_rows(scenario, milestone, "share reached", {a: share_row(y[a]) for a in data})
@@ -73,40 +149,32 @@ class H4(Design):
 
     def plot(self, result: HypothesisResult) -> Figure:
         scenarios = list(result.data)
-        fig = figure_grid(len(scenarios), 2, width=3.4, height=2.6)
+        fig = figure_grid(len(scenarios), 2, width=3.4, height=2.8)
         for ax, scenario, milestone, meaning in outcome_axes(fig, scenarios):
 
-            def share(arm: str, scenario: str = scenario, milestone: str = milestone) -> dict[str, Any]:
-                return next(
+            def share(arm: str, scenario: str = scenario, milestone: str = milestone) -> float:
+                row: dict[str, Any] = next(
                     r
                     for r in result.arms
                     if r["scenario"] == scenario and r["arm"] == arm and r["outcome"] == milestone
                 )
+                return float(row["estimate"]) if row["estimate"] is not None else np.nan
 
-            # the two lines are drawn a little apart, in different styles, so
-            # that one never hides the other where they coincide
-            for intl, color, marker, style, shift, arms in (
-                (True, "tab:blue", "o", "-", -0.03, ("international only", "both")),
-                (False, "tab:orange", "s", "--", 0.03, ("neither", "domestic only")),
-            ):
-                rows = [share(a) for a in arms]
-                v, err = estimates_and_errors(rows)
-                ax.errorbar(
-                    [shift, 1 + shift],
-                    v,
-                    yerr=err,
-                    color=color,
-                    marker=marker,
-                    linestyle=style,
-                    capsize=3,
-                    label=f"international {'on' if intl else 'off'}",
-                )
-            ax.set_xticks([0, 1], ["domestic off", "domestic on"], fontsize=7)
-            ax.set_xlim(-0.3, 1.3)
-            ax.set_ylim(-0.03, 1.03)
+            effect = np.array(
+                [
+                    [share(label("with", p, f)) - share(label("without", p, f)) for f in self.foreign]
+                    for p in self.penetrability
+                ]
+            )
+            image = ax.imshow(effect, origin="lower", vmin=-1, vmax=1, cmap="RdBu", aspect="auto")
+            for i in range(len(self.penetrability)):
+                for j in range(len(self.foreign)):
+                    ax.text(j, i, f"{effect[i, j]:+.2f}", ha="center", va="center", fontsize=7)
+            ax.set_xticks(range(len(self.foreign)), [f"x{v:g}" for v in self.foreign], fontsize=7)
+            ax.set_yticks(range(len(self.penetrability)), [f"{v:g}" for v in self.penetrability], fontsize=7)
+            ax.set_xlabel("pressure from abroad", fontsize=7)
+            ax.set_ylabel("penetrability", fontsize=7)
             ax.set_title(f"{scenario}\n{meaning}", fontsize=8)
-            ax.set_ylabel("share of runs reached", fontsize=7)
-            ax.tick_params(labelsize=7)
-        fig.axes[0].legend(fontsize=8)
-        fig.suptitle("H4: domestic and international channels (non-parallel lines = interaction)", fontsize=9)
+        fig.colorbar(image, ax=fig.axes, shrink=0.6, label="local-government effect on the share")
+        fig.suptitle("H4: the local-government effect over the two opportunity structures", fontsize=9)
         return fig

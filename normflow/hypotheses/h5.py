@@ -2,8 +2,15 @@
 resource-poor coalitions, so its effect is larger for them.
 
 Arms: local-government role 1 and 0 at each level of the groups' resources
-(``RESOURCE_LEVELS``). Outcome: the role effect for the poorest level
-minus the role effect for the richest, on shares and on times.
+(``RESOURCE_LEVELS``), every arm with campaign costs switched on and local
+governments able to lend (``SETTINGS``): a campaign costs its group
+``campaign_cost`` from a budget that refills with the group's resources,
+and a local government that backs the issue pays for campaigns its groups
+cannot afford, from a budget of its own that refills at ``lg_lending`` a
+year (``normflow.processes.accountability``). A poor group whose budget
+never reaches the cost of a campaign campaigns only on borrowed money.
+Outcome: the role effect for the poorest level minus the role effect for
+the richest, on shares and on times.
 """
 
 from __future__ import annotations
@@ -23,19 +30,30 @@ from normflow.hypotheses.design import (
     figure_grid,
     outcome_axes,
 )
-from normflow.hypotheses.effects import days_to, reached, share_row
+from normflow.hypotheses.effects import column, days_to, mean_row, reached, share_row
 
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
 
+#: What every H5 arm sets (under the command's overrides, so a variant such
+#: as ``processes.costs.lg_lending = 0`` changes every arm): campaigns cost
+#: resources, and a local government backing the issue can lend a year's
+#: worth of one unit of resources (ten campaigns at the default cost).
+SETTINGS = {"processes.costs.enabled": True, "processes.costs.lg_lending": 1.0}
+
+
+#: The outcome that measures what a coalition can do at all: its campaigns.
+ACTIVITY = "coalition campaigns"
+
+
 def _h5_arms() -> dict[str, Arm]:
     arms = {}
     for level in RESOURCE_LEVELS:
         iv = without(resource_scale=level)
-        arms[f"with, resources x{level:g}"] = Arm(1.0, iv)
-        arms[f"without, resources x{level:g}"] = Arm(0.0, iv)
+        arms[f"with, resources x{level:g}"] = Arm(1.0, iv, SETTINGS)
+        arms[f"without, resources x{level:g}"] = Arm(0.0, iv, SETTINGS)
     return arms
 
 
@@ -44,10 +62,13 @@ class H5(Design):
     key: ClassVar[str] = "H5"
     claim: ClassVar[str] = "Local government's resources and reputation empower resource-poor coalitions."
     prediction: ClassVar[str] = (
-        "The local-government effect (role 1 - role 0 on the share reaching the outcome) is larger "
-        "for resource-poor coalitions (groups' resources x0.25) than for rich ones (x4): "
+        "With campaigns costing resources and local governments able to lend to campaigns their groups "
+        "cannot pay for, the local-government effect (role 1 - role 0 on the share reaching the "
+        "outcome) is larger for resource-poor coalitions (groups' resources x0.25) than for rich ones (x4): "
         "effect(x0.25) - effect(x4) > 0; on time, the speed-up is larger for the poor: "
-        "days effect(x0.25) - days effect(x4) < 0."
+        "days effect(x0.25) - days effect(x4) < 0. Also primary, what the coalition can do at all: the "
+        "local-government effect on the campaigns its groups run (log ratio with / without) is larger "
+        "for the poor than for the rich."
     )
     arms: dict[str, Arm] = attrs.field(factory=_h5_arms)
 
@@ -100,6 +121,42 @@ class H5(Design):
                     )
                 )
             arms += self._arm_rows(scenario, milestone, "share reached", {a: share_row(y[a]) for a in data})
+        # what the coalition can do at all: the campaigns its groups run (the
+        # ones local government pays for included), as a log ratio with / without
+        runs = {a: np.log1p(column(f, "counts.campaign", 0.0)) for a, f in data.items()}
+        activity = {
+            f"x{r:g}": runs[f"with, resources x{r:g}"] - runs[f"without, resources x{r:g}"]
+            for r in RESOURCE_LEVELS
+        }
+        effects.append(
+            self._effect(
+                scenario,
+                ACTIVITY,
+                "log campaigns run, with / without",
+                f"effect at {poor} - effect at {rich}",
+                activity[poor] - activity[rich],
+                +1,
+                True,
+            )
+        )
+        for level, diffs in activity.items():
+            effects.append(
+                self._effect(
+                    scenario,
+                    ACTIVITY,
+                    f"log campaigns run, resources {level}",
+                    "with - without",
+                    diffs,
+                    +1,
+                    False,
+                )
+            )
+        arms += self._arm_rows(
+            scenario,
+            ACTIVITY,
+            "campaigns run",
+            {a: mean_row(column(f, "counts.campaign", 0.0)) for a, f in data.items()},
+        )
         return Analysis(effects, arms)
 
     def plot(self, result: HypothesisResult) -> Figure:

@@ -229,7 +229,8 @@ def add_jobs(
                 if key in jobs:
                     continue
                 text, file = texts[name]
-                ov = tuple(sorted(overrides_of(name).items()))
+                # the arm's settings lie under the overrides (a variant changes every arm alike)
+                ov = tuple(sorted({**dict(arm.settings), **overrides_of(name)}.items()))
                 version = _version(text, ov, seed)
                 if tag is not None:
                     version = f"{tag}-{version}"

@@ -21,6 +21,11 @@ help them) and press for nothing. A campaign's force is its coalition's pooled i
   answer. Pressure that passes adds to the state's decaying pressure stock;
   where stated commitment exceeds practice, the gap times reputation
   sensitivity is a reputational cost that pulls practice toward commitment.
+- *Costs* (``processes.costs``, when enabled): a campaign spends
+  ``campaign_cost`` from its group's budget, which refills with the group's
+  resources; a group that cannot pay does not campaign -- unless its local
+  government backs the issue and lends it the cost from its own budget,
+  which refills at ``lg_lending`` a year (0 by default: no lending).
 - *Moral to material*: every ``electoral_check_days`` an electorally
   sensitive state whose public support exceeds ``electoral_threshold`` feels
   electoral pressure, which later raises a bill's chance to pass its stages.
@@ -138,6 +143,25 @@ def campaigns(sim: RunContext, issue: int):
 
     clock = AggregatedClock(rates, rng, uniforms=True)
 
+    lending = costs.lg_lending
+    lg_budget, lg_budget_t = w.lg_budget, w.lg_budget_t
+
+    def lend(g: int, t: float) -> bool:
+        """A local government that backs the issue pays for a campaign its
+        group cannot (H5: local government's resources lent to a poor
+        coalition); its own budget refills at ``lg_lending`` a year."""
+        lg = locality[g]
+        if lending <= 0.0 or lg < 0 or backing[lg] < threshold:
+            return False
+        cap = lending * costs.budget_years
+        lg_budget[lg] = min(lg_budget[lg] + lending * (t - lg_budget_t[lg]) / DAYS_PER_YEAR, cap)
+        lg_budget_t[lg] = t
+        if lg_budget[lg] < costs.campaign_cost:
+            return False
+        lg_budget[lg] -= costs.campaign_cost
+        tally["campaign_lent"] += 1
+        return True
+
     def campaign(t: float, k: int) -> None:
         if t < launch:
             return
@@ -147,13 +171,15 @@ def campaigns(sim: RunContext, issue: int):
             r = resources[g]
             left = min(budget[g] + replenish * r * (t - budget_t[g]) / DAYS_PER_YEAR, r * budget_years)
             budget_t[g] = t
-            if left < campaign_cost:
+            if left >= campaign_cost:
+                budget[g] = left - campaign_cost
+            else:
                 budget[g] = left
-                tally["campaign_stalled"] += 1
-                if supporter[g] and state_of[g] == target_state:
-                    clock.used += 1  # the uniform its gate would have taken: the stream stays aligned
-                return
-            budget[g] = left - campaign_cost
+                if not lend(g, t):
+                    tally["campaign_stalled"] += 1
+                    if supporter[g] and state_of[g] == target_state:
+                        clock.used += 1  # the uniform its gate would have taken: the stream stays aligned
+                    return
         root = coalition_of(g)
         pooled = pooled_info[root]
         force = pooled / (pooled + half)
