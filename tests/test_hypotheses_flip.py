@@ -98,3 +98,20 @@ def test_h3_fails_when_national_agendas_do_not_move_the_norm(tmp_path):
     assert base["verdict"] == SUPPORTED and base["low"] > 0
     assert variant["verdict"] == NOT_SUPPORTED
     assert variant["estimate"] < base["low"]
+
+
+def test_h5_fails_when_local_governments_lend_nothing(tmp_path):
+    """Kitakyushu with campaign costs (every H5 arm): a local government
+    that backs the issue pays for campaigns its groups cannot afford, so
+    with it poor groups run far more campaigns than without, and rich ones
+    (who can pay) no more: the effect is larger for the poor. When local
+    governments lend nothing (``processes.costs.lg_lending = 0``), the
+    local-government role no longer changes what poor groups can do."""
+    key = ("coalition campaigns", "log campaigns run, with / without")
+    base = primary(tmp_path, "H5", "kitakyushu-dalian", 10, {}, "base")[key]
+    variant = primary(
+        tmp_path, "H5", "kitakyushu-dalian", 10, {"processes.costs.lg_lending": 0.0}, "no-lending"
+    )[key]
+    assert base["verdict"] == SUPPORTED and base["low"] > 0
+    assert variant["verdict"] == NOT_SUPPORTED
+    assert variant["estimate"] < base["low"]
