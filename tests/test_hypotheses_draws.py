@@ -4,6 +4,8 @@ hypothesis, the PRIM failure region, and the command."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -171,3 +173,59 @@ def test_draws_zero_keeps_the_single_point_design(tmp_path):
     )  # fmt: skip
     assert done.exit_code == 0, done.output
     assert (tmp_path / "h1.csv").exists() and not (tmp_path / "support.csv").exists()
+
+
+# -- posterior draws -----------------------------------------------------------------
+
+
+def calibration_dir(path, scenario, particles):
+    """A calibration directory as ``normflow calibrate`` writes it: a
+    manifest naming the scenario and its parameters, weighted particles."""
+    path.mkdir()
+    names = list(particles[0][1])
+    manifest = {
+        "scenario": scenario,
+        "parameters": [{"name": n, "path": p} for n, p in names],
+    }
+    (path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    rows = [{"weight": w, **{n: v for (n, _), v in values.items()}} for w, values in particles]
+    pd.DataFrame(rows).to_csv(path / "posterior.csv", index=False)
+    return path
+
+
+def test_draws_come_from_a_posterior_where_one_is_given(tmp_path):
+    """A case with a posterior draws its parameters from it, resampled by
+    weight (a particle of weight 0 is never drawn); the summary says so."""
+    threshold = ("request_threshold", "negotiations.harbin-khabarovsk.request_threshold")
+    access = ("heilongjiang_access", "local_governments.heilongjiang.access")
+    posterior = calibration_dir(
+        tmp_path / "calibrated",
+        "niigata-harbin",
+        [(1.0, {threshold: 3.0, access: 0.9}), (0.0, {threshold: 50.0, access: 0.1})],
+    )
+    result = run_over_draws(
+        ["H1"], tmp_path / "out", draws=2, replications=1, seed=SEED, workers=1,
+        scenarios=["niigata-harbin"], posteriors={"niigata-harbin": posterior},
+    )  # fmt: skip
+    frame = result.effects_frame()
+    assert set(frame[f"param.{threshold[1]}"]) == {3.0}
+    assert set(frame[f"param.{access[1]}"]) == {0.9}
+    assert {r["draws_from"] for r in result.support} == {"posterior"}
+    stored = list((tmp_path / "out" / "runs" / "niigata-harbin").glob("d0-*/role1"))
+    manifest = Store(stored[0]).read_manifest()
+    assert manifest["spec"]["overrides"][threshold[1]] == 3.0
+
+
+def test_a_posterior_of_another_case_is_one_clear_error(tmp_path):
+    from normflow.schema import ScenarioError
+
+    posterior = calibration_dir(
+        tmp_path / "calibrated",
+        "kitakyushu-dalian",
+        [(1.0, {("request_threshold", "negotiations.dalian-aid.request_threshold"): 3.0})],
+    )
+    with pytest.raises(ScenarioError, match="a calibration of niigata-harbin"):
+        run_over_draws(
+            ["H1"], tmp_path / "out", draws=1, replications=1, seed=SEED, workers=1,
+            scenarios=["niigata-harbin"], posteriors={"niigata-harbin": posterior},
+        )  # fmt: skip

@@ -35,7 +35,16 @@ T = TypeVar("T")
     type=click.IntRange(0),
     default=8,
     show_default=True,
-    help="Parameter draws per scenario from its spec's priors (0: the scenario as written, one point).",
+    help="Parameter draws per scenario: from the case's shipped posterior where it has one, else from "
+    "its spec's priors (0: the scenario as written, one point).",
+)
+@click.option(
+    "--posterior",
+    "posteriors",
+    multiple=True,
+    metavar="SCENARIO=DIR",
+    help="Draw SCENARIO's parameters from this calibration's posterior (a normflow calibrate --out "
+    "directory; repeatable).",
 )
 @click.option(
     "--seed",
@@ -71,6 +80,7 @@ def hypotheses_command(
     workers: int | None,
     scenarios: tuple[str, ...],
     all_rows: bool,
+    posteriors: tuple[str, ...] = (),
 ) -> None:
     """Test the article's hypotheses H1-H5 about local government: each a
     paired comparison on the bundled scenarios. Over parameter draws (the
@@ -80,8 +90,15 @@ def hypotheses_command(
     written, effects with 95% intervals and a verdict in OUT/hN.csv,
     hN_arms.csv and hN.png (the designs: docs/hypotheses.md)."""
     began = time.perf_counter()
+    given = {}
+    for item in posteriors:
+        name, eq, directory = item.partition("=")
+        if not eq or not name.strip() or not directory.strip():
+            fail(f"--posterior: got {item!r}; expected SCENARIO=DIR", 2)
+            return
+        given[name.strip()] = directory.strip()
     if draws > 0:
-        _over_draws(hypotheses, draws, replications or 6, seed, out, workers, scenarios, began)
+        _over_draws(hypotheses, draws, replications or 6, seed, out, workers, scenarios, began, given)
         return
     replications = replications or 200
     results = _guarded(
@@ -115,6 +132,7 @@ def _over_draws(
     workers: int | None,
     scenarios: tuple[str, ...],
     began: float,
+    posteriors: dict[str, str] | None = None,
 ) -> None:
     result = _guarded(
         lambda: run_over_draws(
@@ -125,6 +143,7 @@ def _over_draws(
             seed=seed,
             workers=workers,
             scenarios=scenarios or None,
+            posteriors=posteriors,
             progress=True,
         ),
         out,

@@ -1,9 +1,12 @@
 """The designs over parameter draws: how much of the parameter space
 supports each hypothesis, and where it fails.
 
-For every scenario a design runs on, ``draws`` parameter vectors are drawn
-from the scenario's parameter spec (its priors; ``params.py``), each from
-``SeedSequence(seed, spawn_key=(2**32, crc32(scenario)))``. Within a draw
+For every scenario a design runs on, ``draws`` parameter vectors are drawn:
+from the case's calibrated *posterior* where one is shipped
+(``normflow/scenarios/posteriors/<case>/``, or given in ``posteriors``;
+weighted particles resampled with ``normflow.validate.posterior_draws``),
+otherwise from the scenario's parameter spec (its priors; ``params.py``),
+each from ``SeedSequence(seed, spawn_key=(2**32, crc32(scenario)))``. Within a draw
 the design runs exactly as at a single point: every arm, ``replications``
 runs each, replication *k* of every arm seeded with ``SeedSequence(seed,
 spawn_key=(k,))`` -- paired within the draw by common random numbers (and
@@ -62,6 +65,7 @@ SUPPORT_COLUMNS = [
     "contrast",
     "predicted",
     "draws",
+    "draws_from",
     "runs_per_draw",
     "applicable",
     "supported",
@@ -127,6 +131,45 @@ def draw_values(spec: Any, draws: int, seed: int, scenario: str) -> np.ndarray:
     return spec.sample(draws, rng)
 
 
+def posterior_of(scenario: str, given: dict[str, str | Path]) -> Path | None:
+    """The posterior a scenario's draws come from: the one given, else the
+    calibrated posterior shipped for the case, else None (priors)."""
+    if scenario in given:
+        return Path(given[scenario])
+    from importlib import resources
+
+    shipped = Path(str(resources.files("normflow") / "scenarios" / "posteriors" / scenario))
+    return shipped if (shipped / "posterior.csv").is_file() else None
+
+
+@attrs.frozen
+class _PathSpec:
+    """Posterior draws as a spec: parameters named by their paths."""
+
+    names: list[str]
+    source: str
+    integer: frozenset[str] = frozenset()
+
+    def overrides(self, values: np.ndarray) -> dict[str, Any]:
+        return {
+            n: int(round(v)) if n in self.integer else float(v)
+            for n, v in zip(self.names, values, strict=True)
+        }
+
+
+def posterior_values(directory: Path, draws: int, seed: int, scenario: str) -> tuple[_PathSpec, np.ndarray]:
+    """``draws`` parameter vectors resampled by weight from a calibration's
+    posterior: the parameters (named by their paths) and a draws x
+    parameters matrix."""
+    from normflow.validate import posterior_draws
+
+    rows = posterior_draws(directory, draws, seed + zlib.crc32(scenario.encode("utf-8")), scenario)
+    paths = list(rows[0]) if rows else []
+    integer = frozenset(p for p in paths if isinstance(rows[0][p], int))
+    matrix = np.array([[float(r[p]) for p in paths] for r in rows], dtype=float).reshape(len(rows), -1)
+    return _PathSpec(paths, str(directory), integer), matrix
+
+
 def run_over_draws(
     hypotheses: Sequence[str | Design] = ("all",),
     out: str | Path = "hypotheses",
@@ -137,12 +180,15 @@ def run_over_draws(
     workers: int | None = None,
     scenarios: Sequence[str] | None = None,
     specs: dict[str, str | Path] | None = None,
+    posteriors: dict[str, str | Path] | None = None,
     overrides: dict[str, dict[str, Any]] | None = None,
     progress: bool | Callable[[Any], None] = False,
 ) -> DrawResults:
     """Run the designs over ``draws`` parameter draws per scenario (from
-    each scenario's bundled spec, or ``specs[scenario]``), ``replications``
-    paired runs per arm and draw; write and return the summary.
+    the case's shipped posterior or ``posteriors[scenario]``, a calibration
+    directory; else from the priors of the scenario's bundled spec, or
+    ``specs[scenario]``), ``replications`` paired runs per arm and draw;
+    write and return the summary.
 
     ``overrides`` (per scenario) are applied in every draw, over the drawn
     values (a mechanism variant: a path switched off stays off)."""
@@ -158,7 +204,13 @@ def run_over_draws(
     overrides = overrides or {}
     bound: dict[str, Any] = {}
     values: dict[str, np.ndarray] = {}
+    origin: dict[str, str] = {}
     for name, (text, file) in texts.items():
+        posterior = posterior_of(name, dict(posteriors or {}))
+        if posterior is not None:
+            bound[name], values[name] = posterior_values(posterior, draws, seed, name)
+            origin[name] = "posterior"
+            continue
         path = specs.get(name) or spec_path(name)
         if path is None:
             raise ScenarioError(
@@ -166,6 +218,7 @@ def run_over_draws(
             )
         bound[name] = load_spec(path, text, file)
         values[name] = draw_values(bound[name], draws, seed, name)
+        origin[name] = "prior"
     out = Path(out)
     jobs: dict[tuple[Any, ...], Job] = {}
     for i in range(draws):
@@ -190,7 +243,7 @@ def run_over_draws(
                 names = bound[r["scenario"]].names
                 params = dict(zip(names, (float(v) for v in values[r["scenario"]][i]), strict=True))
                 rows.append({"draw": i, **r, **{f"param.{k}": v for k, v in params.items()}})
-    support = summarize(rows, {n: s.names for n, s in bound.items()}, draws, replications)
+    support = summarize(rows, {n: s.names for n, s in bound.items()}, draws, replications, origin)
     result = DrawResults(support, rows, {n: s.names for n, s in bound.items()}, draws, replications)
     out.mkdir(parents=True, exist_ok=True)
     result.support_frame().to_csv(out / "support.csv", index=False)
@@ -204,8 +257,18 @@ def run_over_draws(
             "every arm in every draw: SeedSequence(seed, spawn_key=(k,))"
         ),
         "plugins": versions,
+        "draws_from": {
+            n: {"source": origin[n], "file": str(getattr(s, "source", ""))} for n, s in bound.items()
+        },
         "parameters": {
-            n: [{"name": p.label, "path": p.path, "prior": p.prior, "reason": p.reason} for p in s.parameters]
+            n: (
+                [
+                    {"name": p.label, "path": p.path, "prior": p.prior, "reason": p.reason}
+                    for p in s.parameters
+                ]
+                if origin[n] == "prior"
+                else [{"name": p, "path": p, "posterior": str(s.source)} for p in s.names]
+            )
             for n, s in bound.items()
         },
         "specs": {n: str(getattr(s, "source", "")) for n, s in bound.items()},
@@ -221,7 +284,11 @@ def run_over_draws(
 
 
 def summarize(
-    rows: list[dict[str, Any]], parameters: dict[str, list[str]], draws: int, replications: int
+    rows: list[dict[str, Any]],
+    parameters: dict[str, list[str]],
+    draws: int,
+    replications: int,
+    origin: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Per hypothesis, scenario and primary effect: the share of draws
     supporting it, the estimate's quantiles and where it fails (PRIM)."""
@@ -252,6 +319,7 @@ def summarize(
                 "contrast": group[0]["contrast"],
                 "predicted": group[0]["predicted"],
                 "draws": len(group),
+                "draws_from": (origin or {}).get(scenario, "prior"),
                 "runs_per_draw": replications,
                 "applicable": int(applicable.sum()),
                 "supported": int(ok.sum()),

@@ -69,6 +69,7 @@ def print_support(result: DrawResults) -> None:
     for col in (
         "H",
         "scenario",
+        "draws from",
         "outcome",
         "measure",
         "supported [95% CI]",
@@ -82,6 +83,7 @@ def print_support(result: DrawResults) -> None:
         table.add_row(
             r["hypothesis"],
             r["scenario"],
+            r.get("draws_from", "prior"),
             r["outcome"],
             r["measure"],
             f"[{colour}]{share:.0%}[/{colour}] [{r['share_low']:.0%}, {r['share_high']:.0%}] ({r['supported']}/{r['draws']})",
