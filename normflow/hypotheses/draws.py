@@ -158,16 +158,42 @@ class _PathSpec:
 
 
 def posterior_values(directory: Path, draws: int, seed: int, scenario: str) -> tuple[_PathSpec, np.ndarray]:
-    """``draws`` parameter vectors resampled by weight from a calibration's
-    posterior: the parameters (named by their paths) and a draws x
-    parameters matrix."""
-    from normflow.validate import posterior_draws
+    """``draws`` parameter vectors resampled (with replacement, by weight)
+    from the posterior of a calibration directory as ``normflow calibrate``
+    writes it (``manifest.json`` naming the scenario and its parameters,
+    ``posterior.csv`` with a column per parameter and ``weight``): the
+    parameters, named by their paths, and a draws x parameters matrix."""
+    import json
 
-    rows = posterior_draws(directory, draws, seed + zlib.crc32(scenario.encode("utf-8")), scenario)
-    paths = list(rows[0]) if rows else []
-    integer = frozenset(p for p in paths if isinstance(rows[0][p], int))
-    matrix = np.array([[float(r[p]) for p in paths] for r in rows], dtype=float).reshape(len(rows), -1)
-    return _PathSpec(paths, str(directory), integer), matrix
+    import pandas as pd
+
+    try:
+        manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+        table = pd.read_csv(directory / "posterior.csv")
+    except (OSError, ValueError) as exc:
+        raise ScenarioError(
+            "--posterior", str(directory), f"a calibration directory with posterior.csv ({exc})"
+        ) from None
+    if manifest.get("scenario") != scenario:
+        raise ScenarioError(
+            "--posterior",
+            str(directory),
+            f"a calibration of {scenario} (it calibrates {manifest.get('scenario')})",
+        )
+    params = manifest.get("parameters", [])
+    missing = [p["name"] for p in params if p["name"] not in table]
+    if missing or "weight" not in table or not params:
+        raise ScenarioError(
+            "--posterior", str(directory), f"posterior.csv with the columns weight, {', '.join(missing)}"
+        )
+    w = table["weight"].to_numpy(dtype=float)
+    rng = np.random.default_rng(
+        np.random.SeedSequence(seed, spawn_key=(DRAW_KEY, zlib.crc32(scenario.encode("utf-8"))))
+    )
+    rows = rng.choice(len(table), size=draws, p=w / w.sum())
+    matrix = table[[p["name"] for p in params]].to_numpy(dtype=float)[rows]
+    integer = frozenset(p["path"] for p in params if p.get("integer"))
+    return _PathSpec([p["path"] for p in params], str(directory), integer), matrix
 
 
 def run_over_draws(
