@@ -15,6 +15,7 @@ fail") gives the numbers these tests measure.
 from __future__ import annotations
 
 from normflow.hypotheses import NOT_SUPPORTED, SUPPORTED, run_hypotheses
+from normflow.hypotheses.h4 import H4
 
 SEED = 3
 
@@ -95,6 +96,37 @@ def test_h3_fails_when_national_agendas_do_not_move_the_norm(tmp_path):
         {**SMALL_GENERIC, "plugins.norm_cascade.agenda_weight": 0.0},
         "no-agenda",
     )[key]
+    assert base["verdict"] == SUPPORTED and base["low"] > 0
+    assert variant["verdict"] == NOT_SUPPORTED
+    assert variant["estimate"] < base["low"]
+
+
+#: A two-level game in which the layers need each other: Beijing is reached
+#: only through Dalian (the state-to-state route of 1994 left out), Tokyo's
+#: ratifiers accept the plan only as far as domestic pressure widens their
+#: narrow acceptable set, and that pressure does not move Tokyo's own ideal
+#: point (no reputational pull on its practice).
+H4_POINT = {
+    "events[2].chance": 0.0,
+    "negotiations.dalian-aid.win_sets": [0.35, 0.02],
+    "states.japan.reputation_sensitivity": 0.0,
+}
+
+
+def test_h4_fails_when_ratification_ignores_the_domestic_structure(tmp_path):
+    """Kitakyushu on a 2 x 2 surface (penetrability 0.05 / 0.9, pressure
+    from abroad x0 / x2). At ``H4_POINT`` local government makes the two
+    structures interact: its local diplomacy opens the talks only with
+    pressure from abroad, and only an open domestic door gets the deal
+    ratified, so the p x f interaction is larger with it than without.
+    When Tokyo's ratifiers hold a wide acceptable set whatever the domestic
+    pressure (``win_sets = [0.35, 0.2]``, the case's own), the domestic
+    structure no longer matters and the interaction is gone."""
+    design = H4(penetrability=(0.05, 0.9), foreign=(0.0, 2.0))
+    key = ("policy_changed:japan", "interaction p x f of the share reached")
+    base = primary(tmp_path, design, "kitakyushu-dalian", 12, H4_POINT, "base")[key]
+    wide = {**H4_POINT, "negotiations.dalian-aid.win_sets": [0.35, 0.2]}
+    variant = primary(tmp_path, design, "kitakyushu-dalian", 12, wide, "wide-win-set")[key]
     assert base["verdict"] == SUPPORTED and base["low"] > 0
     assert variant["verdict"] == NOT_SUPPORTED
     assert variant["estimate"] < base["low"]
