@@ -1,6 +1,6 @@
 """What figures and verdicts say: agreed and failed negotiations in their
 own colours, milestones by their labels, Kaplan-Meier curves on dates, the
-H4 interaction named as such, its two lines apart, and no verdict from a
+H4 interaction named as such, its surface mapped, and no verdict from a
 zero-width interval of a handful of runs."""
 
 from __future__ import annotations
@@ -66,21 +66,31 @@ def test_kaplan_meier_curves_are_drawn_on_dates():
     assert ax.get_legend().get_texts()[0].get_fontsize() >= 8
 
 
-def test_h4_names_its_interaction_and_keeps_both_lines_visible():
+def test_h4_names_its_interaction_and_maps_the_surface():
+    from normflow.hypotheses.design import HypothesisResult
+    from normflow.hypotheses.h4 import label
+
     scenario = "kawasaki-suffrage"
     n = 12
     outcomes = [m for _, m, _ in CASES[scenario].outcomes()]
+    design = H4()
 
     def frame(p):
-        rng = np.random.default_rng(int(p * 10))
+        rng = np.random.default_rng(int(p * 100))
         return pd.DataFrame({f"{m}_censored": rng.random(n) >= p for m in outcomes})
 
+    # with local government the outcome needs both structures; without, neither matters
     data = {
-        "both": frame(0.9),
-        "domestic only": frame(0.5),
-        "international only": frame(0.5),
-        "neither": frame(0.1),
+        label(role, p, f): frame(min(p * f, 1.0) if role == "with" else 0.3)
+        for role in ("with", "without")
+        for p in design.penetrability
+        for f in design.foreign
     }
-    analysis = H4().analyze(scenario, data, np.full(n, 3650.0))
-    assert all(e["measure"] == "interaction of the shares reached" for e in analysis.effects)
+    analysis = design.analyze(scenario, data, np.full(n, 3650.0))
+    primary = [e for e in analysis.effects if e["primary"]]
+    assert {e["measure"] for e in primary} == {"interaction p x f of the share reached"}
     assert {a["measure"] for a in analysis.arms} == {"share reached"}
+    assert all(e["estimate"] > 0 for e in primary)
+    result = HypothesisResult(design, analysis.effects, analysis.arms, {scenario: data}, {})
+    fig = design.plot(result)
+    assert len(fig.axes) >= 2
