@@ -342,6 +342,22 @@ FIELDS: tuple[WorldField, ...] = (
         0.0,
     ),
     WorldField(
+        "lg_budget",
+        "float64",
+        "(L,)",
+        "local-government index",
+        "what the local government can still lend its groups' campaigns (costs, lg_lending)",
+        0.0,
+    ),
+    WorldField(
+        "lg_budget_t",
+        "float64",
+        "(L,)",
+        "local-government index",
+        "day the local government's lending budget was last brought up to date",
+        0.0,
+    ),
+    WorldField(
         "coalition_names",
         "dict[int, str]",
         "one per coalition",
