@@ -81,11 +81,12 @@ def test_h2_fails_when_local_access_does_not_keep_expertise_heard(tmp_path):
     assert variant["estimate"] < base["low"]
 
 
-def test_h3_fails_when_national_agendas_do_not_move_the_norm(tmp_path):
+def test_h3_fails_when_local_adoption_does_not_feed_the_national_agenda(tmp_path):
     """Generic (small): local adoption raises international norm support,
-    through the national agendas it helps set. When the norm cascade counts
-    only policy changes and agreements, not agendas
-    (``plugins.norm_cascade.agenda_weight = 0``), the effect is gone."""
+    through the national agendas it helps set (resolution coverage feeds a
+    legislature's politics stream). When the politics stream reads national
+    support alone (``processes.agenda.politics_public_weight = 1``: local
+    resolutions no longer count toward it), the effect is gone."""
     key = ("international norm support", "time-averaged support")
     base = primary(tmp_path, "H3", "generic", 10, SMALL_GENERIC, "base")[key]
     variant = primary(
@@ -93,8 +94,8 @@ def test_h3_fails_when_national_agendas_do_not_move_the_norm(tmp_path):
         "H3",
         "generic",
         10,
-        {**SMALL_GENERIC, "plugins.norm_cascade.agenda_weight": 0.0},
-        "no-agenda",
+        {**SMALL_GENERIC, "processes.agenda.politics_public_weight": 1.0},
+        "no-local-politics",
     )[key]
     assert base["verdict"] == SUPPORTED and base["low"] > 0
     assert variant["verdict"] == NOT_SUPPORTED
