@@ -308,6 +308,11 @@ def test_the_command_writes_tables_and_prints_verdicts(runs):
         (["H9"], "HYPOTHESIS: got 'H9'; expected one of H1, H2, H3, H4, H5 or all"),
         (["H1", "--scenario", "atlantis"], "--scenario: got 'atlantis'"),
         (["H1", "-n", "0"], "Invalid value for '--replications'"),
+        (["H1", "--posterior", "nowhere"], "--posterior: got 'nowhere'; expected SCENARIO=DIR"),
+        (
+            ["H1", "--scenario", "niigata-harbin", "--posterior", "niigata-harbin=/nonexistent"],
+            "--posterior: got '/nonexistent'",
+        ),
     ],
 )
 def test_bad_input_is_one_clear_line(args, message, tmp_path):

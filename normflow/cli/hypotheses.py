@@ -11,7 +11,7 @@ from typing import TypeVar
 
 import click
 
-from normflow.cli.base import guarded
+from normflow.cli.base import fail, guarded
 from normflow.errors import ExperimentError
 from normflow.hypotheses.draws import run_over_draws
 from normflow.hypotheses.running import run_hypotheses
@@ -94,8 +94,7 @@ def hypotheses_command(
     for item in posteriors:
         name, eq, directory = item.partition("=")
         if not eq or not name.strip() or not directory.strip():
-            fail(f"--posterior: got {item!r}; expected SCENARIO=DIR", 2)
-            return
+            fail(f"--posterior: got {item!r}; expected SCENARIO=DIR")
         given[name.strip()] = directory.strip()
     if draws > 0:
         _over_draws(hypotheses, draws, replications or 6, seed, out, workers, scenarios, began, given)
