@@ -198,6 +198,9 @@ def information_exchange(sim: RunContext, issue: int):
     t = env.now
     contacts = 0
     bound = -math.inf  # a participant of clocks.drive: the first tick waits for its turn
+    # ticks before min(bound, next SimPy event, horizon) need no other check; it is
+    # read again after every hand-over and after anything that may schedule events
+    limit = -math.inf
 
     # A large population's state does not fit in the core's cache, and contact by
     # contact every read would wait on memory. Gathering the state of the next
@@ -305,21 +308,26 @@ def information_exchange(sim: RunContext, issue: int):
             if chunk < len(times):
                 touch(seeker[lo : lo + chunk], other[lo : lo + chunk])
             for i, (t, g, h, what) in enumerate(zip(*(x[lo : lo + chunk] for x in lists), strict=True), lo):
-                if t > until:
-                    tally["information_exchanged"] += contacts
-                    if columns is not None:
-                        trace_rows(counted, traced, i)
-                        hand_over(block, i)
-                    return
-                if t >= bound or (heap and t >= heap[0][0]):
-                    # another participant or a SimPy event is due first: hand over
-                    tally["information_exchanged"] += contacts
-                    contacts = 0
-                    if columns is not None:
-                        trace_rows(counted, traced, i)
-                        traced = i
-                    bound = yield t
+                if t >= limit:
+                    if t > until:
+                        tally["information_exchanged"] += contacts
+                        if columns is not None:
+                            trace_rows(counted, traced, i)
+                            hand_over(block, i)
+                        return
+                    if t >= bound or (heap and t >= heap[0][0]):
+                        # another participant or a SimPy event is due first: hand over
+                        tally["information_exchanged"] += contacts
+                        contacts = 0
+                        if columns is not None:
+                            trace_rows(counted, traced, i)
+                            traced = i
+                        bound = yield t
+                    else:
+                        env._now = t
+                    limit = min(bound, heap[0][0], until) if heap else min(bound, until)
                 else:
+                    # before the horizon, the next participant and the next SimPy event
                     env._now = t
                 if what < 0:
                     continue
@@ -334,6 +342,7 @@ def information_exchange(sim: RunContext, issue: int):
                     )
                 elif objects:
                     lg = venues[i]
+                    limit = -math.inf  # a handler may schedule an event: read the schedule again
                     publish(
                         InformationExchanged(
                             t=t,
@@ -371,6 +380,7 @@ def information_exchange(sim: RunContext, issue: int):
                         trace_rows(counted, traced, i + 1)
                         traced = i + 1
                     cross(t, g, h, "border" if what == ACROSS_BORDER else "nationality")
+                    limit = -math.inf  # the coalition's handlers may have scheduled an event
         if columns is not None:
             trace_rows(counted, traced, len(times))
             hand_over(block, len(times))
