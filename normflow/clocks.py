@@ -277,18 +277,32 @@ def drive(env: FastEnvironment, participants: list[Participant]) -> Generator[si
         except StopIteration:
             continue
         running.append(participant)
+    inf = math.inf
     while running:
-        # the earliest participant, and the time before which it may run alone
-        k = 0
-        t = times[0]
-        bound = math.inf
-        for j in range(1, len(times)):
-            u = times[j]
-            if u < t:
-                bound = t
-                k, t = j, u
-            elif u < bound:
-                bound = u
+        # the earliest participant (the first of equals), and the time before
+        # which it may run alone (the next earliest); three participants (one
+        # issue's exchange, sharing and campaigns) and two written out
+        n = len(times)
+        if n == 3:
+            a, b, c = times
+            if a <= b:
+                k, t, bound = (0, a, b if b < c else c) if a <= c else (2, c, a)
+            else:
+                k, t, bound = (1, b, a if a < c else c) if b <= c else (2, c, b)
+        elif n == 2:
+            a, b = times
+            k, t, bound = (0, a, b) if a <= b else (1, b, a)
+        else:
+            k = 0
+            t = times[0]
+            bound = inf
+            for j in range(1, n):
+                u = times[j]
+                if u < t:
+                    bound = t
+                    k, t = j, u
+                elif u < bound:
+                    bound = u
         if heap and t >= heap[0][0]:
             yield env.at(t)
         else:
