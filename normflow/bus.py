@@ -120,6 +120,15 @@ class Bus:
         writers = [h.row_writer(cls) for h in table]  # type: ignore[attr-defined]
         if len(writers) == 1:
             return writers[0]
+        if len(writers) == 2:
+            # a handler and the trace, the common pair: no loop
+            first, second = writers
+
+            def write_both(*values: object) -> None:
+                first(*values)
+                second(*values)
+
+            return write_both
 
         def write_all(*values: object) -> None:
             for write in writers:
