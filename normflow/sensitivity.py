@@ -15,6 +15,8 @@ Outputs, per design point, averaged over its replications:
 * ``time:<milestone>``: its restricted mean time in days (a run that never
   reaches it counts the whole run);
 * ``target:<name>``: a target's deviation from the record, in tolerances;
+* ``met:<name>``: the share of runs in which a target holds (what
+  posterior-predictive validation counts);
 * ``distance``: the root mean square of those deviations (what
   calibration minimizes);
 * ``metrics.<name>``: any numeric run metric.
@@ -77,7 +79,7 @@ def _plugin_manager() -> Any:
 
 
 def _outputs_of(result: Any, targets: tuple[Any, ...], horizon: float) -> dict[str, float]:
-    from normflow.targets import deviations, distance, observed_values, statistics
+    from normflow.targets import deviations, distance, observed_values, statistics, target_name
 
     out: dict[str, float] = {}
     for name, t in result.milestones.items():
@@ -88,6 +90,8 @@ def _outputs_of(result: Any, targets: tuple[Any, ...], horizon: float) -> dict[s
         obs = observed_values(targets, result.start)
         for name, d in deviations(targets, stats, obs).items():
             out[f"target:{name}"] = float(d)
+        for t in targets:
+            out[f"met:{target_name(t)}"] = 1.0 if t.holds(result) else 0.0
         out["distance"] = distance(targets, stats, obs)
     for key, value in _flat(result.metrics, "metrics").items():
         out[key] = value
@@ -145,7 +149,8 @@ def _default_outputs(scenario: Any, names: list[str]) -> list[str]:
     for item in (*scenario.facts, *scenario.targets):
         named.extend(m for m in getattr(item, "milestones", lambda: ())() if not m.endswith("*"))
     chosen = [f"{kind}:{m}" for m in dict.fromkeys(named) for kind in ("reached", "time")]
-    chosen += [n for n in names if n.startswith("target:")] + (["distance"] if "distance" in names else [])
+    chosen += [n for n in names if n.startswith(("target:", "met:"))]
+    chosen += ["distance"] if "distance" in names else []
     if not chosen:
         chosen = [n for n in names if n.startswith("time:")]
     return [n for n in chosen if n in names]

@@ -53,6 +53,8 @@ __all__ = [
     "distance",
     "observed",
     "parse_targets",
+    "replicate_key",
+    "replicated_distance",
     "statistics",
 ]
 
@@ -289,6 +291,27 @@ def statistics(targets: tuple[Target, ...], result: RunResult) -> dict[str, floa
 def deviations(targets: tuple[Target, ...], sim: dict[str, float], obs: dict[str, float]) -> dict[str, float]:
     """Each target's distance from the record in units of its tolerance (1 = at the edge)."""
     return {target_name(t): t.deviation(sim[target_name(t)], obs[target_name(t)]) for t in targets}
+
+
+def replicate_key(name: str, replication: int) -> str:
+    """The key of a target's value in replication ``replication`` of a
+    particle (the first replication keeps the target's name)."""
+    return name if replication == 0 else f"{name} #{replication}"
+
+
+def replicated_distance(
+    targets: tuple[Target, ...], sim: dict[str, float], obs: dict[str, float], replications: int
+) -> float:
+    """The root mean square of the deviations over targets and
+    ``replications`` runs (``sim`` keyed by ``replicate_key``)."""
+    total, count = 0.0, 0
+    for k in range(replications):
+        for t in targets:
+            name = target_name(t)
+            d = t.deviation(sim[replicate_key(name, k)], obs[name])
+            total += d * d
+            count += 1
+    return math.sqrt(total / count) if count else 0.0
 
 
 def distance(targets: tuple[Target, ...], sim: dict[str, float], obs: dict[str, float]) -> float:

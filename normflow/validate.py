@@ -239,14 +239,34 @@ def replicate(item: Any) -> dict[str, Any]:
 # -- posterior draws ---------------------------------------------------------------
 
 
+def bundled_posteriors() -> dict[str, Path]:
+    """The calibrated posteriors shipped with normflow, by case name
+    (``normflow/scenarios/posteriors/<case>/``)."""
+    from importlib import resources
+
+    root = Path(str(resources.files("normflow") / "scenarios" / "posteriors"))
+    if not root.is_dir():
+        return {}
+    return {p.name: p for p in sorted(root.iterdir()) if (p / "posterior.csv").is_file()}
+
+
+def resolve_posterior(directory: str | Path) -> Path:
+    """A calibration directory, or the name of a bundled posterior."""
+    d = Path(directory)
+    if not d.is_dir() and str(directory) in bundled_posteriors():
+        return bundled_posteriors()[str(directory)]
+    return d
+
+
 def posterior_draws(directory: str | Path, runs: int, seed: int, scenario: str) -> list[dict[str, Any]]:
     """``runs`` parameter sets drawn (with replacement, by weight) from the
-    posterior of the calibration in ``directory``, as path -> value."""
+    posterior of the calibration in ``directory`` (or of the bundled
+    posterior of that name), as path -> value."""
     import pandas as pd
 
     from normflow.schema import ScenarioError
 
-    d = Path(directory)
+    d = resolve_posterior(directory)
     try:
         manifest = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
         table = pd.read_csv(d / "posterior.csv")

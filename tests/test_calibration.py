@@ -156,3 +156,33 @@ def test_max_runs_caps_all_generations_together(tmp_path):
     done = run(tmp_path / "capped", generations=5, max_runs=40)
     assert done.summary["evaluations"] <= 40
     assert 1 <= done.summary["generations"] < 5
+
+
+def test_replications_judge_a_particle_on_all_its_runs(tmp_path):
+    import pyabc
+
+    from normflow.targets import replicate_key, replicated_distance, target_name
+
+    done = run(tmp_path / "rep", generations=1, population=4, replications=3)
+    assert done.summary["replications"] == 3 and done.summary["runs"] >= 3 * 4
+    history = pyabc.History(f"sqlite:///{done.directory / 'history.db'}")
+    particle = history.get_population(t=0).particles[0]
+    values = dict(particle.parameter)
+    targets = tuple(t for t in load_scenario("kitakyushu-dalian").targets if not t.descriptive)
+    # each stored replication is the particle's run k, replayed exactly
+    for k in range(3):
+        again = statistics(targets, replay("kitakyushu-dalian", SPEC, values, seed=5, replication=k))
+        assert {replicate_key(n, k): v for n, v in again.items()} == pytest.approx(
+            {key: particle.sum_stat[key] for key in (replicate_key(target_name(t), k) for t in targets)}
+        )
+    # replications have their own seeds (replication 0 keeps the one-run seed)
+    from normflow.calibration.model import particle_seed
+
+    seeds = [particle_seed(5, values, SPEC.names, k).generate_state(2).tolist() for k in range(3)]
+    assert len({tuple(s) for s in seeds}) == 3
+    assert seeds[0] == particle_seed(5, values, SPEC.names).generate_state(2).tolist()
+    # the distance is over all of them
+    obs = {target_name(t): t.observed(load_scenario("kitakyushu-dalian").start) for t in targets}
+    assert particle.distance == pytest.approx(replicated_distance(targets, dict(particle.sum_stat), obs, 3))
+    with pytest.raises(CalibrationError, match="different calibration"):
+        run(tmp_path / "rep", generations=2, population=4, replications=2, resume=True)

@@ -16,10 +16,10 @@ from normflow.calibration.run import Calibration, CalibrationError, calibrate
 __all__ = ["Calibration", "CalibrationError", "calibrate", "replay"]
 
 
-def replay(scenario: str, params: Any, values: dict[str, float], seed: int = 0) -> Any:
-    """The run of the particle with ``values`` in a calibration of
-    ``scenario`` with ``params`` and ``seed``: the same RunResult the
-    calibration computed for it."""
+def replay(scenario: str, params: Any, values: dict[str, float], seed: int = 0, replication: int = 0) -> Any:
+    """The run (replication ``replication``) of the particle with ``values``
+    in a calibration of ``scenario`` with ``params`` and ``seed``: the same
+    RunResult the calibration computed for it."""
     from normflow.calibration.model import ParticleModel
     from normflow.paramspec import ParameterSpec, load_parameter_spec, scenario_data
     from normflow.scenario import scenario_from_dict
@@ -28,4 +28,4 @@ def replay(scenario: str, params: Any, values: dict[str, float], seed: int = 0) 
     spec = params if isinstance(params, ParameterSpec) else load_parameter_spec(params)
     spec = spec.bind(data, file)
     targets = scenario_from_dict(data, file=file).targets
-    return ParticleModel(data, file, spec, targets, seed).run(values)
+    return ParticleModel(data, file, spec, targets, seed).run(values, replication)

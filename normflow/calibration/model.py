@@ -4,6 +4,14 @@ Each simulation is seeded from its particle's identity -- the calibration's
 seed and the parameter values, bit for bit -- so any particle stored in the
 history can be run again and gives the same statistics, on any machine and
 whatever sampled it.
+
+With ``replications`` K > 1 a particle runs K times (replication k seeded
+from the particle's identity and k); its statistics are the K runs' values
+(``"<target>"`` for the first, ``"<target> #k"`` for the others) and its
+distance is the root mean square over targets and replications
+(``normflow.targets.replicated_distance``). A particle is then accepted only
+when its parameters reproduce the record reliably, not by the luck of one
+draw: the posterior concentrates where the targets hold in most runs.
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from normflow.paramspec import ParameterSpec
-from normflow.targets import Target, statistics
+from normflow.targets import Target, replicate_key, statistics
 
 __all__ = ["ParticleModel", "particle_seed"]
 
@@ -31,10 +39,15 @@ def _plugin_manager() -> Any:
     return _MANAGER[0]
 
 
-def particle_seed(seed: int, values: Mapping[str, float], names: list[str]) -> np.random.SeedSequence:
+def particle_seed(
+    seed: int, values: Mapping[str, float], names: list[str], replication: int = 0
+) -> np.random.SeedSequence:
     """The seed of the run of a particle: the calibration's seed, keyed by
-    the bits of each parameter value (in the spec's order)."""
+    the bits of each parameter value (in the spec's order) and, from the
+    second replication on, by the replication's index."""
     key = tuple(int(np.float64(values[n]).view(np.uint64)) for n in names)
+    if replication:
+        key += (2**64 + replication,)  # above any value's bits: never a value's key
     return np.random.SeedSequence(seed, spawn_key=key)
 
 
@@ -43,25 +56,39 @@ class ParticleModel:
     scenario's plain data."""
 
     def __init__(
-        self, data: dict[str, Any], file: str, spec: ParameterSpec, targets: tuple[Target, ...], seed: int
+        self,
+        data: dict[str, Any],
+        file: str,
+        spec: ParameterSpec,
+        targets: tuple[Target, ...],
+        seed: int,
+        replications: int = 1,
     ):
         self.data = data
         self.file = file
         self.spec = spec
         self.targets = targets
         self.seed = seed
+        self.replications = replications
 
     def scenario(self, values: Mapping[str, float]) -> Any:
         from normflow.scenario import scenario_from_dict
 
         return scenario_from_dict(self.data, file=self.file, overrides=self.spec.overrides(values))
 
-    def run(self, values: Mapping[str, float]) -> Any:
-        """The run of the particle with these parameter values."""
+    def run(self, values: Mapping[str, float], replication: int = 0, scenario: Any = None) -> Any:
+        """The run (replication ``replication``) of the particle with these parameter values."""
         from normflow.simulation import Simulation
 
-        seed = particle_seed(self.seed, values, self.spec.names)
-        return Simulation(self.scenario(values), seed, plugin_manager=_plugin_manager()).run()
+        seed = particle_seed(self.seed, values, self.spec.names, replication)
+        scenario = self.scenario(values) if scenario is None else scenario
+        return Simulation(scenario, seed, plugin_manager=_plugin_manager()).run()
 
     def __call__(self, values: Mapping[str, float]) -> dict[str, float]:
-        return statistics(self.targets, self.run(dict(values)))
+        values = dict(values)
+        scenario = self.scenario(values)
+        out: dict[str, float] = {}
+        for k in range(self.replications):
+            stats = statistics(self.targets, self.run(values, k, scenario))
+            out.update({replicate_key(name, k): v for name, v in stats.items()})
+        return out

@@ -21,6 +21,7 @@ from normflow.targets import (
     deviations,
     distance,
     observed_values,
+    replicated_distance,
     target_name,
 )
 
@@ -46,13 +47,17 @@ class Calibration:
 
 class TargetDistance:
     """Root mean square of the targets' deviations in units of their
-    tolerance (normflow.targets.distance). Picklable."""
+    tolerance, over the particle's replications
+    (normflow.targets.replicated_distance). Picklable."""
 
-    def __init__(self, targets: tuple[Target, ...]):
+    def __init__(self, targets: tuple[Target, ...], replications: int = 1):
         self.targets = targets
+        self.replications = replications
 
     def __call__(self, x: dict[str, float], x_0: dict[str, float]) -> float:
-        return distance(self.targets, x, x_0)
+        if self.replications == 1:
+            return distance(self.targets, x, x_0)
+        return replicated_distance(self.targets, x, x_0, self.replications)
 
 
 def _epsilon(alpha: float) -> Any:
@@ -102,6 +107,7 @@ def calibrate(
     seed: int = 0,
     resume: bool = False,
     alpha: float = 0.5,
+    replications: int = 1,
     on_progress: Callable[[int, int, int, int], None] | None = None,
     on_generation: Callable[[int, float, float], None] | None = None,
 ) -> Calibration:
@@ -132,6 +138,8 @@ def calibrate(
     spec = spec.bind(data, file)
     if population < 2 or generations < 1:
         raise CalibrationError("--population must be at least 2 and --generations at least 1")
+    if replications < 1:
+        raise CalibrationError("--replications must be at least 1")
     if max_runs is not None and max_runs < population:
         raise CalibrationError(f"--max-runs {max_runs} is below one population ({population})")
     # targets must name milestones the runs have
@@ -152,6 +160,7 @@ def calibrate(
         "seed": seed,
         "population": population,
         "alpha": alpha,
+        "replications": replications,
     }
     stored: dict[str, Any] | None = None
     if db_path.exists():
@@ -165,6 +174,7 @@ def calibrate(
             raise CalibrationError(
                 f"{manifest_path}: cannot read the calibration's manifest ({exc})"
             ) from None
+        stored.setdefault("replications", 1)  # written before replications existed
         diffs = [k for k in manifest if k != "scenario_file" and stored.get(k) != manifest[k]]
         if diffs:
             raise CalibrationError(
@@ -177,7 +187,7 @@ def calibrate(
     from normflow.calibration.model import ParticleModel
     from normflow.calibration.sampler import OrderedSampler
 
-    model = ParticleModel(data, file, spec, targets, seed)
+    model = ParticleModel(data, file, spec, targets, seed, replications)
     prior = pyabc.Distribution(**{p.label: p.pyabc_rv() for p in spec.parameters})
     sampler = OrderedSampler(seed, workers=workers, scheduler=scheduler, on_progress=on_progress)
     abc_logger = logging.getLogger("ABC")
@@ -189,7 +199,7 @@ def calibrate(
         abc = pyabc.ABCSMC(
             model,
             prior,
-            TargetDistance(targets),
+            TargetDistance(targets, replications),
             population_size=population,
             sampler=sampler,
             eps=_epsilon(alpha),
@@ -215,7 +225,7 @@ def calibrate(
         _save_manifest(
             manifest_path,
             manifest,
-            computed_before + sampler.computed,
+            computed_before + sampler.computed * replications,
             wall_before + time.perf_counter() - began,
         )
         raise
@@ -223,14 +233,14 @@ def calibrate(
         sampler.close()
         abc_logger.setLevel(level)
     wall = wall_before + time.perf_counter() - began
-    computed = computed_before + sampler.computed
+    computed = computed_before + sampler.computed * replications  # simulations, not particles
     _save_manifest(manifest_path, manifest, computed, wall)
     if history.max_t < 0:
         raise CalibrationError("no generation finished (the --max-runs budget ran out during the first one)")
     from normflow.calibration.outputs import write_outputs
 
     summary = write_outputs(
-        directory, history, base, text, data, spec, targets, computed, wall, workers, scheduler
+        directory, history, base, text, data, spec, targets, computed, wall, workers, scheduler, replications
     )
     return Calibration(directory, summary, computed, wall)
 

@@ -46,6 +46,14 @@ from normflow.cli.base import fail, guarded, progress_bar
 @click.option(
     "--out", required=True, type=click.Path(file_okay=False), help="Directory for the history and outputs."
 )
+@click.option(
+    "--replications",
+    type=click.IntRange(1),
+    default=1,
+    show_default=True,
+    help="Runs per particle; its distance is the root mean square over them (favours parameters "
+    "that meet the targets reliably).",
+)
 @click.option("--resume", is_flag=True, help="Continue the calibration stored in --out.")
 def calibrate_command(
     scenario: str,
@@ -57,6 +65,7 @@ def calibrate_command(
     scheduler: str | None,
     seed: int,
     out: str,
+    replications: int,
     resume: bool,
 ) -> None:
     """Estimate SCENARIO's free parameters (--params) from its [[targets]] by
@@ -102,6 +111,7 @@ def calibrate_command(
                 scheduler=scheduler,
                 seed=seed,
                 resume=resume,
+                replications=replications,
                 on_progress=on_progress,
                 on_generation=on_generation,
             )

@@ -41,8 +41,9 @@ from normflow.validate import ReplicationFailed, print_validation, validate
     "--posterior",
     type=click.Path(file_okay=False),
     default=None,
-    metavar="DIR",
-    help="Draw each run's parameters from the posterior of the calibration in DIR (normflow calibrate).",
+    metavar="DIR|CASE",
+    help="Draw each run's parameters from the posterior of the calibration in DIR (normflow calibrate), "
+    "or from the posterior shipped for a bundled CASE.",
 )
 @click.option(
     "--null/--no-null",
@@ -69,7 +70,8 @@ def validate_command(
     holds with a 95% Wilson interval, and the share of null-arm runs (the
     campaign switched off) in which it holds: a fact holding in at least half
     of those is flagged uninformative. With --posterior DIR, each run's
-    parameters are drawn from a calibration's posterior. Per milestone, the
+    parameters are drawn from a calibration's posterior (a bundled case's
+    name: the posterior shipped with normflow). Per milestone, the
     share of runs that reached it and the median
     and 10th-90th percentile dates among those. Always exits 0 once the runs
     are done: it reports, it does not judge."""
