@@ -118,7 +118,7 @@ def test_sensitivity_prints_the_json_shape():
     ("args", "message"),
     [
         (
-            ("calibrate", "niigata-harbin", "--params", "niigata-harbin", "--out", "x"),
+            ("calibrate", "minimal", "--params", "minimal", "--out", "x"),
             "declares no [[targets]]",
         ),
         (("calibrate", "kitakyushu-dalian", "--params", "no-such-spec.toml", "--out", "x"), "--params"),
