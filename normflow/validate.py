@@ -226,8 +226,12 @@ def replicate(item: Any) -> dict[str, Any]:
         from normflow.scenario import scenario_from_dict
 
         drawn = scenario_from_dict(_WORKER["data"], file=scenario.source or "<scenario>", overrides=overrides)
-        # the plugin selection made for this validation (--with/--without) stays
-        scenario = attrs.evolve(drawn, plugins=scenario.plugins)
+        # the plugin selection made for this validation (--with/--without) stays; the plugins'
+        # sections are the drawn ones (a posterior may set a plugin's parameter)
+        chosen = scenario.plugins
+        scenario = attrs.evolve(
+            drawn, plugins=attrs.evolve(drawn.plugins, added=chosen.added, removed=chosen.removed)
+        )
     role: float = _WORKER["role"]
     result, holds, measured = _evaluate(scenario, seed, role)
     out: dict[str, Any] = {"milestones": dict(result.milestones), "holds": holds, "measured": measured}

@@ -186,3 +186,45 @@ def test_replications_judge_a_particle_on_all_its_runs(tmp_path):
     assert particle.distance == pytest.approx(replicated_distance(targets, dict(particle.sum_stat), obs, 3))
     with pytest.raises(CalibrationError, match="different calibration"):
         run(tmp_path / "rep", generations=2, population=4, replications=2, resume=True)
+
+
+def test_the_shipped_posteriors_fit_their_cases_and_validate_by_name():
+    from normflow.paramspec import load_parameter_spec, scenario_data
+    from normflow.validate import bundled_posteriors, posterior_draws, resolve_posterior, validate
+
+    shipped = bundled_posteriors()
+    assert "kitakyushu-dalian" in shipped
+    for case, directory in shipped.items():
+        manifest = json.loads((directory / "manifest.json").read_text())
+        summary = json.loads((directory / "calibration.json").read_text())
+        assert manifest["scenario"] == summary["scenario"] == case
+        # the posterior's parameters are the case's shipped spec, and they reach the scenario's fields
+        spec = load_parameter_spec(case).bind(*scenario_data(case)[::2])
+        assert [p["path"] for p in manifest["parameters"]] == [p.path for p in spec.parameters]
+        table = pd.read_csv(directory / "posterior.csv")
+        assert table["weight"].sum() == pytest.approx(1.0) and len(table) == summary["population"]
+        for p in spec.parameters:
+            lo, hi = p.support()
+            assert ((table[p.label] >= lo) & (table[p.label] <= hi)).all(), p.label
+        assert resolve_posterior(case) == directory
+        assert len(posterior_draws(case, 3, 0, case)) == 3
+    report = validate(load_scenario("kitakyushu-dalian"), 2, posterior="kitakyushu-dalian", null=False)
+    assert report.posterior == "kitakyushu-dalian"
+
+
+def test_a_posterior_draw_sets_plugin_parameters_too(tmp_path):
+    from normflow.validate import validate
+
+    # a posterior that puts the mobilisations through Dalian ten years apart: the channel
+    # (first used at the first mobilisation after the 1993 proposal) is then used only in 1998
+    path = "plugins.local_diplomacy.interval_days"
+    manifest = {"scenario": "kitakyushu-dalian", "parameters": [{"name": "interval_days", "path": path}]}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    pd.DataFrame({"interval_days": [3650.0], "weight": [1.0]}).to_csv(tmp_path / "posterior.csv", index=False)
+    scenario = load_scenario("kitakyushu-dalian")
+    drawn = validate(scenario, 2, posterior=tmp_path, null=False)
+    plain = validate(scenario, 2, null=False)
+    channel = "channel_used:local_diplomacy:kitakyushu>dalian"
+    median = {m.name: m.median for m in drawn.milestones}[channel]
+    assert median is not None and median >= "1998-01-01"
+    assert {m.name: m.median for m in plain.milestones}[channel] < "1995-01-01"
