@@ -211,3 +211,22 @@ def test_weighted_quantile_follows_the_weights():
     assert weighted_quantile(values, np.ones(4), 0.5) == pytest.approx(2.5)
     assert weighted_quantile(values, np.array([0.0, 0.0, 0.0, 1.0]), 0.5) == pytest.approx(4.0)
     assert weighted_quantile(values, np.array([10.0, 1.0, 1.0, 1.0]), 0.5) < 1.5
+
+
+def test_the_max_distance_lets_no_target_make_up_for_another():
+    from normflow.targets import replicate_key, replicated_distance, target_name
+
+    s = load_scenario("kitakyushu-dalian")
+    a, b = s.targets
+    obs = observed(s)
+    # two runs: target a met exactly in both, target b missed by 1.5 and 0.5 tolerances
+    sim = {
+        replicate_key(target_name(a), 0): obs[a.name],
+        replicate_key(target_name(a), 1): obs[a.name],
+        replicate_key(target_name(b), 0): obs[b.name] + 1.5 * b.tolerance,
+        replicate_key(target_name(b), 1): obs[b.name] - 0.5 * b.tolerance,
+    }
+    b_rms = ((1.5**2 + 0.5**2) / 2) ** 0.5
+    assert replicated_distance(s.targets, sim, obs, 2, "max") == pytest.approx(b_rms)
+    assert replicated_distance(s.targets, sim, obs, 2) == pytest.approx((b_rms**2 / 2) ** 0.5)
+    assert replicated_distance(s.targets, sim, obs, 2) < 1.0 < replicated_distance(s.targets, sim, obs, 2, "max")

@@ -89,6 +89,7 @@ def write_outputs(
     workers: int,
     scheduler: Any,
     replications: int = 1,
+    distance_kind: str = "rms",
 ) -> dict[str, Any]:
     pops = history.get_all_populations()
     gens = pops[pops.t >= 0].sort_values("t")
@@ -106,6 +107,7 @@ def write_outputs(
         "acceptance": [float(p) / float(s) for p, s in zip(gens.particles, gens.samples, strict=True)],
         "population": int(gens.particles.iloc[-1]),
         "replications": replications,
+        "distance": distance_kind,
         "parameters": params,
         "targets": [
             {"name": target_name(t), "observed": t.observed(base.start), "tolerance": _tolerance(t)}
@@ -143,8 +145,8 @@ def _header(base: Any, spec: ParameterSpec, params: list[dict[str, Any]], summar
         f"# {base.name}, calibrated by `normflow calibrate` (ABC-SMC, pyabc) on {dt.date.today().isoformat()}",
         f"# from {base.source} with the parameter spec {spec.source}:",
         f"# {summary['generations']} generations of {summary['population']} particles, {summary['runs']} runs,",
-        f"# final epsilon {summary['epsilon'][-1]:.4g} (root mean square deviation from the targets, in tolerances,",
-        f"# over {summary['replications']} run(s) per particle).",
+        f"# final epsilon {summary['epsilon'][-1]:.4g} (deviation from the targets in tolerances, {summary['distance']}",
+        f"# over targets, root mean square over {summary['replications']} run(s) per particle).",
         "# Each free parameter is set to its posterior median; the posterior (weighted",
         "# median, 5th and 95th percentiles) and the prior:",
     ]

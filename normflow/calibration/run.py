@@ -50,14 +50,15 @@ class TargetDistance:
     tolerance, over the particle's replications
     (normflow.targets.replicated_distance). Picklable."""
 
-    def __init__(self, targets: tuple[Target, ...], replications: int = 1):
+    def __init__(self, targets: tuple[Target, ...], replications: int = 1, kind: str = "rms"):
         self.targets = targets
         self.replications = replications
+        self.kind = kind
 
     def __call__(self, x: dict[str, float], x_0: dict[str, float]) -> float:
-        if self.replications == 1:
+        if self.replications == 1 and self.kind == "rms":
             return distance(self.targets, x, x_0)
-        return replicated_distance(self.targets, x, x_0, self.replications)
+        return replicated_distance(self.targets, x, x_0, self.replications, self.kind)
 
 
 def _epsilon(alpha: float) -> Any:
@@ -108,6 +109,7 @@ def calibrate(
     resume: bool = False,
     alpha: float = 0.5,
     replications: int = 1,
+    distance_kind: str = "rms",
     on_progress: Callable[[int, int, int, int], None] | None = None,
     on_generation: Callable[[int, float, float], None] | None = None,
 ) -> Calibration:
@@ -140,6 +142,8 @@ def calibrate(
         raise CalibrationError("--population must be at least 2 and --generations at least 1")
     if replications < 1:
         raise CalibrationError("--replications must be at least 1")
+    if distance_kind not in ("rms", "max"):
+        raise CalibrationError(f"--distance {distance_kind}: expected rms or max")
     if max_runs is not None and max_runs < population:
         raise CalibrationError(f"--max-runs {max_runs} is below one population ({population})")
     # targets must name milestones the runs have
@@ -161,6 +165,7 @@ def calibrate(
         "population": population,
         "alpha": alpha,
         "replications": replications,
+        "distance": distance_kind,
     }
     stored: dict[str, Any] | None = None
     if db_path.exists():
@@ -175,6 +180,7 @@ def calibrate(
                 f"{manifest_path}: cannot read the calibration's manifest ({exc})"
             ) from None
         stored.setdefault("replications", 1)  # written before replications existed
+        stored.setdefault("distance", "rms")
         diffs = [k for k in manifest if k != "scenario_file" and stored.get(k) != manifest[k]]
         if diffs:
             raise CalibrationError(
@@ -199,7 +205,7 @@ def calibrate(
         abc = pyabc.ABCSMC(
             model,
             prior,
-            TargetDistance(targets, replications),
+            TargetDistance(targets, replications, distance_kind),
             population_size=population,
             sampler=sampler,
             eps=_epsilon(alpha),
@@ -240,7 +246,19 @@ def calibrate(
     from normflow.calibration.outputs import write_outputs
 
     summary = write_outputs(
-        directory, history, base, text, data, spec, targets, computed, wall, workers, scheduler, replications
+        directory,
+        history,
+        base,
+        text,
+        data,
+        spec,
+        targets,
+        computed,
+        wall,
+        workers,
+        scheduler,
+        replications,
+        distance_kind,
     )
     return Calibration(directory, summary, computed, wall)
 

@@ -54,6 +54,15 @@ from normflow.cli.base import fail, guarded, progress_bar
     help="Runs per particle; its distance is the root mean square over them (favours parameters "
     "that meet the targets reliably).",
 )
+@click.option(
+    "--distance",
+    "distance_kind",
+    type=click.Choice(["rms", "max"]),
+    default="rms",
+    show_default=True,
+    help="Combine the targets' deviations by their root mean square, or take the largest "
+    "(each target must be met; one met easily cannot make up for one missed).",
+)
 @click.option("--resume", is_flag=True, help="Continue the calibration stored in --out.")
 def calibrate_command(
     scenario: str,
@@ -66,6 +75,7 @@ def calibrate_command(
     seed: int,
     out: str,
     replications: int,
+    distance_kind: str,
     resume: bool,
 ) -> None:
     """Estimate SCENARIO's free parameters (--params) from its [[targets]] by
@@ -112,6 +122,7 @@ def calibrate_command(
                 seed=seed,
                 resume=resume,
                 replications=replications,
+                distance_kind=distance_kind,
                 on_progress=on_progress,
                 on_generation=on_generation,
             )
