@@ -101,7 +101,9 @@ def write_outputs(
     summary: dict[str, Any] = {
         "scenario": base.name,
         "generations": int(history.max_t + 1),
-        "runs": int(computed),
+        # a calibration stopped by a signal other than Ctrl-C could not record its runs: never fewer
+        # than the candidates pyabc stored, each run ``replications`` times
+        "runs": max(int(computed), int(pops.samples.sum()) * replications),
         "evaluations": int(pops.samples.sum()),
         "epsilon": [float(e) for e in gens.epsilon],
         "acceptance": [float(p) / float(s) for p, s in zip(gens.particles, gens.samples, strict=True)],
