@@ -7,15 +7,15 @@ OUT=${1:-calibrations}
 mkdir -p "$OUT"
 
 nice -n 19 normflow calibrate kitakyushu-dalian --params kitakyushu-dalian \
-    --population 60 --generations 5 --replications 4 --workers 2 --out "$OUT/kitakyushu-dalian"
+    --population 60 --generations 7 --replications 4 --distance max --workers 2 --out "$OUT/kitakyushu-dalian"
 python benchmarks/ship_posterior.py "$OUT/kitakyushu-dalian" kitakyushu-dalian
 
 nice -n 19 normflow calibrate niigata-harbin --params niigata-harbin \
-    --population 40 --generations 2 --replications 2 --workers 2 --out "$OUT/niigata-harbin"
+    --population 40 --generations 3 --replications 2 --distance max --workers 2 --out "$OUT/niigata-harbin"
 python benchmarks/ship_posterior.py "$OUT/niigata-harbin" niigata-harbin
 
 nice -n 19 normflow calibrate kawasaki-suffrage --params kawasaki-suffrage \
-    --population 40 --generations 3 --workers 2 --out "$OUT/kawasaki-suffrage"
+    --population 20 --generations 2 --distance max --max-runs 160 --workers 2 --out "$OUT/kawasaki-suffrage"
 python benchmarks/ship_posterior.py "$OUT/kawasaki-suffrage" kawasaki-suffrage
 
 for case in kitakyushu-dalian niigata-harbin kawasaki-suffrage; do

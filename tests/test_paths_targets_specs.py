@@ -229,4 +229,6 @@ def test_the_max_distance_lets_no_target_make_up_for_another():
     b_rms = ((1.5**2 + 0.5**2) / 2) ** 0.5
     assert replicated_distance(s.targets, sim, obs, 2, "max") == pytest.approx(b_rms)
     assert replicated_distance(s.targets, sim, obs, 2) == pytest.approx((b_rms**2 / 2) ** 0.5)
-    assert replicated_distance(s.targets, sim, obs, 2) < 1.0 < replicated_distance(s.targets, sim, obs, 2, "max")
+    assert (
+        replicated_distance(s.targets, sim, obs, 2) < 1.0 < replicated_distance(s.targets, sim, obs, 2, "max")
+    )
