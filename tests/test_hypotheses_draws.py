@@ -81,9 +81,16 @@ def test_draws_follow_the_spec_and_the_seed():
 
 
 def test_each_draw_runs_its_parameters_and_pairs_the_arms_by_seed(h1):
+    from normflow.hypotheses.draws import posterior_of, posterior_values
+
     out, _ = h1
-    spec = bound("niigata-harbin")
-    values = draw_values(spec, 3, SEED, "niigata-harbin")
+    # the case's shipped posterior when there is one (calib ships niigata-harbin's), else the spec's priors
+    posterior = posterior_of("niigata-harbin", {})
+    if posterior is not None:
+        spec, values = posterior_values(posterior, 3, SEED, "niigata-harbin")
+    else:
+        spec = bound("niigata-harbin")
+        values = draw_values(spec, 3, SEED, "niigata-harbin")
     for i in range(3):
         [with_dir] = (out / "runs" / "niigata-harbin").glob(f"d{i}-*/role1")
         [without_dir] = (out / "runs" / "niigata-harbin").glob(f"d{i}-*/role0")
@@ -124,9 +131,15 @@ def test_the_share_supporting_counts_the_draws_whose_verdict_is_supported(h1):
         assert isinstance(row.fails_where, str) and row.fails_where
     assert result.share("H1", "niigata-harbin") == support.share_supported.iloc[0]
     # every draw's parameter values are in its rows
-    assert {c for c in draws.columns if c.startswith("param.")} == {
-        f"param.{n}" for n in bound("niigata-harbin").names
-    }
+    from normflow.hypotheses.draws import posterior_of, posterior_values
+
+    posterior = posterior_of("niigata-harbin", {})  # named by path when drawn from a shipped posterior
+    names = (
+        posterior_values(posterior, 1, SEED, "niigata-harbin")[0].names
+        if posterior is not None
+        else bound("niigata-harbin").names
+    )
+    assert {c for c in draws.columns if c.startswith("param.")} == {f"param.{n}" for n in names}
 
 
 def test_stored_draws_are_reused(h1, tmp_path):
@@ -149,6 +162,7 @@ def test_a_scenario_without_a_spec_is_one_clear_error(tmp_path, monkeypatch):
     import normflow.hypotheses.draws as draws
 
     monkeypatch.setattr(draws, "spec_path", lambda name: None)
+    monkeypatch.setattr(draws, "posterior_of", lambda name, given: None)  # no shipped posterior either
     with pytest.raises(Exception, match="parameter spec"):
         run_over_draws(["H1"], tmp_path, draws=1, replications=1, workers=1, scenarios=["niigata-harbin"])
 
