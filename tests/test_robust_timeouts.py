@@ -59,7 +59,9 @@ def test_a_hung_or_process_killing_replication_is_stored_as_failed(tmp_path, wor
         plugins=[Misbehaves(how)],
         timeout=3,
     )
-    assert time.monotonic() - began < 120
+    # A hang guard, not a speed claim: the sleeping replication asks for 10**6 s, so a bound
+    # far above any loaded machine's time for five short replications still tells the two apart.
+    assert time.monotonic() - began < 900
     table = exp.results()
     assert len(table) == 5
     bad = table[table["status"] == "failed"]
