@@ -24,6 +24,7 @@ from normflow.hypotheses import (
     run_hypotheses,
 )
 from normflow.hypotheses.effects import MIN_CONSTANT_PAIRS, TOO_FEW
+from normflow.hypotheses.h4 import H4
 from normflow.store import Store
 
 CHEAP = ("kitakyushu-dalian", "niigata-harbin")
@@ -31,11 +32,23 @@ N = 3
 SEED = 11
 
 
+#: The surface of H4 in these tests: its corners (the command's default is 3 x 3).
+SURFACE = H4(penetrability=(0.1, 0.6), foreign=(0.0, 2.0))
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """Every design on the two cheap cases, three replications, in process."""
+    """Three replications, in process, into one directory: H1 and H2 on the
+    two cheap cases, H4 (on the surface's corners) on Niigata, H5 on
+    Kitakyushu -- the pairs the tests below read."""
     out = tmp_path_factory.mktemp("hypotheses")
-    results = run_hypotheses(["all"], out, replications=N, seed=SEED, workers=1, scenarios=CHEAP)
+    results = []
+    for designs, scenarios in (
+        (["H1", "H2"], CHEAP),
+        ([SURFACE], ["niigata-harbin"]),
+        (["H5"], ["kitakyushu-dalian"]),
+    ):
+        results += run_hypotheses(designs, out, replications=N, seed=SEED, workers=1, scenarios=scenarios)
     return out, {r.key: r for r in results}
 
 
@@ -84,7 +97,8 @@ def test_an_interval_that_straddles_zero_is_not_supported():
 def test_replication_k_of_every_arm_runs_with_the_kth_child_seed(runs):
     out, _ = runs
     scenario = "kitakyushu-dalian"
-    keys = {arm.key for d in DESIGNS.values() if scenario in d.scenarios for arm in d.arms.values()}
+    keys = {arm.key for d in (DESIGNS["H1"], DESIGNS["H2"], DESIGNS["H5"]) for arm in d.arms.values()}
+    assert len(keys) == 8  # role 1 and 0, and the six resource-level arms of H5
     tables = {key: store(out, scenario, key).table() for key in keys}
     for table in tables.values():
         assert list(table["replication"]) == list(range(N))
@@ -198,7 +212,7 @@ def test_h3_needs_the_norm_cascade_plugin(tmp_path, monkeypatch):
 
 
 def test_h4_interaction_is_the_p_by_f_coefficient_over_the_surface(runs):
-    from normflow.hypotheses.h4 import FOREIGN, PENETRABILITY, interaction, label
+    from normflow.hypotheses.h4 import interaction, label
 
     out, results = runs
     # the surface reaches the world: no pressure from abroad at foreign x0
@@ -207,14 +221,16 @@ def test_h4_interaction_is_the_p_by_f_coefficient_over_the_surface(runs):
     assert (muted["metrics.local_diplomacy.pressure"] == 0).all()
     assert (doubled["metrics.local_diplomacy.pressure"] > 0).any()
     shares = {(r["arm"], r["outcome"]): r["estimate"] for r in results["H4"].arms}
-    p, f = np.array(PENETRABILITY), np.array(FOREIGN)
+    p, f = np.array(SURFACE.penetrability), np.array(SURFACE.foreign)
     primary = [r for r in effects(results["H4"], scenario="niigata-harbin") if r["primary"]]
     assert len(primary) == 2
     for row in primary:
         o = row["outcome"]
         # the coefficient is linear in y: its mean over replications is the coefficient of the shares
         grid = {
-            role: np.array([[[shares[(label(role, a, b), o)] for b in FOREIGN] for a in PENETRABILITY]])
+            role: np.array(
+                [[[shares[(label(role, a, b), o)] for b in SURFACE.foreign] for a in SURFACE.penetrability]]
+            )
             for role in ("with", "without")
         }
         expected = interaction(grid["with"], p, f)[0] - interaction(grid["without"], p, f)[0]
@@ -260,12 +276,15 @@ def test_h5_scales_resources_lends_and_contrasts_the_poor_with_the_rich(runs):
 def test_stored_runs_are_reused_and_another_seed_gets_its_own(runs):
     out, _ = runs
     seen = []
-    run_hypotheses(["H1"], out, replications=N, seed=SEED, workers=1, scenarios=CHEAP, progress=seen.append)
+    run_hypotheses(
+        ["H1"], out, replications=N, seed=SEED, workers=1, scenarios=CHEAP, progress=seen.append, plots=False
+    )
     assert seen[-1].computed == 0 and seen[-1].done == seen[-1].total
     seen.clear()
     run_hypotheses(
-        ["H1"], out, replications=1, seed=SEED + 1, workers=1, scenarios=CHEAP, progress=seen.append
-    )
+        ["H1"], out, replications=1, seed=SEED + 1, workers=1, scenarios=CHEAP, progress=seen.append,
+        plots=False,
+    )  # fmt: skip
     assert seen[-1].computed == seen[-1].total == 4
     assert store(out, "niigata-harbin", "role1", seed=SEED + 1).table()["seed"].tolist() == [SEED + 1]
     assert len(store(out, "niigata-harbin", "role1").table()) == N
@@ -294,12 +313,13 @@ def test_a_pool_of_workers_stores_the_same_rows_as_one_process(runs, tmp_path):
 def test_the_command_writes_tables_and_prints_verdicts(runs):
     out, _ = runs
     done = CliRunner().invoke(
-        cli, ["hypotheses", "H4", "--draws", "0", "-n", str(N), "--seed", str(SEED), "--out", str(out),
+        cli, ["hypotheses", "H1", "--draws", "0", "-n", str(N), "--seed", str(SEED), "--out", str(out),
               "--workers", "1", "--scenario", "niigata-harbin"]
     )  # fmt: skip
     assert done.exit_code == 0, done.output
-    assert "H4" in done.output and "supported" in done.output
-    assert (out / "h4.csv").exists() and (out / "hypotheses.json").exists()
+    assert "H1" in done.output and "policy_changed:china" in done.output and "supported" in done.output
+    assert "0 runs computed now" in done.output  # the fixture's runs, reused
+    assert (out / "h1.csv").exists() and (out / "hypotheses.json").exists()
 
 
 @pytest.mark.parametrize(

@@ -3,19 +3,25 @@ under which its verdict flips, on the current model.
 
 Each test measures the base verdict and the variant's verdict on the same
 seeds (replication *k* of every arm and of both settings runs with the same
-child seed: paired common random numbers) and asserts both. The variant is
+child seed: paired common random numbers; the ``flip`` fixture) and asserts
+both, and that the variant's estimate lies below the base interval. The variant is
 a change of mechanism made through a documented parameter or switch; the
 hypothesis's code is the same in both. Few runs on the cheap scenarios
 (Kitakyushu, or the generic world with its municipalities and group
 populations cut to 30 a state), so each test takes seconds; every run is
-seeded, so the verdicts are fixed. docs/hypotheses.md ("Each design can
+seeded, so the verdicts are fixed. The runs per arm are the fewest at which
+the base verdict holds with a margin on these seeds (docs/hypotheses.md
+gives the verdicts at each size tried). docs/hypotheses.md ("Each design can
 fail") gives the numbers these tests measure.
 """
 
 from __future__ import annotations
 
+import pytest
+
 from normflow.hypotheses import NOT_SUPPORTED, SUPPORTED, run_hypotheses
 from normflow.hypotheses.h4 import H4
+from normflow.hypotheses.h5 import H5
 
 SEED = 3
 
@@ -27,79 +33,82 @@ SMALL_GENERIC = {
 }
 
 
-def primary(tmp_path, key, scenario, n, overrides, name, measure=None):
-    """The design's primary effect rows on one scenario, by (outcome, measure)."""
-    [result] = run_hypotheses(
-        [key], tmp_path / name, replications=n, seed=SEED, workers=1, scenarios=[scenario],
-        overrides={scenario: overrides},
-    )  # fmt: skip
-    return {(r["outcome"], r["measure"]): r for r in result.effects if r["primary"]}
+@pytest.fixture
+def flip(tmp_path):
+    """``measure(design, scenario, n, effect, base, variant)``: the design's
+    primary ``effect`` row (by outcome and measure) at the ``base``
+    overrides and with ``variant`` laid over them, ``n`` paired runs per
+    arm, the same seeds in both settings."""
+
+    def measure(design, scenario, n, effect, base, variant):
+        rows = []
+        for name, overrides in (("base", base), ("variant", {**base, **variant})):
+            [result] = run_hypotheses(
+                [design], tmp_path / name, replications=n, seed=SEED, workers=1, scenarios=[scenario],
+                overrides={scenario: overrides}, plots=False,
+            )  # fmt: skip
+            rows.append({(r["outcome"], r["measure"]): r for r in result.effects if r["primary"]}[effect])
+            assert not list((tmp_path / name).glob("*.png"))  # tables only: plots=False
+        return rows
+
+    return measure
 
 
-def test_h1_fails_when_local_diplomacy_carries_nothing(tmp_path):
+def assert_flips(base, variant):
+    """Supported at the base, not supported under the variant, whose
+    estimate lies below the base's whole interval."""
+    assert base["verdict"] == SUPPORTED and base["low"] > 0
+    assert variant["verdict"] == NOT_SUPPORTED
+    assert variant["estimate"] < base["low"]
+
+
+def test_h1_fails_when_local_diplomacy_carries_nothing(flip):
     """Kitakyushu: with local government the aid plan is adopted far more
     often, because the city's coalition reaches Beijing through Dalian.
     When that channel carries no pressure (``plugins.local_diplomacy.strength
     = 0``: the partner city passes nothing on), Beijing asks Tokyo only by
     the state-to-state route, in both arms alike, and the effect is gone."""
-    key = ("policy_changed:japan", "share reached")
-    base = primary(tmp_path, "H1", "kitakyushu-dalian", 10, {}, "base")[key]
-    variant = primary(
-        tmp_path, "H1", "kitakyushu-dalian", 10, {"plugins.local_diplomacy.strength": 0.0}, "mute"
-    )[key]
-    assert base["verdict"] == SUPPORTED and base["low"] > 0
-    assert variant["verdict"] == NOT_SUPPORTED
-    assert variant["estimate"] < base["low"]
+    assert_flips(
+        *flip(
+            "H1", "kitakyushu-dalian", 10, ("policy_changed:japan", "share reached"),
+            {}, {"plugins.local_diplomacy.strength": 0.0},
+        )
+    )  # fmt: skip
 
 
 #: Kitakyushu's talks opened on a fixed date in both arms (so that every
 #: run has a pair of deals; without local government Beijing rarely asks),
 #: with the technical optimum fixed between the positions (no per-run draw
-#: of it, so a dozen pairs suffice).
+#: of it, so a few pairs suffice).
 H2_POINT = {"negotiations.dalian-aid.opens": "1994-01-01", "negotiations.dalian-aid.optimum": 0.45}
 
 
-def test_h2_fails_when_local_access_does_not_keep_expertise_heard(tmp_path):
+def test_h2_fails_when_local_access_does_not_keep_expertise_heard(flip):
     """With local government's channel the deal lies nearer the technical
     optimum: the channel keeps expertise heard in the interest-driven main
     phase. When the channel keeps no weight for expertise
     (``processes.negotiation.lg_channel_weight = 0``) the deal is no better
     with local government than without."""
-    key = ("deal quality", "1 - |deal - optimum|")
-    base = primary(tmp_path, "H2", "kitakyushu-dalian", 12, H2_POINT, "base")[key]
-    variant = primary(
-        tmp_path,
-        "H2",
-        "kitakyushu-dalian",
-        12,
-        {**H2_POINT, "processes.negotiation.lg_channel_weight": 0.0},
-        "no-channel-weight",
-    )[key]
-    assert base["n"] == variant["n"] == 12  # a deal in every run of both arms
-    assert base["verdict"] == SUPPORTED and base["low"] > 0
-    assert variant["verdict"] == NOT_SUPPORTED
-    assert variant["estimate"] < base["low"]
+    base, variant = flip(
+        "H2", "kitakyushu-dalian", 8, ("deal quality", "1 - |deal - optimum|"),
+        H2_POINT, {"processes.negotiation.lg_channel_weight": 0.0},
+    )  # fmt: skip
+    assert base["n"] == variant["n"] == 8  # a deal in every run of both arms
+    assert_flips(base, variant)
 
 
-def test_h3_fails_when_local_adoption_does_not_feed_the_national_agenda(tmp_path):
+def test_h3_fails_when_local_adoption_does_not_feed_the_national_agenda(flip):
     """Generic (small): local adoption raises international norm support,
     through the national agendas it helps set (resolution coverage feeds a
     legislature's politics stream). When the politics stream reads national
     support alone (``processes.agenda.politics_public_weight = 1``: local
     resolutions no longer count toward it), the effect is gone."""
-    key = ("international norm support", "time-averaged support")
-    base = primary(tmp_path, "H3", "generic", 10, SMALL_GENERIC, "base")[key]
-    variant = primary(
-        tmp_path,
-        "H3",
-        "generic",
-        10,
-        {**SMALL_GENERIC, "processes.agenda.politics_public_weight": 1.0},
-        "no-local-politics",
-    )[key]
-    assert base["verdict"] == SUPPORTED and base["low"] > 0
-    assert variant["verdict"] == NOT_SUPPORTED
-    assert variant["estimate"] < base["low"]
+    assert_flips(
+        *flip(
+            "H3", "generic", 8, ("international norm support", "time-averaged support"),
+            SMALL_GENERIC, {"processes.agenda.politics_public_weight": 1.0},
+        )
+    )  # fmt: skip
 
 
 #: A two-level game in which the layers need each other: Beijing is reached
@@ -114,7 +123,7 @@ H4_POINT = {
 }
 
 
-def test_h4_fails_when_ratification_ignores_the_domestic_structure(tmp_path):
+def test_h4_fails_when_ratification_ignores_the_domestic_structure(flip):
     """Kitakyushu on a 2 x 2 surface (penetrability 0.05 / 0.9, pressure
     from abroad x0 / x2). At ``H4_POINT`` local government makes the two
     structures interact: its local diplomacy opens the talks only with
@@ -123,28 +132,27 @@ def test_h4_fails_when_ratification_ignores_the_domestic_structure(tmp_path):
     When Tokyo's ratifiers hold a wide acceptable set whatever the domestic
     pressure (``win_sets = [0.35, 0.2]``, the case's own), the domestic
     structure no longer matters and the interaction is gone."""
-    design = H4(penetrability=(0.05, 0.9), foreign=(0.0, 2.0))
-    key = ("policy_changed:japan", "interaction p x f of the share reached")
-    base = primary(tmp_path, design, "kitakyushu-dalian", 12, H4_POINT, "base")[key]
-    wide = {**H4_POINT, "negotiations.dalian-aid.win_sets": [0.35, 0.2]}
-    variant = primary(tmp_path, design, "kitakyushu-dalian", 12, wide, "wide-win-set")[key]
-    assert base["verdict"] == SUPPORTED and base["low"] > 0
-    assert variant["verdict"] == NOT_SUPPORTED
-    assert variant["estimate"] < base["low"]
+    assert_flips(
+        *flip(
+            H4(penetrability=(0.05, 0.9), foreign=(0.0, 2.0)), "kitakyushu-dalian", 10,
+            ("policy_changed:japan", "interaction p x f of the share reached"),
+            H4_POINT, {"negotiations.dalian-aid.win_sets": [0.35, 0.2]},
+        )
+    )  # fmt: skip
 
 
-def test_h5_fails_when_local_governments_lend_nothing(tmp_path):
-    """Kitakyushu with campaign costs (every H5 arm): a local government
-    that backs the issue pays for campaigns its groups cannot afford, so
-    with it poor groups run far more campaigns than without, and rich ones
-    (who can pay) no more: the effect is larger for the poor. When local
-    governments lend nothing (``processes.costs.lg_lending = 0``), the
-    local-government role no longer changes what poor groups can do."""
-    key = ("coalition campaigns", "log campaigns run, with / without")
-    base = primary(tmp_path, "H5", "kitakyushu-dalian", 10, {}, "base")[key]
-    variant = primary(
-        tmp_path, "H5", "kitakyushu-dalian", 10, {"processes.costs.lg_lending": 0.0}, "no-lending"
-    )[key]
-    assert base["verdict"] == SUPPORTED and base["low"] > 0
-    assert variant["verdict"] == NOT_SUPPORTED
-    assert variant["estimate"] < base["low"]
+def test_h5_fails_when_local_governments_lend_nothing(flip):
+    """Kitakyushu with campaign costs (every H5 arm), poor (resources x0.25)
+    against rich (x4) groups: a local government that backs the issue pays
+    for campaigns its groups cannot afford, so with it poor groups run far
+    more campaigns than without, and rich ones (who can pay) no more: the
+    effect is larger for the poor. When local governments lend nothing
+    (``processes.costs.lg_lending = 0``), the local-government role no
+    longer changes what poor groups can do."""
+    assert_flips(
+        *flip(
+            H5(resources=(0.25, 4.0)), "kitakyushu-dalian", 4,
+            ("coalition campaigns", "log campaigns run, with / without"),
+            {}, {"processes.costs.lg_lending": 0.0},
+        )
+    )  # fmt: skip

@@ -2,7 +2,7 @@
 resource-poor coalitions, so its effect is larger for them.
 
 Arms: local-government role 1 and 0 at each level of the groups' resources
-(``RESOURCE_LEVELS``), every arm with campaign costs switched on and local
+(``resources``, by default ``RESOURCE_LEVELS``), every arm with campaign costs switched on and local
 governments able to lend (``SETTINGS``): a campaign costs its group
 ``campaign_cost`` from a budget that refills with the group's resources,
 and a local government that backs the issue pays for campaigns its groups
@@ -48,9 +48,9 @@ SETTINGS = {"processes.costs.enabled": True, "processes.costs.lg_lending": 1.0}
 ACTIVITY = "coalition campaigns"
 
 
-def _h5_arms() -> dict[str, Arm]:
+def _h5_arms(levels: tuple[float, ...] = RESOURCE_LEVELS) -> dict[str, Arm]:
     arms = {}
-    for level in RESOURCE_LEVELS:
+    for level in levels:
         iv = without(resource_scale=level)
         arms[f"with, resources x{level:g}"] = Arm(1.0, iv, SETTINGS)
         arms[f"without, resources x{level:g}"] = Arm(0.0, iv, SETTINGS)
@@ -70,21 +70,25 @@ class H5(Design):
         "local-government effect on the campaigns its groups run (log ratio with / without) is larger "
         "for the poor than for the rich."
     )
-    arms: dict[str, Arm] = attrs.field(factory=_h5_arms)
+    #: The levels of groups' resources (their first is the poor, their last the rich).
+    resources: tuple[float, ...] = RESOURCE_LEVELS
+    arms: dict[str, Arm] = attrs.field(
+        default=attrs.Factory(lambda self: _h5_arms(self.resources), takes_self=True)
+    )
 
     def analyze(self, scenario: str, data: dict[str, pd.DataFrame], horizon: np.ndarray) -> Analysis:
         effects, arms = [], []
-        poor, rich = f"x{RESOURCE_LEVELS[0]:g}", f"x{RESOURCE_LEVELS[-1]:g}"
+        poor, rich = f"x{self.resources[0]:g}", f"x{self.resources[-1]:g}"
         for _, milestone, _ in CASES[scenario].outcomes():
             y = {a: reached(f, milestone) for a, f in data.items()}
             d = {a: days_to(f, milestone, horizon) for a, f in data.items()}
             share_effect = {
                 f"x{r:g}": y[f"with, resources x{r:g}"] - y[f"without, resources x{r:g}"]
-                for r in RESOURCE_LEVELS
+                for r in self.resources
             }
             days_effect = {
                 f"x{r:g}": d[f"with, resources x{r:g}"] - d[f"without, resources x{r:g}"]
-                for r in RESOURCE_LEVELS
+                for r in self.resources
             }
             effects.append(
                 self._effect(
@@ -126,7 +130,7 @@ class H5(Design):
         runs = {a: np.log1p(column(f, "counts.campaign", 0.0)) for a, f in data.items()}
         activity = {
             f"x{r:g}": runs[f"with, resources x{r:g}"] - runs[f"without, resources x{r:g}"]
-            for r in RESOURCE_LEVELS
+            for r in self.resources
         }
         effects.append(
             self._effect(
@@ -171,13 +175,13 @@ class H5(Design):
                     and r["outcome"] == milestone
                     and r["measure"] == f"share reached, resources x{level:g}"
                 )
-                for level in RESOURCE_LEVELS
+                for level in self.resources
             ]
             v, err = estimates_and_errors(rows)
-            x = np.arange(len(RESOURCE_LEVELS))
+            x = np.arange(len(self.resources))
             ax.errorbar(x, v, yerr=np.nan_to_num(err), marker="o", capsize=3)
             ax.axhline(0.0, color="black", linewidth=0.6)
-            ax.set_xticks(x, [f"x{level:g}" for level in RESOURCE_LEVELS], fontsize=7)
+            ax.set_xticks(x, [f"x{level:g}" for level in self.resources], fontsize=7)
             ax.set_xlabel("groups' resources", fontsize=7)
             ax.set_ylim(-1.03, 1.03)
             ax.set_title(f"{scenario}\n{meaning}", fontsize=8)

@@ -315,6 +315,7 @@ def run_hypotheses(
     scenarios: Sequence[str] | None = None,
     overrides: dict[str, dict[str, Any]] | None = None,
     progress: bool | Callable[[Any], None] = False,
+    plots: bool = True,
 ) -> list[HypothesisResult]:
     """Run the designs (keys ``"H1"`` ... ``"H5"``, ``"all"``, or ``Design``
     objects) and write their tables and plots into ``out``.
@@ -324,7 +325,8 @@ def run_hypotheses(
     shorter ``scenario.end`` for a quick look). Runs already stored in
     ``out/runs`` for the same scenario text, overrides, arm and seed are
     reused. ``workers=1`` runs in this process; more use a process pool
-    (default: every core).
+    (default: every core). ``plots=False`` writes the tables only (no
+    ``hN.png``).
     """
     began = time.perf_counter()
     designs = resolve(hypotheses)
@@ -348,7 +350,7 @@ def run_hypotheses(
     out.mkdir(parents=True, exist_ok=True)
     for d in designs:
         result = _analyze(d, plan[d.key], tables)
-        _write(result, out)
+        _write(result, out, plots)
         results.append(result)
     _write_manifest(
         out,
@@ -456,11 +458,11 @@ def _analyze(
     return HypothesisResult(design, effects, arms, data, horizons)
 
 
-def _write(result: HypothesisResult, out: Path) -> None:
+def _write(result: HypothesisResult, out: Path, plots: bool = True) -> None:
     stem = result.key.lower()
     result.effects_frame().to_csv(out / f"{stem}.csv", index=False)
     result.arms_frame().to_csv(out / f"{stem}_arms.csv", index=False)
-    if result.data:
+    if plots and result.data:
         fig = result.design.plot(result)
         from matplotlib.text import Text
 
