@@ -4,6 +4,7 @@ CI runs a calibration and a sensitivity analysis in seconds)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -13,6 +14,9 @@ pytest.importorskip("SALib")
 
 from normflow.cli import cli  # noqa: E402
 
+# a tiny scenario with one target (runs of a few milliseconds; see tests/test_calibration.py)
+TINY = str(Path(__file__).parent / "data" / "tiny-targets.toml")
+
 
 def invoke(*args):
     return CliRunner().invoke(cli, list(args))
@@ -20,20 +24,20 @@ def invoke(*args):
 
 @pytest.fixture(scope="module")
 def calibrated(tmp_path_factory, request):
-    spec = tmp_path_factory.mktemp("spec") / "kd.toml"
+    spec = tmp_path_factory.mktemp("spec") / "tiny.toml"
     spec.write_text(
-        'scenario = "kitakyushu-dalian"\n'
+        'scenario = "tiny-targets"\n'
         "[[parameters]]\n"
-        'name = "request_threshold"\n'
-        'path = "negotiations.dalian-aid.request_threshold"\n'
-        'prior = "log-uniform"\nlow = 1.5\nhigh = 8.0\n'
+        'name = "politics_threshold"\n'
+        'path = "processes.agenda.politics_threshold"\n'
+        'prior = "uniform"\nlow = 0.3\nhigh = 0.8\n'
         'reason = "test"\n',
         encoding="utf-8",
     )
     out = tmp_path_factory.mktemp("cal") / "d"
     result = invoke(
         "calibrate",
-        "kitakyushu-dalian",
+        TINY,
         "--params",
         str(spec),
         "--population",
@@ -49,12 +53,12 @@ def calibrated(tmp_path_factory, request):
 
 def test_calibrate_writes_the_directory_and_resumes(calibrated):
     spec, out, result = calibrated
-    assert "request_threshold" in result.stdout
+    assert "politics_threshold" in result.stdout
     summary = json.loads((out / "calibration.json").read_text())
     assert summary["generations"] == 1 and (out / "history.db").exists()
     again = invoke(
         "calibrate",
-        "kitakyushu-dalian",
+        TINY,
         "--params",
         str(spec),
         "--population",
@@ -67,16 +71,14 @@ def test_calibrate_writes_the_directory_and_resumes(calibrated):
     )
     assert again.exit_code == 0, again.output
     assert json.loads((out / "calibration.json").read_text())["generations"] == 2
-    refused = invoke("calibrate", "kitakyushu-dalian", "--params", str(spec), "--out", str(out))
+    refused = invoke("calibrate", TINY, "--params", str(spec), "--out", str(out))
     assert refused.exit_code == 2 and "--resume" in refused.output
     assert len(refused.output.strip().splitlines()) == 1
 
 
 def test_validate_with_the_posterior(calibrated):
     _, out, _ = calibrated
-    result = invoke(
-        "validate", "kitakyushu-dalian", "--posterior", str(out), "-n", "2", "--workers", "1", "--json"
-    )
+    result = invoke("validate", TINY, "--posterior", str(out), "-n", "2", "--workers", "1", "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["posterior"] == str(out)

@@ -1,6 +1,9 @@
-"""Global sensitivity analysis (SALib) on the minimal scenario."""
+"""Global sensitivity analysis (SALib) on a tiny scenario
+(tests/data/tiny-targets.toml: runs of a few milliseconds)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
@@ -10,7 +13,8 @@ from normflow.paramspec import parameter_spec_from_dict  # noqa: E402
 from normflow.sensitivity import SensitivityError, sensitivity, write_sensitivity  # noqa: E402
 
 # politics_threshold gates the agenda; max_main_days cannot matter (the
-# negotiation settles within two years, far below the lowest stall)
+# scenario has no negotiation)
+TINY = str(Path(__file__).parent / "data" / "tiny-targets.toml")
 SPEC = parameter_spec_from_dict(
     {
         "parameters": [
@@ -37,7 +41,7 @@ OUT = ["time:agenda_placed", "reached:agenda_placed"]
 
 
 def test_morris_ranks_the_parameter_that_matters(tmp_path):
-    result = sensitivity("minimal", SPEC, method="morris", n=3, outputs=OUT, replications=1)
+    result = sensitivity(TINY, SPEC, method="morris", n=3, outputs=OUT, replications=1)
     data = result.to_dict()
     assert data["method"] == "morris"
     assert [o["name"] for o in data["outputs"]] == OUT
@@ -53,7 +57,7 @@ def test_morris_ranks_the_parameter_that_matters(tmp_path):
 
 
 def test_sobol_gives_first_order_and_total_indices():
-    result = sensitivity("minimal", SPEC, method="sobol", n=8, outputs=OUT[:1], replications=1)
+    result = sensitivity(TINY, SPEC, method="sobol", n=8, outputs=OUT[:1], replications=1)
     (output,) = result.to_dict()["outputs"]
     first, dead = output["parameters"]
     assert set(first) == {"name", "S1", "S1_conf", "ST", "ST_conf"}
@@ -62,5 +66,5 @@ def test_sobol_gives_first_order_and_total_indices():
 
 
 def test_an_unknown_output_is_named():
-    with pytest.raises(SensitivityError, match="--outputs time:nothing: not an output of minimal"):
-        sensitivity("minimal", SPEC, outputs=["time:nothing"])
+    with pytest.raises(SensitivityError, match="--outputs time:nothing: not an output of tiny-targets"):
+        sensitivity(TINY, SPEC, outputs=["time:nothing"])

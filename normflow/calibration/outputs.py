@@ -90,6 +90,7 @@ def write_outputs(
     scheduler: Any,
     replications: int = 1,
     distance_kind: str = "rms",
+    figures: bool = True,
 ) -> dict[str, Any]:
     pops = history.get_all_populations()
     gens = pops[pops.t >= 0].sort_values("t")
@@ -125,7 +126,8 @@ def write_outputs(
     header = _header(base, spec, params, summary)
     scenario_path.write_text(header + to_toml(calibrated), encoding="utf-8")
     try:
-        _figures(directory / "figures", table, spec, gens)
+        if figures:
+            _figures(directory / "figures", table, spec, gens)
     except Exception as exc:  # a figure never costs the results
         import warnings
 

@@ -110,6 +110,7 @@ def calibrate(
     alpha: float = 0.5,
     replications: int = 1,
     distance_kind: str = "rms",
+    figures: bool = True,
     on_progress: Callable[[int, int, int, int], None] | None = None,
     on_generation: Callable[[int, float, float], None] | None = None,
 ) -> Calibration:
@@ -120,7 +121,8 @@ def calibrate(
     (``normflow.calibration.outputs``). ``generations`` counts all
     generations, including those already stored. Epsilon adapts: each
     generation's threshold is the ``alpha`` quantile of the previous
-    generation's distances. Raises ``ScenarioError`` for a bad scenario or
+    generation's distances. ``figures=False`` skips the figures (matplotlib
+    costs a second or two; the other outputs are the same). Raises ``ScenarioError`` for a bad scenario or
     spec, ``CalibrationError`` for a bad directory or setting."""
     import pyabc
 
@@ -259,6 +261,7 @@ def calibrate(
         scheduler,
         replications,
         distance_kind,
+        figures=figures,
     )
     return Calibration(directory, summary, computed, wall)
 
