@@ -219,7 +219,8 @@ def _show(value: Any) -> str:
     if value is _MISSING:
         return "nothing (the field is missing)"
     text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    # a long value keeps both ends: a path's file name is at its end
+    return text if len(text) <= 80 else text[:38] + "..." + text[-39:]
 
 
 def param(

@@ -201,3 +201,13 @@ def test_real_process_prints_no_traceback(tmp_path):
     assert done.returncode == 2
     assert "Traceback" not in done.stderr and done.stderr.startswith("error: ")
     assert "states[0].penetrability" in done.stderr
+
+
+def test_a_long_value_in_an_error_keeps_its_end_where_a_file_name_is():
+    from normflow.scenario import ScenarioError, resolve_scenario_path
+
+    long = "/tmp/" + "d" * 120 + "/missing-case.toml"
+    with pytest.raises(ScenarioError) as err:
+        resolve_scenario_path(long)
+    message = str(err.value)
+    assert "missing-case.toml" in message and "..." in message and len(message) < len(long) + 150
