@@ -268,6 +268,7 @@ class ScheduledEvent:
         "media",
         "local_support",
         "commitment",
+        "coalition",
     ]
     name: str = ""
     state: str | None = None
@@ -288,6 +289,12 @@ class ScheduledEvent:
         low=0,
         high=1,
         doc="chance the event takes effect in a run (an uncertain consequence of a dated event)",
+    )
+    share: float = param(
+        0.0,
+        low=0,
+        high=1,
+        doc="coalition events: the joining party's share of the new governing coalition's seats",
     )
 
 
@@ -1043,7 +1050,7 @@ def check_references(s: Scenario) -> None:
             raise ScenarioError(
                 f"{p}.date", x.date.isoformat(), f"a date between {s.scenario.start} and {s.scenario.end}"
             )
-        if x.category in ("election", "dissolution", "session"):
+        if x.category in ("election", "dissolution", "session", "coalition"):
             st = next((st for st in s.states if st.id == x.state), None)
             if st is None or st.legislature is None:
                 raise ScenarioError(f"{p}.state", x.state, f"a state with a legislature (for a {x.category})")
@@ -1057,6 +1064,10 @@ def check_references(s: Scenario) -> None:
             raise ScenarioError(f"{p}.starts", None, "what the launch starts: 'campaigns' or 'resolutions'")
         if x.category in ("court_ruling", "media") and x.state is None:
             raise ScenarioError(f"{p}.state", None, f"the state whose public a {x.category} moves")
+        if x.category == "coalition" and not x.share > 0.0:
+            raise ScenarioError(
+                f"{p}.share", x.share, "the joining party's share of the coalition's seats, above 0"
+            )
         if x.category == "local_support" and x.local_government is None:
             raise ScenarioError(
                 f"{p}.local_government", None, "the named local government that supports its groups"

@@ -432,6 +432,11 @@ class Simulation:
                     coalition.support_local_groups(
                         self, item.local_government, issue, "delegated_task", item.strength
                     )
+            elif item.category == "coalition":
+                # a party joins the governing coalition: the arithmetic an election left; with
+                # elections switched off the Diet's arithmetic never changes
+                if self.enabled("elections"):
+                    self._chambers[item.state].join_coalition(item.level, item.share, issues)
             elif item.category == "dissolution":
                 self._chambers[item.state].dissolve()
             elif item.category == "session":

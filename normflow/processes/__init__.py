@@ -15,7 +15,7 @@ CORE_PROCESSES: dict[str, str] = {
     "agenda": "agenda-setting in the legislature: Kingdon's streams and bills",
     "negotiation": "interstate negotiation and its ratification",
     "backlash": "central backlash against local governments' activity abroad",
-    "elections": "general and upper House elections (term, dissolution hazard) redrawing the governing parties' support",
+    "elections": "general and upper House elections (term, dissolution hazard) redrawing the governing parties' support, and the coalition changes dated in the scenario",
     "counter_mobilization": "counter-mobilization: counter-resolutions, withdrawals and lobbying against the campaign",
     "autonomy": "coalitions' autonomies: local support, co-optation and the political-autonomy gate on agenda-setting",
     "costs": "costs: campaign budgets and local governments' political capital",

@@ -37,7 +37,10 @@ Kingdon's three streams, and a bill's life through both Houses.
 - *Elections*: a general election at most every ``term_years``, earlier on
   a dissolution whose hazard grows with time in office; upper House
   elections every ``upper_house_interval`` years. Each redraws the governing
-  parties' support around national public support.
+  parties' support around national public support. A dated ``coalition``
+  event (a party joining the government after an election left it short of
+  a majority) blends the newcomer's support in by its share of the seats;
+  it is part of the elections mechanism (switched off with it).
 - *Counter-mobilization* acts at the assembly meetings and through
   lobbying (``normflow.processes.counter``).
 """
@@ -181,6 +184,17 @@ class Chamber:
             elected, self._elected = self._elected, sim.env.event()
             elected.succeed()
             self.call_special(sim.env.now)
+
+    def join_coalition(self, level: float, share: float, issues: list[str]) -> None:
+        """A party joins the governing coalition (a dated ``coalition`` event,
+        the arithmetic an election left): on each of ``issues`` that is this
+        state's, the governing parties' support becomes the seat-weighted mean
+        of theirs and the newcomer's ``level``, its ``share`` of the
+        coalition's seats. Later elections redraw support from there."""
+        for issue in issues:
+            if issue in self.support:
+                self.support[issue] = (1.0 - share) * self.support[issue] + share * level
+        self.sim.tally["coalition_joined_government"] += 1
 
     def lower_house_elections(self):
         """General elections: at most ``term_years`` apart. Before the term
