@@ -83,6 +83,11 @@ def _matcher(milestone: str):
             and e.get("phase") == phase
             and e.get("subject") == subject
         )
+    if phase and not subject:
+        # a milestone of a plugin's machine without a subject (e.g. norm_cascade.tipping)
+        return lambda e: (
+            e["kind"] == "phase_changed" and e.get("machine") == machine and e.get("phase") == phase
+        )
     return lambda e: e["kind"] == milestone
 
 

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import normflow_norm_cascade
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from plugin_helpers import simulate, toml_value
 
 import normflow
 from normflow import events
+from normflow.testing import examples
 
 YEAR = 365.0
 
@@ -188,3 +191,161 @@ def test_the_plugin_passes_the_conformance_kit():
     report = check_plugin(normflow_norm_cascade, scenarios=scenarios, max_examples=4)
     assert report.config_sections == ("norm_cascade",)
     assert report.runs >= 2
+
+
+# -- moral authority: international support weighs in every appeal before the cascade ----------
+
+
+class Prober:
+    """Presses ``target`` on ``issue`` with 1.0 on each of ``days`` and keeps
+    the amount the modifiers let through."""
+
+    normflow_plugin_name = "prober"
+
+    def __init__(self, target: str, issue: str, *days: float):
+        self.target, self.issue, self.days = target, issue, days
+        self.applied: list[float] = []
+
+    @normflow.hookimpl
+    def normflow_register_processes(self, sim, register):
+        def press():
+            for day in self.days:
+                yield sim.env.timeout(day - sim.env.now)
+                self.applied.append(
+                    sim.apply_pressure(sim.env.now, "t", self.target, self.issue, "test", "moral", 1.0)
+                )
+
+        register("prober", press)
+
+
+@examples(ci=15, thorough=300)
+@given(st.floats(0.0, 10.0), st.floats(0.0, 0.3))
+def test_moral_authority_weighs_pressure_on_a_non_adopter_by_international_support(authority, initial):
+    """Before any state acts the weight is 1 + authority x initial support;
+    once another state adopts, support and the weight rise; pressure on a
+    state that has adopted is never weighed."""
+    probe_b = Prober("b", "rights-b", 5, 50)
+    probe_a = Prober("a", "rights-a", 50)
+    probe_a.normflow_plugin_name = "prober-a"
+    text = scenario(
+        years=1,
+        initial_support=initial,
+        moral_authority=authority,
+        tipping_threshold=0.99,
+        internalization_threshold=0.995,
+    )
+    simulate(text, [normflow_norm_cascade, Script(("policy", 10, "a", "rights-a")), probe_b, probe_a])
+    before, after = probe_b.applied
+    assert before == pytest.approx(1.0 + authority * initial, rel=1e-12)
+    support = initial + (1.0 - initial) / 3
+    assert after == pytest.approx(1.0 + authority * support, rel=1e-12)
+    assert after >= before >= 1.0
+    assert probe_a.applied == [1.0]  # a adopted on day 10
+
+
+def test_without_moral_authority_no_pressure_modifier_is_registered():
+    probe = Prober("b", "rights-b", 5)
+    sim, _ = simulate(scenario(years=1, initial_support=0.5), [normflow_norm_cascade, probe])
+    assert probe.applied == [1.0]
+    assert not sim._pressure_mods
+
+
+def test_each_milestone_publishes_an_event_caused_by_the_decision_that_reached_it():
+    """normflow explain follows the cascade's milestones back to the national
+    decision: a PhaseChanged event of machine norm_cascade, caused by it."""
+    from plugin_helpers import Recorder
+
+    from normflow.explain import explain_events
+
+    recorder = Recorder(events.PolicyChanged, events.PhaseChanged)
+    text = scenario(years=2, tipping_threshold=0.3, internalization_threshold=0.6)
+    simulate(
+        text,
+        [
+            normflow_norm_cascade,
+            Script(("policy", 30, "a", "rights-a"), ("policy", 60, "b", "rights-b")),
+            recorder,
+        ],
+    )
+    changes = recorder.of(events.PhaseChanged, machine="norm_cascade")
+    assert [(e.phase, e.subject, e.t) for e in changes] == [
+        ("tipping", "a", 30),
+        ("internalization", "b", 60),
+    ]
+    policy = {e.state: e.id for e in recorder.of(events.PolicyChanged)}
+    assert [e.causes for e in changes] == [(policy["a"],), (policy["b"],)]
+    rows = [e.to_dict() for e in recorder.events]
+    chain = explain_events(rows, "norm_cascade.internalization")["chain"]
+    assert chain["kind"] == "phase_changed" and chain["causes"][0]["kind"] == "policy_changed"
+
+
+def visit_window(authority: float):
+    """test_diet's window: a Diet that sits all year; politics is national
+    support (0.3) under a threshold of 0.45 until a state visit of strength 3
+    adds 0.3: the visit opens the window, the margin decides how soon it is
+    used. International support 0.3 with ``authority`` moral authority."""
+    import copy
+
+    from helpers import BASE
+
+    from normflow.scenario import scenario_from_dict
+
+    data = copy.deepcopy(BASE)
+    data["scenario"]["end"] = "1992-12-31"
+    data["states"][0]["legislature"] = {
+        "name": "Diet",
+        "ordinary_session": {"month": 1, "day": 2, "days": 360},
+        "extraordinary_sessions": [],
+    }
+    data["events"] = [
+        {
+            "date": "1991-06-01",
+            "category": "state_visit",
+            "state": "korea",
+            "target": "japan",
+            "strength": 2.0,
+        }
+    ]
+    data["processes"] = {
+        "agenda": {
+            "problem_threshold": 0.0,
+            "policy_hazard": 1.0,
+            "politics_public_weight": 1.0,
+            "politics_threshold": 0.45,
+            "coupling_days": 60.0,
+        },
+        "accountability": {"national_support_gain": 0.0},
+    }
+    data["plugins"] = {"norm_cascade": {"initial_support": 0.3, "moral_authority": authority}}
+    return scenario_from_dict(data)
+
+
+@examples(ci=5, thorough=100)
+@given(st.floats(0.1, 5.0), st.integers(0, 2**32 - 1))
+def test_moral_authority_never_places_the_issue_later_and_can_place_it_sooner(authority, seed):
+    """The route to the agenda before the agenda: the visit's appeal weighs
+    more under international support, the politics margin widens, and the
+    streams are coupled no later (paired seeds)."""
+
+    def day(a: float) -> float:
+        sim = normflow.Simulation(visit_window(a), seed, plugins=[normflow_norm_cascade], autoload=False)
+        return sim.run().milestones["agenda_placed"]
+
+    without, with_ = day(0.0), day(authority)
+    if without is not None:
+        assert with_ is not None and with_ <= without
+
+
+def test_moral_authority_places_the_issue_sooner_on_average():
+    def mean_day(a: float) -> float:
+        s = visit_window(a)
+        days = [
+            normflow.Simulation(s, seed, plugins=[normflow_norm_cascade], autoload=False)
+            .run()
+            .milestones["agenda_placed"]
+            for seed in range(6)
+        ]
+        days = [s.horizon if d is None else d for d in days]  # restricted mean
+        return sum(days) / len(days)
+
+    assert mean_day(3.0) < mean_day(0.0)

@@ -35,6 +35,23 @@ The rule, as normflow runs it:
 - *Internalization*: the first time ``S`` reaches
   ``internalization_threshold`` the milestone
   ``norm_cascade.internalization`` is reached.
+- *Moral authority* (``moral_authority``, 0 by default: off): before any
+  cascade, campaigners point at the states where the norm already holds
+  (Keck and Sikkink's leverage politics; Finnemore and Sikkink: entrepreneurs
+  invoke the norm's standing abroad). Every amount of pressure on a state
+  that has not adopted the norm, about a norm issue, is multiplied by
+  ``1 + moral_authority * S``: the more of the world stands behind the norm,
+  the more a campaign's or a visiting head of state's appeal weighs. The
+  pressure feeds the target's pressure stock (the politics stream's
+  lobbying and foreign-pressure terms of a legislature's agenda) and its
+  reputational cost, so international support reaches the agenda step
+  before the agenda reaches the cascade.
+
+Each milestone publishes a ``PhaseChanged`` event (``machine``
+``"norm_cascade"``, ``subject`` the state whose decision moved the support,
+``phase`` ``"tipping"`` or ``"internalization"``) whose cause is that
+decision's event, so ``normflow explain TRACE norm_cascade.tipping`` follows
+it back.
 
 Metrics: ``norm_cascade.support`` (``S`` at the end), ``support_mean`` (its
 time average over the run), ``adopters`` and ``agenda_states`` (how many
@@ -80,6 +97,12 @@ class NormCascadeConfig:
     internalization_threshold: float = normflow.param(
         0.9, low=0, high=1, doc="support at which the norm counts as taken for granted"
     )
+    moral_authority: float = normflow.param(
+        0.0,
+        low=0,
+        high=10,
+        doc="pressure on a non-adopter is 1 + this x international support times as heavy (0: off)",
+    )
 
     def __attrs_post_init__(self) -> None:
         if self.internalization_threshold < self.tipping_threshold:
@@ -117,7 +140,7 @@ class NormCascade:
         share = sum(weight[s] for s in self.standing.values()) / max(len(self.standing), 1)
         return cfg.initial_support + (1.0 - cfg.initial_support) * share
 
-    def _raise(self, t: float, state: str, level: int) -> None:
+    def _raise(self, t: float, state: str, level: int, issue: str, cause: int = 0) -> None:
         if self.standing.get(state, level) >= level:
             return
         self._area += self.support * (t - self._since)
@@ -128,24 +151,48 @@ class NormCascade:
         if self.tipped_at is None and self.support >= cfg.tipping_threshold:
             self.tipped_at = t
             self.sim.reach_milestone("norm_cascade.tipping", t)
+            self._publish(t, state, issue, "tipping", "emergence", cause)
         if self.internalized_at is None and self.support >= cfg.internalization_threshold:
             self.internalized_at = t
             self.sim.reach_milestone("norm_cascade.internalization", t)
+            self._publish(t, state, issue, "internalization", "cascade", cause)
+
+    def _publish(self, t: float, state: str, issue: str, phase: str, previous: str, cause: int) -> None:
+        """The milestone as an event, caused by the national decision that moved the support."""
+        self.sim.bus.publish(
+            normflow.events.PhaseChanged(
+                t=t,
+                machine="norm_cascade",
+                subject=state,
+                issue=issue,
+                phase=phase,
+                previous=previous,
+                id=self.sim.new_event_id(),
+                causes=(cause,) if cause else (),
+            )
+        )
+
+    def weigh(self, amount: float, source: str, target: str, issue: str, channel: str) -> float:
+        """Moral authority: pressure on a state outside the norm, about a norm
+        issue, weighs ``1 + moral_authority * S`` times as much."""
+        if issue in self.issues and self.standing.get(target, ADOPTED) != ADOPTED:
+            return amount * (1.0 + self.config.moral_authority * self.support)
+        return amount
 
     # -- national-level events ---------------------------------------------------
 
     def on_agenda(self, ev: normflow.events.AgendaPlaced) -> None:
         if ev.issue in self.issues:
-            self._raise(ev.t, self.issue_state[ev.issue], AGENDA)
+            self._raise(ev.t, self.issue_state[ev.issue], AGENDA, ev.issue, ev.id)
 
     def on_policy(self, ev: normflow.events.PolicyChanged) -> None:
         if ev.issue in self.issues:
-            self._raise(ev.t, ev.state, ADOPTED)
+            self._raise(ev.t, ev.state, ADOPTED, ev.issue, ev.id)
 
     def on_agreement(self, ev: normflow.events.AgreementReached) -> None:
         if ev.issue in self.issues:
             for state in ev.parties:
-                self._raise(ev.t, state, ADOPTED)
+                self._raise(ev.t, state, ADOPTED, ev.issue, ev.id)
 
     # -- the cascade ----------------------------------------------------------------
 
@@ -208,6 +255,13 @@ def normflow_register_handlers(sim, register):
     register(normflow.events.AgendaPlaced, mechanism.on_agenda)
     register(normflow.events.PolicyChanged, mechanism.on_policy)
     register(normflow.events.AgreementReached, mechanism.on_agreement)
+
+
+@normflow.hookimpl
+def normflow_register_modifiers(sim, register):
+    mechanism = _mechanism(sim)
+    if mechanism.config.moral_authority > 0.0:  # off by default: no modifier on the hot path
+        register("pressure", mechanism.weigh)
 
 
 @normflow.hookimpl
