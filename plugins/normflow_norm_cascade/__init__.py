@@ -158,19 +158,28 @@ class NormCascade:
             self._publish(t, state, issue, "internalization", "cascade", cause)
 
     def _publish(self, t: float, state: str, issue: str, phase: str, previous: str, cause: int) -> None:
-        """The milestone as an event, caused by the national decision that moved the support."""
-        self.sim.bus.publish(
-            normflow.events.PhaseChanged(
-                t=t,
-                machine="norm_cascade",
-                subject=state,
-                issue=issue,
-                phase=phase,
-                previous=previous,
-                id=self.sim.new_event_id(),
-                causes=(cause,) if cause else (),
+        """The milestone as an event, caused by the national decision that
+        moved the support. Published from a process of its own at the same
+        time, once the decision's event has reached every listener (the trace
+        included), so the cause always comes first."""
+        sim = self.sim
+
+        def publish():
+            yield sim.env.timeout(0)
+            sim.bus.publish(
+                normflow.events.PhaseChanged(
+                    t=t,
+                    machine="norm_cascade",
+                    subject=state,
+                    issue=issue,
+                    phase=phase,
+                    previous=previous,
+                    id=sim.new_event_id(),
+                    causes=(cause,) if cause else (),
+                )
             )
-        )
+
+        sim.env.process(publish())
 
     def weigh(self, amount: float, source: str, target: str, issue: str, channel: str) -> float:
         """Moral authority: pressure on a state outside the norm, about a norm
