@@ -118,30 +118,25 @@ class CounterMobilization:
         chance_c = p.counter_resolution_rate * m * (1.0 - support[untouched])
         drop_w = standing[luck[is_standing] < chance_w]
         drop_c = untouched[luck[is_untouched] < chance_c]
-        for lg in drop_w:
-            withdrawn[lg] = t
-            support[lg] = max(support[lg] - p.support_loss, 0.0)
-            sim.tally["resolution_withdrawn"] += 1
-            sim.bus.publish(
-                ResolutionWithdrawn(
-                    t=t,
-                    local_government=w.lg_ids[lg],
-                    issue=self.issue_id,
-                    population=int(w.lg_population[lg]),
+        # withdrawals first, then counter-resolutions: each marks its date, costs the assembly
+        # support, is counted and published
+        acts = (
+            (drop_w, withdrawn, "resolution_withdrawn", ResolutionWithdrawn),
+            (drop_c, counter, "counter_resolution_passed", CounterResolutionPassed),
+        )
+        for drops, dates, tally, event in acts:
+            for lg in drops:
+                dates[lg] = t
+                support[lg] = max(support[lg] - p.support_loss, 0.0)
+                sim.tally[tally] += 1
+                sim.bus.publish(
+                    event(
+                        t=t,
+                        local_government=w.lg_ids[lg],
+                        issue=self.issue_id,
+                        population=int(w.lg_population[lg]),
+                    )
                 )
-            )
-        for lg in drop_c:
-            counter[lg] = t
-            support[lg] = max(support[lg] - p.support_loss, 0.0)
-            sim.tally["counter_resolution_passed"] += 1
-            sim.bus.publish(
-                CounterResolutionPassed(
-                    t=t,
-                    local_government=w.lg_ids[lg],
-                    issue=self.issue_id,
-                    population=int(w.lg_population[lg]),
-                )
-            )
 
     def lobbying(self, stock: Decaying):
         """Opponents lobby the governing parties, month by month, adding to
