@@ -18,7 +18,6 @@ named partnership.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import multiprocessing
 import warnings
@@ -30,6 +29,10 @@ from typing import Any
 import attrs
 import numpy as np
 
+# the posterior reader is the calibration's (the hypotheses over draws share it);
+# bundled_posteriors and resolve_posterior stay importable from here
+from normflow.calibration.posterior import bundled_posteriors as bundled_posteriors
+from normflow.calibration.posterior import read_posterior, resolve_posterior
 from normflow.facts import CountBy, SoonerWithout, check_milestones, fact_name, without_partnership
 from normflow.interventions import Interventions
 from normflow.plugins import PluginLoadWarning
@@ -243,62 +246,13 @@ def replicate(item: Any) -> dict[str, Any]:
 # -- posterior draws ---------------------------------------------------------------
 
 
-def bundled_posteriors() -> dict[str, Path]:
-    """The calibrated posteriors shipped with normflow, by case name
-    (``normflow/scenarios/posteriors/<case>/``)."""
-    from importlib import resources
-
-    root = Path(str(resources.files("normflow") / "scenarios" / "posteriors"))
-    if not root.is_dir():
-        return {}
-    return {p.name: p for p in sorted(root.iterdir()) if (p / "posterior.csv").is_file()}
-
-
-def resolve_posterior(directory: str | Path) -> Path:
-    """A calibration directory, or the name of a bundled posterior."""
-    d = Path(directory)
-    if not d.is_dir() and str(directory) in bundled_posteriors():
-        return bundled_posteriors()[str(directory)]
-    return d
-
-
 def posterior_draws(directory: str | Path, runs: int, seed: int, scenario: str) -> list[dict[str, Any]]:
     """``runs`` parameter sets drawn (with replacement, by weight) from the
     posterior of the calibration in ``directory`` (or of the bundled
     posterior of that name), as path -> value."""
-    import pandas as pd
-
-    from normflow.schema import ScenarioError
-
-    d = resolve_posterior(directory)
-    try:
-        manifest = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
-        table = pd.read_csv(d / "posterior.csv")
-    except (OSError, ValueError) as exc:
-        raise ScenarioError(
-            "--posterior", str(d), f"a calibration directory with posterior.csv ({exc})"
-        ) from None
-    if manifest.get("scenario") != scenario:
-        raise ScenarioError(
-            "--posterior", str(d), f"a calibration of {scenario} (it calibrates {manifest.get('scenario')})"
-        )
-    params = manifest["parameters"]
-    missing = [p["name"] for p in params if p["name"] not in table]
-    if missing or "weight" not in table:
-        raise ScenarioError(
-            "--posterior", str(d), f"posterior.csv with the columns weight, {', '.join(missing)}"
-        )
-    w = table["weight"].to_numpy(dtype=float)
+    posterior = read_posterior(resolve_posterior(directory), scenario)
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0x706F7374,)))
-    rows = rng.choice(len(table), size=runs, p=w / w.sum())
-    draws = []
-    for r in rows:
-        draw = {}
-        for p in params:
-            x = float(table[p["name"]].iloc[r])
-            draw[p["path"]] = int(round(x)) if p.get("integer") else x
-        draws.append(draw)
-    return draws
+    return [posterior.overrides(int(r)) for r in posterior.resample(runs, rng)]
 
 
 # -- the replications and their summary --------------------------------------

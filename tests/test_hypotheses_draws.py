@@ -243,3 +243,33 @@ def test_a_posterior_of_another_case_is_one_clear_error(tmp_path):
             ["H1"], tmp_path / "out", draws=1, replications=1, seed=SEED, workers=1,
             scenarios=["niigata-harbin"], posteriors={"niigata-harbin": posterior},
         )  # fmt: skip
+
+
+def test_the_posterior_reader_is_shared_and_checks_the_directory(tmp_path):
+    """``normflow.calibration.read_posterior`` reads the particles that both
+    validation and the hypotheses draw from: weights normalized, values in
+    the manifest's order, whole-number parameters rounded."""
+    from normflow.calibration import read_posterior
+    from normflow.schema import ScenarioError
+
+    threshold = ("request_threshold", "negotiations.harbin-khabarovsk.request_threshold")
+    access = ("heilongjiang_access", "local_governments.heilongjiang.access")
+    directory = calibration_dir(
+        tmp_path / "calibrated",
+        "niigata-harbin",
+        [(3.0, {threshold: 3.4, access: 0.9}), (1.0, {threshold: 6.0, access: 0.2})],
+    )
+    manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    manifest["parameters"][0]["integer"] = True
+    (directory / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    posterior = read_posterior(directory, "niigata-harbin")
+    assert posterior.paths == [threshold[1], access[1]]
+    np.testing.assert_allclose(posterior.weights, [0.75, 0.25])
+    np.testing.assert_allclose(posterior.values, [[3.4, 0.9], [6.0, 0.2]])
+    assert posterior.overrides(0) == {threshold[1]: 3, access[1]: 0.9}
+    rows = posterior.resample(400, np.random.default_rng(0))
+    assert 0.65 < np.mean(rows == 0) < 0.85
+    table = pd.read_csv(directory / "posterior.csv").drop(columns="weight")
+    table.to_csv(directory / "posterior.csv", index=False)
+    with pytest.raises(ScenarioError, match="posterior.csv with the columns weight"):
+        read_posterior(directory, "niigata-harbin")

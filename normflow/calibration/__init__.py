@@ -1,7 +1,9 @@
 """Calibration of a scenario's free parameters against its targets by
 approximate Bayesian computation (ABC-SMC, through pyabc).
 
-``calibrate`` runs it; ``replay`` runs one particle again; the outputs
+``calibrate`` runs it; ``replay`` runs one particle again;
+``read_posterior`` reads a calibration's weighted particles for the studies
+that draw from them (validation, the hypotheses over draws); the outputs
 (posterior.csv, calibration.json, a calibrated scenario, figures) are
 described in docs/calibration.md. pyabc is imported only here, so the rest
 of normflow does not need it.
@@ -11,9 +13,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from normflow.calibration.posterior import Posterior, bundled_posteriors, read_posterior, resolve_posterior
 from normflow.calibration.run import Calibration, CalibrationError, calibrate
 
-__all__ = ["Calibration", "CalibrationError", "calibrate", "replay"]
+__all__ = [
+    "Calibration",
+    "CalibrationError",
+    "Posterior",
+    "bundled_posteriors",
+    "calibrate",
+    "read_posterior",
+    "replay",
+    "resolve_posterior",
+]
 
 
 def replay(scenario: str, params: Any, values: dict[str, float], seed: int = 0, replication: int = 0) -> Any:

@@ -71,6 +71,27 @@ def parse_overrides(items: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
+#: A seed as the commands take it: any SeedSequence entropy up to 2**63 - 1.
+SEED = click.IntRange(0, 2**63 - 1)
+
+
+def seed_option(help: str | None = None, default: int | None = 0) -> Callable[[T], T]:
+    """``--seed``: a whole number in ``SEED`` (shown with its default)."""
+    return click.option("--seed", type=SEED, default=default, show_default=default is not None, help=help)
+
+
+def workers_option(default: int | None = None, help: str = "Worker processes.") -> Callable[[T], T]:
+    """``--workers``: one or more worker processes (``None``: the command's own default)."""
+    return click.option(
+        "--workers", type=click.IntRange(1), default=default, show_default=default is not None, help=help
+    )
+
+
+def scheduler_option(help: str) -> Callable[[T], T]:
+    """``--scheduler ADDRESS|local``: run on a Dask scheduler, or on a local cluster."""
+    return click.option("--scheduler", default=None, metavar="ADDRESS|local", help=help)
+
+
 def plugin_options(command: Any) -> Any:
     """``--with NAME`` and ``--without NAME`` (each repeatable): plugins added
     to, or removed from, the ones the scenario uses, for this command."""

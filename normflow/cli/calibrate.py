@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from normflow.cli.base import fail, guarded, progress_bar
+from normflow.cli.base import fail, guarded, progress_bar, scheduler_option, seed_option, workers_option
 
 
 @click.command("calibrate")
@@ -33,16 +33,11 @@ from normflow.cli.base import fail, guarded, progress_bar
 @click.option(
     "--max-runs", type=click.IntRange(1), default=None, help="Stop before evaluating more candidates."
 )
-@click.option("--workers", type=click.IntRange(1), default=1, show_default=True, help="Worker processes.")
-@click.option(
-    "--scheduler",
-    default=None,
-    metavar="ADDRESS|local",
-    help="Run on Dask: 'local' starts a LocalCluster of --workers workers; else a scheduler address.",
+@workers_option(default=1)
+@scheduler_option(
+    "Run on Dask: 'local' starts a LocalCluster of --workers workers; else a scheduler address."
 )
-@click.option(
-    "--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True, help="Seed of the calibration."
-)
+@seed_option("Seed of the calibration.")
 @click.option(
     "--out", required=True, type=click.Path(file_okay=False), help="Directory for the history and outputs."
 )

@@ -11,7 +11,7 @@ from typing import TypeVar
 
 import click
 
-from normflow.cli.base import fail, guarded
+from normflow.cli.base import fail, guarded, seed_option, workers_option
 from normflow.errors import ExperimentError
 from normflow.hypotheses.draws import run_over_draws
 from normflow.hypotheses.running import run_hypotheses
@@ -46,13 +46,7 @@ T = TypeVar("T")
     help="Draw SCENARIO's parameters from this calibration's posterior (a normflow calibrate --out "
     "directory; repeatable).",
 )
-@click.option(
-    "--seed",
-    type=click.IntRange(0, 2**63 - 1),
-    default=0,
-    show_default=True,
-    help="Base seed: replication k of every arm runs with SeedSequence(seed, spawn_key=(k,)).",
-)
+@seed_option("Base seed: replication k of every arm runs with SeedSequence(seed, spawn_key=(k,)).")
 @click.option(
     "--out",
     type=click.Path(file_okay=False),
@@ -60,9 +54,7 @@ T = TypeVar("T")
     show_default=True,
     help="Directory for the tables, plots and stored runs (runs already there are reused).",
 )
-@click.option(
-    "--workers", type=click.IntRange(1), help="Worker processes (default: all cores; 1 = in process)."
-)
+@workers_option(help="Worker processes (default: all cores; 1 = in process).")
 @click.option(
     "--scenario",
     "scenarios",

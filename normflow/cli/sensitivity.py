@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from normflow.cli.base import fail, guarded, progress_bar
+from normflow.cli.base import fail, guarded, progress_bar, scheduler_option, seed_option, workers_option
 
 
 @click.command("sensitivity")
@@ -28,11 +28,9 @@ from normflow.cli.base import fail, guarded, progress_bar
 )
 @click.option("--outputs", default=None, metavar="NAME,...", help="Outputs to analyse (default: see docs).")
 @click.option("--replications", type=click.IntRange(1), default=2, show_default=True, help="Runs per point.")
-@click.option("--workers", type=click.IntRange(1), default=1, show_default=True, help="Worker processes.")
-@click.option(
-    "--scheduler", default=None, metavar="ADDRESS|local", help="Run on Dask ('local': a LocalCluster)."
-)
-@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True)
+@workers_option(default=1)
+@scheduler_option("Run on Dask ('local': a LocalCluster).")
+@seed_option()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option(
     "--out", type=click.Path(file_okay=False), default=None, help="Write results, design and figures here."

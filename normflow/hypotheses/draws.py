@@ -4,7 +4,7 @@ supports each hypothesis, and where it fails.
 For every scenario a design runs on, ``draws`` parameter vectors are drawn:
 from the case's calibrated *posterior* where one is shipped
 (``normflow/scenarios/posteriors/<case>/``, or given in ``posteriors``;
-weighted particles resampled with ``normflow.validate.posterior_draws``),
+weighted particles read by ``normflow.calibration.read_posterior``),
 otherwise from the scenario's parameter spec (its priors; ``params.py``),
 each from ``SeedSequence(seed, spawn_key=(2**32, crc32(scenario)))``. Within a draw
 the design runs exactly as at a single point: every arm, ``replications``
@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
+from normflow.calibration.posterior import bundled_posteriors, read_posterior
 from normflow.hypotheses.design import Design
 from normflow.hypotheses.designs import resolve
 from normflow.hypotheses.effects import NOT_APPLICABLE, SUPPORTED
@@ -136,10 +137,7 @@ def posterior_of(scenario: str, given: dict[str, str | Path]) -> Path | None:
     calibrated posterior shipped for the case, else None (priors)."""
     if scenario in given:
         return Path(given[scenario])
-    from importlib import resources
-
-    shipped = Path(str(resources.files("normflow") / "scenarios" / "posteriors" / scenario))
-    return shipped if (shipped / "posterior.csv").is_file() else None
+    return bundled_posteriors().get(scenario)
 
 
 @attrs.frozen
@@ -159,41 +157,15 @@ class _PathSpec:
 
 def posterior_values(directory: Path, draws: int, seed: int, scenario: str) -> tuple[_PathSpec, np.ndarray]:
     """``draws`` parameter vectors resampled (with replacement, by weight)
-    from the posterior of a calibration directory as ``normflow calibrate``
-    writes it (``manifest.json`` naming the scenario and its parameters,
-    ``posterior.csv`` with a column per parameter and ``weight``): the
-    parameters, named by their paths, and a draws x parameters matrix."""
-    import json
-
-    import pandas as pd
-
-    try:
-        manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
-        table = pd.read_csv(directory / "posterior.csv")
-    except (OSError, ValueError) as exc:
-        raise ScenarioError(
-            "--posterior", str(directory), f"a calibration directory with posterior.csv ({exc})"
-        ) from None
-    if manifest.get("scenario") != scenario:
-        raise ScenarioError(
-            "--posterior",
-            str(directory),
-            f"a calibration of {scenario} (it calibrates {manifest.get('scenario')})",
-        )
-    params = manifest.get("parameters", [])
-    missing = [p["name"] for p in params if p["name"] not in table]
-    if missing or "weight" not in table or not params:
-        raise ScenarioError(
-            "--posterior", str(directory), f"posterior.csv with the columns weight, {', '.join(missing)}"
-        )
-    w = table["weight"].to_numpy(dtype=float)
+    from the posterior of a calibration directory
+    (``normflow.calibration.read_posterior``): the parameters, named by
+    their paths, and a draws x parameters matrix."""
+    posterior = read_posterior(directory, scenario)
     rng = np.random.default_rng(
         np.random.SeedSequence(seed, spawn_key=(DRAW_KEY, zlib.crc32(scenario.encode("utf-8"))))
     )
-    rows = rng.choice(len(table), size=draws, p=w / w.sum())
-    matrix = table[[p["name"] for p in params]].to_numpy(dtype=float)[rows]
-    integer = frozenset(p["path"] for p in params if p.get("integer"))
-    return _PathSpec([p["path"] for p in params], str(directory), integer), matrix
+    matrix = posterior.values[posterior.resample(draws, rng)]
+    return _PathSpec(posterior.paths, str(directory), posterior.integer), matrix
 
 
 def run_over_draws(
