@@ -24,6 +24,11 @@ SECTIONS: list[tuple[str, type, str]] = [
     ),
     ("session tables", sc.Session, "`ordinary_session` and each entry of `extraordinary_sessions`."),
     (
+        "decision round tables",
+        sc.DecisionRound,
+        "Each entry of a state's `decision_rounds` and `request_rounds` (docs/processes.md).",
+    ),
+    (
         "[[local_governments.named]]",
         sc.NamedLocalGovernment,
         "A local government the scenario needs by name.",

@@ -117,6 +117,26 @@ class Legislature:
 
 
 @frozen
+class DecisionRound:
+    """A yearly round at which a state takes one kind of decision (see
+    ``State.decision_rounds``): it opens each year on ``month``/``day`` and
+    stays open ``days`` more days (0: that day only); with ``lead_days`` a
+    matter must be ready that long before it opens (a budget request's
+    deadline), else it waits for the next year's round."""
+
+    month: int = param(1, low=1, high=12, doc="calendar month the round opens")
+    day: int = param(1, low=1, high=28, doc="day of the month it opens")
+    days: int = param(0, low=0, high=364, doc="days it stays open after that day (0: that day only)")
+    lead_days: int = param(
+        0,
+        low=0,
+        high=364,
+        doc="a matter must be ready this many days before the round opens to be decided in it "
+        "(0: any day until it closes)",
+    )
+
+
+@frozen
 class State:
     id: str
     name: str = ""
@@ -133,6 +153,16 @@ class State:
     practice: float = param(0.2, low=0, high=1, doc="practice / policy position on the issue")
     public_support: float = param(0.2, low=0, high=1, doc="initial national public support")
     legislature: Legislature | None = None
+    decision_rounds: tuple[DecisionRound, ...] = param(
+        (),
+        doc="yearly rounds in which the state adopts (ratifies) an agreement; empty: on any day "
+        "(processes.negotiation.decision_rounds switches them off)",
+    )
+    request_rounds: tuple[DecisionRound, ...] = param(
+        (),
+        doc="yearly rounds in which the state lodges a request for talks; empty: on any day "
+        "(processes.negotiation.decision_rounds switches them off)",
+    )
 
 
 @frozen
@@ -436,6 +466,11 @@ class NegotiationParams:
     max_renegotiations: int = param(3, low=0, high=100, doc="renegotiations before the talks are given up")
     quality_weight: float = param(
         0.5, low=0, high=1, doc="share of the ratification chance a deal of quality 0 loses"
+    )
+    decision_rounds: bool = param(
+        True,
+        doc="states decide only in their declared rounds (State.decision_rounds, request_rounds); "
+        "false: on any day",
     )
 
 

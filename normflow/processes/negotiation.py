@@ -53,6 +53,8 @@ at its ideal and follows every later move of it.
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -66,12 +68,31 @@ from normflow.events import (
     Scheduled,
 )
 from normflow.processes.stance import disposition_of
-from normflow.scenario import Negotiation
+from normflow.scenario import DecisionRound, Negotiation, Scenario
 
 if TYPE_CHECKING:
     from normflow.context import RunContext
 
 DAYS_PER_YEAR = 365.25
+
+
+def next_round_day(scenario: Scenario, rounds: tuple[DecisionRound, ...], t: float) -> float:
+    """The day a matter ready on day ``t`` is decided: ``t`` itself when a
+    round is open then (and the round asks no lead), else the opening day
+    of the first round it is ready for in time (``lead_days`` before it
+    opens); ``t`` when the state declares no rounds."""
+    if not rounds:
+        return t
+    year = scenario.date_of(t).year
+    best = math.inf
+    for y in (year - 1, year, year + 1, year + 2):
+        for r in rounds:
+            opens = scenario.day_of(dt.date(y, r.month, r.day))
+            if r.lead_days == 0 and opens <= t <= opens + r.days:
+                return t
+            if t <= opens - r.lead_days and opens > t:
+                best = min(best, opens)
+    return best
 
 
 def negotiation(sim: RunContext, spec: Negotiation):
@@ -85,6 +106,11 @@ def negotiation(sim: RunContext, spec: Negotiation):
     parties = list(spec.parties)
     party_idx = [w.state_index[s] for s in parties]
     stances = [w.stance(s, spec.issue) for s in parties]
+    declared = {st.id: st for st in sim.scenario.states}
+
+    def rounds_of(state: str, kind: str) -> tuple[DecisionRound, ...]:
+        """A state's declared rounds of one kind (none when the switch is off)."""
+        return getattr(declared[state], kind) if p.decision_rounds else ()
 
     # -- opening --------------------------------------------------------------
     if spec.opens is not None:
@@ -98,6 +124,12 @@ def negotiation(sim: RunContext, spec: Negotiation):
             if env.now + p.request_check_days > sim.horizon:
                 return
             yield env.timeout(p.request_check_days)
+        # the request is lodged in the requester's next request round
+        t_request = next_round_day(sim.scenario, rounds_of(spec.requester, "request_rounds"), env.now)
+        if t_request > sim.horizon:
+            return
+        if t_request > env.now:
+            yield env.timeout(t_request - env.now)
 
     last = [0]  # the id of the latest phase change: the next one's cause
 
@@ -275,6 +307,12 @@ def negotiation(sim: RunContext, spec: Negotiation):
                 rejected = None
                 for i, state in enumerate(parties):
                     yield env.timeout(rng.exponential(p.ratification_days))
+                    # the ratifier decides in its next decision round
+                    t_decide = next_round_day(sim.scenario, rounds_of(state, "decision_rounds"), env.now)
+                    if t_decide > sim.horizon:
+                        return
+                    if t_decide > env.now:
+                        yield env.timeout(t_decide - env.now)
                     if not inside(i, deal, env.now):
                         rejected = i
                         break
