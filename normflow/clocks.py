@@ -257,6 +257,74 @@ def clock_ticks(
             fire(t, who)
 
 
+class Ticks:
+    """``clock_ticks`` without a generator: a participant of ``drive`` that
+    the driver calls instead of resuming. A process hands it to the driver
+    as the first value it yields (``yield Ticks(...)``), after its set-up,
+    so that set-up runs when it did as a generator of its own.
+
+    ``start()`` gives the time of the first tick (None when the clock never
+    ticks); ``run(bound)`` fires the tick that is due, then every following
+    one while it comes before ``bound`` and before SimPy's next event, and
+    gives the time of the next tick (None past ``until``). The ticks, their
+    times (the running sum of the gaps, as SimPy would give them), the
+    clock's block draws and their moments are those of ``clock_ticks``; what
+    is saved is a generator resume, through two frames, per tick that
+    another participant's tick precedes."""
+
+    __slots__ = ("_env", "_heap", "_clock", "_fire", "_until", "_t", "_gaps", "_picks", "_i")
+
+    def __init__(
+        self, env: FastEnvironment, clock: AggregatedClock, fire: Callable[[float, int], Any], until: float
+    ) -> None:
+        self._env = env
+        self._heap = env.heap
+        self._clock = clock
+        self._fire = fire
+        self._until = until
+        self._t = 0.0
+        self._gaps: list[float] = []
+        self._picks: list[int] = []
+        self._i = 0
+
+    def start(self) -> float | None:
+        clock = self._clock
+        if clock.total <= 0 or clock.n == 0:
+            return None
+        self._gaps, self._picks = clock.block()
+        self._i = 0
+        t = self._env.now + self._gaps[0]
+        if t > self._until:
+            return None
+        self._t = t
+        return t
+
+    def run(self, bound: float) -> float | None:
+        env = self._env
+        heap = self._heap
+        fire = self._fire
+        until = self._until
+        gaps, picks, i = self._gaps, self._picks, self._i
+        n = len(gaps)
+        t = self._t
+        while True:
+            fire(t, picks[i])
+            i += 1
+            if i == n:
+                gaps, picks = self._clock.block()
+                self._gaps, self._picks = gaps, picks
+                n = len(gaps)
+                i = 0
+            t += gaps[i]
+            if t > until:
+                return None
+            if t >= bound or (heap and t >= heap[0][0]):
+                self._i = i
+                self._t = t
+                return t
+            env._now = t
+
+
 def drive(env: FastEnvironment, participants: list[Participant]) -> Generator[simpy.Event, Any, None]:
     """One SimPy process for several Poisson processes: each participant
     announces its next tick, the earliest one runs, inline while nothing in
@@ -270,13 +338,22 @@ def drive(env: FastEnvironment, participants: list[Participant]) -> Generator[si
     alternate."""
     heap = env.heap
     times: list[float] = []
-    running: list[Participant] = []
+    running: list[Callable[[float], float | None]] = []
     for participant in participants:
         try:
-            times.append(next(participant))
+            first = next(participant)
         except StopIteration:
             continue
-        running.append(participant)
+        if isinstance(first, Ticks):
+            # the process set itself up and handed over its clock: call it, never resume it
+            t = first.start()
+            if t is None:
+                continue
+            times.append(t)
+            running.append(first.run)
+        else:
+            times.append(first)
+            running.append(participant.send)
     inf = math.inf
     while running:
         # the earliest participant (the first of equals), and the time before
@@ -308,6 +385,10 @@ def drive(env: FastEnvironment, participants: list[Participant]) -> Generator[si
         else:
             env._now = t
         try:
-            times[k] = running[k].send(bound)
+            t = running[k](bound)
         except StopIteration:
+            t = None
+        if t is None:
             del times[k], running[k]
+        else:
+            times[k] = t

@@ -243,11 +243,20 @@ def test_block_partner_choice_has_the_law_of_the_scalar_rule(seeker):
     assert stats.chi2_contingency(table).pvalue > LEVEL
 
 
-def test_one_driver_for_several_clocks_fires_every_tick_at_the_time_and_in_the_order_of_separate_processes():
+@pytest.mark.parametrize("called", [(), ("b",), ("a", "c"), ("a", "b", "c")])
+def test_one_driver_for_several_clocks_fires_every_tick_at_the_time_and_in_the_order_of_separate_processes(
+    called,
+):
     """clocks.drive runs several Poisson processes in one SimPy process: the
     ticks, their times (to the last bit) and their order among themselves and
-    among other scheduled events are those of one process per clock."""
-    from normflow.clocks import FastEnvironment, clock_ticks, drive, run_clock
+    among other scheduled events are those of one process per clock, whether
+    a participant is resumed (a generator) or called (``clocks.Ticks``, handed
+    over after the process's set-up), and in any mix of the two."""
+    from normflow.clocks import FastEnvironment, Ticks, clock_ticks, drive, run_clock
+
+    def handed(env, clock, fire, until):
+        # a process that sets itself up, then hands its clock to the driver
+        yield Ticks(env, clock, fire, until)
 
     def record(shared: bool) -> list[tuple[str, float, int]]:
         env = FastEnvironment()
@@ -268,7 +277,15 @@ def test_one_driver_for_several_clocks_fires_every_tick_at_the_time_and_in_the_o
 
         env.process(metronome())
         if shared:
-            env.process(drive(env, [clock_ticks(env, c, fire(n), 100.0) for n, c in clocks.items()]))
+            env.process(
+                drive(
+                    env,
+                    [
+                        (handed if n in called else clock_ticks)(env, c, fire(n), 100.0)
+                        for n, c in clocks.items()
+                    ],
+                )
+            )
         else:
             for n, c in clocks.items():
                 env.process(run_clock(env, c, fire(n), 100.0))

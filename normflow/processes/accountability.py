@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from normflow.clocks import AggregatedClock, clock_ticks
+from normflow.clocks import AggregatedClock, Ticks
 from normflow.events import AccessBlocked, CampaignStarted, PressureApplied, PublicSupportChanged
 
 if TYPE_CHECKING:
@@ -253,7 +253,8 @@ def campaigns(sim: RunContext, issue: int):
                     )
                 )
 
-    yield from clock_ticks(sim.env, clock, campaign, sim.horizon)
+    # the driver calls the clock's ticks (clocks.Ticks): no generator resume per tick
+    yield Ticks(sim.env, clock, campaign, sim.horizon)
 
 
 def electoral_leverage(sim: RunContext, issue: int):

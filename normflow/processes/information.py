@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from normflow.clocks import BLOCK, AggregatedClock, clock_ticks
+from normflow.clocks import BLOCK, AggregatedClock, Ticks
 from normflow.events import CoalitionFormed, CoalitionJoined, InformationExchanged, InformationShared
 
 if TYPE_CHECKING:
@@ -449,4 +449,4 @@ def local_sharing(sim: RunContext, issue: int):
                 )
             )
 
-    yield from clock_ticks(sim.env, AggregatedClock(rates, rng, actors=chosen), share, sim.horizon)
+    yield Ticks(sim.env, AggregatedClock(rates, rng, actors=chosen), share, sim.horizon)
