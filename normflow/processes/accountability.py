@@ -33,12 +33,14 @@ help them) and press for nothing. A campaign's force is its coalition's pooled i
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from normflow.clocks import AggregatedClock, Ticks
 from normflow.events import AccessBlocked, CampaignStarted, PressureApplied, PublicSupportChanged
+from normflow.world import LN2
 
 if TYPE_CHECKING:
     from normflow.context import RunContext
@@ -101,9 +103,11 @@ def campaigns(sim: RunContext, issue: int):
     backing = memoryview(lg_support)
     access = memoryview(w.lg_access)
     coalition_of = w.coalition_of
+    parent = w._parent  # the union-find's parent links (read only: coalition_of compresses paths)
     apply_pressure = sim.apply_pressure
     publish = bus.publish
     half = p.information_half
+    exp = math.exp
     local_gain = p.local_support_gain
     national_gain = p.national_support_gain
     salience_bump = p.salience_bump
@@ -169,7 +173,10 @@ def campaigns(sim: RunContext, issue: int):
         if paying:
             # a campaign costs resources; the budget refills with the group's resources
             r = resources[g]
-            left = min(budget[g] + replenish * r * (t - budget_t[g]) / DAYS_PER_YEAR, r * budget_years)
+            left = budget[g] + replenish * r * (t - budget_t[g]) / DAYS_PER_YEAR
+            cap = r * budget_years
+            if cap < left:  # min(left, cap), without the call
+                left = cap
             budget_t[g] = t
             if left >= campaign_cost:
                 budget[g] = left - campaign_cost
@@ -180,7 +187,10 @@ def campaigns(sim: RunContext, issue: int):
                     if supporter[g] and state_of[g] == target_state:
                         clock.used += 1  # the uniform its gate would have taken: the stream stays aligned
                     return
-        root = coalition_of(g)
+        # World.coalition_of, inlined while the group's parent is a root (no path to compress)
+        root = parent[g]
+        if parent[root] != root:
+            root = coalition_of(g)
         pooled = pooled_info[root]
         force = pooled / (pooled + half)
         lg = locality[g]
@@ -200,10 +210,12 @@ def campaigns(sim: RunContext, issue: int):
             if lg >= 0:
                 public[lg] += local_gain * appeal * force * (1.0 - public[lg])
             stance.public_support += national_gain * appeal * force * (1.0 - stance.public_support)
-            # Decaying.add, inlined: the stock read once at t
+            # Decaying.add, inlined: the stock read once at t (Decaying.at, inlined)
             salience = stance.salience
-            now = salience.at(t)
-            salience.value = now + salience_bump * appeal * force * (1.0 - min(now, 1.0))
+            now = salience.value
+            if now != 0.0:
+                now = now * exp(-LN2 * (t - salience.since) / salience.half_life)
+            salience.value = now + salience_bump * appeal * force * (1.0 - (1.0 if 1.0 < now else now))
             salience.since = t
             if public_row is not None:
                 public_row(t, state_ids[st], issue_id, stance.public_support)
@@ -215,7 +227,11 @@ def campaigns(sim: RunContext, issue: int):
             if voiced:
                 # a local government speaks for its residents: it carries as much
                 # of the case as they back (World.legitimacy)
-                amount *= 1.0 - voice * (1.0 - min(max(public[lg], 0.0), 1.0))
+                # min(max(support, 0), 1), without the calls
+                held = public[lg]
+                if 0.0 > held:
+                    held = 0.0
+                amount *= 1.0 - voice * (1.0 - (1.0 if 1.0 < held else held))
         else:
             channel, gate = "domestic", target.penetrability
         # rng.random(), from the clock's block of uniforms (the same numbers)
@@ -225,7 +241,11 @@ def campaigns(sim: RunContext, issue: int):
             # co-optation (after the gate's draw, so a softened campaign leaves the stream aligned):
             # a coalition, or the member itself, that lost its administrative autonomy presses less
             # and more softly; the coalition's or the group's own, whichever is lower
-            soft = min(administrative[root], group_administrative[g]) / cooptation_threshold
+            soft = administrative[root]
+            own = group_administrative[g]
+            if own < soft:  # min(coalition's, own), without the call
+                soft = own
+            soft /= cooptation_threshold
             if soft < 1.0:
                 if soften() >= soft:
                     tally["campaign_softened"] += 1
