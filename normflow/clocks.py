@@ -234,10 +234,16 @@ Participant = Generator[float, float, None]
 
 
 def clock_ticks(
-    env: FastEnvironment, clock: AggregatedClock, fire: Callable[[float, int], Any], until: float
+    env: FastEnvironment,
+    clock: AggregatedClock,
+    fire: Callable[[float, int], Any],
+    until: float,
+    inline: Callable[[float], float | None] | None = None,
 ) -> Participant:
     """``run_clock`` as a participant of ``drive``: calls ``fire(t, actor)``
-    at every tick of ``clock`` up to ``until``."""
+    at every tick of ``clock`` up to ``until``; with ``inline``
+    (``Driver.inline``), it runs the called participants due before its
+    ticks itself."""
     if clock.total <= 0 or clock.n == 0:
         return
     heap = env.heap
@@ -251,7 +257,12 @@ def clock_ticks(
             if t > until:
                 return
             if t >= bound or (heap and t >= heap[0][0]):
-                bound = yield t
+                due = None if inline is None else inline(t)
+                if due is None:
+                    bound = yield t
+                else:
+                    bound = due
+                    env._now = t
             else:
                 env._now = t
             fire(t, who)
@@ -325,70 +336,164 @@ class Ticks:
             env._now = t
 
 
-def drive(env: FastEnvironment, participants: list[Participant]) -> Generator[simpy.Event, Any, None]:
-    """One SimPy process for several Poisson processes: each participant
-    announces its next tick, the earliest one runs, inline while nothing in
-    SimPy's schedule and no other participant is due before it, and through
-    SimPy's heap (an event at that very time) otherwise.
+class Driver:
+    """One SimPy process for several Poisson processes (``run``): each
+    participant announces its next tick, the earliest one runs, inline while
+    nothing in SimPy's schedule and no other participant is due before it,
+    and through SimPy's heap (an event at that very time) otherwise.
 
     Every tick happens at the time and in the order it would have as a
     process of its own (ties between continuous times aside, which have
-    probability zero); what is saved is SimPy's machinery — a heap entry, a
-    step and a generator resume — for every tick where two processes
-    alternate."""
-    heap = env.heap
-    times: list[float] = []
-    running: list[Callable[[float], float | None]] = []
-    for participant in participants:
-        try:
-            first = next(participant)
-        except StopIteration:
-            continue
-        if isinstance(first, Ticks):
-            # the process set itself up and handed over its clock: call it, never resume it
-            t = first.start()
-            if t is None:
-                continue
-            times.append(t)
-            running.append(first.run)
-        else:
-            times.append(first)
-            running.append(participant.send)
-    inf = math.inf
-    while running:
-        # the earliest participant (the first of equals), and the time before
-        # which it may run alone (the next earliest); three participants (one
-        # issue's exchange, sharing and campaigns) and two written out
+    probability zero, go to the participant listed first); what is saved is
+    SimPy's machinery — a heap entry, a step and a generator resume — for
+    every tick where two processes alternate.
+
+    A participant is a generator (resumed with ``send``) or a ``Ticks``
+    (called). A generator participant may also run the ``Ticks`` that are
+    due before its own tick itself instead of yielding to the driver:
+    ``inline(k)`` is the callable for the participant at position ``k`` of
+    the list ``run`` is given, to be called with the time ``t`` of its next
+    tick when that tick is not before its bound. It gives the new bound, the
+    tick at ``t`` then being due (the participant moves the clock to ``t``
+    and fires it, as after a yield), or None when something else must come
+    first: the participant then yields ``t`` as usual."""
+
+    def __init__(self, env: FastEnvironment) -> None:
+        self._env = env
+        self._times: list[float] = []
+        self._steps: list[Callable[[float], float | None]] = []
+        self._called: list[bool] = []
+        self._ready = False  # every participant has announced its first tick
+
+    def inline(self, k: int) -> Callable[[float], float | None]:
+        """The catch-up of the participant at position ``k`` (see the class)."""
+        env = self._env
+        heap = env.heap
+        times, steps, called = self._times, self._steps, self._called
+        inf = math.inf
+
+        def catch_up(t: float) -> float | None:
+            if not self._ready:
+                return None  # the participants are still announcing their first ticks
+            if len(times) != 3:
+                return self._catch_up(k, t)
+            # one issue's three participants, written out: the two others, in order
+            o1, o2 = (1, 2) if k == 0 else (0, 2) if k == 1 else (0, 1)
+            while True:
+                # the earliest other participant j (the first of equals) and the other one
+                x = times[o1]
+                y = times[o2]
+                if x <= y:
+                    j, u, v = o1, x, y
+                else:
+                    j, u, v = o2, y, x
+                if u > t or (u == t and j > k):
+                    # participant k is due first: SimPy's schedule permitting, it goes on
+                    if heap and t >= heap[0][0]:
+                        return None
+                    return u
+                if not called[j] or (heap and u >= heap[0][0]):
+                    return None  # a resumed participant or a SimPy event: the driver's turn
+                env._now = u
+                nxt = steps[j](t if t < v else v)
+                times[j] = inf if nxt is None else nxt
+
+        return catch_up
+
+    def _catch_up(self, k: int, t: float) -> float | None:
+        """``inline(k)(t)`` for any number of participants."""
+        times, steps, called = self._times, self._steps, self._called
+        env = self._env
+        heap = env.heap
+        inf = math.inf
         n = len(times)
-        if n == 3:
-            a, b, c = times
-            if a <= b:
-                k, t, bound = (0, a, b if b < c else c) if a <= c else (2, c, a)
+        while True:
+            # the earliest other participant j (the first of equals) and the next one
+            j = -1
+            u = v = inf
+            for i in range(n):
+                if i != k:
+                    x = times[i]
+                    if x < u:
+                        v = u
+                        u = x
+                        j = i
+                    elif x < v:
+                        v = x
+            if u > t or (u == t and j > k):
+                # participant k is due first: SimPy's schedule permitting, it goes on
+                if heap and t >= heap[0][0]:
+                    return None
+                return u
+            if not called[j] or (heap and u >= heap[0][0]):
+                return None  # a resumed participant or a SimPy event: the driver's turn
+            env._now = u
+            nxt = steps[j](t if t < v else v)
+            times[j] = inf if nxt is None else nxt
+
+    def run(self, participants: list[Participant]) -> Generator[simpy.Event, Any, None]:
+        """The SimPy process that drives ``participants``."""
+        env = self._env
+        heap = env.heap
+        inf = math.inf
+        times, running, called = self._times, self._steps, self._called
+        # positions stay those of the list (inline's k): a participant that ends keeps its
+        # place, with an infinite next tick
+        for participant in participants:
+            try:
+                first = next(participant)
+            except StopIteration:
+                first = None
+            if isinstance(first, Ticks):
+                # the process set itself up and handed over its clock: call it, never resume it
+                start = first.start()
+                times.append(inf if start is None else start)
+                running.append(first.run)
+                called.append(True)
             else:
-                k, t, bound = (1, b, a if a < c else c) if b <= c else (2, c, b)
-        elif n == 2:
-            a, b = times
-            k, t, bound = (0, a, b) if a <= b else (1, b, a)
-        else:
-            k = 0
-            t = times[0]
-            bound = inf
-            for j in range(1, n):
-                u = times[j]
-                if u < t:
-                    bound = t
-                    k, t = j, u
-                elif u < bound:
-                    bound = u
-        if heap and t >= heap[0][0]:
-            yield env.at(t)
-        else:
-            env._now = t
-        try:
-            t = running[k](bound)
-        except StopIteration:
-            t = None
-        if t is None:
-            del times[k], running[k]
-        else:
-            times[k] = t
+                times.append(inf if first is None else first)
+                running.append(participant.send)
+                called.append(False)
+        n = len(times)
+        self._ready = True
+        while True:
+            # the earliest participant (the first of equals), and the time before
+            # which it may run alone (the next earliest); three participants (one
+            # issue's exchange, sharing and campaigns) and two written out
+            if n == 3:
+                a, b, c = times
+                if a <= b:
+                    k, t, bound = (0, a, b if b < c else c) if a <= c else (2, c, a)
+                else:
+                    k, t, bound = (1, b, a if a < c else c) if b <= c else (2, c, b)
+            elif n == 2:
+                a, b = times
+                k, t, bound = (0, a, b) if a <= b else (1, b, a)
+            else:
+                k = 0
+                t = times[0] if n else inf
+                bound = inf
+                for j in range(1, n):
+                    u = times[j]
+                    if u < t:
+                        bound = t
+                        k, t = j, u
+                    elif u < bound:
+                        bound = u
+            if t == inf:
+                return
+            if heap and t >= heap[0][0]:
+                yield env.at(t)
+            else:
+                env._now = t
+            try:
+                t = running[k](bound)
+            except StopIteration:
+                t = None
+            times[k] = inf if t is None else t
+
+
+def drive(env: FastEnvironment, participants: list[Participant]) -> Generator[simpy.Event, Any, None]:
+    """``Driver(env).run(participants)``: one SimPy process for several
+    Poisson processes (see ``Driver``)."""
+    return Driver(env).run(participants)

@@ -26,7 +26,7 @@ import numpy as np
 
 from normflow import events as ev
 from normflow.bus import Bus
-from normflow.clocks import FastEnvironment, drive
+from normflow.clocks import Driver, FastEnvironment
 from normflow.interventions import Interventions
 from normflow.log import get_logger
 from normflow.outcomes import OutcomeRecorder, milestone_label
@@ -337,6 +337,7 @@ class Simulation:
     def _start_core(self) -> None:
         env, w, s = self.env, self.world, self.scenario
         poisson: list[Any] = []  # filled for every issue before the driver's first step
+        driver = Driver(env)
         for state in w.states:
             if state.legislature is not None:
                 chamber = agenda.Chamber(self, state.id, state.legislature)
@@ -351,10 +352,15 @@ class Simulation:
             # the Poisson processes of every issue share one SimPy process (clocks.drive)
             counter_mobilization = counter.CounterMobilization(self, i)
             if on("information"):
-                poisson += [information.information_exchange(self, i), information.local_sharing(self, i)]
+                # the exchange runs the campaigns and sharing due before its contacts itself
+                inline = driver.inline(len(poisson))
+                poisson += [
+                    information.information_exchange(self, i, inline=inline),
+                    information.local_sharing(self, i),
+                ]
             poisson.append(accountability.campaigns(self, i))
             if i == 0:
-                env.process(drive(env, poisson))
+                env.process(driver.run(poisson))
             env.process(accountability.electoral_leverage(self, i))
             if self.mechanism_on("autonomy"):
                 env.process(coalition.local_support(self, i))

@@ -243,16 +243,35 @@ def test_block_partner_choice_has_the_law_of_the_scalar_rule(seeker):
     assert stats.chi2_contingency(table).pvalue > LEVEL
 
 
-@pytest.mark.parametrize("called", [(), ("b",), ("a", "c"), ("a", "b", "c")])
+@pytest.mark.parametrize(
+    "modes",
+    [
+        "rrr",
+        "rcr",
+        "crc",
+        "ccc",
+        "icc",
+        "cic",
+        "irc",
+        "ici",
+        "iii",
+        # two issues' worth of participants and more: the general case
+        "icci",
+        "rici",
+        "ciii",
+        "ic",
+    ],
+)
 def test_one_driver_for_several_clocks_fires_every_tick_at_the_time_and_in_the_order_of_separate_processes(
-    called,
+    modes,
 ):
     """clocks.drive runs several Poisson processes in one SimPy process: the
     ticks, their times (to the last bit) and their order among themselves and
     among other scheduled events are those of one process per clock, whether
-    a participant is resumed (a generator) or called (``clocks.Ticks``, handed
-    over after the process's set-up), and in any mix of the two."""
-    from normflow.clocks import FastEnvironment, Ticks, clock_ticks, drive, run_clock
+    a participant is resumed (r: a generator), called (c: ``clocks.Ticks``,
+    handed over after the process's set-up) or a generator that runs the
+    called ones due before its ticks itself (i: ``Driver.inline``), in any mix."""
+    from normflow.clocks import Driver, FastEnvironment, Ticks, clock_ticks, run_clock
 
     def handed(env, clock, fire, until):
         # a process that sets itself up, then hands its clock to the driver
@@ -263,7 +282,12 @@ def test_one_driver_for_several_clocks_fires_every_tick_at_the_time_and_in_the_o
         seen: list[tuple[str, float, int]] = []
         clocks = {
             name: AggregatedClock(np.full(n, rate), np.random.default_rng(seed), block=64)
-            for name, n, rate, seed in (("a", 5, 0.7, 1), ("b", 3, 0.2, 2), ("c", 8, 1.1, 3))
+            for name, n, rate, seed in (
+                ("a", 5, 0.7, 1),
+                ("b", 3, 0.2, 2),
+                ("c", 8, 1.1, 3),
+                ("d", 4, 0.5, 5),
+            )[: len(modes)]
         }
 
         def fire(name: str):
@@ -277,15 +301,15 @@ def test_one_driver_for_several_clocks_fires_every_tick_at_the_time_and_in_the_o
 
         env.process(metronome())
         if shared:
-            env.process(
-                drive(
-                    env,
-                    [
-                        (handed if n in called else clock_ticks)(env, c, fire(n), 100.0)
-                        for n, c in clocks.items()
-                    ],
-                )
-            )
+            driver = Driver(env)
+            participants = []
+            for k, ((n, c), mode) in enumerate(zip(clocks.items(), modes, strict=True)):
+                if mode == "c":
+                    participants.append(handed(env, c, fire(n), 100.0))
+                else:
+                    inline = driver.inline(k) if mode == "i" else None
+                    participants.append(clock_ticks(env, c, fire(n), 100.0, inline=inline))
+            env.process(driver.run(participants))
         else:
             for n, c in clocks.items():
                 env.process(run_clock(env, c, fire(n), 100.0))
@@ -293,7 +317,7 @@ def test_one_driver_for_several_clocks_fires_every_tick_at_the_time_and_in_the_o
         return seen
 
     separate, shared = record(False), record(True)
-    assert len(separate) > 500
+    assert len(separate) > 300
     assert shared == separate
 
 

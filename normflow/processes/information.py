@@ -25,6 +25,7 @@ world, runs contact by contact.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -143,7 +144,9 @@ class ContactBook:
         return partner
 
 
-def information_exchange(sim: RunContext, issue: int):
+def information_exchange(sim: RunContext, issue: int, inline: Callable[[float], float | None] | None = None):
+    """``inline``: the driver's catch-up for this participant (``clocks.Driver.inline``):
+    campaigns and local sharing due before a contact run from here, without a hand-over."""
     w = sim.world
     p = sim.scenario.processes.information
     rng = sim.rng(f"information.{w.issues[issue].id}")
@@ -322,7 +325,12 @@ def information_exchange(sim: RunContext, issue: int):
                         if columns is not None:
                             trace_rows(counted, traced, i)
                             traced = i
-                        bound = yield t
+                        due = None if inline is None else inline(t)
+                        if due is None:
+                            bound = yield t
+                        else:
+                            bound = due
+                            env._now = t
                     else:
                         env._now = t
                     limit = min(bound, heap[0][0], until) if heap else min(bound, until)
