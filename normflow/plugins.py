@@ -18,10 +18,11 @@ that does not choose gets every loaded plugin, and a note saying so.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from importlib import metadata
 from types import ModuleType
 from typing import Any
@@ -150,8 +151,31 @@ def plugin_name(plugin: Any, i: int = 0) -> str:
 _reported_failures: set[str] = set()
 
 
+#: The installed entry points while ``one_scan`` holds them (None: scan on every call).
+_scanned: list[metadata.EntryPoint] | None = None
+
+
 def installed_entry_points() -> list[metadata.EntryPoint]:
+    if _scanned is not None:
+        return _scanned
     return sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
+
+
+@contextlib.contextmanager
+def one_scan() -> Iterator[None]:
+    """Within the block, ``installed_entry_points`` scans the installed
+    distributions once (a scan reads every distribution's entry points: a
+    few milliseconds, which a run's set-up paid three times). Nothing is kept
+    after the block, so a plugin installed later in the process is seen."""
+    global _scanned
+    if _scanned is not None:
+        yield  # an enclosing block already holds the scan
+        return
+    _scanned = installed_entry_points()
+    try:
+        yield
+    finally:
+        _scanned = None
 
 
 def get_plugin_manager(extra: list[Any] | None = None, autoload: bool = True) -> NormflowPluginManager:

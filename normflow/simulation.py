@@ -36,6 +36,7 @@ from normflow.plugins import (
     event_kinds,
     get_plugin_manager,
     installed_entry_points,
+    one_scan,
     plugin_name,
     select_plugins,
 )
@@ -143,18 +144,21 @@ class Simulation:
         self._current_plugin: str | None = None
         self._pending_processes: list[tuple[str, str, Callable[[], Any]]] = []
         self.log = get_logger(scenario=scenario.name, seed=_seed_label(seed))
-        self.pm = plugin_manager or get_plugin_manager(list(plugins), autoload=autoload is not False)
-        if plugin_manager is not None and plugins:
-            for i, plugin in enumerate(plugins):
-                self.pm.explicit.add(self.pm.get_name(plugin) or plugin_name(plugin, i))
-        self._sections = config_sections(self.pm)
-        #: the plugins taking part in this run, in the order they were loaded
-        self.active_plugins: tuple[str, ...] = tuple(
-            select_plugins(self.pm, scenario, autoload, self._sections)
-        )
-        self._active = frozenset(self.active_plugins)
-        self.plugin_versions = {name: self.pm.versions.get(name, "unknown") for name in self.active_plugins}
-        self.plugin_configs = self._validate_plugin_sections()
+        with one_scan():  # the installed plugins, read once for the whole set-up
+            self.pm = plugin_manager or get_plugin_manager(list(plugins), autoload=autoload is not False)
+            if plugin_manager is not None and plugins:
+                for i, plugin in enumerate(plugins):
+                    self.pm.explicit.add(self.pm.get_name(plugin) or plugin_name(plugin, i))
+            self._sections = config_sections(self.pm)
+            #: the plugins taking part in this run, in the order they were loaded
+            self.active_plugins: tuple[str, ...] = tuple(
+                select_plugins(self.pm, scenario, autoload, self._sections)
+            )
+            self._active = frozenset(self.active_plugins)
+            self.plugin_versions = {
+                name: self.pm.versions.get(name, "unknown") for name in self.active_plugins
+            }
+            self.plugin_configs = self._validate_plugin_sections()
         #: the kinds of event the active plugins declare: kind -> (plugin, class)
         self.event_kinds: dict[str, tuple[str, type[ev.Event]]] = event_kinds(self.pm, self.active_plugins)
         self._trace: JsonlTrace | ParquetTrace | None = None
