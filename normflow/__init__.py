@@ -8,17 +8,22 @@ exports; everything else may change without notice.
 
 from typing import TYPE_CHECKING, Any
 
-from normflow import events
-from normflow.deprecation import NormflowDeprecationWarning
-from normflow.hookspecs import hookimpl
-from normflow.plugins import PluginError
-from normflow.rng import Streams, replication_seeds
-from normflow.scenario import Scenario, bundled_scenarios, load_scenario, loads_scenario
-from normflow.schema import Dist, ScenarioError, param
-from normflow.simulation import PluginRunError, RunInputError, RunResult, Simulation, simulate
-from normflow.trace import read_trace
-from normflow.version import __version__
-from normflow.world import Channel, Decaying, World
+from normflow.codecache import cached_attrs_methods
+
+# attrs compiles the methods of normflow's classes once per install, not once
+# per process (normflow/codecache.py)
+with cached_attrs_methods():
+    from normflow import events
+    from normflow.deprecation import NormflowDeprecationWarning
+    from normflow.hookspecs import hookimpl
+    from normflow.plugins import PluginError
+    from normflow.rng import Streams, replication_seeds
+    from normflow.scenario import Scenario, bundled_scenarios, load_scenario, loads_scenario
+    from normflow.schema import Dist, ScenarioError, param
+    from normflow.simulation import PluginRunError, RunInputError, RunResult, Simulation, simulate
+    from normflow.trace import read_trace
+    from normflow.version import __version__
+    from normflow.world import Channel, Decaying, World
 
 if TYPE_CHECKING:
     from normflow.experiment import Experiment, ExperimentSpec, open_experiment, run_experiment, summarize

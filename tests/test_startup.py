@@ -71,3 +71,70 @@ def test_lazy_names_resolve_to_the_experiment_module() -> None:
     assert normflow.run_experiment is experiment.run_experiment
     assert normflow.Experiment is experiment.Experiment
     assert "run_experiment" in dir(normflow)
+
+
+#: Every method attrs generates for normflow's classes, as code objects: run in a
+#: fresh process, it prints how the cache answered and a digest per method.
+_METHODS = """
+import json, sys, types, attrs
+import normflow
+from normflow import codecache
+
+def canon(code):
+    return [
+        code.co_code.hex(), code.co_linetable.hex(), code.co_names, code.co_varnames,
+        code.co_filename, code.co_qualname, code.co_firstlineno,
+        [canon(c) if isinstance(c, types.CodeType) else repr(c) for c in code.co_consts],
+    ]
+
+out = {}
+for name, module in sorted(sys.modules.items()):
+    if not name.startswith("normflow"):
+        continue
+    for cls in list(vars(module).values()):
+        if isinstance(cls, type) and attrs.has(cls) and cls.__module__ == name:
+            for method in ("__init__", "__eq__", "__hash__", "__repr__", "__getstate__", "__setstate__"):
+                code = getattr(cls.__dict__.get(method), "__code__", None)
+                if code is not None:
+                    out[f"{name}.{cls.__qualname__}.{method}"] = canon(code)
+print(json.dumps({"stats": codecache.stats, "methods": out}))
+"""
+
+
+def _methods(env: dict[str, str]) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-c", _METHODS], capture_output=True, text=True, check=True, env=env
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_cached_attrs_methods_are_the_code_attrs_compiles(tmp_path) -> None:
+    """The cache of attrs' generated methods gives the very code a fresh compile
+    gives, in a process whose string hashes differ from the one that wrote it."""
+    import os
+
+    base = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONHASHSEED")}
+    cached = {**base, "PYTHONPYCACHEPREFIX": str(tmp_path / "cache")}
+    written = _methods({**cached, "PYTHONHASHSEED": "1"})
+    total = written["stats"]["misses"]
+    assert written["stats"]["hits"] == 0 and total >= 50
+    # another hash seed: a class whose hash number has a length seen before is
+    # read from the cache (its number swapped), any other compiled and added
+    read = _methods({**cached, "PYTHONHASHSEED": "2"})
+    assert read["stats"]["hits"] > 0 and read["stats"]["hits"] + read["stats"]["misses"] == total
+    again = _methods({**cached, "PYTHONHASHSEED": "2"})
+    assert again["stats"] == {"hits": total, "misses": 0}
+    fresh = _methods(
+        {
+            **base,
+            "PYTHONHASHSEED": "2",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONPYCACHEPREFIX": str(tmp_path / "empty"),
+        }
+    )
+    assert fresh["stats"]["hits"] == 0
+    assert len(fresh["methods"]) >= 100
+    assert read["methods"] == fresh["methods"]
+    assert again["methods"] == fresh["methods"]
+    # the hash seed shows in the code (so the comparisons above could fail)
+    assert written["methods"] != fresh["methods"]

@@ -1,0 +1,154 @@
+"""Byte code for the methods attrs writes, cached like a module's byte code.
+
+attrs writes the source of ``__init__``, ``__eq__``, ``__hash__``, ``__repr__``
+and friends of every class it builds, and compiles it when the class is
+defined. normflow defines some eighty attrs classes (the events, the scenario
+and the world), and compiling their methods was the largest part of
+``import normflow`` after numpy. Python caches a module's byte code in
+``__pycache__``; this does the same for those methods: while normflow's
+modules are imported, attrs' compile step looks each method block up by its
+exact source and file name, and compiles only what it does not find. The
+cache sits beside normflow's own byte code (``__pycache__``, or
+``sys.pycache_prefix``) and is not written where Python writes no byte code
+(``-B``, ``PYTHONDONTWRITEBYTECODE``) or cannot write.
+
+The code object is the one ``compile`` returns for the same source and file
+name, so the classes are exactly what attrs builds without the cache
+(``tests/test_startup.py`` compares them). One part of the source changes from
+process to process: attrs writes the hash of a name into each ``__hash__``,
+and string hashes are salted per process (``PYTHONHASHSEED``); the cache keys
+the source with that number taken out and puts the process's own number into
+the stored code's constants (one stored variant per length of the number,
+since the code's column table holds its width). Where attrs' compile step is not the function
+this expects (another attrs version), nothing is cached.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import CodeType
+from typing import Any
+
+#: The argument names of the attrs function wrapped here (attrs 23.2 to 26.x).
+_SIGNATURE = ("script", "globs", "locs", "filename")
+
+#: The file name attrs gives a class's generated code: what it generates, the
+#: class's qualified name, and a counter where the name was taken already.
+_FILENAME = re.compile(r"<attrs generated \S+ (.+?)(?:-\d+)?>")
+
+#: Counts of this process's look-ups (for the tests).
+stats = {"hits": 0, "misses": 0}
+
+
+def _hash_literal(filename: str) -> int | None:
+    """The number attrs writes into the ``__hash__`` of the class whose code
+    has this file name (``hash`` of a name, salted per process)."""
+    match = _FILENAME.fullmatch(filename)
+    return None if match is None else hash(f"<attrs generated hash {match[1]}>")
+
+
+def _swap_constant(code: CodeType, old: int, new: int) -> CodeType:
+    """``code`` with the integer constant ``old`` replaced by ``new``, nested
+    code included."""
+    consts = tuple(
+        new if type(c) is int and c == old else _swap_constant(c, old, new) if isinstance(c, CodeType) else c
+        for c in code.co_consts
+    )
+    return code.replace(co_consts=consts)
+
+
+def cache_path() -> str | None:
+    """Where the cache of this interpreter and attrs version lives (None when
+    attrs is not the version this knows)."""
+    import importlib.util
+
+    import attr
+
+    version = getattr(attr, "__version__", None)
+    if not version:
+        return None
+    pyc = importlib.util.cache_from_source(__file__)
+    return os.path.join(
+        os.path.dirname(pyc), f"attrs-methods.{sys.implementation.cache_tag}.attrs-{version}.marshal"
+    )
+
+
+def _load(path: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as handle:
+            stored = marshal.load(handle)
+    except (OSError, ValueError, EOFError, TypeError):
+        return {}
+    return stored if isinstance(stored, dict) else {}
+
+
+def _store(path: str, codes: dict[str, Any]) -> None:
+    temporary = f"{path}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(temporary, "wb") as handle:
+            marshal.dump(codes, handle)
+        os.replace(temporary, path)  # atomic: a concurrent reader sees the old file or the new
+    except OSError:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+
+
+@contextmanager
+def cached_attrs_methods() -> Iterator[None]:
+    """Within the block, attrs compiles a class's methods only when their
+    source is not in the cache; afterwards the cache holds what the block used."""
+    try:
+        from attr import _make
+
+        original = _make._compile_and_eval
+        if original.__code__.co_varnames[:4] != _SIGNATURE:
+            raise AttributeError("attrs' compile step changed")
+        path = cache_path()
+    except (ImportError, AttributeError):
+        path = None
+    if path is None:
+        yield
+        return
+    stored = _load(path)
+    used: dict[str, Any] = {}
+    missed = False
+
+    def compile_and_eval(script: str, globs: Any, locs: Any = None, filename: str = "") -> None:
+        nonlocal missed
+        number = _hash_literal(filename)
+        if number is not None and str(number) in script:
+            # the number's length shows in the code's column table: one variant per length
+            key, width = f"{filename}\0{script.replace(str(number), '#')}", len(str(number))
+        else:
+            number, key, width = None, f"{filename}\0{script}", 0
+        variants = stored.get(key)
+        variants = dict(variants) if isinstance(variants, dict) else {}
+        entry = variants.get(width)
+        if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], CodeType):
+            stats["hits"] += 1
+            code, was = entry
+            if number is not None and was != number:
+                code = _swap_constant(code, was, number)
+        else:
+            stats["misses"] += 1
+            missed = True
+            code = compile(script, filename, "exec")
+        variants[width] = (code, number)
+        used[key] = variants
+        eval(code, globs, locs)  # noqa: S307 - what attrs itself does with the code
+
+    _make._compile_and_eval = compile_and_eval
+    try:
+        yield
+    finally:
+        _make._compile_and_eval = original
+        if missed and not sys.dont_write_bytecode:
+            _store(path, used)  # what this import used: the source of a class changed is dropped
