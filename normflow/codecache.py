@@ -62,20 +62,14 @@ def _swap_constant(code: CodeType, old: int, new: int) -> CodeType:
     return code.replace(co_consts=consts)
 
 
-def cache_path() -> str | None:
-    """Where the cache of this interpreter and attrs version lives (None when
-    attrs is not the version this knows)."""
+def cache_path() -> str:
+    """Where the cache of this interpreter lives. The code depends only on the
+    source, the file name and the interpreter, so another attrs version
+    writing the same source may use it."""
     import importlib.util
 
-    import attr
-
-    version = getattr(attr, "__version__", None)
-    if not version:
-        return None
     pyc = importlib.util.cache_from_source(__file__)
-    return os.path.join(
-        os.path.dirname(pyc), f"attrs-methods.{sys.implementation.cache_tag}.attrs-{version}.marshal"
-    )
+    return os.path.join(os.path.dirname(pyc), f"attrs-methods.{sys.implementation.cache_tag}.marshal")
 
 
 def _load(path: str) -> dict[str, Any]:
@@ -101,10 +95,20 @@ def _store(path: str, codes: dict[str, Any]) -> None:
             pass
 
 
+#: What this process read from the cache and what it used, by file name:
+#: ``{filename: (source with the hash number taken out, {width: (marshalled code, number)})}``;
+#: a code object is unmarshalled only when its class is built
+_stored: dict[str, Any] | None = None
+_used: dict[str, Any] = {}
+_active = False
+
+
 @contextmanager
 def cached_attrs_methods() -> Iterator[None]:
     """Within the block, attrs compiles a class's methods only when their
-    source is not in the cache; afterwards the cache holds what the block used."""
+    source is not in the cache; afterwards the cache holds what the process
+    used (a class whose source changed has its old entry replaced)."""
+    global _stored, _active
     try:
         from attr import _make
 
@@ -112,13 +116,14 @@ def cached_attrs_methods() -> Iterator[None]:
         if original.__code__.co_varnames[:4] != _SIGNATURE:
             raise AttributeError("attrs' compile step changed")
         path = cache_path()
-    except (ImportError, AttributeError):
-        path = None
-    if path is None:
+    except (ImportError, AttributeError, NotImplementedError):  # NotImplemented: no byte code cache
+        original = None
+    if original is None or _active:
         yield
         return
-    stored = _load(path)
-    used: dict[str, Any] = {}
+    if _stored is None:
+        _stored = _load(path)
+    stored = _stored
     missed = False
 
     def compile_and_eval(script: str, globs: Any, locs: Any = None, filename: str = "") -> None:
@@ -126,29 +131,38 @@ def cached_attrs_methods() -> Iterator[None]:
         number = _hash_literal(filename)
         if number is not None and str(number) in script:
             # the number's length shows in the code's column table: one variant per length
-            key, width = f"{filename}\0{script.replace(str(number), '#')}", len(str(number))
+            source, width = script.replace(str(number), "#"), len(str(number))
         else:
-            number, key, width = None, f"{filename}\0{script}", 0
-        variants = stored.get(key)
-        variants = dict(variants) if isinstance(variants, dict) else {}
-        entry = variants.get(width)
-        if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], CodeType):
+            number, source, width = None, script, 0
+        entry = _used.get(filename) or stored.get(filename)
+        variants = {}
+        if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == source and isinstance(entry[1], dict):
+            variants = entry[1]
+        found = variants.get(width)
+        code = None
+        if isinstance(found, tuple) and len(found) == 2 and isinstance(found[0], bytes):
+            try:
+                code = marshal.loads(found[0])
+            except (ValueError, EOFError, TypeError):
+                code = None
+        if isinstance(code, CodeType):
             stats["hits"] += 1
-            code, was = entry
-            if number is not None and was != number:
-                code = _swap_constant(code, was, number)
+            if number is not None and found[1] != number:
+                code = _swap_constant(code, found[1], number)
         else:
             stats["misses"] += 1
             missed = True
             code = compile(script, filename, "exec")
-        variants[width] = (code, number)
-        used[key] = variants
+            variants = {**variants, width: (marshal.dumps(code), number)}
+        _used[filename] = (source, variants)
         eval(code, globs, locs)  # noqa: S307 - what attrs itself does with the code
 
     _make._compile_and_eval = compile_and_eval
+    _active = True
     try:
         yield
     finally:
         _make._compile_and_eval = original
+        _active = False
         if missed and not sys.dont_write_bytecode:
-            _store(path, used)  # what this import used: the source of a class changed is dropped
+            _store(path, {**stored, **_used})
