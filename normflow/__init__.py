@@ -20,18 +20,23 @@ with cached_attrs_methods():
     from normflow.rng import Streams, replication_seeds
     from normflow.scenario import Scenario, bundled_scenarios, load_scenario, loads_scenario
     from normflow.schema import Dist, ScenarioError, param
-    from normflow.simulation import PluginRunError, RunInputError, RunResult, Simulation, simulate
     from normflow.trace import read_trace
     from normflow.version import __version__
     from normflow.world import Channel, Decaying, World
 
 if TYPE_CHECKING:
     from normflow.experiment import Experiment, ExperimentSpec, open_experiment, run_experiment, summarize
+    from normflow.simulation import PluginRunError, RunInputError, RunResult, Simulation, simulate
 
 #: Names exported here but imported on first use: ``import normflow`` loads
 #: only what a run needs (``tests/test_startup.py`` guards it), and the
 #: experiment machinery (pandas, pyarrow, the process pool) comes when asked for.
 _LAZY = {
+    "PluginRunError": "normflow.simulation",
+    "RunInputError": "normflow.simulation",
+    "RunResult": "normflow.simulation",
+    "Simulation": "normflow.simulation",
+    "simulate": "normflow.simulation",
     "Experiment": "normflow.experiment",
     "ExperimentSpec": "normflow.experiment",
     "open_experiment": "normflow.experiment",
@@ -46,7 +51,8 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'normflow' has no attribute {name!r}")
     import importlib
 
-    value = getattr(importlib.import_module(module), name)
+    with cached_attrs_methods():
+        value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
 

@@ -19,19 +19,20 @@ that does not choose gets every loaded plugin, and a note saying so.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import os
 import warnings
 from collections.abc import Iterable, Iterator
-from importlib import metadata
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from normflow import hookspecs
 from normflow.deprecation import NormflowDeprecationWarning
 from normflow.schema import ScenarioError, describe
+
+if TYPE_CHECKING:
+    from importlib import metadata
 
 ENTRY_POINT_GROUP = "normflow"
 PREFIX = "normflow_"
@@ -90,6 +91,8 @@ class NormflowPluginManager(pluggy.PluginManager):
             self.versions.pop(name, None)
             self.origins.pop(name, None)
             hook = unknown[0]
+            import difflib  # only for a suggestion in an error message
+
             close = difflib.get_close_matches(hook, self.hook_names(), n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
             raise PluginError(
@@ -158,6 +161,8 @@ _scanned: list[metadata.EntryPoint] | None = None
 def installed_entry_points() -> list[metadata.EntryPoint]:
     if _scanned is not None:
         return _scanned
+    from importlib import metadata  # ~20 ms: loaded when plugins are looked up, not on import
+
     return sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
 
 

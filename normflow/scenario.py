@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import difflib
 import re
 from collections.abc import Iterable
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -711,8 +709,10 @@ class Scenario:
 
 def bundled_scenarios() -> dict[str, Path]:
     """Bundled scenario names and their files."""
-    root = resources.files("normflow") / "scenarios"
-    return {p.name.removesuffix(".toml"): Path(str(p)) for p in root.iterdir() if p.name.endswith(".toml")}
+    # the package's own directory (importlib.resources would cost ~5 ms of start-up
+    # for the same path: the files are read from the file system either way)
+    root = Path(__file__).with_name("scenarios")
+    return {p.name.removesuffix(".toml"): p for p in root.iterdir() if p.name.endswith(".toml")}
 
 
 def resolve_scenario_path(name_or_path: str | Path) -> Path:
@@ -879,6 +879,8 @@ def _step_into_list(items: list[Any], step: str | int, where: str, dotted: str, 
     found = [x for x in items if isinstance(x, dict) and x.get("id") == step]
     if not found:
         ids = _ids_in(items)
+        import difflib  # only for a suggestion in an error message
+
         close = difflib.get_close_matches(step, ids, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise ScenarioError(

@@ -16,7 +16,6 @@ sections, so their errors read exactly like the core's.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import functools
 import math
 import os
@@ -414,6 +413,8 @@ def structure(cls: type, data: Any, path: str = "") -> Any:
     fields = {f.name: f for f in attrs.fields(cls)}
     for key in data:
         if key not in fields:
+            import difflib  # only for a suggestion in an error message
+
             close = difflib.get_close_matches(key, list(fields), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise ScenarioError(_join(path, key), data[key], f"one of the known keys {sorted(fields)}{hint}")

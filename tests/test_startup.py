@@ -1,6 +1,8 @@
 """Start-up cost: ``import normflow``, and a whole run, load only what a run
 needs. The heavy libraries (tables, plots, the pretty terminal, the log
-renderer, the experiment machinery) come when a command uses them.
+renderer, the experiment machinery) come when a command uses them; the run
+machinery (the simulation, its clocks on SimPy, plugin discovery through
+``importlib.metadata``) comes with the first run.
 
 Speed itself is measured by ``normflow bench`` (start-up row), never timed here."""
 
@@ -35,6 +37,17 @@ HEAVY = (
 )
 
 
+#: Modules ``import normflow`` does not load (scenarios, events, traces and the
+#: plugin API do not need them) but the first run does.
+RUN_ONLY = (
+    "simpy",
+    "importlib.metadata",
+    "normflow.simulation",
+    "normflow.clocks",
+    "normflow.processes",
+)
+
+
 def _loaded(code: str) -> set[str]:
     done = subprocess.run(
         [sys.executable, "-c", code + "\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"],
@@ -51,8 +64,9 @@ def _heavy(loaded: set[str]) -> list[str]:
 
 def test_import_normflow_loads_no_heavy_library() -> None:
     loaded = _loaded("import normflow")
-    assert "normflow.simulation" in loaded  # the run's machinery is there
+    assert {"normflow.scenario", "normflow.events", "normflow.trace", "numpy"} <= loaded
     assert _heavy(loaded) == []
+    assert sorted(m for m in RUN_ONLY if m in loaded) == []
 
 
 def test_a_whole_run_loads_no_heavy_library() -> None:
@@ -62,6 +76,18 @@ def test_a_whole_run_loads_no_heavy_library() -> None:
         "assert sum(r.counts.values()) > 0"
     )
     assert _heavy(loaded) == []
+    assert set(RUN_ONLY) <= loaded  # the run machinery came with the run
+
+
+def test_lazy_names_resolve_to_the_simulation_module() -> None:
+    import normflow
+    from normflow import simulation
+
+    assert normflow.simulate is simulation.simulate
+    assert normflow.Simulation is simulation.Simulation
+    assert normflow.RunResult is simulation.RunResult
+    assert normflow.PluginRunError is simulation.PluginRunError
+    assert {"simulate", "Simulation"} <= set(dir(normflow))
 
 
 def test_lazy_names_resolve_to_the_experiment_module() -> None:
@@ -79,6 +105,7 @@ _METHODS = """
 import json, sys, types, attrs
 import normflow
 from normflow import codecache
+normflow.Simulation  # the run machinery, imported on first use, is cached too
 
 def canon(code):
     return [
