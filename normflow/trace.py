@@ -51,6 +51,7 @@ _NAMESPACE = {
     "_dumps": _DUMPS,
     "_float": float.__repr__,
     "_fast_float": None,  # orjson.dumps, once a trace is opened (see _fast_floats)
+    "_ints": None,  # _int_tuple, below
     "_int": int.__repr__,
     "_true": "true",
     "_false": "false",
@@ -67,6 +68,25 @@ def _fast_floats() -> None:
             _NAMESPACE["_fast_float"] = False
         else:
             _NAMESPACE["_fast_float"] = orjson.dumps
+
+
+def _int_tuple(value: Any) -> str:
+    """The JSON text of a tuple of integers (the ``causes`` of an event) as
+    ``json`` writes it: orjson's text where it holds nothing but integers
+    (the digits of an integer are the same in both), ``json``'s otherwise
+    (a float, a bool, null or an integer beyond 64 bits)."""
+    fast = _NAMESPACE["_fast_float"]
+    if value.__class__ is tuple and fast:
+        try:
+            text = fast(value)
+        except TypeError:  # orjson.JSONEncodeError: an integer beyond 64 bits
+            return _DUMPS(value)
+        if not text.strip(b"[]0123456789,-"):
+            return text.decode()
+    return _DUMPS(value)
+
+
+_NAMESPACE["_ints"] = _int_tuple
 
 
 def _encoder(name: str, annotation: Any) -> str:
@@ -89,6 +109,8 @@ def _encoder(name: str, annotation: Any) -> str:
         return f"_int({name}) if {name}.__class__ is int else _dumps({name})"
     if kind == "bool":
         return f"_true if {name} is True else _false if {name} is False else _dumps({name})"
+    if kind == "tuple[int,...]":
+        return f"_ints({name})"
     return f"_dumps({name})"
 
 
@@ -412,7 +434,7 @@ class ParquetTrace:
                     pa.DictionaryArray.from_arrays(indices, pa.array(buf.dictionaries[name], pa.string()))
                 )
             elif all(np.ndim(part) == 0 for part in parts) and all(part == parts[0] for part in parts):
-                arrays.append(pa.repeat(pa.scalar(parts[0], kind), sum(sizes)))
+                arrays.append(_constant(parts[0], kind, sum(sizes)))
             else:
                 values = [
                     np.full(size, part) if np.ndim(part) == 0 else np.asarray(part)
@@ -444,7 +466,7 @@ class ParquetTrace:
         days = np.floor(table.column("t").to_numpy()).astype(np.int32) + self._epoch_day
         table = table.append_column("date", pa.array(days, pa.date32()))
         if "kind" not in table.column_names:
-            table = table.append_column("kind", pa.repeat(pa.scalar(cls.kind, pa.string()), len(table)))
+            table = table.append_column("kind", _constant(cls.kind, pa.string(), len(table)))
         self._write(cls.kind, table)
 
     def _write(self, kind: str, table: Any) -> None:
@@ -473,6 +495,9 @@ class ParquetTrace:
                 # others into one dataset
                 store_schema=False,
             )
+        if not table.schema.remove_metadata().equals(writer.schema.remove_metadata()):
+            # text as a dictionary in one row group and plain in another: the file's types
+            table = table.cast(writer.schema.remove_metadata())
         writer.write_table(table.replace_schema_metadata(writer.schema.metadata))
 
     def close(self, complete: bool = True, error: str | None = None, t: float | None = None) -> None:
@@ -504,6 +529,17 @@ class ParquetTrace:
         for writer in self._writers.values():
             writer.add_key_value_metadata(meta)
             writer.close()
+
+
+def _constant(value: Any, kind: Any, n: int) -> Any:
+    """``n`` times ``value``: text as a dictionary of one entry (the Parquet
+    writer then hashes no string; the file holds the same dictionary-encoded
+    column and reads back as plain text), anything else repeated."""
+    import pyarrow as pa
+
+    if pa.types.is_string(kind) and value is not None:
+        return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), pa.array([value], kind))
+    return pa.repeat(pa.scalar(value, kind), n)
 
 
 def _plain(schema: Any) -> Any:
