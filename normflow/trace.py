@@ -93,9 +93,7 @@ def _encoder(name: str, annotation: Any) -> str:
     """The f-string expression encoding the value ``name`` of a field typed ``annotation``."""
     kind = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
     kind = kind.replace(" ", "")
-    if kind == "str":
-        return f"_enc({name}) if {name}.__class__ is str else _dumps({name})"
-    if kind in ("str|None", "None|str"):
+    if kind in ("str", "str|None", "None|str"):
         return f"_enc({name}) if {name}.__class__ is str else _dumps({name})"
     if kind == "float":
         # orjson writes the same shortest digits as repr, five times faster, and
@@ -167,13 +165,20 @@ class JsonlTrace:
         self._file: IO[str] = open(self.path, "w", encoding="utf-8", buffering=1 << 16)  # noqa: SIM115
         self._put = self._file.write
         self._lines: dict[type[Event], Callable[[Event, str], str]] = {}
-        self.lines = 0
         self._write({"kind": "trace_start", **(header or {})})
 
     def _write(self, obj: dict[str, Any]) -> None:
         self._file.write(_DUMPS(obj))
         self._file.write("\n")
-        self.lines += 1
+
+    @property
+    def lines(self) -> int:
+        """Lines written so far (counted in the file when asked: the writers
+        keep no count)."""
+        if not self._file.closed:
+            self._file.flush()
+        with open(self.path, "rb") as handle:
+            return sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
 
     def date(self, t: float) -> str:
         day = int(t)
@@ -189,7 +194,6 @@ class JsonlTrace:
         if line is None:
             line = self._lines[cls] = compile_line(cls)
         self._put(line(event, self.date(event.t)))
-        self.lines += 1
 
     def row_writer(self, cls: type[Event]) -> Callable[..., None]:
         """``write(t, *fields)``: trace an event of class ``cls`` from its field
@@ -203,7 +207,7 @@ class JsonlTrace:
             f"def write({args}):\n"
             "    if not day[0] <= t < day[1]:\n        date_of(t)\n"
             "    date = day[2]\n"
-            f"    put(f'{body}')\n    trace.lines += 1\n"
+            f"    put(f'{body}')\n"
         )
         scope: dict[str, Any] = {}
         namespace = dict(
@@ -231,7 +235,7 @@ class JsonlTrace:
             f"def write({args}):\n"
             "    if not day[0] <= t < day[1]:\n        date_of(t)\n"
             "    date = day[2]\n"
-            f"    put(f'{body}')\n    trace.lines += 1\n"
+            f"    put(f'{body}')\n"
         )
         scope: dict[str, Any] = {}
         namespace = dict(

@@ -160,7 +160,9 @@ def test_cause_ids_write_what_json_writes(tmp_path):
     for i, c in enumerate(causes):
         blocked(float(i), "g-1", "japan", "suffrage", "domestic", i, c)
         trace(AccessBlocked(t=float(i), group="g-1", state="japan", issue="suffrage", channel="x", causes=c))
+    assert trace.lines == 1 + 2 * len(causes)  # header and rows, counted in the file when asked
     trace.close()
+    assert trace.lines == 2 + 2 * len(causes)
     encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
     lines = (tmp_path / "t.jsonl").read_text(encoding="utf-8").splitlines()[1:-1]
     written = [line.split(',"causes":')[1].split(',"date"')[0] for line in lines]
