@@ -158,12 +158,41 @@ _reported_failures: set[str] = set()
 _scanned: list[metadata.EntryPoint] | None = None
 
 
+#: The installed entry points of the last scan, and the state of the import
+#: path they were read from (each directory with its modification time).
+_entry_points: tuple[tuple[tuple[str, int], ...], list[metadata.EntryPoint]] | None = None
+
+
+def _path_state() -> tuple[tuple[str, int], ...]:
+    """``sys.path`` with each directory's modification time: a distribution
+    installed or removed changes one of them."""
+    import sys
+
+    state = []
+    for entry in sys.path:
+        try:
+            state.append((entry, os.stat(entry or ".").st_mtime_ns))
+        except (OSError, TypeError, ValueError):
+            state.append((str(entry), -1))
+    return tuple(state)
+
+
 def installed_entry_points() -> list[metadata.EntryPoint]:
+    """The plugins installed under the ``normflow`` entry-point group, by name.
+    A scan reads every installed distribution; it is made again only when the
+    import path or one of its directories changed since the last (so a plugin
+    installed later in the process is seen), which spares an experiment's
+    worker one scan per run."""
+    global _entry_points
     if _scanned is not None:
         return _scanned
-    from importlib import metadata  # ~20 ms: loaded when plugins are looked up, not on import
+    state = _path_state()
+    if _entry_points is None or _entry_points[0] != state:
+        from importlib import metadata  # ~20 ms: loaded when plugins are looked up, not on import
 
-    return sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
+        found = sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
+        _entry_points = (state, found)
+    return list(_entry_points[1])
 
 
 @contextlib.contextmanager

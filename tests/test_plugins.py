@@ -419,3 +419,27 @@ def test_the_commands_hook_example_in_the_docs_runs():
     (command,) = group.commands
     out = CliRunner().invoke(group, [command])
     assert out.exit_code == 0 and "minimal" in out.output.split()
+
+
+def test_installed_plugins_are_read_once_and_again_when_the_path_changes(tmp_path, monkeypatch):
+    """The entry points are read once per state of the import path: asking
+    again reads nothing, and a distribution installed into a directory of the
+    path (or a directory added to it) is seen at the next look-up."""
+    from importlib import metadata
+
+    from plugin_helpers import fake_distribution
+
+    from normflow import plugins
+
+    reads = []
+    real = metadata.entry_points
+    monkeypatch.setattr(metadata, "entry_points", lambda **kw: reads.append(kw) or real(**kw))
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    first = plugins.installed_entry_points()
+    assert plugins.installed_entry_points() == first and len(reads) == 1
+    fake_distribution(site, "normflow_cached_probe", "X = 1\n")
+    names = [ep.name for ep in plugins.installed_entry_points()]
+    assert "normflow_cached_probe" in names and len(reads) == 2
+    assert names == sorted(names) and len(names) == len(first) + 1
