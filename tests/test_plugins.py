@@ -436,7 +436,12 @@ def test_installed_plugins_are_read_once_and_again_when_the_path_changes(tmp_pat
     monkeypatch.setattr(metadata, "entry_points", lambda **kw: reads.append(kw) or real(**kw))
     site = tmp_path / "site"
     site.mkdir()
-    monkeypatch.syspath_prepend(str(site))
+    # an import path no other process writes to (the working directory, which
+    # other jobs may touch, would rightly make it read again)
+    import sys
+
+    installed = [p for p in sys.path if p.endswith("site-packages")]
+    monkeypatch.setattr(sys, "path", [str(site), *installed])
     first = plugins.installed_entry_points()
     assert plugins.installed_entry_points() == first and len(reads) == 1
     fake_distribution(site, "normflow_cached_probe", "X = 1\n")
