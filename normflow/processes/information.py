@@ -25,7 +25,7 @@ world, runs contact by contact.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -278,6 +278,11 @@ def information_exchange(sim: RunContext, issue: int, inline: Callable[[float], 
                 )
             )
 
+    if not wants_contact:
+        # nobody hears of a contact: the quiet loop, over successes only
+        yield from _quiet(sim, groups, clock, book, success_chance, chunk, touch, cross)
+        return
+
     while True:
         gaps, k = clock.draw()
         # the times of the block's ticks, added one by one (a cumulative sum is
@@ -392,6 +397,141 @@ def information_exchange(sim: RunContext, issue: int, inline: Callable[[float], 
         if columns is not None:
             trace_rows(counted, traced, len(times))
             hand_over(block, len(times))
+
+
+def _kinds(w: World, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """What a successful contact between two groups of the issue leads to
+    depends on three attributes of each (stance, state, nationality): one
+    small code per group (over the whole population, indexed like it), or
+    None when every group of the issue has the same three, so that every
+    success is between like-minded groups."""
+    supporter = w.group_supporter.astype(np.int64)
+    state = w.group_state
+    nationality = w.group_nationality
+    mine = (supporter[groups], state[groups], nationality[groups])
+    if all((x == x[0]).all() for x in mine):
+        return None
+    return supporter, state, nationality
+
+
+def _quiet(
+    sim: RunContext,
+    groups: np.ndarray,
+    clock: AggregatedClock,
+    book: ContactBook,
+    success_chance: np.ndarray,
+    chunk: int,
+    touch: Callable[[np.ndarray, np.ndarray], None],
+    cross: Callable[[float, int, int, str], None],
+) -> Generator[float, float, None]:
+    """Information exchange when nobody hears of a contact (no trace, no
+    handler): the same draws and the same changes as the loop above, but
+    only successful contacts are handled one by one.
+
+    A failed contact, or one that finds no partner, changes nothing but the
+    count of contacts, so the loop skips it: the block's successes are
+    picked out with numpy, and the count is brought up to date at every
+    hand-over (the contacts before the success being handled) and at the
+    block's end. The world changes at the same times in the same order;
+    hand-overs to the other participants and to SimPy happen at successes
+    instead of at any contact, which changes no state (a failed contact
+    reads and writes nothing)."""
+    w = sim.world
+    p = sim.scenario.processes.information
+    rng = clock.rng
+    kinds = _kinds(w, groups)
+    info = memoryview(w.group_info)
+    commitment = memoryview(w.group_commitment)
+    pooled = memoryview(w.coalition_info)
+    coalition_of = w.coalition_of
+    named = w.coalition_names
+    transfer = p.transfer
+    influence = p.influence
+    tally = sim.tally
+    env = sim.env
+    heap = env.heap
+    until = sim.horizon
+    t = env.now
+    bound = -math.inf  # a participant of clocks.drive: the first tick waits for its turn
+    limit = -math.inf
+    key = "information_exchanged"
+    while True:
+        gaps, k = clock.draw()
+        times = np.cumsum(np.concatenate(([t], gaps)))[1:]
+        t = float(times[-1])
+        partner = book.draw(k, rng)
+        seeker = groups[k]
+        found = partner >= 0
+        # the success draw of every tick, as the loop above makes it
+        success = (rng.random(len(k)) < success_chance[k]) & found
+        end = len(times)
+        last = t > until
+        if last:
+            # the horizon falls in this block: its ticks up to the horizon
+            end = int(np.searchsorted(times, until, side="right"))
+            success[end:] = False
+        at = np.flatnonzero(success)
+        # the contacts (ticks with a partner) before each success, and in the block
+        counts = np.cumsum(found)
+        before = (counts[at] - 1).tolist()
+        total = int(counts[end - 1]) if end else 0
+        g_all = seeker[at]
+        h_all = partner[at]
+        if kinds is None:
+            what_all = np.full(len(at), LIKE_MINDED, dtype=np.int64)
+        else:
+            supporter, state, nationality = kinds
+            what_all = np.where(
+                supporter[g_all] != supporter[h_all],
+                INFORMATION_ONLY,
+                np.where(
+                    state[g_all] != state[h_all],
+                    ACROSS_BORDER,
+                    np.where(nationality[g_all] != nationality[h_all], ACROSS_NATIONALITY, LIKE_MINDED),
+                ),
+            )
+        lists = (times[at].tolist(), g_all.tolist(), h_all.tolist(), what_all.tolist(), before)
+        tallied = 0  # contacts of this block already counted
+        n = len(at)
+        for lo in range(0, n, chunk):
+            if chunk < n:
+                touch(g_all[lo : lo + chunk], h_all[lo : lo + chunk])
+            for s, g, h, what, ahead in zip(*(x[lo : lo + chunk] for x in lists), strict=True):
+                if s >= limit:
+                    if s >= bound or (heap and s >= heap[0][0]):
+                        # another participant or a SimPy event is due first: hand over
+                        tally[key] += ahead - tallied
+                        tallied = ahead
+                        bound = yield s
+                    limit = min(bound, heap[0][0], until) if heap else min(bound, until)
+                a = info[g]
+                b = info[h]
+                # World.add_info, inlined (see the loop above)
+                if a < b:
+                    gain = transfer * (b - a)
+                    info[g] = a + gain
+                    pooled[coalition_of(g) if named else g] += gain
+                elif b < a:
+                    gain = transfer * (a - b)
+                    info[h] = b + gain
+                    pooled[coalition_of(h) if named else h] += gain
+                if what == INFORMATION_ONLY:
+                    continue
+                a = commitment[g]
+                b = commitment[h]
+                if a < b:
+                    commitment[g] = a + influence * (b - a)
+                elif b < a:
+                    commitment[h] = b + influence * (a - b)
+                if what >= ACROSS_BORDER:
+                    env._now = s
+                    cross(s, g, h, "border" if what == ACROSS_BORDER else "nationality")
+                    limit = -math.inf  # the coalition's handlers may have scheduled an event
+        tally[key] += total - tallied
+        if last:
+            if end:
+                env._now = float(times[end - 1])
+            return
 
 
 def local_sharing(sim: RunContext, issue: int):

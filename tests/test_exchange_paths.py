@@ -1,0 +1,60 @@
+"""The information exchange has two loops: one that tells listeners of every
+contact (a trace, a handler) and a quiet one, used when nobody listens, that
+handles successful contacts only. Both must leave the world exactly alike."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from normflow import Simulation, load_scenario
+from normflow.bench import information_scenario
+from normflow.events import CoalitionFormed, CoalitionJoined, InformationExchanged
+
+STATE = ("group_info", "group_commitment", "coalition_info", "coalition_size", "lg_support")
+
+
+def _run(scenario, seed: int, listen: bool):
+    sim = Simulation(scenario, seed, autoload=False)
+    heard: list[bool] = []
+    coalitions: list[tuple[float, str]] = []
+    if listen:
+        sim.bus.subscribe(InformationExchanged, lambda e: heard.append(e.success))
+    # coalition events are heard either way: they come at the same times in both loops
+    sim.bus.subscribe(CoalitionFormed, lambda e: coalitions.append((e.t, e.coalition)))
+    sim.bus.subscribe(CoalitionJoined, lambda e: coalitions.append((e.t, e.coalition)))
+    result = sim.run()
+    state = {name: np.array(getattr(sim.world, name)) for name in STATE}
+    return state, dict(result.counts), heard, coalitions, sim.world.coalitions()
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        pytest.param(lambda: information_scenario(300, years=2.0), id="exchange-alone"),
+        pytest.param(lambda: load_scenario("kitakyushu-dalian"), id="kitakyushu-dalian"),
+        pytest.param(lambda: load_scenario("minimal"), id="minimal"),
+    ],
+)
+def test_quiet_loop_leaves_the_world_as_the_listened_loop(scenario):
+    loud = _run(scenario(), 3, listen=True)
+    quiet = _run(scenario(), 3, listen=False)
+    for name in STATE:
+        # bit for bit, not approximately: the same floats in the same order
+        assert np.array_equal(loud[0][name], quiet[0][name]), name
+    assert loud[1] == quiet[1]
+    # the listened loop tells of every contact, failed ones included
+    assert len(loud[2]) == loud[1]["information_exchanged"] > 0
+    assert not all(loud[2])
+    assert quiet[2] == []
+    assert loud[3] == quiet[3]
+    assert loud[4] == quiet[4]
+
+
+def test_coalitions_cross_borders_in_the_quiet_loop():
+    # the case has groups on both sides of a border: the quiet loop must form
+    # coalitions (the path that calls back into the world) and count them
+    _, counts, _, coalitions, named = _run(load_scenario("kitakyushu-dalian"), 1, listen=False)
+    assert counts.get("coalition_formed", 0) > 0
+    assert len(coalitions) == counts["coalition_formed"] + counts.get("coalition_joined", 0)
+    assert named
