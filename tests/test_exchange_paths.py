@@ -10,6 +10,9 @@ import pytest
 from normflow import Simulation, load_scenario
 from normflow.bench import information_scenario
 from normflow.events import CoalitionFormed, CoalitionJoined, InformationExchanged
+from normflow.processes import information
+from normflow.rng import Streams
+from normflow.world import World
 
 STATE = ("group_info", "group_commitment", "coalition_info", "coalition_size", "lg_support")
 
@@ -34,6 +37,8 @@ def _run(scenario, seed: int, listen: bool):
         pytest.param(lambda: information_scenario(300, years=2.0), id="exchange-alone"),
         pytest.param(lambda: load_scenario("kitakyushu-dalian"), id="kitakyushu-dalian"),
         pytest.param(lambda: load_scenario("minimal"), id="minimal"),
+        # three issues: each issue's groups are not one run of the population
+        pytest.param(lambda: load_scenario("generic"), id="generic"),
     ],
 )
 def test_quiet_loop_leaves_the_world_as_the_listened_loop(scenario):
@@ -58,3 +63,43 @@ def test_coalitions_cross_borders_in_the_quiet_loop():
     assert counts.get("coalition_formed", 0) > 0
     assert len(coalitions) == counts["coalition_formed"] + counts.get("coalition_joined", 0)
     assert named
+
+
+@pytest.mark.parametrize("name", ["kitakyushu-dalian", "generic"])
+def test_compact_contact_book_draws_the_same_partners(name, monkeypatch):
+    # the book keeps its indices in 32 bits and skips lookups it can; the
+    # partners drawn must be the very ones of 64-bit arrays and full lookups
+    scenario = load_scenario(name)
+    world = World(scenario, Streams(1)("world"))
+    p = scenario.processes.information
+    books = []
+    for compact in (True, False):
+        if not compact:
+            monkeypatch.setattr(information, "_compact", lambda a: a)
+        for issue in range(len(world.issues)):
+            groups = np.flatnonzero(world.group_issue == issue)
+            if len(groups) < 2:
+                continue
+            book = information.ContactBook(world, groups, p.tie_share, p.partner_share, p.local_share)
+            if not compact:
+                book.run = book.one_state = False
+            books.append((compact, issue, groups, book))
+    drawn: dict[tuple[bool, int], list[np.ndarray]] = {}
+    for compact, issue, groups, book in books:
+        rng = np.random.default_rng(7)
+        out = []
+        for _ in range(5):
+            k = rng.integers(0, len(groups), 4096)
+            seeker, lg, partner = book.draw_all(k, rng)
+            assert np.array_equal(seeker, groups[k])
+            assert np.array_equal(lg, world.group_locality[groups[k]])
+            out.append(partner)
+        drawn[(compact, issue)] = out
+    issues = {issue for _, issue in drawn}
+    assert issues
+    for issue in issues:
+        for a, b in zip(drawn[(True, issue)], drawn[(False, issue)], strict=True):
+            assert np.array_equal(a, b)
+    # something was drawn: partners other than "none"
+    assert any((x >= 0).any() for x in drawn[(True, min(issues))])
+    assert books[0][3].loc.dtype == np.int32

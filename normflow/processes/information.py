@@ -25,7 +25,8 @@ world, runs contact by contact.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable
+from itertools import repeat
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -103,11 +104,48 @@ class ContactBook:
         self.partner_flat, self.partner_start, self.partner_count = _flatten([list(x) for x in w.lg_partners])
         self.has_ties = bool(self.tie_count.any())
         self.has_partners = bool(self.partner_count.any())
+        # Large populations: every array above is read at random positions, a
+        # block at a time, and at 10^5-10^6 groups they no longer fit in the
+        # core's cache. Indices are kept in 32 bits (half the lines to fetch; the
+        # same values, so the same draws), the seekers' own indices are not
+        # looked up when the issue's groups are one run of the population, and
+        # the state is not looked up when the issue's groups share one.
+        for name in (
+            "loc",
+            "at_locality",
+            "loc_start",
+            "loc_count",
+            "state",
+            "pool",
+            "pool_start",
+            "pool_count",
+            "tie_flat",
+            "tie_start",
+            "tie_count",
+            "partner_flat",
+            "partner_start",
+            "partner_count",
+        ):
+            setattr(self, name, _compact(getattr(self, name)))
+        n = len(groups)
+        self.first = int(groups[0]) if n else 0
+        self.run = n > 0 and int(groups[-1]) - self.first == n - 1
+        self.one_state = n > 0 and bool((self.state == self.state[0]).all())
+
+    def seekers(self, k: np.ndarray) -> np.ndarray:
+        """The group index of the seeker at each position ``k``."""
+        if self.run:
+            return k + self.first if self.first else k
+        return self.groups[k]
 
     def draw(self, k: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """The partner (group index, or -1) of the seeker at each position ``k``."""
+        return self.draw_all(k, rng)[2]
+
+    def draw_all(self, k: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``draw``, with the seekers and their localities (-1: none) it looked up."""
         size = len(k)
-        seeker = self.groups[k]
+        seeker = self.seekers(k)
         lg = self.loc[k]
         r = rng.random(size)
         partner = np.full(size, -2, dtype=np.int64)  # -2: not decided yet
@@ -138,10 +176,18 @@ class ContactBook:
             partner[at[keep]] = other[keep]
         at = np.flatnonzero(partner == -2)
         if len(at):
-            st = self.state[k[at]]
+            # one state: the same bounds, as an array like the state's lookup gives
+            st = np.full(len(at), self.state[0]) if self.one_state else self.state[k[at]]
             other = self.pool[self.pool_start[st] + integers(0, self.pool_count[st])]
             partner[at] = np.where(other == seeker[at], -1, other)
-        return partner
+        return seeker, lg, partner
+
+
+def _compact(a: np.ndarray) -> np.ndarray:
+    """An index array in 32 bits when its values allow it (the same values)."""
+    if a.dtype == np.int64 and (len(a) == 0 or (a.min() >= -(2**31) and a.max() < 2**31)):
+        return a.astype(np.int32)
+    return a
 
 
 def information_exchange(sim: RunContext, issue: int, inline: Callable[[float], float | None] | None = None):
@@ -280,7 +326,7 @@ def information_exchange(sim: RunContext, issue: int, inline: Callable[[float], 
 
     if not wants_contact:
         # nobody hears of a contact: the quiet loop, over successes only
-        yield from _quiet(sim, groups, clock, book, success_chance, chunk, touch, cross)
+        yield from _quiet(sim, groups, clock, book, chunk, touch, cross)
         return
 
     while True:
@@ -419,7 +465,6 @@ def _quiet(
     groups: np.ndarray,
     clock: AggregatedClock,
     book: ContactBook,
-    success_chance: np.ndarray,
     chunk: int,
     touch: Callable[[np.ndarray, np.ndarray], None],
     cross: Callable[[float, int, int, str], None],
@@ -440,6 +485,10 @@ def _quiet(
     p = sim.scenario.processes.information
     rng = clock.rng
     kinds = _kinds(w, groups)
+    # the success chance of a seeker by its locality (the last entry: none), for
+    # a lookup in a small table instead of a large array
+    p0 = p.base_success
+    by_locality = np.append(p0 + (1.0 - p0) * w.lg_openness, p0 + (1.0 - p0) * 0.0)
     info = memoryview(w.group_info)
     commitment = memoryview(w.group_commitment)
     pooled = memoryview(w.coalition_info)
@@ -459,11 +508,11 @@ def _quiet(
         gaps, k = clock.draw()
         times = np.cumsum(np.concatenate(([t], gaps)))[1:]
         t = float(times[-1])
-        partner = book.draw(k, rng)
-        seeker = groups[k]
+        seeker, lg, partner = book.draw_all(k, rng)
         found = partner >= 0
-        # the success draw of every tick, as the loop above makes it
-        success = (rng.random(len(k)) < success_chance[k]) & found
+        # the success draw of every tick, as the loop above makes it; the chance
+        # is the locality's (the same number: one formula of the openness)
+        success = (rng.random(len(k)) < by_locality[lg]) & found
         end = len(times)
         last = t > until
         if last:
@@ -478,10 +527,10 @@ def _quiet(
         g_all = seeker[at]
         h_all = partner[at]
         if kinds is None:
-            what_all = np.full(len(at), LIKE_MINDED, dtype=np.int64)
+            whats: Iterable[int] = repeat(LIKE_MINDED)
         else:
             supporter, state, nationality = kinds
-            what_all = np.where(
+            whats = np.where(
                 supporter[g_all] != supporter[h_all],
                 INFORMATION_ONLY,
                 np.where(
@@ -489,14 +538,16 @@ def _quiet(
                     ACROSS_BORDER,
                     np.where(nationality[g_all] != nationality[h_all], ACROSS_NATIONALITY, LIKE_MINDED),
                 ),
-            )
-        lists = (times[at].tolist(), g_all.tolist(), h_all.tolist(), what_all.tolist(), before)
+            ).tolist()
+        lists = (times[at].tolist(), g_all.tolist(), h_all.tolist(), before)
         tallied = 0  # contacts of this block already counted
         n = len(at)
         for lo in range(0, n, chunk):
             if chunk < n:
                 touch(g_all[lo : lo + chunk], h_all[lo : lo + chunk])
-            for s, g, h, what, ahead in zip(*(x[lo : lo + chunk] for x in lists), strict=True):
+            # the kinds of the chunk's successes (an endless repeat when all are alike)
+            what_chunk = whats if kinds is None else whats[lo : lo + chunk]  # type: ignore[index]
+            for s, g, h, ahead, what in zip(*(x[lo : lo + chunk] for x in lists), what_chunk, strict=False):
                 if s >= limit:
                     if s >= bound or (heap and s >= heap[0][0]):
                         # another participant or a SimPy event is due first: hand over
