@@ -65,11 +65,18 @@ def test_coalitions_cross_borders_in_the_quiet_loop():
     assert named
 
 
-@pytest.mark.parametrize("name", ["kitakyushu-dalian", "generic"])
-def test_compact_contact_book_draws_the_same_partners(name, monkeypatch):
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda: load_scenario("kitakyushu-dalian"), id="kitakyushu-dalian"),
+        pytest.param(lambda: load_scenario("generic"), id="generic"),
+        pytest.param(lambda: information_scenario(300, years=1.0), id="exchange-alone"),
+    ],
+)
+def test_compact_contact_book_draws_the_same_partners(make, monkeypatch):
     # the book keeps its indices in 32 bits and skips lookups it can; the
     # partners drawn must be the very ones of 64-bit arrays and full lookups
-    scenario = load_scenario(name)
+    scenario = make()
     world = World(scenario, Streams(1)("world"))
     p = scenario.processes.information
     books = []
@@ -82,7 +89,7 @@ def test_compact_contact_book_draws_the_same_partners(name, monkeypatch):
                 continue
             book = information.ContactBook(world, groups, p.tie_share, p.partner_share, p.local_share)
             if not compact:
-                book.run = book.one_state = False
+                book.run = book.one_state = book.pool_run = False
             books.append((compact, issue, groups, book))
     drawn: dict[tuple[bool, int], list[np.ndarray]] = {}
     for compact, issue, groups, book in books:

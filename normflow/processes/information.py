@@ -131,6 +131,10 @@ class ContactBook:
         self.first = int(groups[0]) if n else 0
         self.run = n > 0 and int(groups[-1]) - self.first == n - 1
         self.one_state = n > 0 and bool((self.state == self.state[0]).all())
+        # the pools are the issue's groups in their own order (states in runs, as
+        # generated populations come): pool[j] is then first + j, less n past n
+        self.pool_run = self.run and bool(np.array_equal(in_state, groups))
+        self.any_whole = bool(whole.any())
 
     def seekers(self, k: np.ndarray) -> np.ndarray:
         """The group index of the seeker at each position ``k``."""
@@ -178,7 +182,13 @@ class ContactBook:
         if len(at):
             # one state: the same bounds, as an array like the state's lookup gives
             st = np.full(len(at), self.state[0]) if self.one_state else self.state[k[at]]
-            other = self.pool[self.pool_start[st] + integers(0, self.pool_count[st])]
+            j = self.pool_start[st] + integers(0, self.pool_count[st])
+            if self.pool_run:
+                if self.any_whole:
+                    j = np.where(j >= len(self.groups), j - len(self.groups), j)
+                other = j + self.first if self.first else j
+            else:
+                other = self.pool[j]
             partner[at] = np.where(other == seeker[at], -1, other)
         return seeker, lg, partner
 
@@ -326,7 +336,7 @@ def information_exchange(sim: RunContext, issue: int, inline: Callable[[float], 
 
     if not wants_contact:
         # nobody hears of a contact: the quiet loop, over successes only
-        yield from _quiet(sim, groups, clock, book, chunk, touch, cross)
+        yield from _quiet(sim, groups, clock, book, chunk, held, cross)
         return
 
     while True:
@@ -466,7 +476,7 @@ def _quiet(
     clock: AggregatedClock,
     book: ContactBook,
     chunk: int,
-    touch: Callable[[np.ndarray, np.ndarray], None],
+    held: tuple[np.ndarray, ...],
     cross: Callable[[float, int, int, str], None],
 ) -> Generator[float, float, None]:
     """Information exchange when nobody hears of a contact (no trace, no
@@ -542,9 +552,13 @@ def _quiet(
         lists = (times[at].tolist(), g_all.tolist(), h_all.tolist(), before)
         tallied = 0  # contacts of this block already counted
         n = len(at)
+        # seekers and partners side by side: one gather per column and chunk
+        pairs = np.column_stack((g_all, h_all)).ravel() if chunk < n else g_all
         for lo in range(0, n, chunk):
             if chunk < n:
-                touch(g_all[lo : lo + chunk], h_all[lo : lo + chunk])
+                both = pairs[2 * lo : 2 * (lo + chunk)]
+                for column in held:
+                    column.take(both)
             # the kinds of the chunk's successes (an endless repeat when all are alike)
             what_chunk = whats if kinds is None else whats[lo : lo + chunk]  # type: ignore[index]
             for s, g, h, ahead, what in zip(*(x[lo : lo + chunk] for x in lists), what_chunk, strict=False):
