@@ -110,3 +110,25 @@ def test_compact_contact_book_draws_the_same_partners(make, monkeypatch):
     # something was drawn: partners other than "none"
     assert any((x >= 0).any() for x in drawn[(True, min(issues))])
     assert books[0][3].loc.dtype == np.int32
+
+
+def test_locality_clock_draws_what_the_plain_clock_draws():
+    # rates that depend on the locality alone, unequal (so the clock draws by
+    # rejection), with groups that have no locality: the same gaps and actors
+    # block after block, and the localities of the actors alongside
+    rng = np.random.default_rng(5)
+    n_lg = 40
+    openness = rng.random(n_lg)
+    place = rng.integers(0, n_lg + 1, 5000)  # n_lg: no locality
+    by_place = 6.0 / 365.25 * (1.0 + 0.5 * np.append(openness, 0.0))
+    rates = 6.0 / 365.25 * (1.0 + 0.5 * np.where(place < n_lg, openness[np.minimum(place, n_lg - 1)], 0.0))
+    assert np.array_equal(rates, by_place[place])
+    plain = information.AggregatedClock(rates, np.random.default_rng(11))
+    local = information.LocalityClock(rates, np.random.default_rng(11), place, by_place)
+    assert plain._reject and local._reject
+    for _ in range(6):
+        gaps, picks = plain.draw()
+        gaps_l, picks_l = local.draw()
+        assert np.array_equal(gaps, gaps_l)
+        assert np.array_equal(picks, picks_l)
+        assert np.array_equal(local.places, place[picks])
