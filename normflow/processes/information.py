@@ -641,8 +641,8 @@ def _quiet(
                     limit = -math.inf  # the coalition's handlers may have scheduled an event
         tally[key] += total - tallied
         if last:
-            if end:
-                env._now = float(times[end - 1])
+            # the clock stays at the last success: the failed contacts after it
+            # change nothing, and other participants may be due before them
             return
 
 
