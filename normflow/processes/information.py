@@ -90,6 +90,7 @@ class ContactBook:
         self.cut_local = self.cut_partner + local_share
         n_lg = self.n_lg = len(w.lg_ids)
         placed = self.loc >= 0
+        self.all_placed = bool(placed.all())
         self.at_locality, self.loc_start, self.loc_count = _index(self.loc[placed], groups[placed], n_lg)
         self.state = w.group_state[groups]
         # a state's pool of partners; a state with fewer than two groups of the
@@ -156,9 +157,10 @@ class ContactBook:
         seeker = self.seekers(k)
         if places is None:
             lg = self.loc[k]
+        elif self.all_placed:
+            lg = places
         else:
-            lg = places.copy()
-            lg[lg == self.n_lg] = -1
+            lg = np.where(places == self.n_lg, -1, places)
         r = rng.random(size)
         partner = np.full(size, -2, dtype=np.int64)  # -2: not decided yet
         integers = rng.integers
@@ -189,8 +191,14 @@ class ContactBook:
         at = np.flatnonzero(partner == -2)
         if len(at):
             # one state: the same bounds, as an array like the state's lookup gives
-            st = np.full(len(at), self.state[0]) if self.one_state else self.state[k[at]]
-            j = self.pool_start[st] + integers(0, self.pool_count[st])
+            if self.one_state:
+                # one pool for all: its size as one bound (numpy draws a bounded
+                # integer the same way, one by one, for one bound or an array)
+                s0 = self.state[0]
+                j = int(self.pool_start[s0]) + integers(0, int(self.pool_count[s0]), len(at))
+            else:
+                st = self.state[k[at]]
+                j = self.pool_start[st] + integers(0, self.pool_count[st])
             if self.pool_run:
                 if self.any_whole:
                     j = np.where(j >= len(self.groups), j - len(self.groups), j)
