@@ -364,10 +364,11 @@ def information_exchange(sim: RunContext, issue: int, inline: Callable[[float], 
             success=outcome[handled] > FAILED,
         )
 
-    def cross(t: float, g: int, h: int, crossing: str) -> None:
+    def cross(t: float, g: int, h: int, crossing: str) -> bool:
+        # whether an event was published (two groups already in one coalition: none)
         merged = w.merge(g, h)
         if merged is None:
-            return
+            return False
         root, formed, size = merged
         name = w.coalition_names[root]
         if formed:
@@ -388,6 +389,7 @@ def information_exchange(sim: RunContext, issue: int, inline: Callable[[float], 
                     t=t, coalition=name, joiner=group_ids[h], size=size, issue=issue_id, crossing=crossing
                 )
             )
+        return True
 
     if not wants_contact:
         # nobody hears of a contact: the quiet loop, over successes only
@@ -503,8 +505,8 @@ def information_exchange(sim: RunContext, issue: int, inline: Callable[[float], 
                     if columns is not None:
                         trace_rows(counted, traced, i + 1)
                         traced = i + 1
-                    cross(t, g, h, "border" if what == ACROSS_BORDER else "nationality")
-                    limit = -math.inf  # the coalition's handlers may have scheduled an event
+                    if cross(t, g, h, "border" if what == ACROSS_BORDER else "nationality"):
+                        limit = -math.inf  # the coalition's handlers may have scheduled an event
         if columns is not None:
             trace_rows(counted, traced, len(times))
             hand_over(block, len(times))
@@ -532,7 +534,7 @@ def _quiet(
     book: ContactBook,
     chunk: int,
     held: tuple[np.ndarray, ...],
-    cross: Callable[[float, int, int, str], None],
+    cross: Callable[[float, int, int, str], bool],
 ) -> Generator[float, float, None]:
     """Information exchange when nobody hears of a contact (no trace, no
     handler): the same draws and the same changes as the loop above, but
@@ -645,8 +647,8 @@ def _quiet(
                     commitment[h] = b + influence * (a - b)
                 if what >= ACROSS_BORDER:
                     env._now = s
-                    cross(s, g, h, "border" if what == ACROSS_BORDER else "nationality")
-                    limit = -math.inf  # the coalition's handlers may have scheduled an event
+                    if cross(s, g, h, "border" if what == ACROSS_BORDER else "nationality"):
+                        limit = -math.inf  # the coalition's handlers may have scheduled an event
         tally[key] += total - tallied
         if last:
             # the clock stays at the last success: the failed contacts after it
