@@ -393,7 +393,7 @@ def information_exchange(sim: RunContext, issue: int, inline: Callable[[float], 
 
     if not wants_contact:
         # nobody hears of a contact: the quiet loop, over successes only
-        yield from _quiet(sim, groups, clock, book, chunk, held, cross)
+        yield from _quiet(sim, groups, clock, book, chunk, held, cross, inline)
         return
 
     while True:
@@ -535,6 +535,7 @@ def _quiet(
     chunk: int,
     held: tuple[np.ndarray, ...],
     cross: Callable[[float, int, int, str], bool],
+    inline: Callable[[float], float | None] | None,
 ) -> Generator[float, float, None]:
     """Information exchange when nobody hears of a contact (no trace, no
     handler): the same draws and the same changes as the loop above, but
@@ -624,7 +625,13 @@ def _quiet(
                         # another participant or a SimPy event is due first: hand over
                         tally[key] += ahead - tallied
                         tallied = ahead
-                        bound = yield s
+                        # campaigns and sharing due first run from here when they can
+                        due = None if inline is None else inline(s)
+                        if due is None:
+                            bound = yield s
+                        else:
+                            bound = due
+                            env._now = s
                     limit = min(bound, heap[0][0], until) if heap else min(bound, until)
                 a = info[g]
                 b = info[h]
