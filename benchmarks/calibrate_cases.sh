@@ -6,8 +6,11 @@ set -euo pipefail
 OUT=${1:-calibrations}
 mkdir -p "$OUT"
 
+# kitakyushu-dalian, re-run on the decision-round model (Japan's aid round): 5 generations. On the shared
+# machine the run was stopped during generation 5 and its outputs written from the 5 stored generations
+# with the same command and --resume (--generations 5).
 nice -n 19 normflow calibrate kitakyushu-dalian --params kitakyushu-dalian \
-    --population 60 --generations 7 --replications 4 --distance max --workers 2 --out "$OUT/kitakyushu-dalian"
+    --population 60 --generations 5 --replications 4 --distance max --workers 2 --out "$OUT/kitakyushu-dalian"
 python benchmarks/ship_posterior.py "$OUT/kitakyushu-dalian" kitakyushu-dalian
 
 nice -n 19 normflow calibrate niigata-harbin --params niigata-harbin \
