@@ -370,41 +370,16 @@ class Driver:
 
     def inline(self, k: int) -> Callable[[float], float | None]:
         """The catch-up of the participant at position ``k`` (see the class)."""
-        env = self._env
-        heap = env.heap
-        times, steps, called = self._times, self._steps, self._called
-        inf = math.inf
 
         def catch_up(t: float) -> float | None:
             if not self._ready:
                 return None  # the participants are still announcing their first ticks
-            if len(times) != 3:
-                return self._catch_up(k, t)
-            # one issue's three participants, written out: the two others, in order
-            o1, o2 = (1, 2) if k == 0 else (0, 2) if k == 1 else (0, 1)
-            while True:
-                # the earliest other participant j (the first of equals) and the other one
-                x = times[o1]
-                y = times[o2]
-                if x <= y:
-                    j, u, v = o1, x, y
-                else:
-                    j, u, v = o2, y, x
-                if u > t or (u == t and j > k):
-                    # participant k is due first: SimPy's schedule permitting, it goes on
-                    if heap and t >= heap[0][0]:
-                        return None
-                    return u
-                if not called[j] or (heap and u >= heap[0][0]):
-                    return None  # a resumed participant or a SimPy event: the driver's turn
-                env._now = u
-                nxt = steps[j](t if t < v else v)
-                times[j] = inf if nxt is None else nxt
+            return self._catch_up(k, t)
 
         return catch_up
 
     def _catch_up(self, k: int, t: float) -> float | None:
-        """``inline(k)(t)`` for any number of participants."""
+        """``inline(k)(t)`` once every participant has announced its first tick."""
         times, steps, called = self._times, self._steps, self._called
         env = self._env
         heap = env.heap
