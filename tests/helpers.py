@@ -76,6 +76,44 @@ def scenario(**changes: Any):
     return scenario_from_dict(data)
 
 
+def diet_window(
+    *,
+    end: str = "1992-12-31",
+    visit: str = "1991-06-01",
+    strength: float = 2.0,
+    threshold: float = 0.45,
+    coupling_days: float = 60.0,
+    **processes: Any,
+) -> dict[str, Any]:
+    """A scenario (as a dict, to vary further) whose Diet sits all year and
+    whose politics stream is national support alone (0.3, not raised by
+    campaigns) under ``threshold``, until a state visit on ``visit`` adds
+    ``0.1 * strength``: the visit opens the window, the streams decide when it
+    is used (``coupling_days``). ``processes`` adds process sections."""
+    data = copy.deepcopy(BASE)
+    data["scenario"]["end"] = end
+    data["states"][0]["legislature"] = {
+        "name": "Diet",
+        "ordinary_session": {"month": 1, "day": 2, "days": 360},
+        "extraordinary_sessions": [],
+    }
+    data["events"] = [
+        {"date": visit, "category": "state_visit", "state": "korea", "target": "japan", "strength": strength}
+    ]
+    data["processes"] = {
+        "agenda": {
+            "problem_threshold": 0.0,
+            "policy_hazard": 1.0,
+            "politics_public_weight": 1.0,
+            "politics_threshold": threshold,
+            "coupling_days": coupling_days,
+        },
+        "accountability": {"national_support_gain": 0.0},
+        **processes,
+    }
+    return data
+
+
 def run(scen, seed: int = 1, **kwargs: Any):
     kwargs.setdefault("autoload", False)
     return Simulation(scen, seed, **kwargs).run()

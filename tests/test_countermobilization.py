@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers import BASE, scenario
+from helpers import BASE, diet_window, scenario
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -304,36 +304,10 @@ def agenda_by_margin(counter: dict[str, Any]):
     """Politics is national support alone; the agenda waits for a window the
     streams open, then for entrepreneurs to couple them (``coupling_days``);
     opponents roused by resolutions weigh on the politics stream."""
-    data = copy.deepcopy(BASE)
-    data["scenario"]["end"] = "1996-12-31"
-    data["states"][0]["legislature"] = {
-        "name": "Diet",
-        "ordinary_session": {"month": 1, "day": 2, "days": 360},
-        "extraordinary_sessions": [],
-    }
+    data = diet_window(end="1996-12-31", visit="1992-06-01", threshold=0.7, counter=counter)
     data["states"][0]["public_support"] = 0.6
     data["local_governments"]["groups"] = [{"state": "japan", "count": 300, "support": 0.5}]
     data["civil_society"]["populations"] = [{"state": "japan", "count": 40}, OPPONENTS]
-    data["events"] = [
-        {
-            "date": "1992-06-01",
-            "category": "state_visit",
-            "state": "korea",
-            "target": "japan",
-            "strength": 2.0,
-        }
-    ]
-    data["processes"] = {
-        "agenda": {
-            "problem_threshold": 0.0,
-            "policy_hazard": 1.0,
-            "politics_public_weight": 1.0,
-            "politics_threshold": 0.7,
-            "coupling_days": 60.0,
-        },
-        "accountability": {"national_support_gain": 0.0},
-        "counter": counter,
-    }
     return scenario_from_dict(data)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers import BASE, scenario
+from helpers import BASE, diet_window, scenario
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -185,35 +185,7 @@ def window(strength: float, coupling_days: float, **processes: Any):
     """A Diet that sits all year; the politics stream is national support
     alone, held at 0.3, under a threshold of 0.45, until a state visit on
     1991-06-01 adds ``0.1 * strength``: the visit opens the window."""
-    data = copy.deepcopy(BASE)
-    data["scenario"]["end"] = "1992-12-31"
-    data["states"][0]["legislature"] = {
-        "name": "Diet",
-        "ordinary_session": {"month": 1, "day": 2, "days": 360},
-        "extraordinary_sessions": [],
-    }
-    data["events"] = [
-        {
-            "date": "1991-06-01",
-            "category": "state_visit",
-            "state": "korea",
-            "target": "japan",
-            "strength": strength,
-        }
-    ]
-    agenda = {
-        "problem_threshold": 0.0,
-        "policy_hazard": 1.0,
-        "politics_public_weight": 1.0,
-        "politics_threshold": 0.45,
-        "coupling_days": coupling_days,
-    }
-    data["processes"] = {
-        "agenda": agenda,
-        "accountability": {"national_support_gain": 0.0},
-        **processes,
-    }
-    return scenario_from_dict(data)
+    return scenario_from_dict(diet_window(strength=strength, coupling_days=coupling_days, **processes))
 
 
 def agenda_day(s, seed: int) -> float | None:

@@ -281,41 +281,14 @@ def test_each_milestone_publishes_an_event_caused_by_the_decision_that_reached_i
 
 def visit_window(authority: float):
     """test_diet's window: a Diet that sits all year; politics is national
-    support (0.3) under a threshold of 0.45 until a state visit of strength 3
-    adds 0.3: the visit opens the window, the margin decides how soon it is
+    support (0.3) under a threshold of 0.45 until a state visit of strength 2
+    adds 0.2: the visit opens the window, the margin decides how soon it is
     used. International support 0.3 with ``authority`` moral authority."""
-    import copy
-
-    from helpers import BASE
+    from helpers import diet_window
 
     from normflow.scenario import scenario_from_dict
 
-    data = copy.deepcopy(BASE)
-    data["scenario"]["end"] = "1992-12-31"
-    data["states"][0]["legislature"] = {
-        "name": "Diet",
-        "ordinary_session": {"month": 1, "day": 2, "days": 360},
-        "extraordinary_sessions": [],
-    }
-    data["events"] = [
-        {
-            "date": "1991-06-01",
-            "category": "state_visit",
-            "state": "korea",
-            "target": "japan",
-            "strength": 2.0,
-        }
-    ]
-    data["processes"] = {
-        "agenda": {
-            "problem_threshold": 0.0,
-            "policy_hazard": 1.0,
-            "politics_public_weight": 1.0,
-            "politics_threshold": 0.45,
-            "coupling_days": 60.0,
-        },
-        "accountability": {"national_support_gain": 0.0},
-    }
+    data = diet_window()
     data["plugins"] = {"norm_cascade": {"initial_support": 0.3, "moral_authority": authority}}
     return scenario_from_dict(data)
 
