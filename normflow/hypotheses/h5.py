@@ -79,17 +79,19 @@ class H5(Design):
     def analyze(self, scenario: str, data: dict[str, pd.DataFrame], horizon: np.ndarray) -> Analysis:
         effects, arms = [], []
         poor, rich = f"x{self.resources[0]:g}", f"x{self.resources[-1]:g}"
+
+        def with_minus_without(values: dict) -> dict:
+            """Per resource level (``x<level>``): the with arm less the without arm."""
+            return {
+                f"x{r:g}": values[f"with, resources x{r:g}"] - values[f"without, resources x{r:g}"]
+                for r in self.resources
+            }
+
         for _, milestone, _ in CASES[scenario].outcomes():
             y = {a: reached(f, milestone) for a, f in data.items()}
             d = {a: days_to(f, milestone, horizon) for a, f in data.items()}
-            share_effect = {
-                f"x{r:g}": y[f"with, resources x{r:g}"] - y[f"without, resources x{r:g}"]
-                for r in self.resources
-            }
-            days_effect = {
-                f"x{r:g}": d[f"with, resources x{r:g}"] - d[f"without, resources x{r:g}"]
-                for r in self.resources
-            }
+            share_effect = with_minus_without(y)
+            days_effect = with_minus_without(d)
             effects.append(
                 self._effect(
                     scenario,
@@ -128,10 +130,7 @@ class H5(Design):
         # what the coalition can do at all: the campaigns its groups run (the
         # ones local government pays for included), as a log ratio with / without
         runs = {a: np.log1p(column(f, "counts.campaign", 0.0)) for a, f in data.items()}
-        activity = {
-            f"x{r:g}": runs[f"with, resources x{r:g}"] - runs[f"without, resources x{r:g}"]
-            for r in self.resources
-        }
+        activity = with_minus_without(runs)
         effects.append(
             self._effect(
                 scenario,
