@@ -550,7 +550,11 @@ class ExogenousEvent(Event):
 @_event
 class PhaseChanged(Event):
     """Generic phase change of a plugin's state machine (e.g. the spiral
-    model's phases). ``machine`` names the machine, ``subject`` its owner."""
+    model's phases). ``machine`` names the machine, ``subject`` its owner.
+
+    The run records the milestone ``machine.phase:subject`` the first time
+    it happens; a machine of the whole system rather than of one actor (the
+    norm cascade) leaves ``subject`` empty and reaches ``machine.phase``."""
 
     kind: ClassVar[str] = "phase_changed"
     label: ClassVar[str] = "a mechanism changed phase"

@@ -553,7 +553,14 @@ class Simulation:
         sub(ev.NegotiationPhaseChanged, on_phase)
         sub(ev.AgreementReached, lambda e: reach(f"agreement_reached:{e.negotiation}", e.t))
         sub(ev.PolicyChanged, lambda e: reach(f"policy_changed:{e.state}", e.t))
-        sub(ev.PhaseChanged, lambda e: reach(f"{e.machine}.{e.phase}:{e.subject}", e.t))
+
+        def on_machine_phase(e: ev.PhaseChanged) -> None:
+            # a machine owned by one actor reaches ``machine.phase:subject``;
+            # a system-wide machine (empty subject) reaches ``machine.phase``
+            head = f"{e.machine}.{e.phase}"
+            reach(f"{head}:{e.subject}" if e.subject else head, e.t)
+
+        sub(ev.PhaseChanged, on_machine_phase)
         sub(ev.ChannelUsed, lambda e: reach(f"channel_used:{e.channel}", e.t))
 
     # -- the public face of a run (for processes and plugins) --------------------

@@ -48,10 +48,12 @@ The rule, as normflow runs it:
   before the agenda reaches the cascade.
 
 Each milestone publishes a ``PhaseChanged`` event (``machine``
-``"norm_cascade"``, ``subject`` the state whose decision moved the support,
-``phase`` ``"tipping"`` or ``"internalization"``) whose cause is that
-decision's event, so ``normflow explain TRACE norm_cascade.tipping`` follows
-it back.
+``"norm_cascade"``, ``phase`` ``"tipping"`` or ``"internalization"``, and an
+empty ``subject``: the cascade belongs to the whole system, so the event
+reaches the one milestone ``norm_cascade.tipping``, not a second one per
+state) whose cause is the national decision that moved the support, so
+``normflow explain TRACE norm_cascade.tipping`` follows it back to the state
+that tipped it.
 
 Metrics: ``norm_cascade.support`` (``S`` at the end), ``support_mean`` (its
 time average over the run), ``adopters`` and ``agenda_states`` (how many
@@ -151,13 +153,13 @@ class NormCascade:
         if self.tipped_at is None and self.support >= cfg.tipping_threshold:
             self.tipped_at = t
             self.sim.reach_milestone("norm_cascade.tipping", t)
-            self._publish(t, state, issue, "tipping", "emergence", cause)
+            self._publish(t, issue, "tipping", "emergence", cause)
         if self.internalized_at is None and self.support >= cfg.internalization_threshold:
             self.internalized_at = t
             self.sim.reach_milestone("norm_cascade.internalization", t)
-            self._publish(t, state, issue, "internalization", "cascade", cause)
+            self._publish(t, issue, "internalization", "cascade", cause)
 
-    def _publish(self, t: float, state: str, issue: str, phase: str, previous: str, cause: int) -> None:
+    def _publish(self, t: float, issue: str, phase: str, previous: str, cause: int) -> None:
         """The milestone as an event, caused by the national decision that
         moved the support. Published from a process of its own at the same
         time, once the decision's event has reached every listener (the trace
@@ -170,7 +172,7 @@ class NormCascade:
                 normflow.events.PhaseChanged(
                     t=t,
                     machine="norm_cascade",
-                    subject=state,
+                    subject="",
                     issue=issue,
                     phase=phase,
                     previous=previous,
