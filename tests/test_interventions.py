@@ -140,16 +140,27 @@ def test_without_local_resolutions_assemblies_are_silent_and_pressure_still_flow
 
 
 @pytest.mark.parametrize("scale", [0.25, 4.0])
-def test_resource_scale_multiplies_every_groups_resources_and_campaigns_follow(minimal, scale):
-    _, base, _ = run(minimal)
-    _, result, _ = run(minimal, Interventions(resource_scale=scale))
-    scaled = Simulation(minimal, 3, autoload=False, interventions=Interventions(resource_scale=scale)).world
-    plain = Simulation(minimal, 3, autoload=False).world
+def test_resource_scale_multiplies_every_groups_resources_and_campaigns_follow(scale):
+    # without costs, campaigns come at a rate proportional to resources (elasticity 1)
+    free = load_scenario("minimal", overrides={"processes.costs.enabled": False})
+    _, base, _ = run(free)
+    _, result, _ = run(free, Interventions(resource_scale=scale))
+    scaled = Simulation(free, 3, autoload=False, interventions=Interventions(resource_scale=scale)).world
+    plain = Simulation(free, 3, autoload=False).world
     assert scaled.group_resources == pytest.approx(plain.group_resources * scale)
     assert scaled.coalition_resources == pytest.approx(plain.coalition_resources * scale)
-    # campaigns come at a rate proportional to resources (elasticity 1)
     ratio = result.counts["campaign"] / base.counts["campaign"]
     assert ratio == pytest.approx(scale, rel=0.15)
+
+
+def test_with_costs_a_poor_coalition_campaigns_less_than_in_proportion(minimal):
+    """Costs (minimal's default): campaigns spend resources that replenish at a
+    fixed rate, so a coalition with a quarter of the resources overspends and
+    stalls, campaigning less than a quarter as often."""
+    assert minimal.processes.costs.enabled
+    _, base, _ = run(minimal)
+    _, poor, _ = run(minimal, Interventions(resource_scale=0.25))
+    assert poor.counts["campaign"] / base.counts["campaign"] < 0.25 * 0.85
 
 
 @pytest.mark.parametrize("bad", [-1.0, 101.0, "x", True])
