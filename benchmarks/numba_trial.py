@@ -31,7 +31,14 @@ import numpy as np
 
 from normflow.bench import information_scenario
 from normflow.clocks import AggregatedClock
-from normflow.processes.information import CACHE_BYTES, CACHE_CHUNK, LIKE_MINDED, ContactBook
+from normflow.processes.information import (
+    CACHE_BYTES,
+    CACHE_CHUNK,
+    LIKE_MINDED,
+    STATE_BYTES,
+    ContactBook,
+    _held,
+)
 from normflow.rng import Streams
 from normflow.world import World
 
@@ -69,8 +76,8 @@ def python_loop(world, blocks, p) -> float:
     info = memoryview(world.group_info)
     commitment = memoryview(world.group_commitment)
     pooled = memoryview(world.coalition_info)
-    held = (world.group_info, world.group_commitment, world.coalition_info)
-    chunk = CACHE_CHUNK if len(info) * 24 > CACHE_BYTES else 1 << 30
+    held = _held(world)  # the world's rows of exchange state, gathered whole
+    chunk = CACHE_CHUNK if len(info) * STATE_BYTES > CACHE_BYTES else 1 << 30
     transfer, influence = p.transfer, p.influence
     cpu = time.process_time()
     for g_all, h_all, times in blocks:
@@ -79,8 +86,8 @@ def python_loop(world, blocks, p) -> float:
         for lo in range(0, n, chunk):
             if chunk < n:
                 for column in held:
-                    column.take(g_all[lo : lo + chunk])
-                    column.take(h_all[lo : lo + chunk])
+                    column.take(g_all[lo : lo + chunk], axis=0)
+                    column.take(h_all[lo : lo + chunk], axis=0)
             for _s, g, h, what in zip(
                 *(x[lo : lo + chunk] for x in lists), repeat(LIKE_MINDED), strict=False
             ):

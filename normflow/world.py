@@ -261,8 +261,18 @@ class World:
         self.group_ids = ids
         self.group_index = {x: i for i, x in enumerate(ids)}
         self.group_resources = cat["resources"].astype(float)
-        self.group_info = cat["info"].astype(float)
-        self.group_commitment = cat["commitment"].astype(float)
+        n = len(ids)
+        # The three columns that every contact reads and writes (a group's
+        # information and commitment, its coalition's pooled information, kept
+        # at the root), side by side: one row of 24 bytes per group, views of
+        # which are the world's float arrays. At 10^5 groups and more the state
+        # no longer fits in the core's cache, and a contact then fetches one
+        # line per group instead of three. The values are the same either way.
+        self._exchange = np.empty((n, 3))
+        self.group_info = self._exchange[:, 0]
+        self.group_commitment = self._exchange[:, 1]
+        self.group_info[:] = cat["info"]
+        self.group_commitment[:] = cat["commitment"]
         self.group_locality = cat["locality"].astype(np.int64)
         self.group_state = cat["state"].astype(np.int64)
         self.group_issue = cat["issue"].astype(np.int64)
@@ -270,7 +280,6 @@ class World:
         self.group_nationality = cat["nationality"].astype(np.int64)
         self.group_ngo = cat["ngo"].astype(bool)
         self.nationalities = list(nat_codes)
-        n = len(ids)
         self.group_ties: list[list[int]] = [[] for _ in range(n)]
         for tie in s.ties:
             a, b = self.group_index[tie.a], self.group_index[tie.b]
@@ -281,7 +290,8 @@ class World:
         # contact and campaign, and numpy's scalar indexing would cost 3-4x more
         self._parent: list[int] = list(range(n))
         self.coalition_size = np.ones(n, dtype=np.int64)
-        self.coalition_info = self.group_info.copy()
+        self.coalition_info = self._exchange[:, 2]
+        self.coalition_info[:] = self.group_info
         self.coalition_resources = self.group_resources.copy()
         self.coalition_names: dict[int, str] = {}
         self._coalition_serial = 0

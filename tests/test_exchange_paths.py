@@ -132,3 +132,37 @@ def test_locality_clock_draws_what_the_plain_clock_draws():
         assert np.array_equal(gaps, gaps_l)
         assert np.array_equal(picks, picks_l)
         assert np.array_equal(local.places, place[picks])
+
+
+def test_exchange_state_is_one_row_per_group():
+    # information, commitment and pooled information side by side: a contact
+    # fetches one row per group, and the gather ahead of the loop takes rows
+    world = World(information_scenario(300, years=1.0), Streams(1)("world"))
+    rows = world._exchange
+    assert rows.shape == (len(world.group_ids), 3) and rows.flags.c_contiguous
+    assert world.group_info.base is rows and world.group_info.strides == (24,)
+    assert np.array_equal(world.coalition_info, world.group_info)  # pools start as the groups' own
+    world.group_commitment[7] = 0.25
+    world.coalition_info[7] = 2.5
+    assert rows[7, 1:].tolist() == [0.25, 2.5]
+    held = information._held(world)
+    assert len(held) == 1 and held[0] is rows
+    # an array put in its place (a plugin may) is gathered as a column of its own
+    world.group_info = world.group_info.copy()
+    held = information._held(world)
+    assert len(held) == 3 and held[0] is world.group_info and held[1] is world.group_commitment
+
+
+@pytest.mark.parametrize("cache_bytes", [0, information.CACHE_BYTES])
+def test_gathering_rows_ahead_changes_nothing(cache_bytes, monkeypatch):
+    # CACHE_BYTES 0: every population gathers its contacts' rows in chunks, as
+    # large ones do; the state after the run is the state without the gathers
+    monkeypatch.setattr(information, "CACHE_BYTES", cache_bytes)
+    quiet = _run(information_scenario(300, years=2.0), 3, listen=False)
+    loud = _run(information_scenario(300, years=2.0), 3, listen=True)
+    monkeypatch.setattr(information, "CACHE_BYTES", 1 << 40)
+    plain = _run(information_scenario(300, years=2.0), 3, listen=False)
+    for name in STATE:
+        assert np.array_equal(quiet[0][name], plain[0][name]), name
+        assert np.array_equal(loud[0][name], plain[0][name]), name
+    assert quiet[1] == loud[1] == plain[1]

@@ -44,6 +44,8 @@ DAYS_PER_YEAR = 365.25
 #: their next contacts gathered in bulk, CACHE_CHUNK contacts at a time.
 CACHE_BYTES = 1 << 20
 CACHE_CHUNK = 1024
+#: Bytes of state a contact reads per group (information, commitment, pooled information).
+STATE_BYTES = 24
 
 # What a drawn contact leads to (one small int per contact, computed per block).
 NO_PARTNER = -1
@@ -246,6 +248,18 @@ class LocalityClock(AggregatedClock):
         return kept[0]
 
 
+def _held(w: World) -> tuple[np.ndarray, ...]:
+    """What a contact reads, to be gathered ahead of the scalar loop: the
+    world's rows of exchange state (``World._exchange``: information,
+    commitment and pooled information side by side), one gather of whole
+    rows, while the three columns are still views of them; else each column."""
+    rows = getattr(w, "_exchange", None)
+    columns = (w.group_info, w.group_commitment, w.coalition_info)
+    if rows is not None and all(c.base is rows for c in columns):
+        return (rows,)
+    return columns
+
+
 def _compact(a: np.ndarray) -> np.ndarray:
     """An index array in 32 bits when its values allow it (the same values)."""
     if a.dtype == np.int64 and (len(a) == 0 or (a.min() >= -(2**31) and a.max() < 2**31)):
@@ -320,13 +334,13 @@ def information_exchange(sim: RunContext, issue: int, inline: Callable[[float], 
     # contact every read would wait on memory. Gathering the state of the next
     # contacts with numpy first (many reads in flight at once) brings it into
     # the cache for the scalar loop; chunks are small enough to stay there.
-    held = (w.group_info, w.group_commitment, w.coalition_info)
-    chunk = CACHE_CHUNK if len(groups) * 8 * len(held) > CACHE_BYTES else BLOCK
+    held = _held(w)
+    chunk = CACHE_CHUNK if len(groups) * STATE_BYTES > CACHE_BYTES else BLOCK
 
     def touch(seekers: np.ndarray, others: np.ndarray) -> None:
         for column in held:
-            column.take(seekers)
-            column.take(others)
+            column.take(seekers, axis=0)
+            column.take(others, axis=0)
 
     # A columnar trace takes the contacts of a block at its end, in one call. The
     # rows' sequence numbers are taken at the moment the contacts happen (before
@@ -616,7 +630,7 @@ def _quiet(
             if chunk < n:
                 both = pairs[2 * lo : 2 * (lo + chunk)]
                 for column in held:
-                    column.take(both)
+                    column.take(both, axis=0)
             # the kinds of the chunk's successes (an endless repeat when all are alike)
             what_chunk = whats if kinds is None else whats[lo : lo + chunk]  # type: ignore[index]
             for s, g, h, ahead, what in zip(*(x[lo : lo + chunk] for x in lists), what_chunk, strict=False):
