@@ -264,11 +264,13 @@ class World:
         n = len(ids)
         # The three columns that every contact reads and writes (a group's
         # information and commitment, its coalition's pooled information, kept
-        # at the root), side by side: one row of 24 bytes per group, views of
-        # which are the world's float arrays. At 10^5 groups and more the state
-        # no longer fits in the core's cache, and a contact then fetches one
-        # line per group instead of three. The values are the same either way.
-        self._exchange = np.empty((n, 3))
+        # at the root), side by side: one row per group, views of which are the
+        # world's float arrays. At 10^5 groups and more the state no longer fits
+        # in the core's cache, and a contact then fetches one cache line per
+        # group instead of three; the row is padded to 32 bytes (the fourth
+        # column is unused) so that no row straddles two lines. The values are
+        # the same whatever the layout.
+        self._exchange = np.zeros((n, 4))
         self.group_info = self._exchange[:, 0]
         self.group_commitment = self._exchange[:, 1]
         self.group_info[:] = cat["info"]

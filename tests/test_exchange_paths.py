@@ -126,6 +126,7 @@ def test_locality_clock_draws_what_the_plain_clock_draws():
     plain = information.AggregatedClock(rates, np.random.default_rng(11))
     local = information.LocalityClock(rates, np.random.default_rng(11), place, by_place)
     assert plain._reject and local._reject
+    assert local._place.dtype == np.int16  # 41 places: 16 bits (the same values)
     for _ in range(6):
         gaps, picks = plain.draw()
         gaps_l, picks_l = local.draw()
@@ -139,12 +140,12 @@ def test_exchange_state_is_one_row_per_group():
     # fetches one row per group, and the gather ahead of the loop takes rows
     world = World(information_scenario(300, years=1.0), Streams(1)("world"))
     rows = world._exchange
-    assert rows.shape == (len(world.group_ids), 3) and rows.flags.c_contiguous
-    assert world.group_info.base is rows and world.group_info.strides == (24,)
+    assert rows.shape == (len(world.group_ids), 4) and rows.flags.c_contiguous
+    assert world.group_info.base is rows and world.group_info.strides == (32,)
     assert np.array_equal(world.coalition_info, world.group_info)  # pools start as the groups' own
     world.group_commitment[7] = 0.25
     world.coalition_info[7] = 2.5
-    assert rows[7, 1:].tolist() == [0.25, 2.5]
+    assert rows[7, 1:3].tolist() == [0.25, 2.5]
     held = information._held(world)
     assert len(held) == 1 and held[0] is rows
     # an array put in its place (a plugin may) is gathered as a column of its own
