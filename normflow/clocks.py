@@ -370,11 +370,41 @@ class Driver:
 
     def inline(self, k: int) -> Callable[[float], float | None]:
         """The catch-up of the participant at position ``k`` (see the class)."""
+        times, steps, called = self._times, self._steps, self._called
+        env = self._env
+        heap = env.heap
+        inf = math.inf
+        others: list[int] = []  # the other positions, known once every participant has announced
 
         def catch_up(t: float) -> float | None:
-            if not self._ready:
-                return None  # the participants are still announcing their first ticks
-            return self._catch_up(k, t)
+            if not others:
+                if not self._ready:
+                    return None  # the participants are still announcing their first ticks
+                others.extend(i for i in range(len(times)) if i != k)
+                if not others:
+                    return inf if not heap or t < heap[0][0] else None
+            if len(others) != 2:
+                return self._catch_up(k, t)
+            # two others (one issue: exchange, sharing, campaigns): the loop of
+            # _catch_up with the search for the earliest written out
+            a, b = others
+            while True:
+                x = times[a]
+                y = times[b]
+                # the earliest other participant j (the first of equals) and the next one
+                if x <= y:
+                    j, u, v = a, x, y
+                else:
+                    j, u, v = b, y, x
+                if u > t or (u == t and j > k):
+                    if heap and t >= heap[0][0]:
+                        return None
+                    return u
+                if not called[j] or (heap and u >= heap[0][0]):
+                    return None
+                env._now = u
+                nxt = steps[j](t if t < v else v)
+                times[j] = inf if nxt is None else nxt
 
         return catch_up
 
