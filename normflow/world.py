@@ -291,6 +291,11 @@ class World:
         # links are a Python list: a find is a few list reads, called on every
         # contact and campaign, and numpy's scalar indexing would cost 3-4x more
         self._parent: list[int] = list(range(n))
+        # coalition_roots() as last computed, and the count of merges it reflects: roots
+        # change only when coalitions merge (path compression moves no root)
+        self._merges = 0
+        self._roots: np.ndarray | None = None
+        self._roots_at = -1
         self.coalition_size = np.ones(n, dtype=np.int64)
         self.coalition_info = self._exchange[:, 2]
         self.coalition_info[:] = self.group_info
@@ -333,13 +338,17 @@ class World:
 
     def coalition_roots(self) -> np.ndarray:
         """The coalition root of every group at once (vectorized find, by
-        pointer jumping): ``roots[g] == coalition_of(g)``."""
-        roots = np.array(self._parent, dtype=np.int64)
-        while True:
-            up = roots[roots]
-            if np.array_equal(up, roots):
-                return roots
-            roots = up
+        pointer jumping): ``roots[g] == coalition_of(g)``. Computed again only
+        after a merge; the caller gets its own copy."""
+        if self._roots_at != self._merges or self._roots is None:
+            roots = np.array(self._parent, dtype=np.int64)
+            while True:
+                up = roots[roots]
+                if np.array_equal(up, roots):
+                    break
+                roots = up
+            self._roots, self._roots_at = roots, self._merges
+        return self._roots.copy()
 
     def in_coalition(self, g: int) -> bool:
         return self.coalition_size[self.coalition_of(g)] > 1
@@ -357,6 +366,7 @@ class World:
         if sa < sb:
             ra, rb = rb, ra
         self._parent[rb] = ra
+        self._merges += 1
         size[ra] = sa + sb
         self.coalition_info[ra] += self.coalition_info[rb]
         self.coalition_resources[ra] += self.coalition_resources[rb]

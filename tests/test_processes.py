@@ -329,3 +329,22 @@ def test_opponents_counter_campaign_lowers_public_support():
         return r.final["states"]["japan"]["suffrage"]["public_support"]
 
     assert support("opponent") < 0.3 < support("supporter")  # 0.3 is the starting support
+
+
+def test_coalition_roots_follow_every_merge_and_each_caller_gets_its_own_copy():
+    sim = Simulation(scenario(), 1)
+    w = sim.world
+    n = len(w.group_ids)
+    assert n >= 4
+    first = w.coalition_roots()
+    assert first.tolist() == list(range(n))
+    first[:] = 0  # a caller's copy: writing to it changes nothing in the world
+    assert w.coalition_roots().tolist() == list(range(n))
+    w.merge(0, 1)
+    w.merge(2, 3)
+    w.merge(1, 3)
+    roots = w.coalition_roots()
+    assert roots.tolist() == [w.coalition_of(g) for g in range(n)]
+    assert len({int(roots[g]) for g in range(4)}) == 1
+    assert w.merge(0, 2) is None  # already one coalition: the roots stay
+    assert w.coalition_roots().tolist() == roots.tolist()
