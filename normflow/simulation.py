@@ -289,9 +289,9 @@ class Simulation:
     def _modifier_register(self, plugin: str) -> Callable[[str, Callable[..., float]], None]:
         def register(kind: str, fn: Callable[..., float]) -> None:
             if kind == "pressure":
-                self._pressure_mods.append(self._guard(plugin, "pressure modifier", fn))
+                self._pressure_mods.append(self._guard(plugin, "pressure modifier", fn, calls=5))
             elif kind == "transition":
-                self._transition_mods.append(self._guard(plugin, "transition modifier", fn))
+                self._transition_mods.append(self._guard(plugin, "transition modifier", fn, calls=4))
             else:
                 raise PluginError(
                     f"plugin '{plugin}' registered a modifier of unknown kind '{kind}' (use 'pressure' or 'transition')"
@@ -303,20 +303,36 @@ class Simulation:
         def register(event_type: type, handler: Callable[..., object], *, fields: bool = False) -> None:
             label = f"handler {getattr(handler, '__name__', repr(handler))} for {getattr(event_type, '__name__', event_type)}"
             try:
-                self.bus.subscribe(event_type, self._guard(plugin, label, handler), fields=fields)
+                # an object handler takes the event; a fields handler at least as many of the
+                # subscribed class's fields as it names (more for a subclass: fields come last)
+                calls = _fields_passed(event_type, handler) if fields else 1
+                self.bus.subscribe(event_type, self._guard(plugin, label, handler, calls), fields=fields)
             except TypeError as exc:
                 raise PluginError(f"plugin '{plugin}': {exc}") from None
 
         return register
 
-    def _guard(self, plugin: str, where: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-        def guarded(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return fn(*args, **kwargs)
-            except PluginRunError:
-                raise
-            except Exception as exc:
-                raise PluginRunError(plugin, where, self.env.now, self.date(self.env.now), exc) from exc
+    def _guard(
+        self, plugin: str, where: str, fn: Callable[..., Any], calls: int | None = None
+    ) -> Callable[..., Any]:
+        """``fn`` wrapped so that an error it raises names the plugin and where
+        (``PluginRunError``). ``calls``: how many positional arguments the
+        engine passes (at least; never keywords), for a wrapper with ``fn``'s
+        own parameters, which costs a third of the general one per call."""
+
+        def fail(exc: Exception) -> PluginRunError:
+            return PluginRunError(plugin, where, self.env.now, self.date(self.env.now), exc)
+
+        guarded = None if calls is None else _exact_guard(fn, fail, calls)
+        if guarded is None:
+
+            def guarded(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    return fn(*args, **kwargs)
+                except PluginRunError:
+                    raise
+                except Exception as exc:
+                    raise fail(exc) from exc
 
         guarded.__name__ = getattr(fn, "__name__", "plugin_callable")
         guarded.__wrapped__ = fn  # type: ignore[attr-defined]  # its signature is fn's (Bus: fields handlers)
@@ -983,3 +999,72 @@ def _seed_label(seed: int | np.random.SeedSequence) -> Any:
 def simulate(scenario: Scenario, seed: int = 0, **kwargs: Any) -> RunResult:
     """Build and run a simulation in one call."""
     return Simulation(scenario, seed, **kwargs).run()
+
+
+#: Factories of ``_exact_guard``'s wrappers, by parameter names and count of defaults.
+_GUARD_FACTORIES: dict[tuple[tuple[str, ...], int], Callable[..., Callable[..., Any]]] = {}
+
+
+def _plain_parameters(fn: Callable[..., Any]) -> list[Any] | None:
+    """``fn``'s parameters when each may be given by position or by name
+    (no ``*args``, ``**kwargs`` or keyword-only ones), else None."""
+    import inspect
+
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is not inspect.Parameter.POSITIONAL_OR_KEYWORD for p in params):
+        return None
+    return params
+
+
+def _fields_passed(event_type: type, handler: Callable[..., Any]) -> int | None:
+    """The fewest field values a fields handler of ``event_type`` is called
+    with (``bus.FieldsHandler``: as many as it names, at most the class's)."""
+    import attrs
+
+    params = _plain_parameters(handler)
+    if params is None or not attrs.has(event_type):
+        return None
+    return min(len(params), len(attrs.fields(event_type)))
+
+
+def _exact_guard(
+    fn: Callable[..., Any], fail: Callable[[Exception], Exception], calls: int
+) -> Callable[..., Any] | None:
+    """A guard with ``fn``'s own parameters (names, defaults): it binds every
+    call exactly as ``fn`` would, and calls ``fn`` with them by position,
+    without packing them in a tuple and a dict. None when ``fn``'s
+    parameters are not plain, or when a call with ``calls`` positional
+    arguments would not bind (the general guard then reports that mistake
+    as the plugin's)."""
+    params = _plain_parameters(fn)
+    if params is None:
+        return None
+    names = tuple(p.name for p in params)
+    defaults = tuple(p.default for p in params if p.default is not p.empty)
+    required = len(names) - len(defaults)
+    if not required <= calls <= len(names) or any(n.startswith("_nf_") for n in names):
+        return None
+    key = (names, len(defaults))
+    factory = _GUARD_FACTORIES.get(key)
+    if factory is None:
+        signature = ", ".join(
+            name if i < required else f"{name}=_nf_d{i - required}" for i, name in enumerate(names)
+        )
+        source = (
+            f"def _nf_make(_nf_fn, _nf_fail, _nf_keep, _nf_any, {''.join(f'_nf_d{i}, ' for i in range(len(defaults)))}):\n"
+            f"    def guarded({signature}):\n"
+            "        try:\n"
+            f"            return _nf_fn({', '.join(names)})\n"
+            "        except _nf_keep:\n"
+            "            raise\n"
+            "        except _nf_any as _nf_exc:\n"
+            "            raise _nf_fail(_nf_exc) from _nf_exc\n"
+            "    return guarded\n"
+        )
+        space: dict[str, Any] = {}
+        exec(compile(source, "<normflow plugin guard>", "exec"), space)
+        factory = _GUARD_FACTORIES[key] = space["_nf_make"]
+    return factory(fn, fail, PluginRunError, Exception, *defaults)

@@ -749,3 +749,37 @@ def test_a_fields_handler_hears_what_an_object_handler_hears_with_or_without_obj
     assert fields.seen == objects.seen
     # (event ids depend on which other kinds are traced; the rest does not)
     assert [row[:5] for row in fields.seen] == [row[:5] for row in alone.seen]
+
+
+def test_the_exact_guard_binds_calls_as_the_plugins_callable_does_and_names_it_on_error():
+    import datetime
+
+    from normflow.simulation import PluginRunError, _exact_guard
+
+    seen: list[tuple[Any, ...]] = []
+
+    def handler(t, group, state, issue, channel="", id=0, causes=()):
+        if group == "bad":
+            raise ValueError("no such group")
+        seen.append((t, group, state, issue, channel, id, causes))
+
+    def fail(exc: Exception) -> Exception:
+        return PluginRunError("demo", "handler", 1.0, datetime.date(2000, 1, 1), exc)
+
+    guarded = _exact_guard(handler, fail, 7)
+    assert guarded is not None
+    guarded(1.0, "g", "s", "i")  # the defaults are the handler's
+    guarded(2.0, "g", "s", "i", "local_government", 5, (1, 2))
+    guarded(3.0, "g", "s", issue="i", id=9)
+    assert seen == [
+        (1.0, "g", "s", "i", "", 0, ()),
+        (2.0, "g", "s", "i", "local_government", 5, (1, 2)),
+        (3.0, "g", "s", "i", "", 9, ()),
+    ]
+    with pytest.raises(PluginRunError) as err:
+        guarded(4.0, "bad", "s", "i")
+    assert isinstance(err.value.__cause__, ValueError)
+    # a call that would not bind, or a callable taking *args: the general guard instead
+    assert _exact_guard(handler, fail, 3) is None
+    assert _exact_guard(handler, fail, 8) is None
+    assert _exact_guard(lambda *values: None, fail, 2) is None
