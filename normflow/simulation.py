@@ -199,6 +199,8 @@ class Simulation:
             self._trace = open_trace(trace, scenario.start, header=header)
         self._chambers: dict[str, agenda.Chamber] = {}
         self._pressure_row: Callable[..., None] | None = None  # set when the bus is fixed
+        self._pressure_heard: bool | None = None  # bus.wants(PressureApplied), once the bus is fixed
+        self._responsiveness = self.scenario.processes.accountability.responsiveness
         self._started = False
         try:
             self._setup()
@@ -788,11 +790,12 @@ class Simulation:
         negative (0 applies nothing), a target that is not a state or an
         issue that is not the scenario's, a time in the past, and when a
         modifier returns such an amount."""
-        stance = self.world.stances.get((target, issue))
+        key = (target, issue)
+        stance = self.world.stances.get(key)
         if (
             stance is None
             or not (0.0 <= amount < math.inf)
-            or not (t >= self.env.now - TIME_TOLERANCE and t < math.inf)
+            or not (t >= self.env._now - TIME_TOLERANCE and t < math.inf)
         ):
             self._bad_pressure(t, target, issue, amount)
         if self._withholds is not None and self._withholds(channel, foreign):
@@ -815,16 +818,20 @@ class Simulation:
             stance.foreign_pressure.add(t, amount)
         gap = stance.commitment - stance.position
         if gap > 0.0:
-            state = self.world.states[self.world.state_index[target]]
-            cost = gap * state.reputation_sensitivity * amount
+            w = self.world
+            cost = gap * w.states[w.state_index[target]].reputation_sensitivity * amount
             stance.reputational_cost += cost
             stance.reputation.add(t, cost)
-            stance.position += min(gap, self.scenario.processes.accountability.responsiveness * cost)
+            step = self._responsiveness * cost
+            stance.position += step if step < gap else gap  # min(gap, step), without the call
         self.tally["pressure_applied"] += 1
-        if self.bus.wants(ev.PressureApplied):
+        heard = self._pressure_heard
+        if heard is None:
+            heard = self.bus.wants(ev.PressureApplied)
+        if heard:
             self._event_ids += 1
-            self._last_pressure[(target, issue)][channel] = self._event_ids
-            self._pressure_by_channel[(target, issue)][channel] += amount
+            self._last_pressure[key][channel] = self._event_ids
+            self._pressure_by_channel[key][channel] += amount
             row = self._pressure_row
             if row is not None:
                 # only the trace listens: a row, no event object
@@ -898,6 +905,7 @@ class Simulation:
         began = time.perf_counter()
         self.bus.freeze()  # processes start on the first step, after this
         self._pressure_row = self.bus.direct(ev.PressureApplied)
+        self._pressure_heard = self.bus.wants(ev.PressureApplied)
         try:
             self.env.run(until=end)
         except PluginRunError as exc:

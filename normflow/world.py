@@ -19,6 +19,7 @@ import numpy as np
 from normflow.scenario import Issue, Legislature, Scenario
 
 LN2 = math.log(2.0)
+_exp = math.exp
 
 #: How well an issue area travels across borders and moves publics.
 #: THEORY.md: bodily harm to the vulnerable and legal equality travel best,
@@ -47,9 +48,15 @@ class Decaying:
         return self.value * math.exp(-LN2 * (t - self.since) / self.half_life)
 
     def add(self, t: float, amount: float) -> float:
-        self.value = self.at(t) + amount
+        # self.at(t) + amount, with at written out (pressure stocks take thousands a run)
+        value = self.value
+        if value == 0.0:
+            value = 0.0
+        else:
+            value = value * _exp(-LN2 * (t - self.since) / self.half_life)
+        self.value = value = value + amount
         self.since = t
-        return self.value
+        return value
 
 
 @attrs.define(slots=True)
