@@ -12,6 +12,7 @@ trace), it hands back a writer, and the process builds no object either.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import attrs
 
@@ -159,6 +160,20 @@ class Bus:
         if len(table) != 1 or table[0] not in self._sinks or not hasattr(table[0], "coded_writer"):
             return None
         return table[0].coded_writer(cls, labels)  # type: ignore[attr-defined]
+
+    def direct_blocks(self, cls: type[Event], labels: dict[str, list[str]]) -> Any | None:
+        """A block writer of class ``cls`` (``start(**columns)``, ``upto(n)``,
+        ``end()``: see ``normflow.trace``) when the only receiver of that class
+        is one sink that takes blocks of rows (either trace); None otherwise.
+        A process that draws its events in blocks gives a block's rows as
+        columns once and says, at each moment another event could reach the
+        trace, how many of them have happened."""
+        table = self._dispatch.get(cls)
+        if table is None:
+            table = self._table(cls)
+        if len(table) != 1 or table[0] not in self._sinks or not hasattr(table[0], "block_writer"):
+            return None
+        return table[0].block_writer(cls, labels)  # type: ignore[attr-defined]
 
     def publish(self, event: Event) -> None:
         """Hand ``event`` to every handler subscribed to its class (or a base

@@ -13,7 +13,10 @@ encoder per field type), which writes exactly the bytes ``json`` would for
 ``event.to_dict()`` plus the date, at a fraction of the cost. The same
 template serves ``row_writer(cls)``, which a process uses to trace an event
 it never builds as an object because nothing but the trace listens
-(``Bus.direct``).
+(``Bus.direct``). A process that draws its events in blocks (information
+exchange) gives a block's rows to ``block_writer(cls, labels)`` as columns
+and says at each moment another event could reach the trace how many of
+them have happened (``upto``): the lines of a block are formatted in bulk.
 
 ``ParquetTrace`` (a path ending in ``.parquet``) is the columnar trace for
 long or large runs: a directory with one plain Parquet file per event kind,
@@ -23,9 +26,8 @@ file (key ``normflow.trace`` of the file's key-value metadata, a JSON
 object ``{"header": ..., "end": ...}``), so each file reads with
 ``pandas.read_parquet`` and the directory with ``pyarrow.dataset``, without
 normflow. Columns are buffered and written once per row group, so memory
-stays flat; a process that draws its events in blocks hands over whole
-columns (``column_writer``), numbering its rows when they happen
-(``reserve``) and handing them over once per block. ``read_trace`` reads
+stays flat; a block writer numbers a block's rows when they happen
+(``reserve``) and hands them over as columns once per block. ``read_trace`` reads
 both formats into the same dictionaries.
 """
 
@@ -250,6 +252,11 @@ class JsonlTrace:
         exec(compile(source, f"<trace coded rows of {cls.__name__}>", "exec"), namespace, scope)
         return scope["write"]
 
+    def block_writer(self, cls: type[Event], labels: dict[str, list[str]]) -> _JsonlBlocks:
+        """Rows of ``cls`` given a block at a time, as columns (see
+        ``_JsonlBlocks``): the lines ``row_writer`` writes, formatted in bulk."""
+        return _JsonlBlocks(self, cls, labels)
+
     def close(self, complete: bool = True, error: str | None = None, t: float | None = None) -> None:
         if self._file.closed:
             return
@@ -260,6 +267,209 @@ class JsonlTrace:
             end["error"] = error
         self._write(end)
         self._file.close()
+
+
+class _JsonlBlocks:
+    """The lines of many events of one class, formatted a block at a time.
+
+    ``start(t=..., field=..., ...)`` gives a block's rows as columns: numpy
+    arrays, or one value for every row; a field named in ``labels`` as integer
+    codes into that list (-1: null). ``upto(n)`` writes the block's rows
+    before row ``n`` that are not written yet; rows never reached are never
+    written. Every line is the one ``row_writer`` would write for the same
+    values: the text of a label, a flag or a one-value column is encoded once
+    and looked up; floats are written by orjson for the whole block where
+    every value lies where its text is ``repr``'s, one by one otherwise. The
+    block's lines are one string; where each line ends is worked out only
+    when a block is written in parts."""
+
+    def __init__(self, trace: JsonlTrace, cls: type[Event], labels: dict[str, list[str]]):
+        self._trace = trace
+        self._fields = list(attrs.fields(cls))
+        self._head = '{"kind":' + _DUMPS(cls.kind)
+        # lists given for several fields (source and target: the same ids) encoded once
+        encoded: dict[int, list[str]] = {}
+        self._labels: dict[str, list[str]] = {}
+        for name, values in labels.items():
+            if id(values) not in encoded:
+                encoded[id(values)] = [
+                    encode_basestring(v) if v.__class__ is str else _DUMPS(v) for v in values
+                ] + ["null"]
+            self._labels[name] = encoded[id(values)]
+        # a looked-up column's texts with the constant text before them written in,
+        # kept per (field, constant): the constant depends on one-value columns
+        self._tables: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+        self._encode = {f.name: _single(f.name, f.type) for f in self._fields}
+        self._put = trace._put
+        self.end()
+
+    def _table(self, key: Any, texts: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The texts of a looked-up column with the constant text before them:
+        key ``(field, constant)``; or of a pair of such columns side by side,
+        key ``(first key, second key)``, indexed by ``first * len(second) + second``."""
+        table = self._tables.get(key)
+        if table is None:
+            first, second = key
+            if isinstance(first, str):
+                joined = [second + x for x in texts]  # type: ignore[union-attr]
+            else:
+                one, before = self._table(first)[0].tolist(), second[1]
+                joined = [a + before + b for a in one for b in texts]  # type: ignore[union-attr]
+            table = self._tables[key] = (
+                np.array(joined, dtype=object),
+                np.array([len(x) for x in joined], dtype=np.int64),
+            )
+        return table
+
+    def start(self, **columns: Any) -> None:
+        t = np.asarray(columns["t"], dtype=np.float64)
+        n = self._rows = len(t)
+        self._done = 0
+        self._ends = None
+        if n == 0:
+            self._text = ""
+            return
+        pieces: list[list[str]] = []
+        looked: tuple[Any, np.ndarray] | None = None  # the last piece, when looked up in a table
+        # how to find each piece's length per row, if ever needed: a table of
+        # lengths and the codes into it, or the texts themselves
+        self._sizes = sizes = []
+        before = self._head
+        for f in self._fields:
+            before += "," + _DUMPS(f.name) + ":"
+            value = columns[f.name]
+            if np.ndim(value) == 0:
+                # one value for every row: part of the constant text
+                before += self._encode[f.name](value.item() if isinstance(value, np.generic) else value)
+                looked = None
+                continue
+            value = np.asarray(value)
+            if f.name in self._labels or value.dtype == np.bool_:
+                texts = self._labels[f.name] if f.name in self._labels else ["false", "true"]
+                key = (f.name, before)
+                codes = value.view(np.int8) if value.dtype == np.bool_ else value
+                if looked and (size := len(self._table(looked[0])[0])) * len(texts) <= 4096:
+                    # two looked-up columns side by side, few pairs: one lookup of the pair
+                    # (codes -1, null, are the last entry of their table)
+                    width = len(texts)
+                    key = (looked[0], key)
+                    codes = (looked[1] % size) * width + (codes % width)
+                    pieces.pop()
+                    sizes.pop()
+                table, lengths = self._table(key, texts)
+                pieces.append(table[codes].tolist())
+                sizes.append((lengths, codes))
+                looked = (key, codes)
+                before = ""
+                continue
+            looked = None
+            if before:
+                pieces.append([before] * n)
+                sizes.append((len(before), None))
+                before = ""
+            texts = _float_texts(value) if value.dtype.kind == "f" else None
+            if texts is None:
+                encode = self._encode[f.name]
+                texts = [encode(x) for x in value.tolist()]
+            pieces.append(texts)
+            sizes.append((None, texts))
+        # the dates, one text per day of the block
+        day = t.astype(np.int64)
+        first = int(day[0])
+        start = self._trace._start
+        dates = [
+            before + ',"date":"' + (start + dt.timedelta(days=d)).isoformat() + '"}\n'
+            for d in range(first, int(day[-1]) + 1)
+        ]
+        codes = day - first
+        pieces.append(np.array(dates, dtype=object)[codes].tolist())
+        sizes.append((np.array([len(x) for x in dates], dtype=np.int64), codes))
+        width = len(pieces)
+        parts: list[str | None] = [None] * (n * width)
+        for j, piece in enumerate(pieces):
+            parts[j::width] = piece
+        self._text = "".join(parts)  # type: ignore[arg-type]
+
+    def _line_ends(self) -> list[int]:
+        size = np.zeros(self._rows, dtype=np.int64)
+        for lengths, codes in self._sizes:
+            if lengths is None:
+                size += np.fromiter(map(len, codes), dtype=np.int64, count=self._rows)
+            elif codes is None:
+                size += lengths
+            else:
+                size += lengths[codes]
+        return [0, *np.cumsum(size).tolist()]
+
+    def upto(self, n: int) -> None:
+        done = self._done
+        if n > done:
+            if done == 0 and n == self._rows:
+                self._put(self._text)
+            else:
+                ends = self._ends
+                if ends is None:
+                    ends = self._ends = self._line_ends()
+                self._put(self._text[ends[done] : ends[n]])
+            self._done = n
+
+    def end(self) -> None:
+        self._text, self._ends, self._sizes, self._rows, self._done = "", None, [], 0, 0
+
+
+def _single(name: str, annotation: Any) -> Callable[[Any], str]:
+    """The text of one value of a field typed ``annotation``, as the templates write it."""
+    scope: dict[str, Any] = {}
+    exec(f"def encode({name}):\n    return {_encoder(name, annotation)}\n", dict(_NAMESPACE), scope)
+    return scope["encode"]
+
+
+def _float_texts(values: np.ndarray) -> list[str] | None:
+    """The JSON texts of an array of floats, by one orjson call, when every one
+    lies where orjson's text is ``repr``'s (1e-4 <= x < 1e16); else None."""
+    fast = _NAMESPACE["_fast_float"]
+    if not fast or values.dtype != np.float64 or not len(values):
+        return None
+    if not (values.min() >= 1e-4 and values.max() < 1e16):
+        return None
+    return fast(values.tolist()).decode()[1:-1].split(",")
+
+
+class _ParquetBlocks:
+    """``_JsonlBlocks`` for the Parquet trace: ``upto(n)`` takes the sequence
+    numbers of the block's rows before row ``n`` (the moment they happen);
+    ``end()`` hands the numbered rows over as columns, once per block."""
+
+    def __init__(self, write: Callable[..., None], reserve: Callable[[int], int]):
+        self._write = write
+        self._reserve = reserve
+        self._columns: dict[str, Any] = {}
+        self._spans: list[tuple[int, int]] = []  # (rows numbered, first number)
+        self._done = 0
+
+    def start(self, **columns: Any) -> None:
+        self._columns = columns
+        self._spans = []
+        self._done = 0
+
+    def upto(self, n: int) -> None:
+        done = self._done
+        if n > done:
+            self._spans.append((n - done, self._reserve(n - done)))
+            self._done = n
+
+    def end(self) -> None:
+        n = self._done
+        if n:
+            count = np.array([c for c, _ in self._spans], dtype=np.int64)
+            firsts = np.array([f for _, f in self._spans], dtype=np.int64)
+            # the numbers of each span's rows, first .. first + count - 1, span after span
+            seq = np.arange(n, dtype=np.int64) + np.repeat(firsts - (np.cumsum(count) - count), count)
+            self._write(
+                seq=seq,
+                **{name: value[:n] if np.ndim(value) else value for name, value in self._columns.items()},
+            )
+        self._columns, self._spans, self._done = {}, [], 0
 
 
 #: Rows buffered per event kind before they are written as a row group.
@@ -382,8 +592,15 @@ class ParquetTrace:
         rows then need not be handed over at the moment they happen); without
         it the rows take the next numbers. The columns are only kept here;
         they are joined and encoded once per row group."""
+        import pyarrow as pa
+
         buf = self._buffer(cls)
-        buf.dictionaries = {name: list(values) for name, values in labels.items()}
+        # each list of labels as one Arrow array, made once (source and target share theirs)
+        made: dict[int, Any] = {}
+        for name, values in labels.items():
+            if id(values) not in made:
+                made[id(values)] = pa.array(list(values), pa.string())
+            buf.dictionaries[name] = made[id(values)]
 
         def write(seq: np.ndarray | None = None, **columns: Any) -> None:
             n = len(columns["t"])
@@ -400,6 +617,11 @@ class ParquetTrace:
 
         write.reserve = self.reserve  # type: ignore[attr-defined]
         return write
+
+    def block_writer(self, cls: type[Event], labels: dict[str, Any]) -> _ParquetBlocks:
+        """Rows of ``cls`` given a block at a time (see ``_JsonlBlocks``),
+        numbered when they happen and handed over as columns once per block."""
+        return _ParquetBlocks(self.column_writer(cls, labels), self.reserve)
 
     def _rows_batch(self, buf: _KindBuffer) -> Any:
         """The rows appended one by one, as a record batch (None if there are none)."""
@@ -434,9 +656,7 @@ class ParquetTrace:
                 # a dictionary column: codes into the labels, no string copied
                 codes = np.concatenate(parts).astype(np.int32)
                 indices = pa.array(codes, mask=codes < 0) if codes.min() < 0 else pa.array(codes)
-                arrays.append(
-                    pa.DictionaryArray.from_arrays(indices, pa.array(buf.dictionaries[name], pa.string()))
-                )
+                arrays.append(pa.DictionaryArray.from_arrays(indices, buf.dictionaries[name]))
             elif all(np.ndim(part) == 0 for part in parts) and all(part == parts[0] for part in parts):
                 arrays.append(_constant(parts[0], kind, sum(sizes)))
             else:

@@ -25,9 +25,10 @@ world, runs contact by contact.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Callable, Generator, Iterable
 from itertools import repeat
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -313,16 +314,13 @@ def information_exchange(sim: RunContext, issue: int, inline: Callable[[float], 
     wants_contact = bus.wants(InformationExchanged)
     group_ids = w.group_ids
     lg_ids = w.lg_ids
-    # who hears of a contact: a columnar trace alone takes whole blocks of columns,
-    # a line trace alone one row per contact, anyone else the event object
+    # who hears of a contact: a trace alone takes whole blocks of rows as columns
+    # (and the quiet loop below says when they happen), row takers one row per
+    # contact, anyone else the event object
     labels = {"source": group_ids, "target": group_ids, "venue": lg_ids}
-    columns = bus.direct_columns(InformationExchanged, labels=labels)
-    # a line trace alone takes the contact's actors by index (encoded once)
-    trace_coded = None if columns is not None else bus.direct_coded(InformationExchanged, labels=labels)
-    trace_contact = (
-        None if columns is not None or trace_coded is not None else bus.direct(InformationExchanged)
-    )
-    objects = wants_contact and columns is None and trace_contact is None and trace_coded is None
+    rows = bus.direct_blocks(InformationExchanged, labels=labels) if wants_contact else None
+    trace_contact = None if rows is not None else bus.direct(InformationExchanged)
+    objects = wants_contact and rows is None and trace_contact is None
     env = sim.env
     heap = env.heap
     until = sim.horizon
@@ -344,42 +342,6 @@ def information_exchange(sim: RunContext, issue: int, inline: Callable[[float], 
         for column in held:
             column.take(seekers, axis=0)
             column.take(others, axis=0)
-
-    # A columnar trace takes the contacts of a block at its end, in one call. The
-    # rows' sequence numbers are taken at the moment the contacts happen (before
-    # any other event can reach the trace: at each hand-over to SimPy and before
-    # a coalition event), so rows keep the order of events.
-    reserve = columns.reserve if columns is not None else None
-    spans: list[tuple[int, int, int]] = []  # (first tick, count, first sequence number)
-
-    def trace_rows(counted: list[int], lo: int, hi: int) -> None:
-        # number the contacts among ticks lo..hi-1 of the block
-        n = counted[hi] - counted[lo]
-        if n:
-            spans.append((lo, n, reserve(n)))
-
-    def hand_over(block: tuple[np.ndarray, ...], hi: int) -> None:
-        # every contact numbered so far in this block, as columns
-        if not spans:
-            return
-        times, found, seeker, partner, venue, outcome = block
-        handled = np.flatnonzero(found[:hi])
-        # the numbers of each span's rows, first .. first + n - 1, span after span
-        count = np.array([n for _, n, _ in spans], dtype=np.int64)
-        firsts = np.array([first for _, _, first in spans], dtype=np.int64)
-        seq = np.arange(int(count.sum()), dtype=np.int64) + np.repeat(
-            firsts - (np.cumsum(count) - count), count
-        )
-        spans.clear()
-        columns(
-            seq=seq,
-            t=times[handled],
-            source=seeker[handled],
-            target=partner[handled],
-            issue=issue_id,
-            venue=venue[handled],
-            success=outcome[handled] > FAILED,
-        )
 
     def cross(t: float, g: int, h: int, crossing: str) -> bool:
         # whether an event was published (two groups already in one coalition: none)
@@ -408,9 +370,10 @@ def information_exchange(sim: RunContext, issue: int, inline: Callable[[float], 
             )
         return True
 
-    if not wants_contact:
-        # nobody hears of a contact: the quiet loop, over successes only
-        yield from _quiet(sim, groups, clock, book, chunk, held, cross, inline)
+    if not wants_contact or rows is not None:
+        # nobody hears of a contact, or only a trace that takes blocks of rows:
+        # the quiet loop, over successes only
+        yield from _quiet(sim, groups, clock, book, chunk, held, cross, inline, rows, issue_id)
         return
 
     while True:
@@ -437,10 +400,7 @@ def information_exchange(sim: RunContext, issue: int, inline: Callable[[float], 
         )
         outcome[~found] = NO_PARTNER
         venue = loc[k]
-        venues = venue.tolist() if trace_contact is not None or trace_coded is not None or objects else None
-        block = (times, found, seeker, partner, venue, outcome)
-        traced = 0  # ticks of this block already numbered for a columnar trace
-        counted = np.concatenate(([0], np.cumsum(found))).tolist() if columns is not None else []
+        venues = venue.tolist()
         lists = (times.tolist(), seeker.tolist(), partner.tolist(), outcome.tolist())
         for lo in range(0, len(times), chunk):
             if chunk < len(times):
@@ -449,17 +409,11 @@ def information_exchange(sim: RunContext, issue: int, inline: Callable[[float], 
                 if t >= limit:
                     if t > until:
                         tally["information_exchanged"] += contacts
-                        if columns is not None:
-                            trace_rows(counted, traced, i)
-                            hand_over(block, i)
                         return
                     if t >= bound or (heap and t >= heap[0][0]):
                         # another participant or a SimPy event is due first: hand over
                         tally["information_exchanged"] += contacts
                         contacts = 0
-                        if columns is not None:
-                            trace_rows(counted, traced, i)
-                            traced = i
                         due = None if inline is None else inline(t)
                         if due is None:
                             bound = yield t
@@ -475,9 +429,7 @@ def information_exchange(sim: RunContext, issue: int, inline: Callable[[float], 
                 if what < 0:
                     continue
                 contacts += 1
-                if trace_coded is not None:
-                    trace_coded(t, g, h, issue_id, venues[i], what > 0)
-                elif trace_contact is not None:
+                if trace_contact is not None:
                     # only a line trace listens: a line, no event object
                     lg = venues[i]
                     trace_contact(
@@ -519,14 +471,8 @@ def information_exchange(sim: RunContext, issue: int, inline: Callable[[float], 
                 elif b < a:
                     commitment[h] = b + influence * (a - b)
                 if what >= ACROSS_BORDER:
-                    if columns is not None:
-                        trace_rows(counted, traced, i + 1)
-                        traced = i + 1
                     if cross(t, g, h, "border" if what == ACROSS_BORDER else "nationality"):
                         limit = -math.inf  # the coalition's handlers may have scheduled an event
-        if columns is not None:
-            trace_rows(counted, traced, len(times))
-            hand_over(block, len(times))
 
 
 def _kinds(w: World, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
@@ -553,10 +499,13 @@ def _quiet(
     held: tuple[np.ndarray, ...],
     cross: Callable[[float, int, int, str], bool],
     inline: Callable[[float], float | None] | None,
+    rows: Any = None,
+    issue_id: str = "",
 ) -> Generator[float, float, None]:
     """Information exchange when nobody hears of a contact (no trace, no
-    handler): the same draws and the same changes as the loop above, but
-    only successful contacts are handled one by one.
+    handler), or only a trace that takes blocks of rows (``rows``, from
+    ``Bus.direct_blocks``): the same draws and the same changes as the loop
+    above, but only successful contacts are handled one by one.
 
     A failed contact, or one that finds no partner, changes nothing but the
     count of contacts, so the loop skips it: the block's successes are
@@ -565,7 +514,17 @@ def _quiet(
     block's end. The world changes at the same times in the same order;
     hand-overs to the other participants and to SimPy happen at successes
     instead of at any contact, which changes no state (a failed contact
-    reads and writes nothing)."""
+    reads and writes nothing).
+
+    With a trace, every contact is a row, and the rows must keep their place
+    among the other processes' events: a block's rows are given to the trace
+    as columns when the block is drawn, and the trace is told how many of
+    them have happened (``rows.upto``) at every hand-over and before every
+    coalition event. Hand-overs then happen where the loop above makes them,
+    at the first tick (failed or not) at or after the next foreign event: at
+    a success due for a hand-over, the ticks since the last one are swept for
+    those points (a bisection in the block's times), and so is the block's
+    tail after its last success."""
     w = sim.world
     p = sim.scenario.processes.information
     rng = clock.rng
@@ -607,7 +566,26 @@ def _quiet(
         at = np.flatnonzero(success)
         # the contacts (ticks with a partner) before each success, and in the block
         counts = np.cumsum(found)
-        before = (counts[at] - 1).tolist()
+        if rows is None:
+            before = (counts[at] - 1).tolist()
+        else:
+            # a traced block: every contact is a row; the successes' ticks instead
+            # (the contacts before tick i: counted[i]) and the times of all ticks
+            before = at.tolist()
+            # the times of the ticks and the contacts before each tick, as lists
+            # when first needed for a hand-over
+            ticks: list[float] | None = None
+            counted: list[int] = []
+            pos = 0  # the first tick not yet checked for a hand-over
+            handled = np.flatnonzero(found)
+            rows.start(
+                t=times[handled],
+                source=seeker[handled],
+                target=partner[handled],
+                issue=issue_id,
+                venue=lg[handled],
+                success=success[handled],
+            )
         total = int(counts[end - 1]) if end else 0
         g_all = seeker[at]
         h_all = partner[at]
@@ -638,7 +616,28 @@ def _quiet(
             what_chunk = whats if kinds is None else whats[lo : lo + chunk]  # type: ignore[index]
             for s, g, h, ahead, what in zip(*(x[lo : lo + chunk] for x in lists), what_chunk, strict=False):
                 if s >= limit:
-                    if s >= bound or (heap and s >= heap[0][0]):
+                    if rows is not None:
+                        # traced (``ahead`` is this success's tick): hand over at
+                        # every tick up to this one where the loop above would
+                        if ticks is None:
+                            ticks, counted = times.tolist(), [0, *counts.tolist()]
+                        while (c := bisect_left(ticks, limit, pos, ahead + 1)) <= ahead:
+                            tc = ticks[c]
+                            if tc >= bound or (heap and tc >= heap[0][0]):
+                                tally[key] += counted[c] - tallied
+                                tallied = counted[c]
+                                rows.upto(tallied)
+                                due = None if inline is None else inline(tc)
+                                if due is None:
+                                    bound = yield tc
+                                else:
+                                    bound = due
+                                    env._now = tc
+                            else:
+                                env._now = tc
+                            limit = min(bound, heap[0][0], until) if heap else min(bound, until)
+                            pos = c + 1
+                    elif s >= bound or (heap and s >= heap[0][0]):
                         # another participant or a SimPy event is due first: hand over
                         tally[key] += ahead - tallied
                         tallied = ahead
@@ -649,7 +648,9 @@ def _quiet(
                         else:
                             bound = due
                             env._now = s
-                    limit = min(bound, heap[0][0], until) if heap else min(bound, until)
+                        limit = min(bound, heap[0][0], until) if heap else min(bound, until)
+                    else:
+                        limit = min(bound, heap[0][0], until) if heap else min(bound, until)
                 a = info[g]
                 b = info[h]
                 # World.add_info, inlined (see the loop above)
@@ -671,8 +672,42 @@ def _quiet(
                     commitment[h] = b + influence * (a - b)
                 if what >= ACROSS_BORDER:
                     env._now = s
+                    if rows is not None:
+                        # the contacts so far (this one too) come before the coalition's event
+                        rows.upto(int(counts[ahead]))
+                        pos = ahead + 1
                     if cross(s, g, h, "border" if what == ACROSS_BORDER else "nationality"):
                         limit = -math.inf  # the coalition's handlers may have scheduled an event
+        if rows is not None:
+            # the block's tail after its last success (to the first tick past the
+            # horizon in the last block), swept for hand-overs as above
+            hi = end if last else len(times) - 1
+            if ticks is None and times[hi] >= limit:
+                ticks, counted = times.tolist(), [0, *counts.tolist()]
+            while ticks is not None and (c := bisect_left(ticks, limit, pos, hi + 1)) <= hi:
+                tc = ticks[c]
+                if tc > until:
+                    break
+                if tc >= bound or (heap and tc >= heap[0][0]):
+                    tally[key] += counted[c] - tallied
+                    tallied = counted[c]
+                    rows.upto(tallied)
+                    due = None if inline is None else inline(tc)
+                    if due is None:
+                        bound = yield tc
+                    else:
+                        bound = due
+                        env._now = tc
+                else:
+                    env._now = tc
+                limit = min(bound, heap[0][0], until) if heap else min(bound, until)
+                pos = c + 1
+            tally[key] += total - tallied
+            rows.upto(total)
+            rows.end()
+            if last:
+                return
+            continue
         tally[key] += total - tallied
         if last:
             # the clock stays at the last success: the failed contacts after it
