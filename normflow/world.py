@@ -364,7 +364,15 @@ class World:
         """Join the coalitions of ``a`` and ``b``. Returns (root, formed, size)
         where ``formed`` is True when neither was in a coalition, or None when
         they already share one."""
-        ra, rb = self.coalition_of(a), self.coalition_of(b)
+        # coalition_of, inlined while a group's parent is a root (no path to compress):
+        # most calls come from contacts within one coalition, which merge nothing
+        parent = self._parent
+        ra = parent[a]
+        if parent[ra] != ra:
+            ra = self.coalition_of(a)
+        rb = parent[b]
+        if parent[rb] != rb:
+            rb = self.coalition_of(b)
         if ra == rb:
             return None
         size = self.coalition_size
