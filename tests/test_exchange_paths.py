@@ -127,6 +127,7 @@ def test_locality_clock_draws_what_the_plain_clock_draws():
     local = information.LocalityClock(rates, np.random.default_rng(11), place, by_place)
     assert plain._reject and local._reject
     assert local._place.dtype == np.int16  # 41 places: 16 bits (the same values)
+    assert len(local._keep) == len(local._cum) == 0  # not read when drawing by locality
     for _ in range(6):
         gaps, picks = plain.draw()
         gaps_l, picks_l = local.draw()

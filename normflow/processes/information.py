@@ -232,6 +232,10 @@ class LocalityClock(AggregatedClock):
         self._place = place.astype(np.int16) if len(by_place) <= 2**15 else _compact(place)
         self._keep_by = by_place / top if top > 0 else by_place
         self.places: np.ndarray | None = None
+        if self._reject:
+            # drawn by locality: the per-actor acceptances and the cumulative rates
+            # (for drawing by inverse transform) are never read; 16 bytes per actor
+            self._keep = self._cum = np.empty(0)
 
     def _by_rejection(self) -> np.ndarray:
         kept: list[np.ndarray] = []
@@ -405,7 +409,10 @@ def information_exchange(sim: RunContext, issue: int, inline: Callable[[float], 
         for lo in range(0, len(times), chunk):
             if chunk < len(times):
                 touch(seeker[lo : lo + chunk], other[lo : lo + chunk])
-            for i, (t, g, h, what) in enumerate(zip(*(x[lo : lo + chunk] for x in lists), strict=True), lo):
+                part = tuple(x[lo : lo + chunk] for x in lists)
+            else:
+                part = lists  # the block in one chunk: its lists themselves, not copies
+            for i, (t, g, h, what) in enumerate(zip(*part, strict=True), lo):
                 if t >= limit:
                     if t > until:
                         tally["information_exchanged"] += contacts
@@ -612,9 +619,13 @@ def _quiet(
                 both = pairs[2 * lo : 2 * (lo + chunk)]
                 for column in held:
                     column.take(both, axis=0)
-            # the kinds of the chunk's successes (an endless repeat when all are alike)
-            what_chunk = whats if kinds is None else whats[lo : lo + chunk]  # type: ignore[index]
-            for s, g, h, ahead, what in zip(*(x[lo : lo + chunk] for x in lists), what_chunk, strict=False):
+                part = tuple(x[lo : lo + chunk] for x in lists)
+                # the kinds of the chunk's successes (an endless repeat when all are alike)
+                what_chunk = whats if kinds is None else whats[lo : lo + chunk]  # type: ignore[index]
+            else:
+                # the block in one chunk: its lists themselves, not copies
+                part, what_chunk = lists, whats
+            for s, g, h, ahead, what in zip(*part, what_chunk, strict=False):
                 if s >= limit:
                     if rows is not None:
                         # traced (``ahead`` is this success's tick): hand over at
