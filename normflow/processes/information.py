@@ -244,7 +244,10 @@ class LocalityClock(AggregatedClock):
         while needed > 0:
             m = int(needed / self._mean_keep * 1.1) + 16
             candidate = self.rng.integers(0, self.n, m)
-            where = self._place[candidate]
+            # the localities gathered in 16 or 32 bits, then indexed with as
+            # numpy's own index type (a narrower index array costs a conversion
+            # at every use: the acceptance here, the partners and successes later)
+            where = self._place[candidate].astype(np.intp)
             chosen = self.rng.random(m) < self._keep_by[where]
             kept.append(candidate[chosen][:needed])
             places.append(where[chosen][:needed])
@@ -557,7 +560,10 @@ def _quiet(
     key = "information_exchanged"
     while True:
         gaps, k = clock.draw()
-        times = np.cumsum(np.concatenate(([t], gaps)))[1:]
+        # the times of the ticks, added one by one from t (the first gap added to t
+        # in place: the same additions as a cumulative sum from t)
+        gaps[0] += t
+        times = np.cumsum(gaps)
         t = float(times[-1])
         seeker, lg, partner = book.draw_all(k, rng, clock.places)
         found = partner >= 0
@@ -571,11 +577,20 @@ def _quiet(
             end = int(np.searchsorted(times, until, side="right"))
             success[end:] = False
         at = np.flatnonzero(success)
-        # the contacts (ticks with a partner) before each success, and in the block
-        counts = np.cumsum(found)
         if rows is None:
-            before = (counts[at] - 1).tolist()
+            # the contacts (ticks with a partner) before each success, and in the
+            # block up to the horizon: the ticks before it less those without a
+            # partner (few or none), which a cumulative count of all would cost more
+            missing = np.flatnonzero(~found)
+            if len(missing):
+                before = (at - np.searchsorted(missing, at)).tolist()
+                total = end - int(np.searchsorted(missing, end))
+            else:
+                before = at.tolist()
+                total = end
         else:
+            counts = np.cumsum(found)
+            total = int(counts[end - 1]) if end else 0
             # a traced block: every contact is a row; the successes' ticks instead
             # (the contacts before tick i: counted[i]) and the times of all ticks
             before = at.tolist()
@@ -593,7 +608,6 @@ def _quiet(
                 venue=lg[handled],
                 success=success[handled],
             )
-        total = int(counts[end - 1]) if end else 0
         g_all = seeker[at]
         h_all = partner[at]
         if kinds is None:
