@@ -183,14 +183,21 @@ class ContactBook:
                 at, abroad, there = at[keep], abroad[keep], there[keep]
                 if len(at):
                     partner[at] = self.at_locality[self.loc_start[abroad] + integers(0, there)]
-        at = np.flatnonzero((r >= self.cut_partner) & (r < self.cut_local) & (lg >= 0))
+        # (a uniform is below 1, and every locality is one when all groups have one)
+        local = r >= self.cut_partner
+        if self.cut_local < 1.0:
+            local &= r < self.cut_local
+        if not self.all_placed:
+            local &= lg >= 0
+        at = np.flatnonzero(local)
         here = self.loc_count[lg[at]]
-        at = at[here > 1]
+        several = here > 1
+        at = at[several]
         if len(at):
             home = lg[at]
-            other = self.at_locality[self.loc_start[home] + integers(0, self.loc_count[home])]
-            keep = other != seeker[at]
-            partner[at[keep]] = other[keep]
+            other = self.at_locality[self.loc_start[home] + integers(0, here[several])]
+            # the seeker itself: not decided yet (these ticks had no partner before)
+            partner[at] = np.where(other != seeker[at], other, -2)
         at = np.flatnonzero(partner == -2)
         if len(at):
             # one state: the same bounds, as an array like the state's lookup gives
@@ -248,9 +255,10 @@ class LocalityClock(AggregatedClock):
             # numpy's own index type (a narrower index array costs a conversion
             # at every use: the acceptance here, the partners and successes later)
             where = self._place[candidate].astype(np.intp)
-            chosen = self.rng.random(m) < self._keep_by[where]
-            kept.append(candidate[chosen][:needed])
-            places.append(where[chosen][:needed])
+            # the first ``needed`` candidates kept, by position (cheaper than two masks)
+            chosen = np.flatnonzero(self.rng.random(m) < self._keep_by[where])[:needed]
+            kept.append(candidate[chosen])
+            places.append(where[chosen])
             needed -= len(kept[-1])
         if len(kept) > 1:
             self.places = np.concatenate(places)
