@@ -81,26 +81,30 @@ def measure(groups: int, blocks: int, layout: str, seed: int = 1) -> dict[str, f
         c0 = clock_cpu()
         gaps, k = clock.draw()
         c1 = clock_cpu()
-        times = np.cumsum(np.concatenate(([t], gaps)))[1:]
+        gaps[0] += t
+        times = np.cumsum(gaps)
         t = float(times[-1])
         seeker, lg, partner = book.draw_all(k, rng, clock.places)
         c2 = clock_cpu()
         found = partner >= 0
         at = np.flatnonzero((rng.random(len(k)) < by_locality[lg]) & found)
-        before = (np.cumsum(found)[at] - 1).tolist()
+        missing = np.flatnonzero(~found)
+        before = (at - np.searchsorted(missing, at)).tolist()
         g_all, h_all = seeker[at], partner[at]
         lists = (times[at].tolist(), g_all.tolist(), h_all.tolist(), before)
         n = len(at)
-        pairs = np.column_stack((g_all, h_all)).ravel()
+        pairs = np.column_stack((g_all, h_all)).ravel() if chunk < n else g_all
         c3 = clock_cpu()
         for lo in range(0, n, chunk):
+            part = lists
             if chunk < n:
                 g0 = clock_cpu()
                 both = pairs[2 * lo : 2 * (lo + chunk)]
                 for column in held:
                     column.take(both, axis=0)
                 spent["gather"] += clock_cpu() - g0
-            for _s, g, h, _ahead, what in zip(*(x[lo : lo + chunk] for x in lists), repeat(2), strict=False):
+                part = tuple(x[lo : lo + chunk] for x in lists)
+            for _s, g, h, _ahead, what in zip(*part, repeat(2), strict=False):
                 a = info[g]
                 b = info[h]
                 if a < b:
