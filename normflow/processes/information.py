@@ -779,6 +779,7 @@ def local_sharing(sim: RunContext, issue: int):
     commitment = memoryview(w.group_commitment)
     supporter = w.group_supporter.tolist()
     coalition_of = w.coalition_of
+    parent = w._parent  # the union-find's parent links (read only: coalition_of compresses paths)
     tally = sim.tally
     wants = sim.bus.wants(InformationShared)
     shared_row = sim.bus.direct(InformationShared)  # only the trace listens: a row, no object
@@ -793,7 +794,11 @@ def local_sharing(sim: RunContext, issue: int):
         # World.add_info, inlined
         amount = transfer * openness[lg] * 0.2
         info[g] += amount
-        pooled[coalition_of(g)] += amount
+        # World.coalition_of, inlined while the group's parent is a root (no path to compress)
+        root = parent[g]
+        if parent[root] != root:
+            root = coalition_of(g)
+        pooled[root] += amount
         pull = persuasion * commitment[g]
         if supporter[g]:
             support[lg] += pull * (1.0 - support[lg])
