@@ -177,6 +177,22 @@ def _path_state() -> tuple[tuple[str, int], ...]:
     return tuple(state)
 
 
+#: Each entry point's distribution name and version, read once per entry point
+#: (by the object's identity, the object kept with them): a distribution's name
+#: and its version each parse its METADATA file, about a millisecond a time,
+#: for every plugin of every run's set-up.
+_distribution_facts: dict[int, tuple[Any, str | None, str | None]] = {}
+
+
+def _name_and_version(ep: metadata.EntryPoint) -> tuple[str | None, str | None]:
+    """``(ep.dist.name, ep.dist.version)``, from one read of its metadata."""
+    got = _distribution_facts.get(id(ep))
+    if got is None or got[0] is not ep:
+        meta = ep.dist.metadata  # type: ignore[union-attr]
+        got = _distribution_facts[id(ep)] = (ep, meta["Name"], meta["Version"])
+    return got[1], got[2]
+
+
 def installed_entry_points() -> list[metadata.EntryPoint]:
     """The plugins installed under the ``normflow`` entry-point group, by name.
     A scan reads every installed distribution; it is made again only when the
@@ -192,6 +208,7 @@ def installed_entry_points() -> list[metadata.EntryPoint]:
 
         found = sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
         _entry_points = (state, found)
+        _distribution_facts.clear()
     return list(_entry_points[1])
 
 
@@ -222,7 +239,10 @@ def get_plugin_manager(extra: list[Any] | None = None, autoload: bool = True) ->
         for ep in installed_entry_points():
             if (wanted is not None and ep.name not in wanted) or ep.name in disabled:
                 continue
-            version = ep.dist.version if ep.dist is not None else "unknown"
+            if ep.dist is not None:
+                dist_name, version = _name_and_version(ep)
+            else:
+                dist_name, version = None, "unknown"
             try:
                 module = ep.load()
             except Exception as exc:  # a broken plugin must not brick the CLI
@@ -237,7 +257,7 @@ def get_plugin_manager(extra: list[Any] | None = None, autoload: bool = True) ->
                 continue
             if pm.has_plugin(ep.name):
                 continue
-            origin = f"distribution {ep.dist.name}" if ep.dist is not None else f"module {ep.value}"
+            origin = f"distribution {dist_name}" if ep.dist is not None else f"module {ep.value}"
             pm.register_checked(module, ep.name, version, origin)
     for i, plugin in enumerate(extra or []):
         # a plugin passed by hand that autoloading already found is kept once

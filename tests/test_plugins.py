@@ -448,3 +448,18 @@ def test_installed_plugins_are_read_once_and_again_when_the_path_changes(tmp_pat
     names = [ep.name for ep in plugins.installed_entry_points()]
     assert "normflow_cached_probe" in names and len(reads) == 2
     assert names == sorted(names) and len(names) == len(first) + 1
+
+
+def test_a_plugins_distribution_name_and_version_are_read_once_and_match_the_metadata():
+    from normflow import plugins
+
+    eps = [ep for ep in plugins.installed_entry_points() if ep.dist is not None]
+    assert eps  # the bundled plugins are installed with normflow
+    for ep in eps:
+        assert plugins._name_and_version(ep) == (ep.dist.name, ep.dist.version)
+        # the second read comes from the cache: the entry's own object is kept with it
+        assert plugins._distribution_facts[id(ep)][0] is ep
+        plugins._distribution_facts[id(ep)] = (ep, "cached", "9")
+        assert plugins._name_and_version(ep) == ("cached", "9")
+    plugins._distribution_facts.clear()
+    assert plugins._name_and_version(eps[0]) == (eps[0].dist.name, eps[0].dist.version)
