@@ -53,6 +53,20 @@ from normflow.world import Channel, World
 TURNING_POINT_SUPPORT = 0.02
 
 
+class Tally(Counter):
+    """The counts of a run (``sim.tally``): a ``Counter`` whose item
+    assignment is ``dict``'s own. ``Counter`` defines ``__delitem__`` in
+    Python, which makes every ``tally[kind] += 1`` call that method's
+    neighbour ``__setitem__`` through Python's slot machinery (about 0.1 µs
+    more a time, some 180,000 times a ``kawasaki-suffrage`` run); with
+    ``dict``'s ``__delitem__`` the assignment is a plain dictionary store. The
+    one difference from ``Counter``: ``del tally[key]`` of a key that is not
+    there raises ``KeyError``."""
+
+    __slots__ = ()
+    __delitem__ = dict.__delitem__
+
+
 class PluginRunError(Exception):
     """A plugin raised during a run. Names the plugin, where, and when."""
 
@@ -133,7 +147,7 @@ class Simulation:
         )
         self.interventions.apply_to_world(self.world)
         self.bus = Bus()
-        self.tally: Counter[str] = Counter()
+        self.tally: Counter[str] = Tally()
         self.horizon = scenario.horizon
         self.metrics_acc: dict[str, float] = defaultdict(float)
         self.event_times: dict[str, list[float]] = defaultdict(list)

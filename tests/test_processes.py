@@ -348,3 +348,24 @@ def test_coalition_roots_follow_every_merge_and_each_caller_gets_its_own_copy():
     assert len({int(roots[g]) for g in range(4)}) == 1
     assert w.merge(0, 2) is None  # already one coalition: the roots stay
     assert w.coalition_roots().tolist() == roots.tolist()
+
+
+def test_the_run_tally_counts_like_a_counter_and_survives_pickling():
+    import pickle
+    from collections import Counter
+
+    from normflow.simulation import Tally
+
+    sim = Simulation(scenario(), 1)
+    assert isinstance(sim.tally, Tally) and isinstance(sim.tally, Counter)
+    tally = Tally()
+    tally["campaign"] += 1
+    tally["campaign"] += 2
+    tally["blocked"] += 0
+    assert tally["never"] == 0 and "never" not in tally
+    assert list(tally.items()) == [("campaign", 3), ("blocked", 0)]
+    back = pickle.loads(pickle.dumps(tally))
+    assert type(back) is Tally and back == tally
+    assert tally + Counter(campaign=1) == Counter(campaign=4)
+    # a plain dictionary store, not Counter's Python-level slot (see Tally)
+    assert Tally.__delitem__ is dict.__delitem__
