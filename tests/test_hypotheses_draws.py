@@ -177,6 +177,30 @@ def test_the_command_reports_the_share_of_parameter_space(h1):
     assert done.exit_code == 0, done.output
     assert "share of parameter space" in done.output and "niigata-harbin" in done.output
     assert "0 runs computed now" in done.output  # all reused
+    assert "policy: share reached" in done.output  # the grid of shares, a column per scenario
+
+
+def test_the_share_grid_has_a_row_per_hypothesis_and_outcome_and_a_column_per_scenario():
+    from normflow.hypotheses.tables import share_grid
+
+    def row(h, scenario, outcome, measure, supported, draws):
+        return {"hypothesis": h, "scenario": scenario, "outcome": outcome, "measure": measure,
+                "supported": supported, "draws": draws, "share_supported": supported / draws}  # fmt: skip
+
+    support = [
+        row("H1", "kitakyushu-dalian", "policy_changed:japan", "share reached", 5, 6),
+        row("H1", "niigata-harbin", "policy_changed:china", "share reached", 0, 6),
+        row("H3", "kawasaki-suffrage", "international norm support", "time-averaged support", 2, 8),
+        row("H4", "niigata-harbin", "negotiation_main:harbin-khabarovsk", "interaction", 1, 6),
+    ]
+    scenarios, rows = share_grid(support)
+    assert scenarios == ["kitakyushu-dalian", "niigata-harbin", "kawasaki-suffrage"]
+    # each case's own policy milestone lands on one row: "policy"
+    assert rows == [
+        ("H1", "policy: share reached", ["83% (5/6)", "0% (0/6)", "-"]),
+        ("H3", "international norm support: time-averaged support", ["-", "-", "25% (2/8)"]),
+        ("H4", "agenda step: interaction", ["-", "17% (1/6)", "-"]),
+    ]
 
 
 def test_draws_zero_keeps_the_single_point_design(tmp_path):

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from normflow.hypotheses.cases import CASES
 from normflow.hypotheses.design import HypothesisResult
 
 if TYPE_CHECKING:
@@ -49,10 +50,44 @@ def print_results(results: list[HypothesisResult], primary_only: bool = True) ->
     console.print(table)
 
 
+def _what(scenario: str, outcome: str) -> str:
+    """An outcome named the same way in every scenario: the agenda step, the
+    policy, or the outcome itself (deal quality, norm support, campaigns)."""
+    case = CASES.get(scenario)
+    if case is not None and outcome == case.agenda:
+        return "agenda step"
+    if case is not None and outcome == case.institutionalized:
+        return "policy"
+    return outcome
+
+
+def share_grid(support: list[dict[str, Any]]) -> tuple[list[str], list[tuple[str, str, list[str]]]]:
+    """The summary as one grid: a column per scenario (in the order met),
+    a row per hypothesis, outcome (the agenda step and the policy named alike
+    across scenarios) and measure, each cell the share of draws supporting
+    it with the count (``83% (5/6)``; ``-`` where the design does not run on
+    the scenario)."""
+    scenarios: list[str] = []
+    cells: dict[tuple[str, str, str], dict[str, str]] = {}
+    for r in support:
+        if r["scenario"] not in scenarios:
+            scenarios.append(r["scenario"])
+        key = (r["hypothesis"], _what(r["scenario"], r["outcome"]), r["measure"])
+        cells.setdefault(key, {})[r["scenario"]] = (
+            f"{r['share_supported']:.0%} ({r['supported']}/{r['draws']})"
+        )
+    rows = [
+        (h, f"{what}: {measure}", [cell.get(s, "-") for s in scenarios])
+        for (h, what, measure), cell in cells.items()
+    ]
+    return scenarios, rows
+
+
 def print_support(result: DrawResults) -> None:
     """Per hypothesis, scenario and primary effect: the share of parameter
     draws supporting it, the effect's median and 90% range over draws, and
-    where it fails."""
+    where it fails; then the shares alone, one row per hypothesis and
+    outcome, one column per scenario."""
     from rich.console import Console
     from rich.table import Table
 
@@ -91,3 +126,15 @@ def print_support(result: DrawResults) -> None:
             r["fails_where"],
         )
     console.print(table)
+    scenarios, rows = share_grid(result.support)
+    grid = Table(
+        title="share of parameter draws supporting each hypothesis (supported / draws), per scenario",
+        title_justify="left",
+    )
+    grid.add_column("H")
+    grid.add_column("outcome: measure", overflow="fold")
+    for scenario in scenarios:
+        grid.add_column(scenario, justify="right")
+    for hypothesis, what, shares in rows:
+        grid.add_row(hypothesis, what, *shares)
+    console.print(grid)
