@@ -162,12 +162,12 @@ class Bus:
         return table[0].coded_writer(cls, labels)  # type: ignore[attr-defined]
 
     def direct_blocks(self, cls: type[Event], labels: dict[str, list[str]]) -> Any | None:
-        """A block writer of class ``cls`` (``start(**columns)``, ``upto(n)``,
-        ``end()``: see ``normflow.trace``) when the only receiver of that class
-        is one sink that takes blocks of rows (either trace); None otherwise.
-        A process that draws its events in blocks gives a block's rows as
-        columns once and says, at each moment another event could reach the
-        trace, how many of them have happened."""
+        """A block writer of class ``cls`` (``start(**columns)``,
+        ``through(t)``, ``finish(n)``: see ``normflow.trace``) when the only
+        receiver of that class is one sink that takes blocks of rows (either
+        trace); None otherwise. A process that draws its events in blocks
+        gives a block's rows as columns ahead of time, and the trace puts each
+        row in its place among the other events by time."""
         table = self._dispatch.get(cls)
         if table is None:
             table = self._table(cls)

@@ -15,8 +15,9 @@ template serves ``row_writer(cls)``, which a process uses to trace an event
 it never builds as an object because nothing but the trace listens
 (``Bus.direct``). A process that draws its events in blocks (information
 exchange) gives a block's rows to ``block_writer(cls, labels)`` as columns
-and says at each moment another event could reach the trace how many of
-them have happened (``upto``): the lines of a block are formatted in bulk.
+ahead of time; the trace puts each before the first event traced after it in
+time (``settle``), so the process makes no call per row, and the lines of a
+block are formatted in bulk.
 
 ``ParquetTrace`` (a path ending in ``.parquet``) is the columnar trace for
 long or large runs: a directory with one plain Parquet file per event kind,
@@ -26,8 +27,8 @@ file (key ``normflow.trace`` of the file's key-value metadata, a JSON
 object ``{"header": ..., "end": ...}``), so each file reads with
 ``pandas.read_parquet`` and the directory with ``pyarrow.dataset``, without
 normflow. Columns are buffered and written once per row group, so memory
-stays flat; a block writer numbers a block's rows when they happen
-(``reserve``) and hands them over as columns once per block. ``read_trace`` reads
+stays flat; rows given in blocks are numbered when the trace settles and
+handed over as columns once per block. ``read_trace`` reads
 both formats into the same dictionaries.
 """
 
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from collections.abc import Callable, Collection
 from json.encoder import encode_basestring
 from pathlib import Path
@@ -165,7 +167,14 @@ class JsonlTrace:
         self._today: list[Any] = [0.0, -1.0, ""]
         _fast_floats()
         self._file: IO[str] = open(self.path, "w", encoding="utf-8", buffering=1 << 16)  # noqa: SIM115
-        self._put = self._file.write
+        # Lines are held back, with their times, while contacts given ahead in
+        # blocks may still come before them (``settle``); without a block open
+        # they are written at each new day.
+        self._held: list[str] = []
+        self._held_t: list[float] = []
+        self._put = self._held.append
+        self._when = self._held_t.append
+        self._blocks: list[_JsonlBlocks] = []
         self._lines: dict[type[Event], Callable[[Event, str], str]] = {}
         self._write({"kind": "trace_start", **(header or {})})
 
@@ -173,14 +182,29 @@ class JsonlTrace:
         self._file.write(_DUMPS(obj))
         self._file.write("\n")
 
+    def _release(self) -> None:
+        """Write the lines held back (nothing may come before them any more)."""
+        if self._held:
+            self._file.write("".join(self._held))
+            self._held.clear()
+            self._held_t.clear()
+
+    def _pending(self) -> bool:
+        return any(block.pending() for block in self._blocks)
+
     @property
     def lines(self) -> int:
-        """Lines written so far (counted in the file when asked: the writers
-        keep no count)."""
+        """Lines traced so far, contacts given ahead in blocks and not yet
+        settled left out (counted in the file when asked: the writers keep no
+        count)."""
         if not self._file.closed:
+            if not self._pending():
+                self._release()
             self._file.flush()
         with open(self.path, "rb") as handle:
-            return sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
+            return len(self._held) + sum(
+                block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b"")
+            )
 
     def date(self, t: float) -> str:
         day = int(t)
@@ -188,6 +212,8 @@ class JsonlTrace:
             self._day = day
             self._date = (self._start + dt.timedelta(days=day)).isoformat()
             self._today[:] = [float(day), float(day + 1), self._date]
+            if self._held and not self._pending():
+                self._release()
         return self._date
 
     def __call__(self, event: Event) -> None:
@@ -196,6 +222,59 @@ class JsonlTrace:
         if line is None:
             line = self._lines[cls] = compile_line(cls)
         self._put(line(event, self.date(event.t)))
+        self._when(event.t)
+
+    def settle(self, until: float) -> None:
+        """Every event up to time ``until`` has reached the trace: write the
+        contacts given ahead in blocks up to then, each before the first line
+        held back whose time is not earlier than its own, and the lines held."""
+        ready = [(block, k) for block in self._blocks if (k := block.ready(until))]
+        if not ready:
+            self._release()
+            return
+        if len(ready) == 1:
+            block, k = ready[0]
+            times = block.times[block.done : block.done + k]
+            first = block.done
+
+            def texts(a: np.ndarray, b: np.ndarray) -> list[str]:
+                # the lines of each run of rows a..b-1, as slices of the block's text
+                return block.texts(a + first, b + first)
+
+        else:
+            # several exchanges (one per issue): their contacts merged by time
+            times = np.concatenate([b.times[b.done : b.done + k] for b, k in ready])
+            order = np.argsort(times, kind="stable")
+            times = times[order]
+            each = [line for b, k in ready for line in b.texts(np.arange(b.done, b.done + k), None)]
+            ordered = [each[i] for i in order.tolist()]
+
+            def texts(a: np.ndarray, b: np.ndarray) -> list[str]:
+                return ["".join(ordered[x:y]) for x, y in zip(a.tolist(), b.tolist(), strict=True)]
+
+        held = self._held
+        if held:
+            # each contact goes before the first held line whose time is not earlier
+            # than its own: runs of contacts between two held lines, in one list
+            place = np.searchsorted(np.array(self._held_t), times, side="left")
+            cut = np.flatnonzero(np.diff(place)) + 1
+            starts = np.concatenate(([0], cut))
+            runs = texts(starts, np.concatenate((cut, [len(times)])))
+            at = place[starts]
+            merged = np.empty(len(held) + len(runs), dtype=object)
+            where_runs = at + np.arange(len(runs))
+            merged[where_runs] = runs
+            keep = np.ones(len(merged), dtype=bool)
+            keep[where_runs] = False
+            merged[keep] = held
+            pieces = merged.tolist()
+            held.clear()
+            self._held_t.clear()
+        else:
+            pieces = texts(np.zeros(1, dtype=np.int64), np.array([len(times)]))
+        for block, k in ready:
+            block.advance(k)
+        self._file.write("".join(pieces))
 
     def row_writer(self, cls: type[Event]) -> Callable[..., None]:
         """``write(t, *fields)``: trace an event of class ``cls`` from its field
@@ -210,10 +289,17 @@ class JsonlTrace:
             "    if not day[0] <= t < day[1]:\n        date_of(t)\n"
             "    date = day[2]\n"
             f"    put(f'{body}')\n"
+            "    when(t)\n"
         )
         scope: dict[str, Any] = {}
         namespace = dict(
-            _NAMESPACE, date_of=self.date, put=self._put, trace=self, day=self._today, **defaults
+            _NAMESPACE,
+            date_of=self.date,
+            put=self._put,
+            when=self._when,
+            trace=self,
+            day=self._today,
+            **defaults,
         )
         exec(compile(source, f"<trace rows of {cls.__name__}>", "exec"), namespace, scope)
         return scope["write"]
@@ -238,12 +324,14 @@ class JsonlTrace:
             "    if not day[0] <= t < day[1]:\n        date_of(t)\n"
             "    date = day[2]\n"
             f"    put(f'{body}')\n"
+            "    when(t)\n"
         )
         scope: dict[str, Any] = {}
         namespace = dict(
             _NAMESPACE,
             date_of=self.date,
             put=self._put,
+            when=self._when,
             trace=self,
             day=self._today,
             **defaults,
@@ -255,11 +343,15 @@ class JsonlTrace:
     def block_writer(self, cls: type[Event], labels: dict[str, list[str]]) -> _JsonlBlocks:
         """Rows of ``cls`` given a block at a time, as columns (see
         ``_JsonlBlocks``): the lines ``row_writer`` writes, formatted in bulk."""
-        return _JsonlBlocks(self, cls, labels)
+        block = _JsonlBlocks(self, cls, labels)
+        self._blocks.append(block)
+        return block
 
     def close(self, complete: bool = True, error: str | None = None, t: float | None = None) -> None:
         if self._file.closed:
             return
+        # contacts given ahead: those that happened (all, when the run is whole)
+        self.settle(math.inf if complete or t is None else t)
         end: dict[str, Any] = {"kind": "trace_end", "complete": complete}
         if t is not None:
             end["t"] = t
@@ -270,18 +362,22 @@ class JsonlTrace:
 
 
 class _JsonlBlocks:
-    """The lines of many events of one class, formatted a block at a time.
+    """The lines of many events of one class (a process's contacts), given
+    ahead of time a block at a time and written when their turn comes.
 
-    ``start(t=..., field=..., ...)`` gives a block's rows as columns: numpy
+    ``start(t=..., field=..., ...)`` gives a block's rows as columns (numpy
     arrays, or one value for every row; a field named in ``labels`` as integer
-    codes into that list (-1: null). ``upto(n)`` writes the block's rows
-    before row ``n`` that are not written yet; rows never reached are never
-    written. Every line is the one ``row_writer`` would write for the same
-    values: the text of a label, a flag or a one-value column is encoded once
-    and looked up; floats are written by orjson for the whole block where
-    every value lies where its text is ``repr``'s, one by one otherwise. The
-    block's lines are one string; where each line ends is worked out only
-    when a block is written in parts."""
+    codes into that list, -1 for null), in time order. The rows are written
+    when the trace settles (``JsonlTrace.settle``): each before the first event
+    traced meanwhile whose time is not earlier than its own. The process says
+    when everything up to a time has reached the trace (``through(t)``, at the
+    end of each block, so that at most one block waits) and where its rows stop
+    (``finish(n)``: rows from ``n`` on never happen). Every line is the one
+    ``row_writer`` would write for the same values: the text of a label, a flag
+    or a one-value column is encoded once and looked up; floats are written by
+    orjson for the whole block where every value lies where its text is
+    ``repr``'s, one by one otherwise. The block's lines are one string; where
+    each line ends is worked out only when a block is written in parts."""
 
     def __init__(self, trace: JsonlTrace, cls: type[Event], labels: dict[str, list[str]]):
         self._trace = trace
@@ -300,8 +396,11 @@ class _JsonlBlocks:
         # kept per (field, constant): the constant depends on one-value columns
         self._tables: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         self._encode = {f.name: _single(f.name, f.type) for f in self._fields}
-        self._put = trace._put
-        self.end()
+        self.times = np.zeros(0)
+        self.done = self.rows = 0
+        self._text = ""
+        self._ends: np.ndarray | None = None
+        self._sizes: list[tuple[Any, Any]] = []
 
     def _table(self, key: Any, texts: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The texts of a looked-up column with the constant text before them:
@@ -322,9 +421,14 @@ class _JsonlBlocks:
         return table
 
     def start(self, **columns: Any) -> None:
+        if self.pending():
+            # the last block is not settled (its process did not say through when):
+            # its rows go now
+            self._trace.settle(float(self.times[self.rows - 1]))
         t = np.asarray(columns["t"], dtype=np.float64)
-        n = self._rows = len(t)
-        self._done = 0
+        n = self.rows = len(t)
+        self.times = t
+        self.done = 0
         self._ends = None
         if n == 0:
             self._text = ""
@@ -373,15 +477,16 @@ class _JsonlBlocks:
                 texts = [encode(x) for x in value.tolist()]
             pieces.append(texts)
             sizes.append((None, texts))
-        # the dates, one text per day of the block
-        day = t.astype(np.int64)
-        first = int(day[0])
-        start = self._trace._start
-        dates = [
-            before + ',"date":"' + (start + dt.timedelta(days=d)).isoformat() + '"}\n'
-            for d in range(first, int(day[-1]) + 1)
-        ]
-        codes = day - first
+        # the dates, one text per day of the block (a block may reach far past the
+        # horizon, where rows never happen and a date may not exist: left empty)
+        day = np.floor(np.minimum(t, 1e15)).astype(np.int64)
+        # (in time order: a new entry where the day changes; np.unique would import numpy.ma)
+        change = np.empty(len(day), dtype=bool)
+        change[0] = True
+        np.not_equal(day[1:], day[:-1], out=change[1:])
+        days = day[change]
+        codes = np.cumsum(change) - 1
+        dates = [before + ',"date":"' + _day_text(self._trace._start, d) + '"}\n' for d in days.tolist()]
         pieces.append(np.array(dates, dtype=object)[codes].tolist())
         sizes.append((np.array([len(x) for x in dates], dtype=np.int64), codes))
         width = len(pieces)
@@ -390,31 +495,61 @@ class _JsonlBlocks:
             parts[j::width] = piece
         self._text = "".join(parts)  # type: ignore[arg-type]
 
-    def _line_ends(self) -> list[int]:
-        size = np.zeros(self._rows, dtype=np.int64)
+    def _line_ends(self) -> np.ndarray:
+        n = len(self.times)
+        size = np.zeros(n, dtype=np.int64)
         for lengths, codes in self._sizes:
             if lengths is None:
-                size += np.fromiter(map(len, codes), dtype=np.int64, count=self._rows)
+                size += np.fromiter(map(len, codes), dtype=np.int64, count=n)
             elif codes is None:
                 size += lengths
             else:
                 size += lengths[codes]
-        return [0, *np.cumsum(size).tolist()]
+        return np.concatenate(([0], np.cumsum(size)))
 
-    def upto(self, n: int) -> None:
-        done = self._done
-        if n > done:
-            if done == 0 and n == self._rows:
-                self._put(self._text)
-            else:
-                ends = self._ends
-                if ends is None:
-                    ends = self._ends = self._line_ends()
-                self._put(self._text[ends[done] : ends[n]])
-            self._done = n
+    def pending(self) -> bool:
+        """Whether some rows of the block are not written yet."""
+        return self.done < self.rows
 
-    def end(self) -> None:
-        self._text, self._ends, self._sizes, self._rows, self._done = "", None, [], 0, 0
+    def ready(self, until: float) -> int:
+        """How many of the rows not yet written happened by ``until``."""
+        if self.done >= self.rows:
+            return 0
+        return int(np.searchsorted(self.times[: self.rows], until, side="right")) - self.done
+
+    def texts(self, a: np.ndarray, b: np.ndarray | None) -> list[str]:
+        """The lines of rows ``a[i]`` to ``b[i] - 1``, for each i (one row each
+        when ``b`` is None)."""
+        if b is None:
+            b = a + 1
+        if len(a) == 1 and a[0] == 0 and b[0] == len(self.times):
+            return [self._text]
+        ends = self._ends
+        if ends is None:
+            ends = self._ends = self._line_ends()
+        text = self._text
+        return [text[x:y] for x, y in zip(ends[a].tolist(), ends[b].tolist(), strict=True)]
+
+    def advance(self, k: int) -> None:
+        self.done += k
+        if self.done >= self.rows:
+            self._text, self._ends, self._sizes = "", None, []
+
+    def finish(self, n: int) -> None:
+        """Rows from ``n`` on never happen (the process stopped before them)."""
+        self.rows = min(self.rows, n)
+
+    def through(self, t: float) -> None:
+        """Everything up to time ``t`` has reached the trace."""
+        self._trace.settle(t)
+
+
+def _day_text(start: dt.date, day: int) -> str:
+    """The calendar date ``day`` days after ``start`` (empty past the calendar's end)."""
+    try:
+        return (start + dt.timedelta(days=day)).isoformat()
+    except OverflowError:
+        return ""
 
 
 def _single(name: str, annotation: Any) -> Callable[[Any], str]:
@@ -436,40 +571,60 @@ def _float_texts(values: np.ndarray) -> list[str] | None:
 
 
 class _ParquetBlocks:
-    """``_JsonlBlocks`` for the Parquet trace: ``upto(n)`` takes the sequence
-    numbers of the block's rows before row ``n`` (the moment they happen);
-    ``end()`` hands the numbered rows over as columns, once per block."""
+    """``_JsonlBlocks`` for the Parquet trace: the block's rows are numbered
+    when the trace settles (``ParquetTrace.settle``) and handed over as
+    columns once they all are (or the process finished before the rest)."""
 
-    def __init__(self, write: Callable[..., None], reserve: Callable[[int], int]):
+    def __init__(self, trace: ParquetTrace, write: Callable[..., None]):
+        self._trace = trace
         self._write = write
-        self._reserve = reserve
         self._columns: dict[str, Any] = {}
-        self._spans: list[tuple[int, int]] = []  # (rows numbered, first number)
-        self._done = 0
+        self._seq: list[np.ndarray] = []  # the numbers of the rows numbered so far
+        self.times = np.zeros(0)
+        self.done = self.rows = 0
 
     def start(self, **columns: Any) -> None:
+        if self.pending():
+            self._trace.settle(float(self.times[self.rows - 1]))
         self._columns = columns
-        self._spans = []
-        self._done = 0
+        self.times = np.asarray(columns["t"], dtype=np.float64)
+        self.rows = len(self.times)
+        self.done = 0
+        self._seq = []
 
-    def upto(self, n: int) -> None:
-        done = self._done
-        if n > done:
-            self._spans.append((n - done, self._reserve(n - done)))
-            self._done = n
+    def pending(self) -> bool:
+        return self.done < self.rows
 
-    def end(self) -> None:
-        n = self._done
+    def ready(self, until: float) -> int:
+        if self.done >= self.rows:
+            return 0
+        return int(np.searchsorted(self.times[: self.rows], until, side="right")) - self.done
+
+    def number(self, seq: np.ndarray) -> None:
+        """The next ``len(seq)`` rows get these sequence numbers."""
+        self._seq.append(seq)
+        self.done += len(seq)
+        if self.done >= self.rows:
+            self.hand_over()
+
+    def hand_over(self) -> None:
+        """The rows numbered so far, as columns to the trace; the rest never happen."""
+        n = self.done
         if n:
-            count = np.array([c for c, _ in self._spans], dtype=np.int64)
-            firsts = np.array([f for _, f in self._spans], dtype=np.int64)
-            # the numbers of each span's rows, first .. first + count - 1, span after span
-            seq = np.arange(n, dtype=np.int64) + np.repeat(firsts - (np.cumsum(count) - count), count)
             self._write(
-                seq=seq,
+                seq=np.concatenate(self._seq) if len(self._seq) > 1 else self._seq[0],
                 **{name: value[:n] if np.ndim(value) else value for name, value in self._columns.items()},
             )
-        self._columns, self._spans, self._done = {}, [], 0
+        self._columns, self._seq = {}, []
+        self.rows = self.done = 0
+
+    def finish(self, n: int) -> None:
+        self.rows = min(self.rows, n)
+        if self.done >= self.rows:
+            self.hand_over()
+
+    def through(self, t: float) -> None:
+        self._trace.settle(t)
 
 
 #: Rows buffered per event kind before they are written as a row group.
@@ -512,6 +667,8 @@ class _KindBuffer:
         self.chunks: list[tuple[np.ndarray, dict[str, Any]]] = []
         self.dictionaries: dict[str, Any] = {}
         self.rows = 0
+        #: rows appended one by one whose ``seq`` is final (``ParquetTrace.settle``)
+        self.settled = 0
 
 
 #: The key of the file metadata that holds a Parquet trace's header and end record.
@@ -541,7 +698,11 @@ class ParquetTrace:
         self._buffers: dict[type[Event], _KindBuffer] = {}
         self._writers: dict[str, Any] = {}
         self._appenders: dict[type[Event], Callable[[Event], None]] = {}
+        #: rows appended one by one so far (their order among themselves)
         self.seq = 0
+        #: block rows numbered so far, and the block writers
+        self._numbered = 0
+        self._blocks: list[_ParquetBlocks] = []
         self.lines = 0
         self._closed = False
 
@@ -590,8 +751,10 @@ class ParquetTrace:
         arrays of values, or one value for every row. ``seq`` gives the rows'
         sequence numbers when they were taken earlier with ``reserve`` (the
         rows then need not be handed over at the moment they happen); without
-        it the rows take the next numbers. The columns are only kept here;
-        they are joined and encoded once per row group."""
+        it the rows take the next numbers (numbers of the rows appended one by
+        one: a run whose trace also takes blocks numbers those rows itself, see
+        ``settle``). The columns are only kept here; they are joined and
+        encoded once per row group."""
         import pyarrow as pa
 
         buf = self._buffer(cls)
@@ -620,8 +783,73 @@ class ParquetTrace:
 
     def block_writer(self, cls: type[Event], labels: dict[str, Any]) -> _ParquetBlocks:
         """Rows of ``cls`` given a block at a time (see ``_JsonlBlocks``),
-        numbered when they happen and handed over as columns once per block."""
-        return _ParquetBlocks(self.column_writer(cls, labels), self.reserve)
+        numbered when the trace settles and handed over as columns once per block."""
+        block = _ParquetBlocks(self, self.column_writer(cls, labels))
+        self._blocks.append(block)
+        return block
+
+    def settle(self, until: float) -> None:
+        """Every event up to time ``until`` has reached the trace: number the
+        rows given ahead in blocks up to then, and the rows appended since the
+        last settling.
+
+        Rows appended one by one take ``seq`` from a counter of such rows, in
+        the order they come; block rows are merged in by time, each before
+        every appended row whose time is not earlier than its own. So a row
+        appended at time ``t`` is numbered its count plus the block rows up to
+        ``t``, and a block row its place among the block rows plus the appended
+        rows strictly before it."""
+        ready = [(block, k) for block in self._blocks if (k := block.ready(until))]
+        # rows appended since the last settling, kind by kind: their counts and times
+        fresh = []
+        for buf in self._buffers.values():
+            column = buf.columns["seq"]
+            if len(column) > buf.settled:
+                fresh.append((buf, np.array(column[buf.settled :], dtype=np.int64)))
+        if not ready and not fresh:
+            return
+        if len(ready) == 1:
+            block, k = ready[0]
+            times = block.times[block.done : block.done + k]
+            order = None
+        elif ready:
+            # several exchanges (one per issue): their rows merged by time
+            times = np.concatenate([b.times[b.done : b.done + k] for b, k in ready])
+            order = np.argsort(times, kind="stable")
+            times = times[order]
+        else:
+            times, order = np.zeros(0), None
+        base = self._numbered
+        if fresh:
+            counts = [count for _, count in fresh]
+            stamps = [np.array(buf.columns["t"][buf.settled :], dtype=np.float64) for buf, _ in fresh]
+            for (buf, count), stamp in zip(fresh, stamps, strict=True):
+                seq = count + base + np.searchsorted(times, stamp, side="right")
+                buf.columns["seq"][buf.settled :] = seq.tolist()
+                buf.settled = len(buf.columns["seq"])
+            # the appended rows in the order they came, for the block rows' places
+            every = np.concatenate(counts)
+            when = np.concatenate(stamps)[np.argsort(every, kind="stable")]
+            before = int(every.min())
+        else:
+            when, before = np.zeros(0), self.seq
+        if len(times):
+            seq = (
+                base
+                + before
+                + np.arange(len(times), dtype=np.int64)
+                + np.searchsorted(when, times, side="left")
+            )
+            self._numbered += len(times)
+            if order is None:
+                ready[0][0].number(seq)
+            else:
+                placed = np.empty_like(seq)
+                placed[order] = seq
+                first = 0
+                for block, k in ready:
+                    block.number(placed[first : first + k])
+                    first += k
 
     def _rows_batch(self, buf: _KindBuffer) -> Any:
         """The rows appended one by one, as a record batch (None if there are none)."""
@@ -639,6 +867,7 @@ class ParquetTrace:
         self.lines += len(buf.columns["seq"])
         for column in buf.columns.values():
             column.clear()
+        buf.settled = 0
         return pa.record_batch(arrays, names=["seq", *buf.names])
 
     def _chunks_batch(self, buf: _KindBuffer) -> Any:
@@ -673,6 +902,10 @@ class ParquetTrace:
         import pyarrow as pa
 
         buf = self._buffers[cls]
+        if len(buf.columns["seq"]) > buf.settled:
+            # rows appended since the last settling: numbered first (every event
+            # up to the last one's time has reached the trace)
+            self.settle(buf.columns["t"][-1])
         batches = [b for b in (self._rows_batch(buf), self._chunks_batch(buf)) if b is not None]
         buf.rows = 0
         if not batches:
@@ -730,6 +963,10 @@ class ParquetTrace:
         if self._closed:
             return
         self._closed = True
+        # rows given ahead in blocks: those that happened (all, when the run is whole)
+        self.settle(math.inf if complete or t is None else t)
+        for block in self._blocks:
+            block.hand_over()
         for cls in list(self._buffers):
             self.flush(cls)
         end: dict[str, Any] = {"kind": "trace_end", "complete": complete}

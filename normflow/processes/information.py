@@ -25,7 +25,6 @@ world, runs contact by contact.
 from __future__ import annotations
 
 import math
-from bisect import bisect_left
 from collections.abc import Callable, Generator, Iterable
 from itertools import repeat
 from typing import TYPE_CHECKING, Any
@@ -535,14 +534,14 @@ def _quiet(
     reads and writes nothing).
 
     With a trace, every contact is a row, and the rows must keep their place
-    among the other processes' events: a block's rows are given to the trace
-    as columns when the block is drawn, and the trace is told how many of
-    them have happened (``rows.upto``) at every hand-over and before every
-    coalition event. Hand-overs then happen where the loop above makes them,
-    at the first tick (failed or not) at or after the next foreign event: at
-    a success due for a hand-over, the ticks since the last one are swept for
-    those points (a bisection in the block's times), and so is the block's
-    tail after its last success."""
+    among the other processes' events. A block's rows go to the trace as
+    columns when the block is drawn (``rows.start``), and the trace puts each
+    before the first event traced after it in time (``normflow.trace``):
+    the loop makes no call per contact or per hand-over. At a block's end,
+    whatever is due before its last tick runs first (a hand-over there), and
+    the trace is told that everything up to that tick has reached it
+    (``rows.through``), so that at most one block waits; the last block's
+    rows stop at the horizon (``rows.finish``)."""
     w = sim.world
     p = sim.scenario.processes.information
     rng = clock.rng
@@ -585,28 +584,18 @@ def _quiet(
             end = int(np.searchsorted(times, until, side="right"))
             success[end:] = False
         at = np.flatnonzero(success)
-        if rows is None:
-            # the contacts (ticks with a partner) before each success, and in the
-            # block up to the horizon: the ticks before it less those without a
-            # partner (few or none), which a cumulative count of all would cost more
-            missing = np.flatnonzero(~found)
-            if len(missing):
-                before = (at - np.searchsorted(missing, at)).tolist()
-                total = end - int(np.searchsorted(missing, end))
-            else:
-                before = at.tolist()
-                total = end
+        # the contacts (ticks with a partner) before each success, and in the
+        # block up to the horizon: the ticks before it less those without a
+        # partner (few or none), which a cumulative count of all would cost more
+        missing = np.flatnonzero(~found)
+        if len(missing):
+            before = (at - np.searchsorted(missing, at)).tolist()
+            total = end - int(np.searchsorted(missing, end))
         else:
-            counts = np.cumsum(found)
-            total = int(counts[end - 1]) if end else 0
-            # a traced block: every contact is a row; the successes' ticks instead
-            # (the contacts before tick i: counted[i]) and the times of all ticks
             before = at.tolist()
-            # the times of the ticks and the contacts before each tick, as lists
-            # when first needed for a hand-over
-            ticks: list[float] | None = None
-            counted: list[int] = []
-            pos = 0  # the first tick not yet checked for a hand-over
+            total = end
+        if rows is not None:
+            # every contact is a row: the block's rows, given ahead (see above)
             handled = np.flatnonzero(found)
             rows.start(
                 t=times[handled],
@@ -649,28 +638,7 @@ def _quiet(
                 part, what_chunk = lists, whats
             for s, g, h, ahead, what in zip(*part, what_chunk, strict=False):
                 if s >= limit:
-                    if rows is not None:
-                        # traced (``ahead`` is this success's tick): hand over at
-                        # every tick up to this one where the loop above would
-                        if ticks is None:
-                            ticks, counted = times.tolist(), [0, *counts.tolist()]
-                        while (c := bisect_left(ticks, limit, pos, ahead + 1)) <= ahead:
-                            tc = ticks[c]
-                            if tc >= bound or (heap and tc >= heap[0][0]):
-                                tally[key] += counted[c] - tallied
-                                tallied = counted[c]
-                                rows.upto(tallied)
-                                due = None if inline is None else inline(tc)
-                                if due is None:
-                                    bound = yield tc
-                                else:
-                                    bound = due
-                                    env._now = tc
-                            else:
-                                env._now = tc
-                            limit = min(bound, heap[0][0], until) if heap else min(bound, until)
-                            pos = c + 1
-                    elif s >= bound or (heap and s >= heap[0][0]):
+                    if s >= bound or (heap and s >= heap[0][0]):
                         # another participant or a SimPy event is due first: hand over
                         tally[key] += ahead - tallied
                         tallied = ahead
@@ -681,9 +649,7 @@ def _quiet(
                         else:
                             bound = due
                             env._now = s
-                        limit = min(bound, heap[0][0], until) if heap else min(bound, until)
-                    else:
-                        limit = min(bound, heap[0][0], until) if heap else min(bound, until)
+                    limit = min(bound, heap[0][0], until) if heap else min(bound, until)
                 a = info[g]
                 b = info[h]
                 # World.add_info, inlined (see the loop above)
@@ -705,47 +671,31 @@ def _quiet(
                     commitment[h] = b + influence * (a - b)
                 if what >= ACROSS_BORDER:
                     env._now = s
-                    if rows is not None:
-                        # the contacts so far (this one too) come before the coalition's event
-                        rows.upto(int(counts[ahead]))
-                        pos = ahead + 1
                     if cross(s, g, h, "border" if what == ACROSS_BORDER else "nationality"):
                         limit = -math.inf  # the coalition's handlers may have scheduled an event
-        if rows is not None:
-            # the block's tail after its last success (to the first tick past the
-            # horizon in the last block), swept for hand-overs as above
-            hi = end if last else len(times) - 1
-            if ticks is None and times[hi] >= limit:
-                ticks, counted = times.tolist(), [0, *counts.tolist()]
-            while ticks is not None and (c := bisect_left(ticks, limit, pos, hi + 1)) <= hi:
-                tc = ticks[c]
-                if tc > until:
-                    break
-                if tc >= bound or (heap and tc >= heap[0][0]):
-                    tally[key] += counted[c] - tallied
-                    tallied = counted[c]
-                    rows.upto(tallied)
-                    due = None if inline is None else inline(tc)
-                    if due is None:
-                        bound = yield tc
-                    else:
-                        bound = due
-                        env._now = tc
-                else:
-                    env._now = tc
-                limit = min(bound, heap[0][0], until) if heap else min(bound, until)
-                pos = c + 1
-            tally[key] += total - tallied
-            rows.upto(total)
-            rows.end()
-            if last:
-                return
-            continue
-        tally[key] += total - tallied
         if last:
+            tally[key] += total - tallied
+            if rows is not None:
+                rows.finish(total)  # the contacts after the horizon never happen
             # the clock stays at the last success: the failed contacts after it
             # change nothing, and other participants may be due before them
             return
+        if rows is not None and t >= limit and (t >= bound or (heap and t >= heap[0][0])):
+            # traced: everything due before the block's last tick runs before the
+            # block's rows are settled (at most one block waits)
+            ahead = total - int(found[-1])
+            tally[key] += ahead - tallied
+            tallied = ahead
+            due = None if inline is None else inline(t)
+            if due is None:
+                bound = yield t
+            else:
+                bound = due
+                env._now = t
+            limit = min(bound, heap[0][0], until) if heap else min(bound, until)
+        tally[key] += total - tallied
+        if rows is not None:
+            rows.through(t)
 
 
 def local_sharing(sim: RunContext, issue: int):
