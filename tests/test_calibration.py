@@ -233,3 +233,65 @@ def test_a_posterior_draw_sets_plugin_parameters_too(tmp_path):
     median = {m.name: m.median for m in drawn.milestones}[channel]
     assert median is not None and median >= "1998-01-01"
     assert {m.name: m.median for m in plain.milestones}[channel] < "1995-01-01"
+
+
+def test_stop_at_targets_runs_the_same_run_up_to_the_targets_horizon(straight, tmp_path):
+    import datetime as dt
+
+    from normflow.calibration.model import ParticleModel
+    from normflow.calibration.run import censoring_bound, targets_horizon
+    from normflow.paramspec import scenario_data
+    from normflow.scenario import scenario_from_dict
+
+    data, _, file = scenario_data(TINY)
+    base = scenario_from_dict(data, file=file)
+    # the agenda target (1992-07-01, to the year): nothing after 1993-07-01 can meet it
+    horizon = targets_horizon(base.targets, base.scenario.end)
+    assert horizon == dt.date(1993, 7, 1) < base.scenario.end
+    spec = SPEC.bind(data, file)
+    full = ParticleModel(data, file, spec, base.targets, 5)
+    cut = ParticleModel(data, file, spec, base.targets, 5, until=horizon)
+    day = float((horizon - base.start).days)
+    censored = reached = 0
+    for threshold in (0.3, 0.45, 0.6, 0.8):
+        values = {"politics_threshold": threshold, "contact_rate": 4.0}
+        a, b = full.run(values), cut.run(values)
+        assert b.end == horizon
+        # the same run up to the horizon: every milestone reached by then, on the same day
+        early = {k: t for k, t in a.milestones.items() if t is not None and t <= day}
+        assert {k: t for k, t in b.milestones.items() if t is not None} == early
+        (sa,), (sb,) = full(values).values(), cut(values).values()
+        if sa <= day:
+            assert sb == sa
+            reached += 1
+        else:
+            assert sb == day  # censored at the horizon, not at the scenario's end
+            censored += 1
+    assert reached and censored
+    # a censored run deviates by at least one tolerance whichever way it is censored
+    assert censoring_bound(base.targets, horizon, base.start, 1, "rms") == pytest.approx(1.0)
+    assert censoring_bound(base.targets, horizon, base.start, 4, "max") == pytest.approx(0.5)
+    stopped = run(tmp_path / "stop", stop_at_targets=True)
+    summary = json.loads((stopped.directory / "calibration.json").read_text())
+    assert summary["horizon"] == {"date": "1993-07-01", "exact_below": pytest.approx(1.0)}
+    assert json.loads((stopped.directory / "manifest.json").read_text())["horizon"] == "1993-07-01"
+    assert json.loads((straight.directory / "calibration.json").read_text())["horizon"] is None
+    with pytest.raises(CalibrationError, match="horizon"):
+        run(tmp_path / "stop", generations=3, resume=True)
+
+
+def test_the_local_transition_is_recorded_and_weights_give_an_effective_sample_size(straight, tmp_path):
+    local = run(tmp_path / "local", transition="local")
+    summary = json.loads((local.directory / "calibration.json").read_text())
+    assert summary["transition"] == "local"
+    for s in (summary, straight.summary):
+        assert len(s["ess"]) == 2
+        assert s["ess"][0] == pytest.approx(8.0)  # the first generation's weights are equal
+        assert 1.0 <= s["ess"][1] <= 8.0
+    a = pd.read_csv(straight.directory / "posterior.csv")
+    b = pd.read_csv(local.directory / "posterior.csv")
+    assert not np.array_equal(a[NAMES].to_numpy(), b[NAMES].to_numpy())
+    with pytest.raises(CalibrationError, match="transition"):
+        run(tmp_path / "local", generations=3, resume=True)
+    with pytest.raises(CalibrationError, match="--transition"):
+        run(tmp_path / "bad", transition="uniform")

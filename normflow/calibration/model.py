@@ -12,6 +12,13 @@ distance is the root mean square over targets and replications
 (``normflow.targets.replicated_distance``). A particle is then accepted only
 when its parameters reproduce the record reliably, not by the luck of one
 draw: the posterior concentrates where the targets hold in most runs.
+
+With ``until`` (a date: ``calibrate(..., stop_at_targets=True)``) each run
+stops there instead of at the scenario's end. The run up to that date is the
+same run (the same seed, the same draws in the same order), so a count by a
+date up to ``until`` and a milestone reached by then are the values the full
+run gives; a milestone not reached by ``until`` is censored at ``until``
+instead of at the scenario's end (``normflow.targets.MilestoneDate.value``).
 """
 
 from __future__ import annotations
@@ -63,6 +70,7 @@ class ParticleModel:
         targets: tuple[Target, ...],
         seed: int,
         replications: int = 1,
+        until: Any = None,
     ):
         self.data = data
         self.file = file
@@ -70,6 +78,7 @@ class ParticleModel:
         self.targets = targets
         self.seed = seed
         self.replications = replications
+        self.until = until
 
     def scenario(self, values: Mapping[str, float]) -> Any:
         from normflow.scenario import scenario_from_dict
@@ -82,7 +91,7 @@ class ParticleModel:
 
         seed = particle_seed(self.seed, values, self.spec.names, replication)
         scenario = self.scenario(values) if scenario is None else scenario
-        return Simulation(scenario, seed, plugin_manager=_plugin_manager()).run()
+        return Simulation(scenario, seed, plugin_manager=_plugin_manager()).run(until=self.until)
 
     def __call__(self, values: Mapping[str, float]) -> dict[str, float]:
         values = dict(values)

@@ -91,6 +91,8 @@ def write_outputs(
     replications: int = 1,
     distance_kind: str = "rms",
     figures: bool = True,
+    horizon: dict[str, Any] | None = None,
+    transition: str = "normal",
 ) -> dict[str, Any]:
     pops = history.get_all_populations()
     gens = pops[pops.t >= 0].sort_values("t")
@@ -111,6 +113,10 @@ def write_outputs(
         "population": int(gens.particles.iloc[-1]),
         "replications": replications,
         "distance": distance_kind,
+        # each generation's effective sample size, 1 / sum(w^2): how many particles the weights amount to
+        "ess": [_ess(history, int(t)) for t in gens.t],
+        "horizon": horizon,
+        "transition": transition,
         "parameters": params,
         "targets": [
             {"name": target_name(t), "observed": t.observed(base.start), "tolerance": _tolerance(t)}
@@ -133,6 +139,12 @@ def write_outputs(
 
         warnings.warn(f"figures not written: {type(exc).__name__}: {exc}", stacklevel=2)
     return summary
+
+
+def _ess(history: Any, t: int) -> float:
+    _, w = history.get_distribution(m=0, t=t)
+    w = np.asarray(w, dtype=float)
+    return float(w.sum() ** 2 / (w * w).sum())
 
 
 def _tolerance(t: Target) -> Any:

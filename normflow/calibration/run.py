@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import logging
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +18,7 @@ import numpy as np
 from normflow.paramspec import ParameterSpec, load_parameter_spec, scenario_data
 from normflow.schema import ScenarioError
 from normflow.targets import (
+    MilestoneDate,
     Target,
     check_target_milestones,
     deviations,
@@ -25,7 +28,10 @@ from normflow.targets import (
     target_name,
 )
 
-__all__ = ["Calibration", "CalibrationError", "calibrate"]
+__all__ = ["Calibration", "CalibrationError", "calibrate", "targets_horizon"]
+
+#: The perturbation kernels ``calibrate`` offers (``transition=``).
+TRANSITIONS = ("normal", "local")
 
 HISTORY = "history.db"
 MANIFEST = "manifest.json"
@@ -85,6 +91,51 @@ def _epsilon(alpha: float) -> Any:
     return TieAwareQuantileEpsilon(alpha=alpha)
 
 
+def targets_horizon(targets: tuple[Target, ...], end: dt.date) -> dt.date:
+    """The last date the targets' statistics look at: a count's ``by`` date;
+    a milestone's date plus its tolerance (a milestone reached later misses
+    its target whenever it is reached). Never later than ``end``."""
+    dates = [
+        t.date + dt.timedelta(days=math.ceil(t.tolerance)) if isinstance(t, MilestoneDate) else t.by
+        for t in targets
+    ]
+    return min(end, max(dates))
+
+
+def censoring_bound(
+    targets: tuple[Target, ...], horizon: dt.date, start: dt.date, replications: int, kind: str
+) -> float | None:
+    """Below which epsilon stopping the runs at ``horizon`` changes no
+    acceptance: a run whose milestone is not reached by ``horizon`` deviates
+    from that target by at least (horizon - date) / tolerance whether it is
+    censored there or at the scenario's end, so the particle's distance is
+    at least this bound both ways (divided by the square root of the number
+    of terms the distance averages); a particle without such a milestone has
+    the same statistics both ways. None without milestone targets."""
+    devs = [
+        t.deviation(float((horizon - start).days), t.observed(start))
+        for t in targets
+        if isinstance(t, MilestoneDate)
+    ]
+    if not devs:
+        return None
+    terms = replications * (1 if kind == "max" else len(targets))
+    return min(devs) / math.sqrt(terms)
+
+
+def _transition(kind: str) -> Any:
+    """pyabc's perturbation kernel: ``normal``, one multivariate normal whose
+    covariance is the weighted covariance of the last population (pyabc's
+    default); ``local``, a normal around each particle with the covariance of
+    its nearest quarter of the population (pyabc.LocalTransition), which does
+    not shrink onto a particle that holds most of the weight."""
+    import pyabc
+
+    if kind == "local":
+        return pyabc.LocalTransition(k_fraction=0.25)
+    return pyabc.MultivariateNormalTransition()
+
+
 def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -110,6 +161,8 @@ def calibrate(
     alpha: float = 0.5,
     replications: int = 1,
     distance_kind: str = "rms",
+    stop_at_targets: bool = False,
+    transition: str = "normal",
     figures: bool = True,
     on_progress: Callable[[int, int, int, int], None] | None = None,
     on_generation: Callable[[int, float, float], None] | None = None,
@@ -122,7 +175,10 @@ def calibrate(
     generations, including those already stored. Epsilon adapts: each
     generation's threshold is the ``alpha`` quantile of the previous
     generation's distances. ``figures=False`` skips the figures (matplotlib
-    costs a second or two; the other outputs are the same). Raises ``ScenarioError`` for a bad scenario or
+    costs a second or two; the other outputs are the same). ``stop_at_targets``
+    stops each run at the targets' horizon (``targets_horizon``) instead of
+    the scenario's end (cheaper; see ``censoring_bound`` for what it may
+    change). ``transition``: the perturbation kernel (``_transition``). Raises ``ScenarioError`` for a bad scenario or
     spec, ``CalibrationError`` for a bad directory or setting."""
     import pyabc
 
@@ -146,6 +202,9 @@ def calibrate(
         raise CalibrationError("--replications must be at least 1")
     if distance_kind not in ("rms", "max"):
         raise CalibrationError(f"--distance {distance_kind}: expected rms or max")
+    if transition not in TRANSITIONS:
+        raise CalibrationError(f"--transition {transition}: expected one of {', '.join(TRANSITIONS)}")
+    horizon = targets_horizon(targets, base.scenario.end) if stop_at_targets else None
     if max_runs is not None and max_runs < population:
         raise CalibrationError(f"--max-runs {max_runs} is below one population ({population})")
     # targets must name milestones the runs have
@@ -168,6 +227,8 @@ def calibrate(
         "alpha": alpha,
         "replications": replications,
         "distance": distance_kind,
+        "horizon": None if horizon is None else horizon.isoformat(),
+        "transition": transition,
     }
     stored: dict[str, Any] | None = None
     if db_path.exists():
@@ -183,6 +244,8 @@ def calibrate(
             ) from None
         stored.setdefault("replications", 1)  # written before replications existed
         stored.setdefault("distance", "rms")
+        stored.setdefault("horizon", None)  # written before stop_at_targets existed
+        stored.setdefault("transition", "normal")
         diffs = [k for k in manifest if k != "scenario_file" and stored.get(k) != manifest[k]]
         if diffs:
             raise CalibrationError(
@@ -195,7 +258,7 @@ def calibrate(
     from normflow.calibration.model import ParticleModel
     from normflow.calibration.sampler import OrderedSampler
 
-    model = ParticleModel(data, file, spec, targets, seed, replications)
+    model = ParticleModel(data, file, spec, targets, seed, replications, until=horizon)
     prior = pyabc.Distribution(**{p.label: p.pyabc_rv() for p in spec.parameters})
     sampler = OrderedSampler(seed, workers=workers, scheduler=scheduler, on_progress=on_progress)
     abc_logger = logging.getLogger("ABC")
@@ -211,6 +274,7 @@ def calibrate(
             population_size=population,
             sampler=sampler,
             eps=_epsilon(alpha),
+            transitions=_transition(transition),
         )
         db = f"sqlite:///{db_path.resolve()}"
         if stored is not None:
@@ -262,6 +326,13 @@ def calibrate(
         replications,
         distance_kind,
         figures=figures,
+        horizon=None
+        if horizon is None
+        else {
+            "date": horizon.isoformat(),
+            "exact_below": censoring_bound(targets, horizon, base.start, replications, distance_kind),
+        },
+        transition=transition,
     )
     return Calibration(directory, summary, computed, wall)
 

@@ -58,6 +58,21 @@ from normflow.cli.base import fail, guarded, progress_bar, scheduler_option, see
     help="Combine the targets' deviations by their root mean square, or take the largest "
     "(each target must be met; one met easily cannot make up for one missed).",
 )
+@click.option(
+    "--stop-at-targets",
+    is_flag=True,
+    help="Stop each run at the last date the targets look at (a count's date; a milestone's date "
+    "plus its tolerance) instead of the scenario's end: cheaper; a milestone not reached by then is "
+    "censored there (see docs/calibration.md).",
+)
+@click.option(
+    "--transition",
+    type=click.Choice(["normal", "local"]),
+    default="normal",
+    show_default=True,
+    help="Perturbation kernel: one multivariate normal (pyabc's default), or a normal per particle "
+    "shaped by its nearest neighbours (pyabc.LocalTransition; resists weight collapse).",
+)
 @click.option("--resume", is_flag=True, help="Continue the calibration stored in --out.")
 def calibrate_command(
     scenario: str,
@@ -71,6 +86,8 @@ def calibrate_command(
     out: str,
     replications: int,
     distance_kind: str,
+    stop_at_targets: bool,
+    transition: str,
     resume: bool,
 ) -> None:
     """Estimate SCENARIO's free parameters (--params) from its [[targets]] by
@@ -118,6 +135,8 @@ def calibrate_command(
                 resume=resume,
                 replications=replications,
                 distance_kind=distance_kind,
+                stop_at_targets=stop_at_targets,
+                transition=transition,
                 on_progress=on_progress,
                 on_generation=on_generation,
             )
@@ -135,7 +154,8 @@ def _print_summary(result: Any, console: Any) -> None:
     eps = ", ".join(f"{e:.3g}" for e in s["epsilon"])
     table = Table(
         title=f"{s['scenario']}: posterior after {s['generations']} generations "
-        f"({s['runs']} runs, {result.wall_seconds:.0f} s; epsilon {eps})"
+        f"({s['runs']} runs, {result.wall_seconds:.0f} s; epsilon {eps}; "
+        f"effective sample size {s['ess'][-1]:.1f})"
     )
     for col, just in (("parameter", "left"), ("median", "right"), ("5%-95%", "right"), ("prior", "left")):
         table.add_column(col, justify=just)
