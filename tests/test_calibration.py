@@ -295,3 +295,28 @@ def test_the_local_transition_is_recorded_and_weights_give_an_effective_sample_s
         run(tmp_path / "local", generations=3, resume=True)
     with pytest.raises(CalibrationError, match="--transition"):
         run(tmp_path / "bad", transition="uniform")
+
+
+def test_log_space_samples_log_uniform_parameters_on_the_log_scale_and_replays(tmp_path):
+    import pyabc
+
+    logged = run(tmp_path / "log", log_space=True)
+    summary = json.loads((logged.directory / "calibration.json").read_text())
+    assert summary["log_space"] == ["contact_rate"]  # the spec's one log-uniform parameter
+    history = pyabc.History(f"sqlite:///{logged.directory / 'history.db'}")
+    frame, _ = history.get_distribution(m=0, t=history.max_t)
+    table = pd.read_csv(logged.directory / "posterior.csv")
+    # the history holds the log; posterior.csv the value the runs used
+    np.testing.assert_allclose(np.log(table["contact_rate"]), frame["contact_rate"].to_numpy(), rtol=1e-12)
+    assert ((table["contact_rate"] >= 1.0) & (table["contact_rate"] <= 24.0)).all()
+    np.testing.assert_array_equal(table["politics_threshold"], frame["politics_threshold"].to_numpy())
+    # a particle of posterior.csv replays to the statistics the calibration stored for it
+    sampled = frame.iloc[0].to_dict()  # as pyabc sampled it (log scale)
+    stored = history.get_population(t=history.max_t).particles
+    particle = next(p for p in stored if all(p.parameter[k] == v for k, v in sampled.items()))
+    again = statistics(
+        load_scenario(TINY).targets, replay(TINY, SPEC, table.iloc[0][NAMES].to_dict(), seed=5)
+    )
+    assert again == pytest.approx(dict(particle.sum_stat))
+    with pytest.raises(CalibrationError, match="log_space"):
+        run(tmp_path / "log", generations=3, resume=True)

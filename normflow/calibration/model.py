@@ -19,10 +19,16 @@ same run (the same seed, the same draws in the same order), so a count by a
 date up to ``until`` and a milestone reached by then are the values the full
 run gives; a milestone not reached by ``until`` is censored at ``until``
 instead of at the scenario's end (``normflow.targets.MilestoneDate.value``).
+
+With ``logged`` (``calibrate(..., log_space=True)``) pyabc samples the
+parameters named there on the log scale (where a log-uniform prior is
+uniform); the model turns them back (``natural``, ``math.exp``) before it
+runs them, and seeds the run from the natural values, as ``replay`` does.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -71,6 +77,7 @@ class ParticleModel:
         seed: int,
         replications: int = 1,
         until: Any = None,
+        logged: tuple[str, ...] = (),
     ):
         self.data = data
         self.file = file
@@ -79,6 +86,11 @@ class ParticleModel:
         self.seed = seed
         self.replications = replications
         self.until = until
+        self.logged = frozenset(logged)
+
+    def natural(self, values: Mapping[str, float]) -> dict[str, float]:
+        """The parameter values as the scenario takes them (``logged`` ones exponentiated)."""
+        return {k: math.exp(v) if k in self.logged else float(v) for k, v in values.items()}
 
     def scenario(self, values: Mapping[str, float]) -> Any:
         from normflow.scenario import scenario_from_dict
@@ -94,7 +106,7 @@ class ParticleModel:
         return Simulation(scenario, seed, plugin_manager=_plugin_manager()).run(until=self.until)
 
     def __call__(self, values: Mapping[str, float]) -> dict[str, float]:
-        values = dict(values)
+        values = self.natural(values)
         scenario = self.scenario(values)
         out: dict[str, float] = {}
         for k in range(self.replications):

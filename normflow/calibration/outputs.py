@@ -34,13 +34,20 @@ def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> floa
     return float(np.interp(q, cum, v))
 
 
-def posterior_table(history: Any, spec: ParameterSpec) -> Any:
-    """The last generation's particles: parameters, weight and distance."""
+def posterior_table(history: Any, spec: ParameterSpec, logged: tuple[str, ...] = ()) -> Any:
+    """The last generation's particles: parameters (on their natural scale:
+    those sampled on the log scale, ``logged``, exponentiated as the model
+    did), weight and distance."""
     import pandas as pd
 
     t = history.max_t
     df, w = history.get_distribution(m=0, t=t)
-    table = pd.DataFrame({p.label: df[p.label].to_numpy(dtype=float) for p in spec.parameters})
+
+    def column(name: str) -> list[float]:
+        values = df[name].to_numpy(dtype=float)
+        return [math.exp(v) for v in values] if name in logged else [float(v) for v in values]
+
+    table = pd.DataFrame({p.label: column(p.label) for p in spec.parameters})
     table.insert(0, "particle", df.index.to_numpy())
     table["weight"] = np.asarray(w, dtype=float)
     distances = history.get_weighted_distances(t=t)
@@ -93,10 +100,11 @@ def write_outputs(
     figures: bool = True,
     horizon: dict[str, Any] | None = None,
     transition: str = "normal",
+    logged: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     pops = history.get_all_populations()
     gens = pops[pops.t >= 0].sort_values("t")
-    table = posterior_table(history, spec)
+    table = posterior_table(history, spec, logged)
     tmp = directory / (POSTERIOR + ".tmp")
     table.to_csv(tmp, index=False)
     tmp.replace(directory / POSTERIOR)
@@ -117,6 +125,7 @@ def write_outputs(
         "ess": [_ess(history, int(t)) for t in gens.t],
         "horizon": horizon,
         "transition": transition,
+        "log_space": list(logged),
         "parameters": params,
         "targets": [
             {"name": target_name(t), "observed": t.observed(base.start), "tolerance": _tolerance(t)}

@@ -136,6 +136,22 @@ def _transition(kind: str) -> Any:
     return pyabc.MultivariateNormalTransition()
 
 
+def _prior(p: Any, logged: bool) -> Any:
+    """A parameter's prior as pyabc samples it: on the log scale (uniform
+    between the logs of the bounds) for a log-uniform one sampled there.
+    The perturbation kernel then works on the scale on which the prior is
+    flat: on the natural scale a log-uniform prior is densest at its lower
+    bound (ten times denser than at the upper for a tenfold range), and the
+    importance weights (prior over proposal density) of particles proposed
+    there multiply across parameters and can collapse onto a few particles."""
+    import pyabc
+
+    if not logged:
+        return p.pyabc_rv()
+    low, high = math.log(p.low), math.log(p.high)
+    return pyabc.RV("uniform", low, high - low)
+
+
 def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -163,6 +179,7 @@ def calibrate(
     distance_kind: str = "rms",
     stop_at_targets: bool = False,
     transition: str = "normal",
+    log_space: bool = False,
     figures: bool = True,
     on_progress: Callable[[int, int, int, int], None] | None = None,
     on_generation: Callable[[int, float, float], None] | None = None,
@@ -178,7 +195,9 @@ def calibrate(
     costs a second or two; the other outputs are the same). ``stop_at_targets``
     stops each run at the targets' horizon (``targets_horizon``) instead of
     the scenario's end (cheaper; see ``censoring_bound`` for what it may
-    change). ``transition``: the perturbation kernel (``_transition``). Raises ``ScenarioError`` for a bad scenario or
+    change). ``transition``: the perturbation kernel (``_transition``).
+    ``log_space``: log-uniform parameters are perturbed and weighted on the
+    log scale, where their prior is uniform (``_prior``). Raises ``ScenarioError`` for a bad scenario or
     spec, ``CalibrationError`` for a bad directory or setting."""
     import pyabc
 
@@ -229,6 +248,7 @@ def calibrate(
         "distance": distance_kind,
         "horizon": None if horizon is None else horizon.isoformat(),
         "transition": transition,
+        "log_space": log_space,
     }
     stored: dict[str, Any] | None = None
     if db_path.exists():
@@ -246,6 +266,7 @@ def calibrate(
         stored.setdefault("distance", "rms")
         stored.setdefault("horizon", None)  # written before stop_at_targets existed
         stored.setdefault("transition", "normal")
+        stored.setdefault("log_space", False)
         diffs = [k for k in manifest if k != "scenario_file" and stored.get(k) != manifest[k]]
         if diffs:
             raise CalibrationError(
@@ -258,8 +279,9 @@ def calibrate(
     from normflow.calibration.model import ParticleModel
     from normflow.calibration.sampler import OrderedSampler
 
-    model = ParticleModel(data, file, spec, targets, seed, replications, until=horizon)
-    prior = pyabc.Distribution(**{p.label: p.pyabc_rv() for p in spec.parameters})
+    logged = tuple(p.label for p in spec.parameters if log_space and p.prior == "log-uniform")
+    model = ParticleModel(data, file, spec, targets, seed, replications, until=horizon, logged=logged)
+    prior = pyabc.Distribution(**{p.label: _prior(p, p.label in logged) for p in spec.parameters})
     sampler = OrderedSampler(seed, workers=workers, scheduler=scheduler, on_progress=on_progress)
     abc_logger = logging.getLogger("ABC")
     level = abc_logger.level
@@ -333,6 +355,7 @@ def calibrate(
             "exact_below": censoring_bound(targets, horizon, base.start, replications, distance_kind),
         },
         transition=transition,
+        logged=logged,
     )
     return Calibration(directory, summary, computed, wall)
 

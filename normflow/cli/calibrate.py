@@ -73,6 +73,12 @@ from normflow.cli.base import fail, guarded, progress_bar, scheduler_option, see
     help="Perturbation kernel: one multivariate normal (pyabc's default), or a normal per particle "
     "shaped by its nearest neighbours (pyabc.LocalTransition; resists weight collapse).",
 )
+@click.option(
+    "--log-space",
+    is_flag=True,
+    help="Perturb and weigh log-uniform parameters on the log scale, where their prior is flat "
+    "(keeps the importance weights from collapsing; posterior.csv holds natural values).",
+)
 @click.option("--resume", is_flag=True, help="Continue the calibration stored in --out.")
 def calibrate_command(
     scenario: str,
@@ -88,6 +94,7 @@ def calibrate_command(
     distance_kind: str,
     stop_at_targets: bool,
     transition: str,
+    log_space: bool,
     resume: bool,
 ) -> None:
     """Estimate SCENARIO's free parameters (--params) from its [[targets]] by
@@ -137,6 +144,7 @@ def calibrate_command(
                 distance_kind=distance_kind,
                 stop_at_targets=stop_at_targets,
                 transition=transition,
+                log_space=log_space,
                 on_progress=on_progress,
                 on_generation=on_generation,
             )
