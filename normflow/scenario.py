@@ -498,6 +498,13 @@ class StanceParams:
     position_weight: float = param(
         0.2, low=0, high=1, doc="shift of a negotiating position toward the norm per unit disposition"
     )
+    lead_weight: float = param(
+        1.0,
+        low=0,
+        high=1,
+        doc="share of a decision round's lead time a unit of disposition takes off (leaning against "
+        "the norm: adds)",
+    )
 
 
 @frozen

@@ -165,3 +165,41 @@ def test_kitakyushu_adopts_only_in_japans_aid_round():
         if day is not None:
             date = scen.date_of(day)
             assert (date.month, date.day) == (aid_round.month, aid_round.day)
+
+
+@given(
+    rounds=rounds_st,
+    t=st.floats(0, 1500),
+    s1=st.floats(0.0, 2.0),
+    s2=st.floats(0.0, 2.0),
+)
+@examples(ci=60, thorough=1000)
+def test_a_shorter_lead_never_decides_later(rounds, t, s1, s2):
+    # a state that leans toward the norm asks less lead (lead_scale < 1): the
+    # same matter is decided on the same day or sooner, never later, and never
+    # before it is ready
+    scen = scenario()
+    short, long = sorted((s1, s2))
+    day_short = next_round_day(scen, rounds, t, short)
+    day_long = next_round_day(scen, rounds, t, long)
+    assert t <= day_short <= day_long
+    assert next_round_day(scen, rounds, t, 1.0) == next_round_day(scen, rounds, t)
+
+
+def test_a_state_leaning_toward_the_norm_takes_a_late_plan_up_sooner():
+    # Kitakyushu, its adoption decided in Japan's yearly aid round (lead 115
+    # days): Japan leans toward the norm by the 1990s (reputational cost, the
+    # spiral's later phases), so with the lead's weight on its disposition a
+    # plan agreed after the August deadline can still make that year's round.
+    # Same seeds, same draws (keyed by ratifier and attempt): some runs adopt
+    # a year sooner, and on average none later
+    path = "normflow/scenarios/kitakyushu-dalian.toml"
+    on = load_scenario(path)
+    off = load_scenario(path, overrides={"processes.stance.lead_weight": 0.0})
+    horizon = on.horizon
+    a = [Simulation(on, seed).run().milestones["policy_changed:japan"] for seed in range(12)]
+    b = [Simulation(off, seed).run().milestones["policy_changed:japan"] for seed in range(12)]
+    a = [horizon if x is None else x for x in a]
+    b = [horizon if x is None else x for x in b]
+    assert sum(x < y for x, y in zip(a, b, strict=True)) >= 1
+    assert sum(a) < sum(b)

@@ -476,3 +476,21 @@ def test_backlash_never_makes_access_or_backing_negative_nor_raises_them(
     assert np.all(w.lg_support >= 0.0) and np.all(w.lg_support <= 0.9 + 1e-12)
     assert all(0.0 <= a <= 0.9 for a in channel.access_seen)
     check_invariants(rec.lines(), scen)
+
+
+@given(c1=st.floats(0.01, 1.0), c2=st.floats(0.01, 1.0), seed=st.integers(0, 2**16))
+@examples(ci=15, thorough=200)
+def test_the_kth_round_falls_on_the_same_day_however_the_talks_went(c1, c2, seed):
+    # common random numbers: round gaps have their own stream, ratification its
+    # keyed draws, so talks that converge at different speeds hold their k-th
+    # round on the same day (knockout arms stay coupled)
+    # (up to the first agreement: a ratification's wait then shifts later rounds)
+    days = []
+    for c in (c1, c2):
+        scen = _talks(positions=(0.2, 0.8), win_sets=(0.5, 0.5), convergence=c)
+        _, rec = _run(scen, seed=seed)
+        agreed = [e.t for e in rec.of(events.NegotiationPhaseChanged) if e.phase == "agreement"]
+        until = agreed[0] if agreed else math.inf
+        days.append([e.t for e in rec.of(events.ExpertiseHeard) if e.t <= until])
+    short, long = sorted(days, key=len)
+    assert short and long[: len(short)] == short

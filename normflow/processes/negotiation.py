@@ -76,11 +76,13 @@ if TYPE_CHECKING:
 DAYS_PER_YEAR = 365.25
 
 
-def next_round_day(scenario: Scenario, rounds: tuple[DecisionRound, ...], t: float) -> float:
+def next_round_day(
+    scenario: Scenario, rounds: tuple[DecisionRound, ...], t: float, lead_scale: float = 1.0
+) -> float:
     """The day a matter ready on day ``t`` is decided: ``t`` itself when a
     round is open then (and the round asks no lead), else the opening day
-    of the first round it is ready for in time (``lead_days`` before it
-    opens); ``t`` when the state declares no rounds."""
+    of the first round it is ready for in time (``lead_days * lead_scale``
+    before it opens); ``t`` when the state declares no rounds."""
     if not rounds:
         return t
     year = scenario.date_of(t).year
@@ -90,7 +92,7 @@ def next_round_day(scenario: Scenario, rounds: tuple[DecisionRound, ...], t: flo
             opens = scenario.day_of(dt.date(y, r.month, r.day))
             if r.lead_days == 0 and opens <= t <= opens + r.days:
                 return t
-            if t <= opens - r.lead_days and opens > t:
+            if t <= opens - r.lead_days * lead_scale and opens > t:
                 best = min(best, opens)
     return best
 
@@ -101,7 +103,16 @@ def negotiation(sim: RunContext, spec: Negotiation):
     half = sim.scenario.processes.accountability.information_half
     support_threshold = sim.scenario.processes.accountability.support_threshold
     env = sim.env
-    rng = sim.rng(f"negotiation.{spec.id}")
+    # common random numbers: each kind of draw has its own stream, and a
+    # ratification's draws are keyed by who ratifies and which attempt it is,
+    # so two runs that differ in how many rounds the talks took still share
+    # the k-th round's gap and each ratifier's delay and chance (knockout
+    # arms stay coupled instead of reading "the next number" of one stream)
+    gaps = sim.rng(f"negotiation.{spec.id}.rounds")
+
+    def keyed(what: str, state: str, attempt: int) -> np.random.Generator:
+        return sim.rng(f"negotiation.{spec.id}.{what}.{state}.{attempt}")
+
     issue = w.issue_index[spec.issue]
     parties = list(spec.parties)
     party_idx = [w.state_index[s] for s in parties]
@@ -246,7 +257,7 @@ def negotiation(sim: RunContext, spec: Negotiation):
     if rate <= 0.0:
         return  # no rounds are ever held: the talks stay where they opened
     while True:
-        gap = rng.exponential(1.0 / rate)
+        gap = gaps.exponential(1.0 / rate)
         if env.now + gap > sim.horizon:
             return
         yield env.timeout(gap)
@@ -306,9 +317,16 @@ def negotiation(sim: RunContext, spec: Negotiation):
                 phase_change("ratification")
                 rejected = None
                 for i, state in enumerate(parties):
-                    yield env.timeout(rng.exponential(p.ratification_days))
-                    # the ratifier decides in its next decision round
-                    t_decide = next_round_day(sim.scenario, rounds_of(state, "decision_rounds"), env.now)
+                    draws = keyed("ratification", state, renegotiations)
+                    yield env.timeout(draws.exponential(p.ratification_days))
+                    # the ratifier decides in its next decision round; a state that leans
+                    # toward the norm takes the plan up as a priority (a shorter lead), one
+                    # that leans against it drags its feet (a longer one)
+                    lead = 1.0 - ps.lead_weight * disposition_of(stances[i], ps, env.now)
+                    lead = min(max(lead, 0.0), 2.0)
+                    t_decide = next_round_day(
+                        sim.scenario, rounds_of(state, "decision_rounds"), env.now, lead
+                    )
                     if t_decide > sim.horizon:
                         return
                     if t_decide > env.now:
@@ -321,13 +339,15 @@ def negotiation(sim: RunContext, spec: Negotiation):
                     ) + ps.stage_weight * disposition_of(stances[i], ps, env.now)
                     chance = min(max(chance, 0.0), 1.0)
                     chance = sim.modify_transition("ratification", chance, state, spec.issue)
-                    if rng.random() >= chance:
+                    if draws.random() >= chance:
                         fail(env.now, f"ratification:{state}")
                         return
                 if rejected is None:
                     break
                 state = parties[rejected]
-                if renegotiations < p.max_renegotiations and rng.random() < p.renegotiation_probability:
+                if renegotiations < p.max_renegotiations and (
+                    keyed("renegotiation", state, renegotiations).random() < p.renegotiation_probability
+                ):
                     renegotiations += 1
                     known.add(rejected)
                     sim.tally["agreement_renegotiated"] += 1

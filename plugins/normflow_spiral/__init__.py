@@ -221,10 +221,14 @@ class Spiral:
         while env.now + cfg.check_days <= sim.horizon:
             yield env.timeout(cfg.check_days)
             t = env.now
-            for machine in self.machines.values():
-                self._step(machine, t, habit)
+            # one uniform per machine at every check, used or not: the k-th
+            # check's draws are the same whatever the pressure did before it,
+            # so runs that differ elsewhere (knockout arms) stay coupled
+            uniforms = self.rng.random(len(self.machines)).tolist()
+            for machine, u in zip(self.machines.values(), uniforms, strict=True):
+                self._step(machine, t, habit, u)
 
-    def _step(self, m: Machine, t: float, habit: float) -> None:
+    def _step(self, m: Machine, t: float, habit: float, u: float) -> None:
         cfg = self.config
         stock = m.stock.at(t)
         if m.phase in CAN_SLIDE_BACK and stock < cfg.backslide_threshold:
@@ -238,7 +242,7 @@ class Spiral:
         nxt = m.phase + 1
         if nxt in self.thresholds:
             threshold, probability = self.thresholds[nxt]
-            if stock >= threshold and self.rng.random() < probability:
+            if stock >= threshold and u < probability:
                 self._move(m, t, nxt)
         elif m.phase == PRESCRIPTIVE and t - m.entered >= cfg.habituation_days:
             self._move(m, t, RULE_CONSISTENT)
