@@ -494,3 +494,24 @@ def test_the_kth_round_falls_on_the_same_day_however_the_talks_went(c1, c2, seed
         days.append([e.t for e in rec.of(events.ExpertiseHeard) if e.t <= until])
     short, long = sorted(days, key=len)
     assert short and long[: len(short)] == short
+
+
+@given(practice=st.floats(0.3, 1.0), seed=st.integers(0, 2**16))
+@examples(ci=10, thorough=150)
+def test_a_deal_below_a_partys_practice_is_judged_as_that_practice(practice, seed):
+    # Korea already practises more than any deal can give (both positions and
+    # the optimum lie below its practice): adopting the deal leaves its policy
+    # where it is, so its ratifiers, however narrow their set, never send it
+    # back for asking too little -- no renegotiation, no failure outside a set
+    import attrs
+
+    scen = _talks(positions=(0.0, 0.0), win_sets=(0.01, 0.01), optimum=0.0, max_renegotiations=2)
+    states = tuple(attrs.evolve(s, practice=practice) if s.id == "korea" else s for s in scen.states)
+    scen = attrs.evolve(scen, states=states)
+    result, rec = _run(scen, seed=seed)
+    assert not [e for e in rec.of(events.AgreementRenegotiated) if e.state == "korea"]
+    assert not [e for e in rec.of(events.AgreementFailed) if e.reason == "outside_win_set:korea"]
+    for changed in rec.of(events.PolicyChanged):
+        if changed.state == "korea":
+            assert changed.position >= practice - 1e-12
+    check_invariants(rec.lines(), scen)

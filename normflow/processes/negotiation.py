@@ -40,7 +40,11 @@ at its ideal and follows every later move of it.
 - *ratification* (level II): each party's ratifier (its legislature, or the
   government's domestic coalition) holds an *acceptable set* around the
   party's ideal point at that time, of half-width ``win_set * (0.5 + public
-  support) * (1 - opposition)`` plus a little for domestic pressure. A deal
+  support) * (1 - opposition)`` plus a little for domestic pressure. The
+  ratifier judges the policy the deal would leave the party with,
+  ``max(practice, deal)`` (an agreement never lowers a party's practice),
+  so a deal below what the party already does is judged as that practice;
+  wholly opposed ratifiers (opposition 1) accept nothing. A deal
   outside it is never ratified: with ``renegotiation_probability`` (up to
   ``max_renegotiations`` times) the talks go back to the main phase and the
   negotiators now respect that ratifier's set (``AgreementRenegotiated``),
@@ -242,7 +246,15 @@ def negotiation(sim: RunContext, spec: Negotiation):
         return width + 0.1 * pressure / (1.0 + pressure)
 
     def inside(i: int, deal: float, t: float) -> bool:
-        return abs(deal - ideal(i, t)) <= acceptable(i, t)
+        """Whether party i's ratifiers accept ``deal`` at time t: they judge
+        the policy it would leave the party with (an agreement never lowers a
+        party's practice: ``max(practice, deal)``, as adopted below) against
+        their acceptable set around the party's ideal. Ratifiers wholly
+        opposed (opposition 1) prefer no agreement to any."""
+        if stances[i].opposition >= 1.0:
+            return False
+        outcome = max(stances[i].position, deal)
+        return abs(outcome - ideal(i, t)) <= acceptable(i, t)
 
     phase = "prenegotiation"
     phase_change(phase)
