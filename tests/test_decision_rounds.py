@@ -194,8 +194,10 @@ def test_a_state_leaning_toward_the_norm_takes_a_late_plan_up_sooner():
     # Same seeds, same draws (keyed by ratifier and attempt): some runs adopt
     # a year sooner, and on average none later
     path = "normflow/scenarios/kitakyushu-dalian.toml"
-    on = load_scenario(path)
-    off = load_scenario(path, overrides={"processes.stance.lead_weight": 0.0})
+    # (slow preparation, 150 days on average, so that agreed plans straddle the deadline)
+    slow = {"processes.negotiation.ratification_days": 150.0}
+    on = load_scenario(path, overrides=slow)
+    off = load_scenario(path, overrides={**slow, "processes.stance.lead_weight": 0.0})
     horizon = on.horizon
     a = [Simulation(on, seed).run().milestones["policy_changed:japan"] for seed in range(12)]
     b = [Simulation(off, seed).run().milestones["policy_changed:japan"] for seed in range(12)]

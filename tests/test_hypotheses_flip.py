@@ -103,11 +103,16 @@ def test_h2_fails_when_local_access_does_not_keep_expertise_heard(flip):
     """With local government's channel the deal lies nearer the technical
     optimum: the channel keeps expertise heard in the interest-driven main
     phase. When the channel keeps no weight for expertise
-    (``processes.negotiation.lg_channel_weight = 0``) the deal is no better
-    with local government than without."""
+    (``processes.negotiation.lg_channel_weight = 0``) and expertise weighs
+    alike in both phases (``expertise_weight_pre = 0.2``, the main phase's),
+    the deal is no better with local government than without. (With the
+    channel's weight alone at 0, local government still shortens the main
+    phase -- more pressure, faster convergence -- so a larger share of the
+    rounds is prenegotiation, where expertise weighs 0.8: +0.03, +0.002 to
+    +0.06 at 12 pairs, once ratifiers judge a deal by the policy it leaves.)"""
     base, variant = flip(
         "H2", "kitakyushu-dalian", 12, ("deal quality", "1 - |deal - optimum|"),
-        H2_POINT, {"processes.negotiation.lg_channel_weight": 0.0},
+        H2_POINT, {"processes.negotiation.lg_channel_weight": 0.0, "processes.negotiation.expertise_weight_pre": 0.2},
     )  # fmt: skip
     # 12 pairs: with the negotiation's keyed draws (common random numbers) 8 pairs
     # left the base's interval across 0 (+0.18, -0.05 to +0.42); 12 give +0.16 (+0.09 to +0.42)
