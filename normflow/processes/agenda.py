@@ -542,38 +542,42 @@ def local_assemblies(sim: RunContext, issue: int, counter: CounterMobilization):
             * (1.0 + p.diffusion * covered / total)
         )
         new = open_[luck < np.minimum(chance, 1.0)]
-        for lg in new:
+        # the events are built only when someone hears them (untraced runs: nobody does)
+        heard = sim.bus.wants(ResolutionPassed)
+        for lg in new.tolist():
             passed_t[lg] = t
             support[lg] = max(support[lg], threshold)
             if paying:
                 w.lg_capital[lg] -= costs.resolution_cost
             sim.tally["resolution_passed"] += 1
-            shared = sim.latest_event.get((iss.id, int(lg)))
+            shared = sim.latest_event.get((iss.id, lg))
             if shared is None:
                 # no sharing in the locality: its standing support, from the scenario
                 shared = opened.get("id")
                 if shared is None:
                     shared = opened["id"] = sim.new_event_id()
-                    sim.bus.publish(
-                        Scheduled(
-                            t=t,
-                            what="local assemblies took up resolutions with the support the scenario gives them",
-                            subject=iss.id,
-                            id=shared,
+                    if sim.bus.wants(Scheduled):
+                        sim.bus.publish(
+                            Scheduled(
+                                t=t,
+                                what="local assemblies took up resolutions with the support the scenario gives them",
+                                subject=iss.id,
+                                id=shared,
+                            )
                         )
-                    )
-            eid = sim.latest_event[("resolution", iss.id, int(lg))] = sim.new_event_id()
+            eid = sim.latest_event[("resolution", iss.id, lg)] = sim.new_event_id()
             resolutions.append((int(population[lg]), eid))
-            sim.bus.publish(
-                ResolutionPassed(
-                    t=t,
-                    local_government=w.lg_ids[lg],
-                    issue=iss.id,
-                    population=int(population[lg]),
-                    id=eid,
-                    causes=(shared,),
+            if heard:
+                sim.bus.publish(
+                    ResolutionPassed(
+                        t=t,
+                        local_government=w.lg_ids[lg],
+                        issue=iss.id,
+                        population=int(population[lg]),
+                        id=eid,
+                        causes=(shared,),
+                    )
                 )
-            )
         counter.success(t, counter.p.resolution_trigger * len(new))
 
 

@@ -125,18 +125,20 @@ class CounterMobilization:
             (drop_c, counter, "counter_resolution_passed", CounterResolutionPassed),
         )
         for drops, dates, tally, event in acts:
-            for lg in drops:
+            heard = sim.bus.wants(event)  # built only when someone hears it
+            for lg in drops.tolist():
                 dates[lg] = t
                 support[lg] = max(support[lg] - p.support_loss, 0.0)
                 sim.tally[tally] += 1
-                sim.bus.publish(
-                    event(
-                        t=t,
-                        local_government=w.lg_ids[lg],
-                        issue=self.issue_id,
-                        population=int(w.lg_population[lg]),
+                if heard:
+                    sim.bus.publish(
+                        event(
+                            t=t,
+                            local_government=w.lg_ids[lg],
+                            issue=self.issue_id,
+                            population=int(w.lg_population[lg]),
+                        )
                     )
-                )
 
     def lobbying(self, stock: Decaying):
         """Opponents lobby the governing parties, month by month, adding to
