@@ -256,7 +256,9 @@ class JsonlTrace:
         if held:
             # each contact goes before the first held line whose time is not earlier
             # than its own: runs of contacts between two held lines, in one list
-            place = np.searchsorted(np.array(self._held_t), times, side="left")
+            # (the times as they came, never going back: an event traced with an
+            # earlier time than one before it still comes after the contacts before that)
+            place = np.searchsorted(np.maximum.accumulate(self._held_t), times, side="left")
             cut = np.flatnonzero(np.diff(place)) + 1
             starts = np.concatenate(([0], cut))
             runs = texts(starts, np.concatenate((cut, [len(times)])))
@@ -822,14 +824,25 @@ class ParquetTrace:
         base = self._numbered
         if fresh:
             counts = [count for _, count in fresh]
-            stamps = [np.array(buf.columns["t"][buf.settled :], dtype=np.float64) for buf, _ in fresh]
-            for (buf, count), stamp in zip(fresh, stamps, strict=True):
+            every = np.concatenate(counts)
+            # the appended rows' times in the order they came, never going back (an
+            # event traced with an earlier time than one before it still comes after
+            # the block rows before that one; the numbers stay distinct)
+            came = np.argsort(every, kind="stable")
+            when = np.maximum.accumulate(
+                np.concatenate(
+                    [np.array(buf.columns["t"][buf.settled :], dtype=np.float64) for buf, _ in fresh]
+                )[came]
+            )
+            stamps = np.empty_like(when)
+            stamps[came] = when
+            first = 0
+            for buf, count in fresh:
+                stamp = stamps[first : first + len(count)]
+                first += len(count)
                 seq = count + base + np.searchsorted(times, stamp, side="right")
                 buf.columns["seq"][buf.settled :] = seq.tolist()
                 buf.settled = len(buf.columns["seq"])
-            # the appended rows in the order they came, for the block rows' places
-            every = np.concatenate(counts)
-            when = np.concatenate(stamps)[np.argsort(every, kind="stable")]
             before = int(every.min())
         else:
             when, before = np.zeros(0), self.seq

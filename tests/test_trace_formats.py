@@ -208,3 +208,46 @@ def test_traces_written_in_blocks_read_back_as_traces_written_event_by_event(tmp
         old = pq.read_table(tmp_path / "events.parquet" / name).to_pylist()
         assert new == old, name
     assert read_trace(tmp_path / "blocks.parquet") == read_trace(tmp_path / "blocks.jsonl")
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_block_rows_take_their_place_by_time_among_rows_written_one_by_one(tmp_path, fmt):
+    """Contacts given ahead in a block go before the first event traced after
+    them in time; an event that comes with an earlier time than the one
+    before it keeps its place in the order events came (distinct numbers)."""
+    import datetime as dt
+
+    import numpy as np
+
+    from normflow.events import InformationExchanged, PublicSupportChanged
+    from normflow.trace import open_trace
+
+    trace = open_trace(tmp_path / f"t.{fmt}", dt.date(2000, 1, 1), header={"scenario": "none"})
+    ids = ["g-1", "g-2"]
+    block = trace.block_writer(InformationExchanged, {"source": ids, "target": ids, "venue": ["v"]})
+    support = trace.row_writer(PublicSupportChanged)
+    block.start(
+        t=np.array([1.0, 2.0, 3.0, 4.0]),
+        source=np.array([0, 1, 0, 1]),
+        target=np.array([1, 0, 1, 0]),
+        issue="suffrage",
+        venue=np.array([0, -1, 0, -1]),
+        success=np.array([True, False, True, False]),
+    )
+    support(2.5, "japan", "suffrage", 0.25)
+    support(1.5, "japan", "suffrage", 0.5)  # earlier than the event before it
+    block.through(3.5)
+    support(3.75, "japan", "suffrage", 0.75)
+    block.finish(4)
+    trace.close()
+    rows = read_trace(tmp_path / f"t.{fmt}")[1:-1]
+    assert [(r["kind"][:6], r["t"]) for r in rows] == [
+        ("inform", 1.0),
+        ("inform", 2.0),
+        ("public", 2.5),
+        ("public", 1.5),
+        ("inform", 3.0),
+        ("public", 3.75),
+        ("inform", 4.0),
+    ]
+    assert rows[1]["venue"] is None and rows[0]["venue"] == "v" and rows[4]["success"] is True
