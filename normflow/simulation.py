@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
+import weakref
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -262,10 +263,17 @@ class Simulation:
         self._each_impl(hook.normflow_register_modifiers, self._modifier_register)
         self._each_impl(hook.normflow_register_handlers, self._handler_register)
 
+        run = weakref.ref(self)
+
         def process_register(plugin: str) -> Callable[[str, Callable[[], Any]], None]:
-            # kept by a plugin, the same function starts a process during the run
+            # kept by a plugin, the same function starts a process during the run;
+            # it holds the run weakly, so a plugin that keeps it (in a module-level
+            # WeakKeyDictionary keyed by the run) does not keep the run alive
             def register(name: str, factory: Callable[[], Any]) -> None:
-                self._start_process(plugin, f"process '{name}'", factory)
+                sim = run()
+                if sim is None:
+                    raise RuntimeError(f"plugin '{plugin}': process '{name}' started after its run ended")
+                sim._start_process(plugin, f"process '{name}'", factory)
 
             return register
 

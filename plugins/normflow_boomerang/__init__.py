@@ -88,7 +88,9 @@ class Boomerang:
     """The mechanism inside one run."""
 
     def __init__(self, sim: normflow.Simulation):
-        self.sim = sim
+        # a proxy: the module-level WeakKeyDictionary holding this mechanism must not
+        # keep its key (the run) alive, or every run of a process is kept in memory
+        self.sim = weakref.proxy(sim)
         self.config: BoomerangConfig = sim.config("boomerang")
         self.start_process: Callable[[str, Callable[[], Any]], None] = _not_started
         self.rng = sim.rng("boomerang")

@@ -94,7 +94,9 @@ class LocalDiplomacy:
     """The mechanism inside one run."""
 
     def __init__(self, sim: normflow.Simulation):
-        self.sim = sim
+        # a proxy: the module-level WeakKeyDictionary holding this mechanism must not
+        # keep its key (the run) alive, or every run of a process is kept in memory
+        self.sim = weakref.proxy(sim)
         self.config: LocalDiplomacyConfig = sim.config("local_diplomacy")
         w = sim.world
         #: foreign partners of each local government that has some

@@ -115,7 +115,9 @@ class NormCascade:
     """The mechanism inside one run."""
 
     def __init__(self, sim: normflow.Simulation):
-        self.sim = sim
+        # a proxy: the module-level WeakKeyDictionary holding this mechanism must not
+        # keep its key (the run) alive, or every run of a process is kept in memory
+        self.sim = weakref.proxy(sim)
         cfg: NormCascadeConfig = sim.config("norm_cascade")
         self.config = cfg
         known = [x.id for x in sim.world.issues]

@@ -163,7 +163,9 @@ class Spiral:
     """The mechanism inside one run."""
 
     def __init__(self, sim: normflow.Simulation):
-        self.sim = sim
+        # a proxy: the module-level WeakKeyDictionary holding this mechanism must not
+        # keep its key (the run) alive, or every run of a process is kept in memory
+        self.sim = weakref.proxy(sim)
         cfg: SpiralConfig = sim.config("spiral")
         self.config = cfg
         states = {s.id for s in sim.world.states}

@@ -57,7 +57,7 @@ class Shaming:
     """The mechanism inside one run: its clock, its rule and its tallies."""
 
     def __init__(self, sim: normflow.Simulation):
-        self.sim = sim
+        self.sim = weakref.proxy(sim)  # weakly: _runs below must not keep the run alive
         self.config: ShamingConfig = sim.config("shaming")
         self.rng = sim.rng("shaming")  # a named stream: reproducible, independent of the core's
         self.episodes = 0
