@@ -363,7 +363,26 @@ class JsonlTrace:
         self._file.close()
 
 
-class _JsonlBlocks:
+class _Blocks:
+    """What both traces' block writers share: a block's times, how many of its
+    rows there are and how many are written."""
+
+    times: np.ndarray
+    rows: int
+    done: int
+
+    def pending(self) -> bool:
+        """Whether some rows of the block are not written yet."""
+        return self.done < self.rows
+
+    def ready(self, until: float) -> int:
+        """How many of the rows not yet written happened by ``until``."""
+        if self.done >= self.rows:
+            return 0
+        return int(np.searchsorted(self.times[: self.rows], until, side="right")) - self.done
+
+
+class _JsonlBlocks(_Blocks):
     """The lines of many events of one class (a process's contacts), given
     ahead of time a block at a time and written when their turn comes.
 
@@ -509,16 +528,6 @@ class _JsonlBlocks:
                 size += lengths[codes]
         return np.concatenate(([0], np.cumsum(size)))
 
-    def pending(self) -> bool:
-        """Whether some rows of the block are not written yet."""
-        return self.done < self.rows
-
-    def ready(self, until: float) -> int:
-        """How many of the rows not yet written happened by ``until``."""
-        if self.done >= self.rows:
-            return 0
-        return int(np.searchsorted(self.times[: self.rows], until, side="right")) - self.done
-
     def texts(self, a: np.ndarray, b: np.ndarray | None) -> list[str]:
         """The lines of rows ``a[i]`` to ``b[i] - 1``, for each i (one row each
         when ``b`` is None)."""
@@ -572,7 +581,7 @@ def _float_texts(values: np.ndarray) -> list[str] | None:
     return fast(values.tolist()).decode()[1:-1].split(",")
 
 
-class _ParquetBlocks:
+class _ParquetBlocks(_Blocks):
     """``_JsonlBlocks`` for the Parquet trace: the block's rows are numbered
     when the trace settles (``ParquetTrace.settle``) and handed over as
     columns once they all are (or the process finished before the rest)."""
@@ -593,14 +602,6 @@ class _ParquetBlocks:
         self.rows = len(self.times)
         self.done = 0
         self._seq = []
-
-    def pending(self) -> bool:
-        return self.done < self.rows
-
-    def ready(self, until: float) -> int:
-        if self.done >= self.rows:
-            return 0
-        return int(np.searchsorted(self.times[: self.rows], until, side="right")) - self.done
 
     def number(self, seq: np.ndarray) -> None:
         """The next ``len(seq)`` rows get these sequence numbers."""
