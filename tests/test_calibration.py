@@ -21,30 +21,28 @@ from normflow.scenario import load_scenario  # noqa: E402
 from normflow.targets import statistics  # noqa: E402
 
 TINY = str(Path(__file__).parent / "data" / "tiny-targets.toml")
-SPEC = parameter_spec_from_dict(
-    {
-        "scenario": "tiny-targets",
-        "parameters": [
-            {
-                "name": "politics_threshold",
-                "path": "processes.agenda.politics_threshold",
-                "prior": "uniform",
-                "low": 0.3,
-                "high": 0.8,
-                "reason": "test: gates the agenda (the target's milestone)",
-            },
-            {
-                "name": "contact_rate",
-                "path": "processes.information.contact_rate",
-                "prior": "log-uniform",
-                "low": 1.0,
-                "high": 24.0,
-                "reason": "test",
-            },
-        ],
-    },
-    file="test-spec",
-)
+SPEC_DICT = {
+    "scenario": "tiny-targets",
+    "parameters": [
+        {
+            "name": "politics_threshold",
+            "path": "processes.agenda.politics_threshold",
+            "prior": "uniform",
+            "low": 0.3,
+            "high": 0.8,
+            "reason": "test: gates the agenda (the target's milestone)",
+        },
+        {
+            "name": "contact_rate",
+            "path": "processes.information.contact_rate",
+            "prior": "log-uniform",
+            "low": 1.0,
+            "high": 24.0,
+            "reason": "test",
+        },
+    ],
+}
+SPEC = parameter_spec_from_dict(SPEC_DICT, file="test-spec")
 NAMES = ["politics_threshold", "contact_rate"]
 
 
@@ -118,6 +116,32 @@ def test_resume_continues_where_it_stopped(straight, tmp_path):
     np.testing.assert_allclose(a["politics_threshold"], b["politics_threshold"])
     with pytest.raises(CalibrationError, match="different calibration"):
         run(tmp_path / "r", generations=3, resume=True, population=9)
+
+
+def test_resume_from_another_checkout_compares_contents_not_paths(tmp_path):
+    # the same spec read from another place (a moved or re-cloned directory) resumes;
+    # its parameters, compared by content, must still match
+    import attrs
+
+    run(tmp_path / "m", generations=1)
+    moved = attrs.evolve(SPEC, source="/elsewhere/spec.toml")
+    resumed = calibrate(
+        TINY, moved, tmp_path / "m", population=8, generations=2, seed=5, figures=False, resume=True
+    )
+    assert resumed.summary["generations"] == 2
+    narrower = parameter_spec_from_dict(
+        {
+            "parameters": [
+                {**p, "high": 0.7} if p["name"] == "politics_threshold" else p
+                for p in SPEC_DICT["parameters"]
+            ]
+        },
+        file="/elsewhere/spec.toml",
+    )
+    with pytest.raises(CalibrationError, match="parameters"):
+        calibrate(
+            TINY, narrower, tmp_path / "m", population=8, generations=3, seed=5, figures=False, resume=True
+        )
 
 
 def test_a_scenario_without_targets_is_refused(tmp_path):

@@ -267,7 +267,10 @@ def calibrate(
         stored.setdefault("horizon", None)  # written before stop_at_targets existed
         stored.setdefault("transition", "normal")
         stored.setdefault("log_space", False)
-        diffs = [k for k in manifest if k != "scenario_file" and stored.get(k) != manifest[k]]
+        # where the files lie may change (another checkout); their contents are compared
+        # through scenario_sha256 and parameters
+        moved = ("scenario_file", "spec_file")
+        diffs = [k for k in manifest if k not in moved and stored.get(k) != manifest[k]]
         if diffs:
             raise CalibrationError(
                 f"{directory} holds a different calibration ({', '.join(diffs)} differ); use another --out"
