@@ -11,11 +11,13 @@ trace), it hands back a writer, and the process builds no object either.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import attrs
 
+from normflow.deprecation import NormflowDeprecationWarning
 from normflow.events import ALL_EVENTS, Event
 
 Handler = Callable[[Event], object]
@@ -141,25 +143,36 @@ class Bus:
         """A function ``write(**columns)`` that delivers many events of class
         ``cls`` at once as columns (see ``ParquetTrace.column_writer``; fields
         in ``labels`` given as integer codes into those lists), when the only
-        receiver of that class is one sink that takes columns; None otherwise."""
+        receiver of that class is one sink that takes columns; None otherwise.
+
+        Deprecated (nothing in normflow calls it since contacts go to the trace
+        a block at a time): use ``direct_blocks``; removed in normflow 0.3."""
+        _deprecated("Bus.direct_columns", "Bus.direct_blocks")
         table = self._dispatch.get(cls)
         if table is None:
             table = self._table(cls)
         if len(table) != 1 or table[0] not in self._sinks or not hasattr(table[0], "column_writer"):
             return None
-        return table[0].column_writer(cls, labels)  # type: ignore[attr-defined]
+        sink = table[0]
+        # normflow's traces without their own deprecation warning; another sink as it is
+        return getattr(sink, "_column_writer", sink.column_writer)(cls, labels)  # type: ignore[attr-defined]
 
     def direct_coded(self, cls: type[Event], labels: dict[str, list[str]]) -> Callable[..., None] | None:
         """A function ``write(t, *fields)`` like ``direct``'s, in which the
         fields named in ``labels`` are integer codes into those lists (-1 for
         null), when the only receiver of that class is one sink that takes
-        codes (``JsonlTrace.coded_writer``); None otherwise."""
+        codes (``JsonlTrace.coded_writer``); None otherwise.
+
+        Deprecated (nothing in normflow calls it since contacts go to the trace
+        a block at a time): use ``direct_blocks``; removed in normflow 0.3."""
+        _deprecated("Bus.direct_coded", "Bus.direct_blocks")
         table = self._dispatch.get(cls)
         if table is None:
             table = self._table(cls)
         if len(table) != 1 or table[0] not in self._sinks or not hasattr(table[0], "coded_writer"):
             return None
-        return table[0].coded_writer(cls, labels)  # type: ignore[attr-defined]
+        sink = table[0]
+        return getattr(sink, "_coded_writer", sink.coded_writer)(cls, labels)  # type: ignore[attr-defined]
 
     def direct_blocks(self, cls: type[Event], labels: dict[str, list[str]]) -> Any | None:
         """A block writer of class ``cls`` (``start(**columns)``,
@@ -184,3 +197,11 @@ class Bus:
             table = self._table(cls)
         for handler in table:
             handler(event)
+
+
+def _deprecated(name: str, instead: str) -> None:
+    warnings.warn(
+        f"{name} is deprecated; use {instead} instead ({name} will be removed in normflow 0.3)",
+        NormflowDeprecationWarning,
+        stacklevel=3,
+    )

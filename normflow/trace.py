@@ -310,7 +310,14 @@ class JsonlTrace:
         """``row_writer(cls)`` for a process that knows its actors by index: a
         field named in ``labels`` is given as an integer code into
         ``labels[field]`` (-1 for null), encoded once here instead of on every
-        line. The line is the one ``row_writer`` writes for the labels' values."""
+        line. The line is the one ``row_writer`` writes for the labels' values.
+
+        Deprecated (nothing in normflow calls it since contacts come a block at
+        a time): use ``block_writer``; removed in normflow 0.3."""
+        _deprecated("JsonlTrace.coded_writer", "JsonlTrace.block_writer")
+        return self._coded_writer(cls, labels)
+
+    def _coded_writer(self, cls: type[Event], labels: dict[str, list[str]]) -> Callable[..., None]:
         _, body = _template(cls)
         args, defaults = _arguments(cls)
         scope_values: dict[str, Any] = {}
@@ -742,7 +749,14 @@ class ParquetTrace:
 
     def reserve(self, n: int) -> int:
         """Take the next ``n`` sequence numbers (for rows handed over later,
-        with ``seq=``); returns the first."""
+        with ``seq=``); returns the first.
+
+        Deprecated (nothing in normflow calls it since block rows are numbered
+        when the trace settles): use ``block_writer``; removed in normflow 0.3."""
+        _deprecated("ParquetTrace.reserve", "ParquetTrace.block_writer")
+        return self._reserve(n)
+
+    def _reserve(self, n: int) -> int:
         first = self.seq
         self.seq = first + n
         return first
@@ -757,7 +771,14 @@ class ParquetTrace:
         it the rows take the next numbers (numbers of the rows appended one by
         one: a run whose trace also takes blocks numbers those rows itself, see
         ``settle``). The columns are only kept here; they are joined and
-        encoded once per row group."""
+        encoded once per row group.
+
+        Deprecated (nothing in normflow calls it since contacts come a block at
+        a time): use ``block_writer``; removed in normflow 0.3."""
+        _deprecated("ParquetTrace.column_writer", "ParquetTrace.block_writer")
+        return self._column_writer(cls, labels)
+
+    def _column_writer(self, cls: type[Event], labels: dict[str, Any]) -> Callable[..., None]:
         import pyarrow as pa
 
         buf = self._buffer(cls)
@@ -781,13 +802,13 @@ class ParquetTrace:
             if buf.rows >= ROW_GROUP:
                 self.flush(cls)
 
-        write.reserve = self.reserve  # type: ignore[attr-defined]
+        write.reserve = self._reserve  # type: ignore[attr-defined]
         return write
 
     def block_writer(self, cls: type[Event], labels: dict[str, Any]) -> _ParquetBlocks:
         """Rows of ``cls`` given a block at a time (see ``_JsonlBlocks``),
         numbered when the trace settles and handed over as columns once per block."""
-        block = _ParquetBlocks(self, self.column_writer(cls, labels))
+        block = _ParquetBlocks(self, self._column_writer(cls, labels))
         self._blocks.append(block)
         return block
 
@@ -1004,6 +1025,18 @@ class ParquetTrace:
         for writer in self._writers.values():
             writer.add_key_value_metadata(meta)
             writer.close()
+
+
+def _deprecated(name: str, instead: str) -> None:
+    import warnings
+
+    from normflow.deprecation import NormflowDeprecationWarning
+
+    warnings.warn(
+        f"{name} is deprecated; use {instead} instead ({name} will be removed in normflow 0.3)",
+        NormflowDeprecationWarning,
+        stacklevel=3,
+    )
 
 
 def _constant(value: Any, kind: Any, n: int) -> Any:

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from normflow import Simulation, load_scenario
+from normflow import NormflowDeprecationWarning, Simulation, load_scenario
 from normflow.trace import read_trace
 
 
@@ -121,7 +121,8 @@ def test_float_fields_and_coded_rows_write_what_json_writes(tmp_path):
     for i, x in enumerate(values):
         support(float(i), "japan", "suffrage", x)
     ids, venues = ["g-1", 'g-\u00e9"2'], ["v-1"]
-    coded = trace.coded_writer(InformationExchanged, {"source": ids, "target": ids, "venue": venues})
+    with pytest.warns(NormflowDeprecationWarning, match="JsonlTrace.coded_writer is deprecated"):
+        coded = trace.coded_writer(InformationExchanged, {"source": ids, "target": ids, "venue": venues})
     plain = trace.row_writer(InformationExchanged)
     for t, g, h, v, ok in [(20.5, 0, 1, -1, True), (21.25, 1, 0, 0, False)]:
         coded(t, g, h, "suffrage", v, ok)
@@ -251,3 +252,59 @@ def test_block_rows_take_their_place_by_time_among_rows_written_one_by_one(tmp_p
         ("inform", 4.0),
     ]
     assert rows[1]["venue"] is None and rows[0]["venue"] == "v" and rows[4]["success"] is True
+
+
+def test_old_trace_writers_still_write_and_warn_that_they_are_deprecated(tmp_path):
+    """The writers that block writers replaced (nothing in normflow calls them)
+    keep working for one minor release, and each use says what replaces it."""
+    import datetime as dt
+
+    import numpy as np
+
+    from normflow.bus import Bus
+    from normflow.events import InformationExchanged
+    from normflow.trace import JsonlTrace, ParquetTrace
+
+    ids = ["g-1", "g-2"]
+    labels = {"source": ids, "target": ids, "venue": ["v"]}
+    columns = {
+        "t": np.array([1.5, 2.5]),
+        "source": np.array([0, 1]),
+        "target": np.array([1, 0]),
+        "issue": "suffrage",
+        "venue": np.array([-1, 0]),
+        "success": np.array([True, False]),
+    }
+    # Parquet: reserve, column_writer, and the bus's direct_columns
+    trace = ParquetTrace(tmp_path / "t.parquet", dt.date(2000, 1, 1))
+    bus = Bus()
+    bus.add_sink(trace)
+    bus.freeze()
+    with pytest.warns(
+        NormflowDeprecationWarning, match="ParquetTrace.column_writer is deprecated.*block_writer"
+    ):
+        write = trace.column_writer(InformationExchanged, labels)
+    with pytest.warns(NormflowDeprecationWarning, match="Bus.direct_columns is deprecated.*direct_blocks"):
+        direct = bus.direct_columns(InformationExchanged, labels)
+    with pytest.warns(NormflowDeprecationWarning, match="ParquetTrace.reserve is deprecated"):
+        first = trace.reserve(2)
+    write(seq=np.arange(first, first + 2), **columns)
+    direct(**{**columns, "t": columns["t"] + 10})
+    trace.close()
+    rows = read_trace(tmp_path / "t.parquet")[1:-1]
+    assert [(r["t"], r["source"], r["venue"], r["success"]) for r in rows] == [
+        (1.5, "g-1", None, True),
+        (2.5, "g-2", "v", False),
+        (11.5, "g-1", None, True),
+        (12.5, "g-2", "v", False),
+    ]
+    # JSON Lines: the bus's direct_coded (coded_writer is above)
+    trace = JsonlTrace(tmp_path / "t.jsonl", dt.date(2000, 1, 1))
+    bus = Bus()
+    bus.add_sink(trace)
+    bus.freeze()
+    with pytest.warns(NormflowDeprecationWarning, match="Bus.direct_coded is deprecated.*direct_blocks"):
+        coded = bus.direct_coded(InformationExchanged, labels)
+    coded(3.25, 1, 0, "suffrage", 0, True)
+    trace.close()
+    assert read_trace(tmp_path / "t.jsonl")[1]["source"] == "g-2"
