@@ -554,6 +554,7 @@ def _quiet(
     commitment = memoryview(w.group_commitment)
     pooled = memoryview(w.coalition_info)
     coalition_of = w.coalition_of
+    parent = w._parent  # the union-find's parent links (read only: coalition_of compresses paths)
     named = w.coalition_names
     transfer = p.transfer
     influence = p.influence
@@ -652,15 +653,29 @@ def _quiet(
                     limit = min(bound, heap[0][0], until) if heap else min(bound, until)
                 a = info[g]
                 b = info[h]
-                # World.add_info, inlined (see the loop above)
+                # World.add_info, inlined (see the loop above); the pool's root as
+                # World.coalition_of finds it, inlined while the group's parent is a
+                # root (until a first coalition is named, every group is its own root)
                 if a < b:
                     gain = transfer * (b - a)
                     info[g] = a + gain
-                    pooled[coalition_of(g) if named else g] += gain
+                    if named:
+                        root = parent[g]
+                        if parent[root] != root:
+                            root = coalition_of(g)
+                        pooled[root] += gain
+                    else:
+                        pooled[g] += gain
                 elif b < a:
                     gain = transfer * (a - b)
                     info[h] = b + gain
-                    pooled[coalition_of(h) if named else h] += gain
+                    if named:
+                        root = parent[h]
+                        if parent[root] != root:
+                            root = coalition_of(h)
+                        pooled[root] += gain
+                    else:
+                        pooled[h] += gain
                 if what == INFORMATION_ONLY:
                     continue
                 a = commitment[g]
@@ -670,9 +685,18 @@ def _quiet(
                 elif b < a:
                     commitment[h] = b + influence * (a - b)
                 if what >= ACROSS_BORDER:
-                    env._now = s
-                    if cross(s, g, h, "border" if what == ACROSS_BORDER else "nationality"):
-                        limit = -math.inf  # the coalition's handlers may have scheduled an event
+                    # World.merge's two finds, inlined as it makes them: two groups
+                    # already in one coalition (most crossing contacts) merge nothing
+                    root = parent[g]
+                    if parent[root] != root:
+                        root = coalition_of(g)
+                    other = parent[h]
+                    if parent[other] != other:
+                        other = coalition_of(h)
+                    if root != other:
+                        env._now = s
+                        if cross(s, g, h, "border" if what == ACROSS_BORDER else "nationality"):
+                            limit = -math.inf  # the coalition's handlers may have scheduled an event
         if last:
             tally[key] += total - tallied
             if rows is not None:
