@@ -241,12 +241,9 @@ def clock_ticks(
     clock: AggregatedClock,
     fire: Callable[[float, int], Any],
     until: float,
-    inline: Callable[[float], float | None] | None = None,
 ) -> Participant:
     """``run_clock`` as a participant of ``drive``: calls ``fire(t, actor)``
-    at every tick of ``clock`` up to ``until``; with ``inline``
-    (``Driver.inline``), it runs the called participants due before its
-    ticks itself."""
+    at every tick of ``clock`` up to ``until``."""
     if clock.total <= 0 or clock.n == 0:
         return
     heap = env.heap
@@ -260,12 +257,7 @@ def clock_ticks(
             if t > until:
                 return
             if t >= bound or (heap and t >= heap[0][0]):
-                due = None if inline is None else inline(t)
-                if due is None:
-                    bound = yield t
-                else:
-                    bound = due
-                    env._now = t
+                bound = yield t
             else:
                 env._now = t
             fire(t, who)
@@ -313,6 +305,19 @@ class Ticks:
         self._t = t
         return t
 
+    def state(
+        self,
+    ) -> tuple[float, list[float], list[int], int, AggregatedClock, Callable[[float, int], Any], float]:
+        """For a participant that fires these ticks itself (``Driver.adopt``): the
+        time of the next tick, the current block's gaps and actors, the index of
+        the next tick in it, the clock, the function to call and the horizon."""
+        return self._t, self._gaps, self._picks, self._i, self._clock, self._fire, self._until
+
+    def restore(self, t: float, gaps: list[float], picks: list[int], i: int) -> None:
+        """``state``'s first four, as the adopting participant left them (``t``
+        infinite: no tick left before the horizon)."""
+        self._t, self._gaps, self._picks, self._i = t, gaps, picks, i
+
     def run(self, bound: float) -> float | None:
         env = self._env
         heap = self._heap
@@ -352,100 +357,62 @@ class Driver:
     every tick where two processes alternate.
 
     A participant is a generator (resumed with ``send``) or a ``Ticks``
-    (called). A generator participant may also run the ``Ticks`` that are
-    due before its own tick itself instead of yielding to the driver:
-    ``inline(k)`` is the callable for the participant at position ``k`` of
-    the list ``run`` is given, to be called with the time ``t`` of its next
-    tick when that tick is not before its bound. It gives the new bound, the
-    tick at ``t`` then being due (the participant moves the clock to ``t``
-    and fires it, as after a yield), or None when something else must come
-    first: the participant then yields ``t`` as usual."""
+    (called). A generator participant may also take over called
+    participants listed after it (``adopt``): it then fires their ticks
+    itself, in the driver's order, announcing the earliest of its own and
+    their next ticks, and hands back those left before it ends. One issue's
+    information exchange does so with its local sharing and campaigns: a
+    campaign between two contacts then costs a few lines of the exchange's
+    loop instead of a hand-over through the driver."""
 
     def __init__(self, env: FastEnvironment) -> None:
         self._env = env
         self._times: list[float] = []
         self._steps: list[Callable[[float], float | None]] = []
-        self._called: list[bool] = []
-        self._ready = False  # every participant has announced its first tick
+        self._ticks: list[Ticks | None] = []
 
-    def inline(self, k: int) -> Callable[[float], float | None]:
-        """The catch-up of the participant at position ``k`` (see the class)."""
-        times, steps, called = self._times, self._steps, self._called
-        env = self._env
-        heap = env.heap
-        inf = math.inf
-        others: list[int] = []  # the other positions, known once every participant has announced
+    def adopt(
+        self, k: int, positions: list[int]
+    ) -> Callable[[], tuple[list[Ticks], float, Callable[[], None]]]:
+        """For the generator participant at position ``k``: a callable to call
+        right after it has been resumed (every participant has then announced
+        its first tick). It hands over the ``Ticks`` at ``positions`` that
+        still tick (the driver forgets them) and returns them (``Ticks.state``
+        says where each stands), ``k``'s new bound (the earliest next tick of
+        the participants left to the driver) and a callable that gives them
+        back (their state first put back with ``Ticks.restore``), to be called
+        before ``k`` ends. ``k``'s next announced time is then the earliest of
+        its own and their next ticks; their ticks before it are fired by it
+        at the time and in the order the driver would have fired them (after
+        SimPy's events due first, and after participants listed before them on
+        equal times)."""
+        times, ticks = self._times, self._ticks
 
-        def catch_up(t: float) -> float | None:
-            if not others:
-                if not self._ready:
-                    return None  # the participants are still announcing their first ticks
-                others.extend(i for i in range(len(times)) if i != k)
-                if not others:
-                    return inf if not heap or t < heap[0][0] else None
-            if len(others) != 2:
-                return self._catch_up(k, t)
-            # two others (one issue: exchange, sharing, campaigns): the loop of
-            # _catch_up with the search for the earliest written out
-            a, b = others
-            while True:
-                x = times[a]
-                y = times[b]
-                # the earliest other participant j (the first of equals) and the next one
-                if x <= y:
-                    j, u, v = a, x, y
-                else:
-                    j, u, v = b, y, x
-                if u > t or (u == t and j > k):
-                    if heap and t >= heap[0][0]:
-                        return None
-                    return u
-                if not called[j] or (heap and u >= heap[0][0]):
-                    return None
-                env._now = u
-                nxt = steps[j](t if t < v else v)
-                times[j] = inf if nxt is None else nxt
+        def take() -> tuple[list[Ticks], float, Callable[[], None]]:
+            taken = [
+                j
+                for j in positions
+                if j != k and j < len(ticks) and ticks[j] is not None and times[j] < math.inf
+            ]
+            for j in taken:
+                times[j] = math.inf
+            bound = min((x for i, x in enumerate(times) if i != k), default=math.inf)
 
-        return catch_up
+            def give_back() -> None:
+                for j in taken:
+                    times[j] = ticks[j]._t  # type: ignore[union-attr]
 
-    def _catch_up(self, k: int, t: float) -> float | None:
-        """``inline(k)(t)`` once every participant has announced its first tick."""
-        times, steps, called = self._times, self._steps, self._called
-        env = self._env
-        heap = env.heap
-        inf = math.inf
-        n = len(times)
-        while True:
-            # the earliest other participant j (the first of equals) and the next one
-            j = -1
-            u = v = inf
-            for i in range(n):
-                if i != k:
-                    x = times[i]
-                    if x < u:
-                        v = u
-                        u = x
-                        j = i
-                    elif x < v:
-                        v = x
-            if u > t or (u == t and j > k):
-                # participant k is due first: SimPy's schedule permitting, it goes on
-                if heap and t >= heap[0][0]:
-                    return None
-                return u
-            if not called[j] or (heap and u >= heap[0][0]):
-                return None  # a resumed participant or a SimPy event: the driver's turn
-            env._now = u
-            nxt = steps[j](t if t < v else v)
-            times[j] = inf if nxt is None else nxt
+            return [ticks[j] for j in taken], bound, give_back  # type: ignore[misc]
+
+        return take
 
     def run(self, participants: list[Participant]) -> Generator[simpy.Event, Any, None]:
         """The SimPy process that drives ``participants``."""
         env = self._env
         heap = env.heap
         inf = math.inf
-        times, running, called = self._times, self._steps, self._called
-        # positions stay those of the list (inline's k): a participant that ends keeps its
+        times, running = self._times, self._steps
+        # positions stay those of the list (adopt's k): a participant that ends keeps its
         # place, with an infinite next tick
         for participant in participants:
             try:
@@ -457,13 +424,12 @@ class Driver:
                 start = first.start()
                 times.append(inf if start is None else start)
                 running.append(first.run)
-                called.append(True)
+                self._ticks.append(first)
             else:
                 times.append(inf if first is None else first)
                 running.append(participant.send)
-                called.append(False)
+                self._ticks.append(None)
         n = len(times)
-        self._ready = True
         while True:
             # the earliest participant (the first of equals), and the time before
             # which it may run alone (the next earliest); three participants (one

@@ -396,10 +396,11 @@ class Simulation:
             # the Poisson processes of every issue share one SimPy process (clocks.drive)
             counter_mobilization = counter.CounterMobilization(self, i)
             if on("information"):
-                # the exchange runs the campaigns and sharing due before its contacts itself
-                inline = driver.inline(len(poisson))
+                # the exchange takes over the issue's sharing and campaigns (listed
+                # right after it) and fires their ticks between its contacts itself
+                k = len(poisson)
                 poisson += [
-                    information.information_exchange(self, i, inline=inline),
+                    information.information_exchange(self, i, adopt=driver.adopt(k, [k + 1, k + 2])),
                     information.local_sharing(self, i),
                 ]
             poisson.append(accountability.campaigns(self, i))

@@ -10,6 +10,7 @@ exchange has the law of the scalar rule.
 from __future__ import annotations
 
 import heapq
+import math
 
 import numpy as np
 import pytest
@@ -250,16 +251,16 @@ def test_block_partner_choice_has_the_law_of_the_scalar_rule(seeker):
         "rcr",
         "crc",
         "ccc",
-        "icc",
-        "cic",
-        "irc",
-        "ici",
-        "iii",
-        # two issues' worth of participants and more: the general case
-        "icci",
-        "rici",
-        "ciii",
-        "ic",
+        "rc",
+        # adopting generators (a) take over the called participants listed after them
+        "acc",
+        "ac",
+        "acr",
+        "racc",
+        # two issues' worth: each adopter takes the two called ones after it
+        "accacc",
+        "acracc",
+        "aaa",
     ],
 )
 def test_one_driver_for_several_clocks_fires_every_tick_at_the_time_and_in_the_order_of_separate_processes(
@@ -269,13 +270,61 @@ def test_one_driver_for_several_clocks_fires_every_tick_at_the_time_and_in_the_o
     ticks, their times (to the last bit) and their order among themselves and
     among other scheduled events are those of one process per clock, whether
     a participant is resumed (r: a generator), called (c: ``clocks.Ticks``,
-    handed over after the process's set-up) or a generator that runs the
-    called ones due before its ticks itself (i: ``Driver.inline``), in any mix."""
+    handed over after the process's set-up) or a generator that takes over
+    the called ones listed right after it and fires their ticks itself
+    (a: ``Driver.adopt``, as the information exchange does), in any mix."""
     from normflow.clocks import Driver, FastEnvironment, Ticks, clock_ticks, run_clock
 
     def handed(env, clock, fire, until):
         # a process that sets itself up, then hands its clock to the driver
         yield Ticks(env, clock, fire, until)
+
+    def adopting(env, clock, fire, until, adopt):
+        # its own ticks and the adopted ones, the earliest first (its own on equal
+        # times, then the adopted in their order), yielding to the driver when
+        # another participant or a SimPy event is due first; Driver.adopt's protocol
+        heap = env.heap
+        inf = math.inf
+        gaps, picks = clock.block()
+        i, t = 0, env.now + gaps[0]
+        streams: list[list] = []  # [next time, gaps, picks, index, clock, fire, until]
+        bound = -inf
+        give_back = None
+        taken = []
+        while True:
+            mine = t if t <= until else inf
+            nxt = min([mine] + [x[0] for x in streams])
+            if nxt == inf:
+                break
+            if nxt >= bound or (heap and nxt >= heap[0][0]):
+                bound = yield nxt
+                if adopt is not None:
+                    taken, bound, give_back = adopt()
+                    adopt = None
+                    streams = [list(x.state()) for x in taken]
+                    continue  # the adopted may not be due before nxt: choose again
+            env._now = nxt
+            if nxt == mine:
+                fire(t, picks[i])
+                i += 1
+                if i == len(gaps):
+                    gaps, picks = clock.block()
+                    i = 0
+                t += gaps[i]
+            else:
+                x = next(x for x in streams if x[0] == nxt)
+                x[5](nxt, x[2][x[3]])
+                x[3] += 1
+                if x[3] == len(x[1]):
+                    x[1], x[2] = x[4].block()
+                    x[3] = 0
+                x[0] = nxt + x[1][x[3]]
+                if x[0] > x[6]:
+                    x[0] = inf
+        for x, ticks in zip(streams, taken if give_back else [], strict=True):
+            ticks.restore(*x[:4])
+        if give_back is not None:
+            give_back()
 
     def record(shared: bool) -> list[tuple[str, float, int]]:
         env = FastEnvironment()
@@ -287,6 +336,8 @@ def test_one_driver_for_several_clocks_fires_every_tick_at_the_time_and_in_the_o
                 ("b", 3, 0.2, 2),
                 ("c", 8, 1.1, 3),
                 ("d", 4, 0.5, 5),
+                ("e", 6, 0.9, 7),
+                ("f", 2, 0.3, 11),
             )[: len(modes)]
         }
 
@@ -306,9 +357,11 @@ def test_one_driver_for_several_clocks_fires_every_tick_at_the_time_and_in_the_o
             for k, ((n, c), mode) in enumerate(zip(clocks.items(), modes, strict=True)):
                 if mode == "c":
                     participants.append(handed(env, c, fire(n), 100.0))
+                elif mode == "a":
+                    take = driver.adopt(k, [k + 1, k + 2])
+                    participants.append(adopting(env, c, fire(n), 100.0, take))
                 else:
-                    inline = driver.inline(k) if mode == "i" else None
-                    participants.append(clock_ticks(env, c, fire(n), 100.0, inline=inline))
+                    participants.append(clock_ticks(env, c, fire(n), 100.0))
             env.process(driver.run(participants))
         else:
             for n, c in clocks.items():

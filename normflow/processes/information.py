@@ -40,6 +40,10 @@ if TYPE_CHECKING:
 
 DAYS_PER_YEAR = 365.25
 
+#: ``clocks.Driver.adopt``'s callable: the issue's sharing and campaigns handed
+#: to the exchange, its new bound, and the callable that hands them back.
+Adopt = Callable[[], tuple[list[Ticks], float, Callable[[], None]]]
+
 #: Populations whose state arrays exceed this many bytes have the state of
 #: their next contacts gathered in bulk, CACHE_CHUNK contacts at a time.
 CACHE_BYTES = 1 << 20
@@ -285,9 +289,10 @@ def _compact(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def information_exchange(sim: RunContext, issue: int, inline: Callable[[float], float | None] | None = None):
-    """``inline``: the driver's catch-up for this participant (``clocks.Driver.inline``):
-    campaigns and local sharing due before a contact run from here, without a hand-over."""
+def information_exchange(sim: RunContext, issue: int, adopt: Adopt | None = None):
+    """``adopt``: the driver's hand-over of the issue's local sharing and
+    campaigns (``clocks.Driver.adopt``), which the quiet loop then fires
+    itself between its contacts."""
     w = sim.world
     p = sim.scenario.processes.information
     rng = sim.rng(f"information.{w.issues[issue].id}")
@@ -387,7 +392,7 @@ def information_exchange(sim: RunContext, issue: int, inline: Callable[[float], 
     if not wants_contact or rows is not None:
         # nobody hears of a contact, or only a trace that takes blocks of rows:
         # the quiet loop, over successes only
-        yield from _quiet(sim, groups, clock, book, chunk, held, cross, inline, rows, issue_id)
+        yield from _quiet(sim, groups, clock, book, chunk, held, cross, adopt, rows, issue_id)
         return
 
     while True:
@@ -431,12 +436,7 @@ def information_exchange(sim: RunContext, issue: int, inline: Callable[[float], 
                         # another participant or a SimPy event is due first: hand over
                         tally["information_exchanged"] += contacts
                         contacts = 0
-                        due = None if inline is None else inline(t)
-                        if due is None:
-                            bound = yield t
-                        else:
-                            bound = due
-                            env._now = t
+                        bound = yield t
                     else:
                         env._now = t
                     limit = min(bound, heap[0][0], until) if heap else min(bound, until)
@@ -515,7 +515,7 @@ def _quiet(
     chunk: int,
     held: tuple[np.ndarray, ...],
     cross: Callable[[float, int, int, str], bool],
-    inline: Callable[[float], float | None] | None,
+    adopt: Adopt | None,
     rows: Any = None,
     issue_id: str = "",
 ) -> Generator[float, float, None]:
@@ -566,6 +566,22 @@ def _quiet(
     bound = -math.inf  # a participant of clocks.drive: the first tick waits for its turn
     limit = -math.inf
     key = "information_exchanged"
+    inf = math.inf
+    # the adopted clocks (the issue's local sharing and campaigns, clocks.Driver.adopt),
+    # fired from this loop as clocks.Ticks.run fires them: for each, the time of its
+    # next tick (infinite: none, or not adopted yet), its block, the index of that
+    # tick in it, and what Ticks.state gives besides
+    a_t = b_t = inf
+    a_gaps: list[float] = []
+    b_gaps: list[float] = []
+    a_picks: list[int] = []
+    b_picks: list[int] = []
+    a_i = b_i = a_n = b_n = 0
+    a_clock = b_clock = clock
+    a_fire = b_fire = _never
+    a_until = b_until = until
+    adopted: list[Ticks] = []
+    give_back: Callable[[], None] | None = None
     while True:
         gaps, k = clock.draw()
         # the times of the ticks, added one by one from t (the first gap added to t
@@ -622,8 +638,19 @@ def _quiet(
                 ),
             ).tolist()
         lists = (times[at].tolist(), g_all.tolist(), h_all.tolist(), before)
-        tallied = 0  # contacts of this block already counted
         n = len(at)
+        if rows is not None and not last:
+            # traced: everything due before the block's last tick runs before the
+            # block's rows are settled (at most one block waits). A last entry at
+            # that tick hands over like a success and changes nothing (a group
+            # with itself: no gap to close)
+            g0 = int(seeker[-1])
+            for x, v in zip(lists, (t, g0, g0, total - int(found[-1])), strict=True):
+                x.append(v)
+            if kinds is not None:
+                whats.append(INFORMATION_ONLY)  # type: ignore[attr-defined]
+            n += 1
+        tallied = 0  # contacts of this block already counted
         # seekers and partners side by side: one gather per column and chunk
         pairs = np.column_stack((g_all, h_all)).ravel() if chunk < n else g_all
         for lo in range(0, n, chunk):
@@ -639,18 +666,65 @@ def _quiet(
                 part, what_chunk = lists, whats
             for s, g, h, ahead, what in zip(*part, what_chunk, strict=False):
                 if s >= limit:
-                    if s >= bound or (heap and s >= heap[0][0]):
-                        # another participant or a SimPy event is due first: hand over
-                        tally[key] += ahead - tallied
-                        tallied = ahead
-                        # campaigns and sharing due first run from here when they can
-                        due = None if inline is None else inline(s)
-                        if due is None:
-                            bound = yield s
+                    # a hand-over: the contacts so far counted first
+                    tally[key] += ahead - tallied
+                    tallied = ahead
+                    # the adopted clocks' ticks before this contact (on equal times
+                    # the exchange, listed first, comes first, then sharing), each
+                    # after whatever the driver has due first
+                    while a_t < s or b_t < s:
+                        if a_t <= b_t:
+                            u = a_t
+                            if u >= bound or (heap and u >= heap[0][0]):
+                                bound = yield u
+                            env._now = u
+                            a_fire(u, a_picks[a_i])
+                            a_i += 1
+                            if a_i == a_n:
+                                a_gaps, a_picks = a_clock.block()
+                                a_n = len(a_gaps)
+                                a_i = 0
+                            a_t = u + a_gaps[a_i]
+                            if a_t > a_until:
+                                a_t = inf
                         else:
-                            bound = due
-                            env._now = s
-                    limit = min(bound, heap[0][0], until) if heap else min(bound, until)
+                            u = b_t
+                            if u >= bound or (heap and u >= heap[0][0]):
+                                bound = yield u
+                            env._now = u
+                            b_fire(u, b_picks[b_i])
+                            b_i += 1
+                            if b_i == b_n:
+                                b_gaps, b_picks = b_clock.block()
+                                b_n = len(b_gaps)
+                                b_i = 0
+                            b_t = u + b_gaps[b_i]
+                            if b_t > b_until:
+                                b_t = inf
+                    if s >= bound or (heap and s >= heap[0][0]):
+                        # another issue's participant or a SimPy event is due first
+                        bound = yield s
+                        if adopt is not None:
+                            # the first resume: every participant has announced its
+                            # first tick; the issue's sharing and campaigns are ours
+                            adopted, bound, give_back = adopt()
+                            adopt = None
+                            for x in adopted:
+                                if a_t == inf:
+                                    a_t, a_gaps, a_picks, a_i, a_clock, a_fire, a_until = x.state()
+                                    a_n = len(a_gaps)
+                                else:
+                                    b_t, b_gaps, b_picks, b_i, b_clock, b_fire, b_until = x.state()
+                                    b_n = len(b_gaps)
+                    env._now = s
+                    # min(the adopted clocks, bound, the next SimPy event, until), without calls
+                    limit = a_t if a_t < b_t else b_t
+                    if bound < limit:
+                        limit = bound
+                    if until < limit:
+                        limit = until
+                    if heap and heap[0][0] < limit:
+                        limit = heap[0][0]
                 a = info[g]
                 b = info[h]
                 # World.add_info, inlined (see the loop above); the pool's root as
@@ -697,29 +771,27 @@ def _quiet(
                         env._now = s
                         if cross(s, g, h, "border" if what == ACROSS_BORDER else "nationality"):
                             limit = -math.inf  # the coalition's handlers may have scheduled an event
+        tally[key] += total - tallied
         if last:
-            tally[key] += total - tallied
             if rows is not None:
                 rows.finish(total)  # the contacts after the horizon never happen
             # the clock stays at the last success: the failed contacts after it
-            # change nothing, and other participants may be due before them
+            # change nothing, and the adopted clocks go back to the driver, which
+            # runs them on from where they are
+            if give_back is not None:
+                for x, state in zip(
+                    adopted, ((a_t, a_gaps, a_picks, a_i), (b_t, b_gaps, b_picks, b_i)), strict=False
+                ):
+                    x.restore(*state)
+                give_back()
             return
-        if rows is not None and t >= limit and (t >= bound or (heap and t >= heap[0][0])):
-            # traced: everything due before the block's last tick runs before the
-            # block's rows are settled (at most one block waits)
-            ahead = total - int(found[-1])
-            tally[key] += ahead - tallied
-            tallied = ahead
-            due = None if inline is None else inline(t)
-            if due is None:
-                bound = yield t
-            else:
-                bound = due
-                env._now = t
-            limit = min(bound, heap[0][0], until) if heap else min(bound, until)
-        tally[key] += total - tallied
         if rows is not None:
             rows.through(t)
+
+
+def _never(t: float, k: int) -> None:
+    """The fire of an adopted clock that is not there (its next tick: never)."""
+    raise AssertionError("an absent clock fired")
 
 
 def local_sharing(sim: RunContext, issue: int):
