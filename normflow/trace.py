@@ -10,14 +10,16 @@ whole. Lines are written through a buffer; memory does not grow with the run.
 Each event class gets its own line serialiser, compiled once from the
 class's fields (an f-string template with the keys written in and one
 encoder per field type), which writes exactly the bytes ``json`` would for
-``event.to_dict()`` plus the date, at a fraction of the cost. The same
-template serves ``row_writer(cls)``, which a process uses to trace an event
-it never builds as an object because nothing but the trace listens
-(``Bus.direct``). A process that draws its events in blocks (information
-exchange) gives a block's rows to ``block_writer(cls, labels)`` as columns
-ahead of time; the trace puts each before the first event traced after it in
-time (``settle``), so the process makes no call per row, and the lines of a
-block are formatted in bulk.
+``event.to_dict()`` plus the date, at a fraction of the cost. A process
+that never builds an event as an object because nothing but the trace
+listens (``Bus.direct``) writes rows with ``row_writer(cls)``: the values
+are kept as columns, and formatted a column at a time when the lines are
+written (the same bytes). A process that draws its events in blocks
+(information exchange) gives a block's rows to ``block_writer(cls, labels)``
+as columns ahead of time; the trace puts each before the first event traced
+after it in time (``settle``), so the process makes no call per row, and the
+lines of a block are formatted in bulk. The lines are UTF-8 bytes from the
+start (no text is encoded as a whole when written).
 
 ``ParquetTrace`` (a path ending in ``.parquet``) is the columnar trace for
 long or large runs: a directory with one plain Parquet file per event kind,
@@ -38,6 +40,7 @@ import datetime as dt
 import json
 import math
 from collections.abc import Callable, Collection
+from itertools import repeat
 from json.encoder import encode_basestring
 from pathlib import Path
 from typing import IO, Any
@@ -166,28 +169,71 @@ class JsonlTrace:
         #: [first time of the current day, first time of the next, its text]
         self._today: list[Any] = [0.0, -1.0, ""]
         _fast_floats()
-        self._file: IO[str] = open(self.path, "w", encoding="utf-8", buffering=1 << 16)  # noqa: SIM115
+        # the lines are UTF-8 bytes from the start: no text to encode at the end
+        self._file: IO[bytes] = open(self.path, "wb", buffering=1 << 16)  # noqa: SIM115
         # Lines are held back, with their times, while contacts given ahead in
         # blocks may still come before them (``settle``); without a block open
-        # they are written at each new day.
-        self._held: list[str] = []
+        # they are written once many are held (``HOLD``).
+        self._held: list[Any] = []
         self._held_t: list[float] = []
         self._put = self._held.append
         self._when = self._held_t.append
         self._blocks: list[_JsonlBlocks] = []
         self._lines: dict[type[Event], Callable[[Event, str], str]] = {}
+        # rows given by field values (``row_writer``), held as columns: their
+        # place in ``_held`` is taken by their ``_JsonlRows``
+        self._rows: dict[type[Event], _JsonlRows] = {}
+        self._dates: dict[int, bytes] = {}
         self._write({"kind": "trace_start", **(header or {})})
 
     def _write(self, obj: dict[str, Any]) -> None:
-        self._file.write(_DUMPS(obj))
-        self._file.write("\n")
+        self._file.write((_DUMPS(obj) + "\n").encode())
 
     def _release(self) -> None:
         """Write the lines held back (nothing may come before them any more)."""
         if self._held:
-            self._file.write("".join(self._held))
+            self._file.write(b"".join(self._held_lines()))
             self._held.clear()
             self._held_t.clear()
+
+    def _held_lines(self) -> list[bytes]:
+        """The lines held back, in order: rows held as columns formatted now,
+        a column at a time, and put in their places."""
+        held = self._held
+        staged = [rows for rows in self._rows.values() if rows.columns["t"]]
+        if not staged:
+            return held
+        if len(staged) == 1 and len(staged[0].columns["t"]) == len(held):
+            return staged[0].lines(self._date_texts)
+        marks = np.fromiter(map(id, held), dtype=np.intp, count=len(held))
+        lines = np.array(held, dtype=object)
+        for rows in staged:
+            lines[np.flatnonzero(marks == id(rows))] = rows.lines(self._date_texts)
+        return lines.tolist()
+
+    def _date_texts(self, times: list[Any]) -> list[bytes]:
+        """Each row's date and the end of its line (``date"}`` and a newline),
+        from its time as ``date`` reads it (the day is ``int(t)``)."""
+        day = np.fromiter(times, dtype=np.float64, count=len(times))
+        day = np.minimum(day, 1e15).astype(np.int64)
+        change = np.empty(len(day), dtype=bool)
+        change[0] = True
+        np.not_equal(day[1:], day[:-1], out=change[1:])
+        known = self._dates
+        texts = []
+        for d in day[change].tolist():
+            text = known.get(d)
+            if text is None:
+                text = known[d] = (_day_text(self._start, d) + '"}\n').encode()
+            texts.append(text)
+        if len(texts) == 1:
+            return [texts[0]] * len(day)
+        return np.array(texts, dtype=object)[np.cumsum(change) - 1].tolist()
+
+    def _full(self) -> None:
+        """Many lines are held back: written if no block waits."""
+        if not self._pending():
+            self._release()
 
     def _pending(self) -> bool:
         return any(block.pending() for block in self._blocks)
@@ -212,8 +258,6 @@ class JsonlTrace:
             self._day = day
             self._date = (self._start + dt.timedelta(days=day)).isoformat()
             self._today[:] = [float(day), float(day + 1), self._date]
-            if self._held and not self._pending():
-                self._release()
         return self._date
 
     def __call__(self, event: Event) -> None:
@@ -221,8 +265,10 @@ class JsonlTrace:
         line = self._lines.get(cls)
         if line is None:
             line = self._lines[cls] = compile_line(cls)
-        self._put(line(event, self.date(event.t)))
+        self._put(line(event, self.date(event.t)).encode())
         self._when(event.t)
+        if len(self._held) >= HOLD:
+            self._full()
 
     def settle(self, until: float) -> None:
         """Every event up to time ``until`` has reached the trace: write the
@@ -237,7 +283,7 @@ class JsonlTrace:
             times = block.times[block.done : block.done + k]
             first = block.done
 
-            def texts(a: np.ndarray, b: np.ndarray) -> list[str]:
+            def texts(a: np.ndarray, b: np.ndarray) -> list[bytes]:
                 # the lines of each run of rows a..b-1, as slices of the block's text
                 return block.texts(a + first, b + first)
 
@@ -249,10 +295,10 @@ class JsonlTrace:
             each = [line for b, k in ready for line in b.texts(np.arange(b.done, b.done + k), None)]
             ordered = [each[i] for i in order.tolist()]
 
-            def texts(a: np.ndarray, b: np.ndarray) -> list[str]:
-                return ["".join(ordered[x:y]) for x, y in zip(a.tolist(), b.tolist(), strict=True)]
+            def texts(a: np.ndarray, b: np.ndarray) -> list[bytes]:
+                return [b"".join(ordered[x:y]) for x, y in zip(a.tolist(), b.tolist(), strict=True)]
 
-        held = self._held
+        held = self._held_lines() if self._held else []
         if held:
             # each contact goes before the first held line whose time is not earlier
             # than its own: runs of contacts between two held lines, in one list
@@ -270,37 +316,41 @@ class JsonlTrace:
             keep[where_runs] = False
             merged[keep] = held
             pieces = merged.tolist()
-            held.clear()
+            self._held.clear()
             self._held_t.clear()
         else:
             pieces = texts(np.zeros(1, dtype=np.int64), np.array([len(times)]))
         for block, k in ready:
             block.advance(k)
-        self._file.write("".join(pieces))
+        self._file.write(b"".join(pieces))
 
     def row_writer(self, cls: type[Event]) -> Callable[..., None]:
         """``write(t, *fields)``: trace an event of class ``cls`` from its field
         values (in the class's order, ``t`` first) without building it. The line
-        is the one ``self(cls(t=t, ...))`` would write."""
-        _, body = _template(cls)
+        is the one ``self(cls(t=t, ...))`` would write. The values are kept as
+        columns and formatted a column at a time when the lines are written
+        (``_JsonlRows``)."""
+        rows = self._rows.get(cls)
+        if rows is None:
+            rows = self._rows[cls] = _JsonlRows(cls)
         args, defaults = _arguments(cls)
-        # the day's text is read from a list the trace keeps current: no call
-        # unless the day changed
+        puts = "".join(f"    put_{name}({name})\n" for name in rows.columns)
         source = (
             f"def write({args}):\n"
-            "    if not day[0] <= t < day[1]:\n        date_of(t)\n"
-            "    date = day[2]\n"
-            f"    put(f'{body}')\n"
+            "    put(rows)\n"
             "    when(t)\n"
+            f"{puts}"
+            "    if held_len() >= HOLD:\n        full()\n"
         )
         scope: dict[str, Any] = {}
         namespace = dict(
-            _NAMESPACE,
-            date_of=self.date,
             put=self._put,
             when=self._when,
-            trace=self,
-            day=self._today,
+            rows=rows,
+            held_len=self._held.__len__,
+            HOLD=HOLD,
+            full=self._full,
+            **{f"put_{name}": column.append for name, column in rows.columns.items()},
             **defaults,
         )
         exec(compile(source, f"<trace rows of {cls.__name__}>", "exec"), namespace, scope)
@@ -332,8 +382,9 @@ class JsonlTrace:
             f"def write({args}):\n"
             "    if not day[0] <= t < day[1]:\n        date_of(t)\n"
             "    date = day[2]\n"
-            f"    put(f'{body}')\n"
+            f"    put(f'{body}'.encode())\n"
             "    when(t)\n"
+            "    if held_len() >= HOLD:\n        full()\n"
         )
         scope: dict[str, Any] = {}
         namespace = dict(
@@ -343,6 +394,9 @@ class JsonlTrace:
             when=self._when,
             trace=self,
             day=self._today,
+            held_len=self._held.__len__,
+            HOLD=HOLD,
+            full=self._full,
             **defaults,
             **scope_values,
         )
@@ -368,6 +422,144 @@ class JsonlTrace:
             end["error"] = error
         self._write(end)
         self._file.close()
+
+
+#: Lines a JSON Lines trace holds back before writing them (when no block waits).
+HOLD = 1 << 13
+
+
+class _JsonlRows:
+    """Rows of one event class given by their field values (``row_writer``),
+    kept as one list per field until the trace writes them; then formatted a
+    column at a time (``_column_texts``): every line the one ``compile_line``
+    writes for the same event."""
+
+    def __init__(self, cls: type[Event]):
+        fields = list(attrs.fields(cls))
+        self.columns: dict[str, list[Any]] = {f.name: [] for f in fields}
+        # each field's texts with the constant text before them
+        self._parts: list[tuple[bytes, str, Callable[[list[Any]], list[bytes]]]] = []
+        before = '{"kind":' + _DUMPS(cls.kind)
+        for f in fields:
+            before += "," + _DUMPS(f.name) + ":"
+            self._parts.append((before.encode(), f.name, _column_texts(f.name, f.type)))
+            before = ""
+        self._dates_before = b',"date":"'
+
+    def lines(self, date_texts: Callable[[list[Any]], list[bytes]]) -> list[bytes]:
+        """The held rows' lines, in the order they came; the columns are emptied."""
+        columns = self.columns
+        n = len(columns["t"])
+        pieces: list[Any] = []
+        for before, name, texts in self._parts:
+            if before:
+                pieces.append(repeat(before, n))
+            pieces.append(texts(columns[name]))
+        pieces.append(repeat(self._dates_before, n))
+        pieces.append(date_texts(columns["t"]))
+        for column in columns.values():
+            column.clear()
+        return list(map(b"".join, zip(*pieces, strict=True)))
+
+
+def _column_texts(name: str, annotation: Any) -> Callable[[list[Any]], list[bytes]]:
+    """``texts(values)``: the JSON text of each value of a field typed
+    ``annotation``, as the compiled templates write it (``_encoder``), worked
+    out for a whole column where it can be: a string's text looked up once
+    per distinct string, floats and integers by one orjson call where its
+    text is ``json``'s, one value at a time otherwise."""
+    kind = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
+    kind = kind.replace(" ", "")
+    text_of = _single(name, annotation)
+
+    def one(value: Any) -> bytes:
+        return text_of(value).encode()
+
+    def each(values: list[Any]) -> list[bytes]:
+        return [one(v) for v in values]
+
+    if kind in ("str", "str|None", "None|str"):
+        known: dict[str | None, bytes] = {}
+
+        def strings(values: list[Any]) -> list[bytes]:
+            try:
+                return list(map(known.__getitem__, values))
+            except KeyError:
+                try:
+                    new = set(values).difference(known)
+                except TypeError:
+                    new = None
+                if new is not None and all(v is None or v.__class__ is str for v in new):
+                    # strings not seen before: their texts once, then the lookup again
+                    for v in new:
+                        known[v] = one(v)
+                    return list(map(known.__getitem__, values))
+            except TypeError:
+                pass
+            texts = []
+            for v in values:
+                if v is None or v.__class__ is str:
+                    text = known.get(v)
+                    if text is None:
+                        text = known[v] = one(v)
+                else:
+                    text = one(v)
+                texts.append(text)
+            return texts
+
+        return strings
+    if kind == "float":
+
+        def floats(values: list[Any]) -> list[bytes]:
+            fast = _NAMESPACE["_fast_float"]
+            if not fast or not values or set(map(type, values)) != {float}:
+                return each(values)
+            x = np.abs(np.fromiter(values, dtype=np.float64, count=len(values)))
+            # where orjson's text is repr's: 1e-4 <= |x| < 1e16, and zero
+            odd = np.flatnonzero(~((x == 0.0) | ((x >= 1e-4) & (x < 1e16))))
+            texts = fast(values)[1:-1].split(b",")
+            for i in odd.tolist():
+                texts[i] = one(values[i])
+            return texts
+
+        return floats
+    if kind == "int":
+
+        def ints(values: list[Any]) -> list[bytes]:
+            fast = _NAMESPACE["_fast_float"]
+            if fast and values and set(map(type, values)) == {int}:
+                try:
+                    return fast(values)[1:-1].split(b",")
+                except TypeError:  # orjson.JSONEncodeError: an integer beyond 64 bits
+                    pass
+            return each(values)
+
+        return ints
+    if kind == "bool":
+        words = {True: b"true", False: b"false"}
+
+        def flags(values: list[Any]) -> list[bytes]:
+            if values and set(map(type, values)) == {bool}:
+                return list(map(words.__getitem__, values))
+            return each(values)
+
+        return flags
+    if kind == "tuple[int,...]":
+
+        def tuples(values: list[Any]) -> list[bytes]:
+            fast = _NAMESPACE["_fast_float"]
+            if fast and values and set(map(type, values)) == {tuple}:
+                try:
+                    text = fast(values)
+                except TypeError:
+                    text = b"x"
+                if not text.translate(None, b"[],-0123456789"):
+                    # [[1,2],[],[3]]: each row's integers between the pieces "],["
+                    return [b"[" + x + b"]" for x in text[2:-2].split(b"],[")]
+            return [_int_tuple(v).encode() for v in values]
+
+        return tuples
+    return each
 
 
 class _Blocks:
@@ -412,13 +604,13 @@ class _JsonlBlocks(_Blocks):
         self._fields = list(attrs.fields(cls))
         self._head = '{"kind":' + _DUMPS(cls.kind)
         # lists given for several fields (source and target: the same ids) encoded once
-        encoded: dict[int, list[str]] = {}
-        self._labels: dict[str, list[str]] = {}
+        encoded: dict[int, list[bytes]] = {}
+        self._labels: dict[str, list[bytes]] = {}
         for name, values in labels.items():
             if id(values) not in encoded:
                 encoded[id(values)] = [
-                    encode_basestring(v) if v.__class__ is str else _DUMPS(v) for v in values
-                ] + ["null"]
+                    (encode_basestring(v) if v.__class__ is str else _DUMPS(v)).encode() for v in values
+                ] + [b"null"]
             self._labels[name] = encoded[id(values)]
         # a looked-up column's texts with the constant text before them written in,
         # kept per (field, constant): the constant depends on one-value columns
@@ -426,11 +618,11 @@ class _JsonlBlocks(_Blocks):
         self._encode = {f.name: _single(f.name, f.type) for f in self._fields}
         self.times = np.zeros(0)
         self.done = self.rows = 0
-        self._text = ""
+        self._text = b""
         self._ends: np.ndarray | None = None
         self._sizes: list[tuple[Any, Any]] = []
 
-    def _table(self, key: Any, texts: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def _table(self, key: Any, texts: list[bytes] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The texts of a looked-up column with the constant text before them:
         key ``(field, constant)``; or of a pair of such columns side by side,
         key ``(first key, second key)``, indexed by ``first * len(second) + second``."""
@@ -438,9 +630,9 @@ class _JsonlBlocks(_Blocks):
         if table is None:
             first, second = key
             if isinstance(first, str):
-                joined = [second + x for x in texts]  # type: ignore[union-attr]
+                joined = [second.encode() + x for x in texts]  # type: ignore[union-attr]
             else:
-                one, before = self._table(first)[0].tolist(), second[1]
+                one, before = self._table(first)[0].tolist(), second[1].encode()
                 joined = [a + before + b for a in one for b in texts]  # type: ignore[union-attr]
             table = self._tables[key] = (
                 np.array(joined, dtype=object),
@@ -459,9 +651,9 @@ class _JsonlBlocks(_Blocks):
         self.done = 0
         self._ends = None
         if n == 0:
-            self._text = ""
+            self._text = b""
             return
-        pieces: list[list[str]] = []
+        pieces: list[list[bytes]] = []
         looked: tuple[Any, np.ndarray] | None = None  # the last piece, when looked up in a table
         # how to find each piece's length per row, if ever needed: a table of
         # lengths and the codes into it, or the texts themselves
@@ -477,7 +669,7 @@ class _JsonlBlocks(_Blocks):
                 continue
             value = np.asarray(value)
             if f.name in self._labels or value.dtype == np.bool_:
-                texts = self._labels[f.name] if f.name in self._labels else ["false", "true"]
+                texts = self._labels[f.name] if f.name in self._labels else [b"false", b"true"]
                 key = (f.name, before)
                 codes = value.view(np.int8) if value.dtype == np.bool_ else value
                 if looked and (size := len(self._table(looked[0])[0])) * len(texts) <= 4096:
@@ -496,13 +688,14 @@ class _JsonlBlocks(_Blocks):
                 continue
             looked = None
             if before:
-                pieces.append([before] * n)
-                sizes.append((len(before), None))
+                constant = before.encode()
+                pieces.append([constant] * n)
+                sizes.append((len(constant), None))
                 before = ""
             texts = _float_texts(value) if value.dtype.kind == "f" else None
             if texts is None:
                 encode = self._encode[f.name]
-                texts = [encode(x) for x in value.tolist()]
+                texts = [encode(x).encode() for x in value.tolist()]
             pieces.append(texts)
             sizes.append((None, texts))
         # the dates, one text per day of the block (a block may reach far past the
@@ -514,14 +707,16 @@ class _JsonlBlocks(_Blocks):
         np.not_equal(day[1:], day[:-1], out=change[1:])
         days = day[change]
         codes = np.cumsum(change) - 1
-        dates = [before + ',"date":"' + _day_text(self._trace._start, d) + '"}\n' for d in days.tolist()]
+        dates = [
+            (before + ',"date":"' + _day_text(self._trace._start, d) + '"}\n').encode() for d in days.tolist()
+        ]
         pieces.append(np.array(dates, dtype=object)[codes].tolist())
         sizes.append((np.array([len(x) for x in dates], dtype=np.int64), codes))
         width = len(pieces)
-        parts: list[str | None] = [None] * (n * width)
+        parts: list[bytes | None] = [None] * (n * width)
         for j, piece in enumerate(pieces):
             parts[j::width] = piece
-        self._text = "".join(parts)  # type: ignore[arg-type]
+        self._text = b"".join(parts)  # type: ignore[arg-type]
 
     def _line_ends(self) -> np.ndarray:
         n = len(self.times)
@@ -535,7 +730,7 @@ class _JsonlBlocks(_Blocks):
                 size += lengths[codes]
         return np.concatenate(([0], np.cumsum(size)))
 
-    def texts(self, a: np.ndarray, b: np.ndarray | None) -> list[str]:
+    def texts(self, a: np.ndarray, b: np.ndarray | None) -> list[bytes]:
         """The lines of rows ``a[i]`` to ``b[i] - 1``, for each i (one row each
         when ``b`` is None)."""
         if b is None:
@@ -551,7 +746,7 @@ class _JsonlBlocks(_Blocks):
     def advance(self, k: int) -> None:
         self.done += k
         if self.done >= self.rows:
-            self._text, self._ends, self._sizes = "", None, []
+            self._text, self._ends, self._sizes = b"", None, []
 
     def finish(self, n: int) -> None:
         """Rows from ``n`` on never happen (the process stopped before them)."""
@@ -577,7 +772,7 @@ def _single(name: str, annotation: Any) -> Callable[[Any], str]:
     return scope["encode"]
 
 
-def _float_texts(values: np.ndarray) -> list[str] | None:
+def _float_texts(values: np.ndarray) -> list[bytes] | None:
     """The JSON texts of an array of floats, by one orjson call, when every one
     lies where orjson's text is ``repr``'s (1e-4 <= x < 1e16); else None."""
     fast = _NAMESPACE["_fast_float"]
@@ -585,7 +780,7 @@ def _float_texts(values: np.ndarray) -> list[str] | None:
         return None
     if not (values.min() >= 1e-4 and values.max() < 1e16):
         return None
-    return fast(values.tolist()).decode()[1:-1].split(",")
+    return fast(values.tolist())[1:-1].split(b",")
 
 
 class _ParquetBlocks(_Blocks):

@@ -308,3 +308,73 @@ def test_old_trace_writers_still_write_and_warn_that_they_are_deprecated(tmp_pat
     coded(3.25, 1, 0, "suffrage", 0, True)
     trace.close()
     assert read_trace(tmp_path / "t.jsonl")[1]["source"] == "g-2"
+
+
+def test_rows_given_by_values_are_the_lines_of_the_same_events(tmp_path, monkeypatch):
+    """A JSON Lines row writer keeps its rows as columns and formats them a
+    column at a time when they are written; each line is still the one the
+    event object gives, whatever the values (numpy scalars, integers in a
+    float field, null, text to escape, integers beyond 64 bits), in the order
+    the rows and events came, also when many are held back."""
+    import datetime as dt
+
+    import numpy as np
+
+    import normflow.trace as trace_module
+    from normflow.events import CoalitionJoined, InformationExchanged, PressureApplied
+    from normflow.trace import JsonlTrace
+
+    monkeypatch.setattr(trace_module, "HOLD", 7)  # rows written in several turns
+    amounts = [0.5, 3, np.float64(0.25), 1e-7, 2.5e16, -1.0, float("nan"), True, None]
+    names = ["g-1", 'g-\u00e9"2\n', None, np.str_("g-3"), "\u2028"]
+    trace = JsonlTrace(tmp_path / "t.jsonl", dt.date(2000, 1, 1))
+    pressure = trace.row_writer(PressureApplied)
+    contact = trace.row_writer(InformationExchanged)
+    joined = trace.row_writer(CoalitionJoined)
+    import attrs
+
+    made = []
+    for i, amount in enumerate(amounts):
+        t = 10.0 * i + 0.5
+        base = {"t": t, "issue": "suffrage"}
+        pressed = {**base, "source": "g-1", "target": "japan", "channel": "domestic", "nature": "moral"}
+        for cls, values, write in [
+            (PressureApplied, {**pressed, "amount": amount, "id": i, "causes": (i, 2**64)}, pressure),
+            (PressureApplied, {**pressed, "amount": 0.5, "id": i, "causes": (i, True)}, pressure),
+            (
+                InformationExchanged,
+                {
+                    **base,
+                    "source": "g-1",
+                    "target": names[i % 5],
+                    "venue": names[(i + 2) % 5],
+                    "success": i % 2 == 0,
+                },
+                contact,
+            ),
+            (
+                InformationExchanged,
+                {**base, "source": "g-1", "target": "g-2", "venue": None, "success": [True, 1, None][i % 3]},
+                contact,
+            ),
+            (
+                CoalitionJoined,
+                {
+                    **base,
+                    "coalition": "c-1",
+                    "joiner": "g-2",
+                    "size": [i, True, 2**70, 3.5][i % 4],
+                    "crossing": "b",
+                },
+                joined,
+            ),
+        ]:
+            event = cls(**values)
+            write(*(values[f.name] for f in attrs.fields(cls)))
+            made.append(event)
+            trace(event)  # the same event as an object, right after
+    trace.close()
+    lines = (tmp_path / "t.jsonl").read_bytes().splitlines()[1:-1]
+    assert len(lines) == 2 * len(made)
+    assert lines[0::2] == lines[1::2]
+    assert [json.loads(line)["t"] for line in lines[0::2]] == [e.t for e in made]
