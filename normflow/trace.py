@@ -1088,11 +1088,17 @@ class ParquetTrace:
         if not buf.columns["seq"]:
             return None
         arrays = [pa.array(buf.columns["seq"], pa.int64())]
+        n = len(buf.columns["seq"])
         for name in buf.names:
             kind = buf.types[name]
             values = buf.columns[name]
             if kind is None:
                 values, kind = [None if v is None else _DUMPS(v) for v in values], pa.string()
+            elif kind == pa.string() and values[0].__class__ is str and values.count(values[0]) == n:
+                # the same text in every row (the issue, a target): one dictionary
+                # entry, no string converted or hashed per row
+                arrays.append(_constant(values[0], kind, n))
+                continue
             arrays.append(pa.array(values, kind))
         self.lines += len(buf.columns["seq"])
         for column in buf.columns.values():
