@@ -592,6 +592,7 @@ def streams(sim: RunContext, issue: int, chamber: Chamber, counter: CounterMobil
     stance = w.stance(iss.state, iss.id)
     env = sim.env
     supporters = np.flatnonzero((w.group_issue == issue) & w.group_supporter & (w.group_state == st))
+    n_supporters = len(supporters)
     half = sim.scenario.processes.accountability.information_half
     counter_weight = counter.p.coverage_weight if counter.active else 0.0
     proposal_ready = False
@@ -627,10 +628,11 @@ def streams(sim: RunContext, issue: int, chamber: Chamber, counter: CounterMobil
         political = 1.0
         if gated and len(supporters):
             # political autonomy gates agenda-setting: a co-opted coalition drafts and couples less
-            political = float(np.mean(w.coalition_political[w.coalition_roots()[supporters]]))
+            # the mean as np.mean takes it (the same sum, divided by the count), without its overhead
+            political = float(w.coalition_political[w.coalition_roots()[supporters]].sum() / n_supporters)
         if not proposal_ready and len(supporters):
             info = w.group_info[supporters]
-            expertise = float(np.mean(info / (info + half)))
+            expertise = float((info / (info + half)).sum() / n_supporters)
             hazard = p.policy_hazard * expertise * (p.check_days / 7.0) * political
             proposal_ready = rng.random() < hazard
         problem = stance.salience.at(t) >= p.problem_threshold

@@ -123,8 +123,12 @@ def local_support(sim: RunContext, issue: int):
     support = w.lg_support[issue]
     while env.now + STEP_DAYS <= sim.horizon:
         yield env.timeout(STEP_DAYS)
-        rate = p.support_rate * w.lg_openness[lgs] * (support[lgs] >= threshold)
-        offers = rng.random(len(lgs)) < rate * STEP_DAYS / DAYS_PER_YEAR
-        for k in np.flatnonzero(offers):
+        # an offer's chance, support_rate * openness * STEP_DAYS / DAYS_PER_YEAR, computed
+        # for the supportive local governments alone (the others' is 0: never below a
+        # uniform); a uniform drawn for every one all the same
+        ready = np.flatnonzero(support[lgs] >= threshold)
+        luck = rng.random(len(lgs))
+        chance = p.support_rate * w.lg_openness[lgs[ready]] * STEP_DAYS / DAYS_PER_YEAR
+        for k in ready[luck[ready] < chance]:
             g = int(groups[first[k] + rng.integers(count[k])])
             support_group(sim, int(lgs[k]), g, issue, "subsidy")
