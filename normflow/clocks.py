@@ -42,6 +42,12 @@ from simpy.events import NORMAL
 #: (at most one block per clock) cost nothing noticeable.
 BLOCK = 4096
 
+#: Drawing by inverse transform, the actor is looked up in a guide table of this
+#: many slices per actor, then found in at most GUIDE_STEPS comparisons (a
+#: population whose rates need more keeps the binary search).
+GUIDE = 2
+GUIDE_STEPS = 12
+
 #: Rejection sampling of the actor behind a tick is used while the largest
 #: rate is at most this many times the mean (so at least this share of
 #: candidates is kept).
@@ -139,6 +145,9 @@ class AggregatedClock:
         positive = np.flatnonzero(rates > 0)
         # a uniform that rounds up to the total must still land on an actor that can act
         self._last = int(positive[-1]) if len(positive) else 0
+        self._guide = (
+            self._guide_table() if self.n and self.total > 0 and not (self._equal or self._reject) else None
+        )
         self._gaps: list[float] = []
         self._picks: list[int] = []
         self._i = 0
@@ -157,8 +166,40 @@ class AggregatedClock:
             picks = self._by_rejection()
         else:
             u = self.rng.random(self.size) * self.total
-            picks = np.minimum(np.searchsorted(self._cum, u, side="right"), self._last)
+            picks = np.minimum(self._search(u), self._last)
         return gaps, picks
+
+    def _guide_table(self) -> tuple[np.ndarray, float, int, np.ndarray] | None:
+        """For ``_search``: the count of cumulative rates up to each of ``GUIDE``
+        times ``n`` equal slices of the total, and the most actors any three
+        neighbouring slices hold (None when that is above ``GUIDE_STEPS``)."""
+        m = GUIDE * self.n
+        table = np.searchsorted(self._cum, np.arange(m + 3) * (self.total / m), side="right")
+        steps = int((table[3:] - table[:-3]).max())
+        if steps > GUIDE_STEPS:
+            return None
+        return table, m / self.total, steps, np.append(self._cum, math.inf)
+
+    def _search(self, u: np.ndarray) -> np.ndarray:
+        """``np.searchsorted(self._cum, u, side="right")``, the same indices: the
+        number of cumulative rates at or below each ``u``. A binary search costs
+        a mispredicted branch per step (about 0.5 ms a block of 4,096 over 2,304
+        actors); the guide table gives, for the slice below the one ``u`` falls
+        in, a count that cannot be above the answer, and at most ``steps`` rates
+        lie between it and the answer (the slice is computed in floating point,
+        but it is off by far less than one slice), so that many comparisons,
+        each moving past a rate at or below ``u``, end exactly on it."""
+        guide = self._guide
+        if guide is None:
+            return np.searchsorted(self._cum, u, side="right")
+        table, scale, steps, cum = guide
+        j = (u * scale).astype(np.intp)
+        j -= 1
+        np.clip(j, 0, len(table) - 1, out=j)
+        at = table[j]
+        for _ in range(steps):
+            at += cum[at] <= u
+        return at
 
     def _by_rejection(self) -> np.ndarray:
         kept: list[np.ndarray] = []

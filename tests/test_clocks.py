@@ -413,3 +413,29 @@ def test_block_draws_give_every_tick_the_numbers_of_scalar_draws(rates, kind):
     assert got == expected
     # the next block starts where the scalar draws left the generator
     assert clock.block()[0] == scalar.block()[0]
+
+
+@pytest.mark.parametrize(
+    ("rates", "guided"),
+    [
+        (np.linspace(0.1, 9.0, 500) ** 4, False),
+        (np.random.default_rng(4).lognormal(0.0, 1.5, 1000), True),
+        # resources to a power, as campaign rates are: kawasaki-suffrage's kind
+        (np.random.default_rng(5).lognormal(0.0, 1.0, 2304) ** 1.5, True),
+        # many tiny rates crowd a slice: the binary search is kept
+        (np.geomspace(1e-6, 10.0, 300), False),
+        (np.concatenate([np.zeros(40), np.geomspace(0.01, 5.0, 200), np.zeros(7), [30.0]]), False),
+    ],
+)
+def test_guided_search_finds_what_a_binary_search_finds(rates, guided):
+    # drawing by inverse transform, the actor is found through a guide table:
+    # the very index np.searchsorted gives, uniforms on a cumulative rate included
+    clock = AggregatedClock(rates, np.random.default_rng(1))
+    assert not clock._equal and not clock._reject
+    assert (clock._guide is not None) == guided
+    rng = np.random.default_rng(2)
+    for _ in range(20):
+        u = rng.random(4096) * clock.total
+        u[:64] = clock._cum[rng.integers(0, clock.n, 64)]
+        u[64:68] = (0.0, clock.total, np.nextafter(clock.total, 0.0), clock._cum[0])
+        assert np.array_equal(clock._search(u), np.searchsorted(clock._cum, u, side="right"))
