@@ -710,12 +710,26 @@ class _JsonlBlocks(_Blocks):
         dates = [
             (before + ',"date":"' + _day_text(self._trace._start, d) + '"}\n').encode() for d in days.tolist()
         ]
-        pieces.append(np.array(dates, dtype=object)[codes].tolist())
-        sizes.append((np.array([len(x) for x in dates], dtype=np.int64), codes))
+        head: list[bytes] = []
+        if len(pieces) > 1 and isinstance(sizes[0][0], int) and sizes[0][1] is None:
+            # the constant start of every line (kind, the key of t) ends the line
+            # before it instead: one piece fewer per row. The text starts with it
+            # once, the last row's date has none after it; each line still spans
+            # its own row's sizes (the start it lacks equals the one it carries)
+            head = [pieces.pop(0)[0]]
+            sizes.pop(0)
+            ends = [date + head[0] for date in dates]
+            rows = codes.copy()
+            rows[-1] = len(ends)
+            pieces.append(np.array([*ends, dates[codes[-1]]], dtype=object)[rows].tolist())
+            sizes.append((np.array([len(x) for x in ends], dtype=np.int64), codes))
+        else:
+            pieces.append(np.array(dates, dtype=object)[codes].tolist())
+            sizes.append((np.array([len(x) for x in dates], dtype=np.int64), codes))
         width = len(pieces)
-        parts: list[bytes | None] = [None] * (n * width)
+        parts: list[bytes | None] = [*head, *([None] * (n * width))]
         for j, piece in enumerate(pieces):
-            parts[j::width] = piece
+            parts[len(head) + j :: width] = piece
         self._text = b"".join(parts)  # type: ignore[arg-type]
 
     def _line_ends(self) -> np.ndarray:
