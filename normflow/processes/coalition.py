@@ -129,6 +129,11 @@ def local_support(sim: RunContext, issue: int):
         ready = np.flatnonzero(support[lgs] >= threshold)
         luck = rng.random(len(lgs))
         chance = p.support_rate * w.lg_openness[lgs[ready]] * STEP_DAYS / DAYS_PER_YEAR
-        for k in ready[luck[ready] < chance]:
-            g = int(groups[first[k] + rng.integers(count[k])])
-            support_group(sim, int(lgs[k]), g, issue, "subsidy")
+        offers = ready[luck[ready] < chance]
+        if len(offers) == 0:
+            continue
+        # the group each offer reaches: one bounded integer per offer, in order (numpy
+        # draws an array of bounds one by one, as it draws each alone)
+        chosen = groups[first[offers] + rng.integers(0, count[offers])]
+        for lg, g in zip(lgs[offers].tolist(), chosen.tolist(), strict=True):
+            support_group(sim, lg, g, issue, "subsidy")
