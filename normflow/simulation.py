@@ -561,10 +561,12 @@ class Simulation:
         sub = self.bus.subscribe
         self._outcomes = OutcomeRecorder(self.bus, lambda t: self.date(t).isoformat())
 
-        def on_resolution(e: ev.ResolutionPassed) -> None:
-            reach("first_resolution", e.t)
-            times["resolution_passed"].append(e.t)
-            times["resolution_population"].append(float(e.population))
+        def on_resolution(t: float, local_government: str, issue: str, population: int, *_: Any) -> None:
+            # a ResolutionPassed's fields (subscribed with fields=True: untraced, the
+            # assemblies build no event object for it)
+            reach("first_resolution", t)
+            times["resolution_passed"].append(t)
+            times["resolution_population"].append(float(population))
 
         def on_phase(e: ev.NegotiationPhaseChanged) -> None:
             label = "opened" if e.phase == "prenegotiation" else e.phase
@@ -579,7 +581,7 @@ class Simulation:
             return record
 
         sub(ev.CoalitionFormed, simple("coalition_formed"))
-        sub(ev.ResolutionPassed, on_resolution)
+        sub(ev.ResolutionPassed, on_resolution, fields=True)
         sub(ev.AgendaPlaced, simple("agenda_placed"))
         sub(ev.BillSubmitted, simple("bill_submitted"))
         sub(ev.BillEnacted, simple("bill_enacted"))

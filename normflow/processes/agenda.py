@@ -542,8 +542,10 @@ def local_assemblies(sim: RunContext, issue: int, counter: CounterMobilization):
             * (1.0 + p.diffusion * covered / total)
         )
         new = open_[luck < np.minimum(chance, 1.0)]
-        # the events are built only when someone hears them (untraced runs: nobody does)
+        # the events are built only when someone needs the object (untraced runs: the
+        # run's recorder takes the fields, Bus.direct)
         heard = sim.bus.wants(ResolutionPassed)
+        passed_row = sim.bus.direct(ResolutionPassed)
         for lg in new.tolist():
             passed_t[lg] = t
             support[lg] = max(support[lg], threshold)
@@ -567,7 +569,9 @@ def local_assemblies(sim: RunContext, issue: int, counter: CounterMobilization):
                         )
             eid = sim.latest_event[("resolution", iss.id, lg)] = sim.new_event_id()
             resolutions.append((int(population[lg]), eid))
-            if heard:
+            if passed_row is not None:
+                passed_row(t, w.lg_ids[lg], iss.id, int(population[lg]), eid, (shared,))
+            elif heard:
                 sim.bus.publish(
                     ResolutionPassed(
                         t=t,
