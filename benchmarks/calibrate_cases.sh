@@ -19,8 +19,9 @@ python benchmarks/ship_posterior.py "$OUT/niigata-harbin" niigata-harbin
 
 # Kawasaki: 200 particles, log-uniform parameters on the log scale, runs stopped at the targets' last
 # date (2001-12-31); run WITHOUT nice (a priority job; nice 19 starves under load). The shipped
-# posterior: 5 generations, run as --generations 3, then --resume --generations 4 and 5.
-normflow calibrate kawasaki-suffrage --params kawasaki-suffrage --population 200 --generations 5 \
+# posterior: 7 generations, run as --generations 3, then --resume --generations 4, 5, 6 and 7 (the same
+# posterior as one run of 7: a resumed calibration continues exactly).
+normflow calibrate kawasaki-suffrage --params kawasaki-suffrage --population 200 --generations 7 \
     --distance max --log-space --stop-at-targets --workers 2 --seed 0 --out "$OUT/kawasaki-suffrage"
 python benchmarks/ship_posterior.py "$OUT/kawasaki-suffrage" kawasaki-suffrage
 
