@@ -12,9 +12,12 @@ Rows (``docs/performance.md`` shows a table as measured and how to read it):
   (``kawasaki-suffrage`` when it is bundled, else ``minimal``);
 - ``experiment R×NAME wW``: R replications of that scenario on W workers,
   through ``normflow.experiment``;
-- ``trace …``: the 18,000-group information row again, writing its trace as
-  JSON Lines and as Parquet; then the same with a horizon four times
-  shorter, to see whether memory grows with the simulated horizon.
+- ``trace …``: the 18,000-group information row and the whole scenario
+  again, writing their trace as JSON Lines and as Parquet, each traced run
+  made right after the untraced run of its repetition (same seed) so that
+  both see the same load; then the information row traced with a horizon
+  four times shorter, to see whether memory grows with the simulated
+  horizon.
 
 Every measurement runs in a fresh Python process (``python -m normflow.bench
 JOB``), so rows do not share caches or heap, and the peak resident memory of
@@ -495,6 +498,11 @@ def run_suite(
     per_event: dict[int, float] = {}
     simpy_traced: list[dict[str, Any]] = []
     engine_traced: list[dict[str, Any]] = []
+    traced_groups, traced_years = sizes[1][0], sizes[1][1]
+    # the traced runs of the trace rows, each beside the untraced run it is
+    # compared with (the same seed, in the same minute: the load of this shared
+    # machine drifts over the suite, and the traced rows move most with it)
+    traced_info: dict[str, list[dict[str, Any]]] = {"jsonl": [], "parquet": []}
 
     for groups, years, simpy_years, mesa_years in sizes:
         runs: dict[str, list[dict[str, Any]]] = {"engine": [], "quarter": [], "simpy": [], "mesa": []}
@@ -503,6 +511,9 @@ def run_suite(
             say(f"information {groups:,}: repetition {k + 1} of {reps}")
             base = {"scenario": "information", "groups": groups, "seed": 1 + k}
             runs["engine"].append(run_job({"kind": "engine", **base, "years": years}))
+            if groups == traced_groups:
+                for fmt, traced in traced_info.items():
+                    traced.append(run_job({"kind": "engine", **base, "years": years, "trace": fmt}))
             runs["quarter"].append(run_job({"kind": "engine", **base, "years": years / 4}))
             if simpy_years is not None:
                 runs["simpy"].append(run_job({"kind": "simpy", **base, "years": simpy_years}))
@@ -533,12 +544,16 @@ def run_suite(
                 )
             )
 
-    say(f"scenario {full}")
+    say(f"scenario {full}, untraced and traced")
     full_runs: list[dict[str, Any]] = []
     full_simpy: list[dict[str, Any]] = []
+    traced_whole: dict[str, list[dict[str, Any]]] = {"jsonl": [], "parquet": []}
     for k in range(repeat):
         full_runs.append(run_job({"kind": "engine", "scenario": full, "seed": 1 + k}))
         full_simpy.append(run_job({"kind": "simpy", "scenario": full, "seed": 1 + k}))
+        # traced beside the untraced run (see traced_info above)
+        for fmt, traced in traced_whole.items():
+            traced.append(run_job({"kind": "engine", "scenario": full, "seed": 1 + k, "trace": fmt}))
     row = _median_row(f"scenario {full}", full_runs, "all processes and plugins")
     row.ratio_vs_simpy = _ratio(full_simpy, full_runs)
     rows.append(row)
@@ -548,10 +563,7 @@ def run_suite(
     )
     scenario_trace_extra: dict[str, float] = {}
     for fmt, label in (("jsonl", "JSON Lines"), ("parquet", "Parquet")):
-        say(f"scenario {full}, trace on ({label})")
-        traced_full = [
-            run_job({"kind": "engine", "scenario": full, "seed": 1 + k, "trace": fmt}) for k in range(repeat)
-        ]
+        traced_full = traced_whole[fmt]
         traced_row = _median_row(f"  {full}, trace {label}", traced_full, "the whole run, traced")
         traced_row.ratio_vs_simpy = _ratio(full_simpy, traced_full)
         rows.append(traced_row)
@@ -681,13 +693,10 @@ def run_suite(
 
     trace_extra: dict[str, float] = {}
     growth: dict[str, float] = {}
-    traced_groups, traced_years = sizes[1][0], sizes[1][1]
     for fmt, label in (("jsonl", "JSON Lines"), ("parquet", "Parquet")):
-        say(f"trace on ({label})")
-        traced: list[dict[str, Any]] = []
+        say(f"trace on ({label}): peak memory over a shorter horizon")
+        traced = traced_info[fmt]
         base = {"kind": "engine", "scenario": "information", "groups": traced_groups}
-        for k in range(repeat):
-            traced.append(run_job({**base, "seed": 1 + k, "years": traced_years, "trace": fmt}))
         row = _median_row(f"trace {label} (information {traced_groups:,})", traced, _years(traced_years))
         row.ratio_vs_simpy = _ratio(simpy_traced, traced)
         rows.append(row)
