@@ -120,7 +120,8 @@ class DecisionRound:
     ``State.decision_rounds``): it opens each year on ``month``/``day`` and
     stays open ``days`` more days (0: that day only); with ``lead_days`` a
     matter must be ready that long before it opens (a budget request's
-    deadline), else it waits for the next year's round."""
+    deadline), else it waits for the next year's round. A state's priority
+    can shorten the lead (``lead_scale``), never below ``firm_lead_days``."""
 
     month: int = param(1, low=1, high=12, doc="calendar month the round opens")
     day: int = param(1, low=1, high=28, doc="day of the month it opens")
@@ -131,6 +132,13 @@ class DecisionRound:
         high=364,
         doc="a matter must be ready this many days before the round opens to be decided in it "
         "(0: any day until it closes)",
+    )
+    firm_lead_days: int = param(
+        0,
+        low=0,
+        high=364,
+        doc="the part of lead_days no priority shortens (a deadline the state cannot waive, e.g. "
+        "the draft budget before an adoption round); at most lead_days",
     )
 
 

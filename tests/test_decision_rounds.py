@@ -22,7 +22,8 @@ rounds_st = st.lists(
         month=st.integers(1, 12),
         day=st.integers(1, 28),
         days=st.integers(0, 120),
-        lead_days=st.sampled_from([0, 0, 30, 115]),
+        lead_days=st.sampled_from([0, 0, 30, 115, 168]),
+        firm_lead_days=st.sampled_from([0, 0, 53]),
     ),
     min_size=1,
     max_size=3,
@@ -187,7 +188,7 @@ def test_a_shorter_lead_never_decides_later(rounds, t, s1, s2):
 
 
 def test_a_state_leaning_toward_the_norm_takes_a_late_plan_up_sooner():
-    # Kitakyushu, its adoption decided in Japan's yearly aid round (lead 115
+    # Kitakyushu, its adoption decided in Japan's yearly aid round (lead 168
     # days): Japan leans toward the norm by the 1990s (reputational cost, the
     # spiral's later phases), so with the lead's weight on its disposition a
     # plan agreed after the August deadline can still make that year's round.
@@ -205,3 +206,34 @@ def test_a_state_leaning_toward_the_norm_takes_a_late_plan_up_sooner():
     b = [horizon if x is None else x for x in b]
     assert sum(x < y for x, y in zip(a, b, strict=True)) >= 1
     assert sum(a) < sum(b)
+
+
+@given(rounds=rounds_st, t=st.floats(0, 1500), scale=st.floats(0.0, 2.0))
+@examples(ci=60, thorough=1000)
+def test_no_priority_waives_a_firm_lead(rounds, t, scale):
+    # whatever the state's priority (lead_scale), a matter is decided in a
+    # round only if it was ready at least firm_lead_days before it opened
+    scen = scenario()
+    day = next_round_day(scen, rounds, t, scale)
+    opening = [r for r in rounds if scen.date_of(day) == dt.date(scen.date_of(day).year, r.month, r.day)]
+    if day > t and opening:
+        assert any(t <= day - min(r.firm_lead_days, r.lead_days) for r in opening)
+    # a firm lead as long as the whole lead leaves nothing to priority
+    fixed = tuple(attrs.evolve(r, firm_lead_days=r.lead_days) for r in rounds)
+    assert next_round_day(scen, fixed, t, scale) == next_round_day(scen, fixed, t)
+
+@given(t=st.integers(5000, 7000), scale=st.floats(0.0, 2.0))
+@examples(ci=60, thorough=1000)
+def test_kitakyushus_february_round_is_the_draft_budgets_round_adopted_53_days_later(t, scale):
+    # Japan's aid round adopts in February (the record dates this adoption to
+    # February 1996) with the deadlines of the draft budget of 24 December
+    # (the August requests; a priority's lead never past the draft): the same
+    # plans make the same year's budget as a round on 24 December with a lead
+    # of 115 days would take, and are adopted 53 days after that day
+    scen = load_scenario("kitakyushu-dalian")
+    (aid_round,) = next(s for s in scen.states if s.id == "japan").decision_rounds
+    assert (aid_round.month, aid_round.day, aid_round.lead_days, aid_round.firm_lead_days) == (2, 15, 168, 53)
+    budget = (DecisionRound(month=12, day=24, lead_days=115),)
+    draft = next_round_day(scen, budget, float(t), scale)
+    adopted = next_round_day(scen, (aid_round,), float(t), scale)
+    assert scen.date_of(adopted) == scen.date_of(draft) + dt.timedelta(days=53)

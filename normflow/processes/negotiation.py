@@ -85,8 +85,9 @@ def next_round_day(
 ) -> float:
     """The day a matter ready on day ``t`` is decided: ``t`` itself when a
     round is open then (and the round asks no lead), else the opening day
-    of the first round it is ready for in time (``lead_days * lead_scale``
-    before it opens); ``t`` when the state declares no rounds."""
+    of the first round it is ready for in time (``firm_lead_days + (lead_days
+    - firm_lead_days) * lead_scale`` before it opens); ``t`` when the state
+    declares no rounds."""
     if not rounds:
         return t
     year = scenario.date_of(t).year
@@ -96,7 +97,8 @@ def next_round_day(
             opens = scenario.day_of(dt.date(y, r.month, r.day))
             if r.lead_days == 0 and opens <= t <= opens + r.days:
                 return t
-            if t <= opens - r.lead_days * lead_scale and opens > t:
+            firm = min(r.firm_lead_days, r.lead_days)
+            if t <= opens - firm - (r.lead_days - firm) * lead_scale and opens > t:
                 best = min(best, opens)
     return best
 
