@@ -222,6 +222,7 @@ def test_no_priority_waives_a_firm_lead(rounds, t, scale):
     fixed = tuple(attrs.evolve(r, firm_lead_days=r.lead_days) for r in rounds)
     assert next_round_day(scen, fixed, t, scale) == next_round_day(scen, fixed, t)
 
+
 @given(t=st.integers(5000, 7000), scale=st.floats(0.0, 2.0))
 @examples(ci=60, thorough=1000)
 def test_kitakyushus_february_round_is_the_draft_budgets_round_adopted_53_days_later(t, scale):
