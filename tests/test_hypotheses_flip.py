@@ -143,6 +143,20 @@ H4_POINT = {
     "events[2].chance": 0.0,
     "negotiations.dalian-aid.win_sets": [0.35, 0.02],
     "states.japan.reputation_sensitivity": 0.0,
+    # the calibrated values this design was measured on (the posterior of
+    # 9a65918, its highest-weight particle): at the session-6 point (slower
+    # convergence, a wider agreement gap) the case's own acceptable set still
+    # leaves an interaction, so the variant would not show the design failing
+    "negotiations.dalian-aid.request_threshold": 3.0028,
+    "processes.negotiation.convergence": 0.06609,
+    "processes.negotiation.round_rate": 28.337,
+    "processes.negotiation.agreement_gap": 0.12135,
+    "processes.negotiation.ratification_days": 30.214,
+    "processes.accountability.pressure_half_life": 998.95,
+    "processes.information.lg_persuasion": 9.3026e-05,
+    "plugins.local_diplomacy.interval_days": 89.998,
+    "plugins.local_diplomacy.strength": 0.94998,
+    "local_governments.dalian.access": 0.90219,
 }
 
 
