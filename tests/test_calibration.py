@@ -118,6 +118,19 @@ def test_resume_continues_where_it_stopped(straight, tmp_path):
         run(tmp_path / "r", generations=3, resume=True, population=9)
 
 
+def test_each_stored_generation_records_its_runs_in_the_manifest(tmp_path):
+    # a command killed between generations (SIGTERM, SIGKILL: no handler runs)
+    # leaves a manifest that counts every stored generation's runs
+    seen = []
+
+    def on_generation(t, eps, acceptance):
+        seen.append(json.loads((tmp_path / "g" / "manifest.json").read_text())["computed"])
+
+    result = run(tmp_path / "g", generations=2, on_generation=on_generation)
+    assert len(seen) == 2
+    assert 8 <= seen[0] < seen[1] == result.summary["runs"]
+
+
 def test_resume_from_another_checkout_compares_contents_not_paths(tmp_path):
     # the same spec read from another place (a moved or re-cloned directory) resumes;
     # its parameters, compared by content, must still match

@@ -313,7 +313,18 @@ def calibrate(
             if max_runs is not None:
                 used = int(abc.history.total_nr_simulations) if stored is not None else 0
                 sampler.budget = max(0, max_runs - used)
-            callback = _GenerationCallback(abc, on_generation)
+
+            def checkpoint() -> None:
+                # a generation is stored: so are its runs and time, in case the
+                # command is then killed by a signal that no handler sees
+                _save_manifest(
+                    manifest_path,
+                    manifest,
+                    computed_before + sampler.computed * replications,
+                    wall_before + time.perf_counter() - began,
+                )
+
+            callback = _GenerationCallback(abc, on_generation, checkpoint)
             _run(abc, remaining, max_runs, callback)
         history = abc.history
     except ScenarioError:
@@ -364,9 +375,15 @@ def calibrate(
 
 
 class _GenerationCallback:
-    def __init__(self, abc: Any, fn: Callable[[int, float, float], None] | None):
+    def __init__(
+        self,
+        abc: Any,
+        fn: Callable[[int, float, float], None] | None,
+        checkpoint: Callable[[], None] | None = None,
+    ):
         self.abc = abc
         self.fn = fn
+        self.checkpoint = checkpoint
 
 
 def _run(abc: Any, remaining: int, max_runs: int | None, callback: _GenerationCallback) -> None:
@@ -380,6 +397,8 @@ def _run(abc: Any, remaining: int, max_runs: int | None, callback: _GenerationCa
         after = abc.history.max_t
         if after == before:
             break  # the budget ran out: pyabc stored nothing new
+        if callback.checkpoint is not None:
+            callback.checkpoint()
         if callback.fn is not None:
             pops = abc.history.get_all_populations()
             row = pops[pops.t == after].iloc[0]
