@@ -104,6 +104,16 @@ def test_same_seed_same_posterior_on_any_number_of_workers(straight, tmp_path):
     assert not np.array_equal(a[cols[:2]].to_numpy(), c[cols[:2]].to_numpy())
 
 
+def test_a_local_dask_scheduler_gives_the_same_posterior(straight, tmp_path):
+    # --scheduler local: a Dask cluster on loopback, started and closed by the run
+    pytest.importorskip("distributed")
+    dask = run(tmp_path / "dask", scheduler="local")
+    a = pd.read_csv(straight.directory / "posterior.csv")
+    b = pd.read_csv(dask.directory / "posterior.csv")
+    cols = [*NAMES, "weight"]
+    np.testing.assert_array_equal(a[cols].to_numpy(), b[cols].to_numpy())
+
+
 def test_resume_continues_where_it_stopped(straight, tmp_path):
     first = run(tmp_path / "r", generations=1)
     assert first.summary["generations"] == 1
