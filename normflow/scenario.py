@@ -138,7 +138,7 @@ class DecisionRound:
         low=0,
         high=364,
         doc="the part of lead_days no priority shortens (a deadline the state cannot waive, e.g. "
-        "the draft budget before an adoption round); at most lead_days",
+        "the draft budget before an adoption round); a value above lead_days counts as lead_days",
     )
 
 
