@@ -291,6 +291,16 @@ def calibrate(
     abc_logger.setLevel(logging.WARNING)
     computed_before = int((stored or {}).get("computed", 0))
     wall_before = float((stored or {}).get("wall_seconds", 0.0))
+
+    def save_progress() -> tuple[int, float]:
+        """Write the runs (simulations, not particles) and wall time so far into
+        the manifest: after each stored generation (a command killed by a signal
+        no handler sees keeps them), on Ctrl-C, and at the end."""
+        computed = computed_before + sampler.computed * replications
+        wall = wall_before + time.perf_counter() - began
+        _save_manifest(manifest_path, manifest, computed, wall)
+        return computed, wall
+
     try:
         abc = pyabc.ABCSMC(
             model,
@@ -314,35 +324,18 @@ def calibrate(
                 used = int(abc.history.total_nr_simulations) if stored is not None else 0
                 sampler.budget = max(0, max_runs - used)
 
-            def checkpoint() -> None:
-                # a generation is stored: so are its runs and time, in case the
-                # command is then killed by a signal that no handler sees
-                _save_manifest(
-                    manifest_path,
-                    manifest,
-                    computed_before + sampler.computed * replications,
-                    wall_before + time.perf_counter() - began,
-                )
-
-            callback = _GenerationCallback(abc, on_generation, checkpoint)
+            callback = _GenerationCallback(abc, on_generation, save_progress)
             _run(abc, remaining, max_runs, callback)
         history = abc.history
     except ScenarioError:
         raise
     except KeyboardInterrupt:
-        _save_manifest(
-            manifest_path,
-            manifest,
-            computed_before + sampler.computed * replications,
-            wall_before + time.perf_counter() - began,
-        )
+        save_progress()
         raise
     finally:
         sampler.close()
         abc_logger.setLevel(level)
-    wall = wall_before + time.perf_counter() - began
-    computed = computed_before + sampler.computed * replications  # simulations, not particles
-    _save_manifest(manifest_path, manifest, computed, wall)
+    computed, wall = save_progress()
     if history.max_t < 0:
         raise CalibrationError("no generation finished (the --max-runs budget ran out during the first one)")
     from normflow.calibration.outputs import write_outputs
@@ -379,7 +372,7 @@ class _GenerationCallback:
         self,
         abc: Any,
         fn: Callable[[int, float, float], None] | None,
-        checkpoint: Callable[[], None] | None = None,
+        checkpoint: Callable[[], object] | None = None,
     ):
         self.abc = abc
         self.fn = fn
