@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Generator, Iterable
-from itertools import repeat
+from itertools import islice, repeat
+from operator import length_hint
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -601,16 +602,11 @@ def _quiet(
             end = int(np.searchsorted(times, until, side="right"))
             success[end:] = False
         at = np.flatnonzero(success)
-        # the contacts (ticks with a partner) before each success, and in the
-        # block up to the horizon: the ticks before it less those without a
-        # partner (few or none), which a cumulative count of all would cost more
+        # the contacts (ticks with a partner) in the block up to the horizon: the
+        # ticks less those without a partner (few or none); the contacts before a
+        # success are counted the same way, at a hand-over only
         missing = np.flatnonzero(~found)
-        if len(missing):
-            before = (at - np.searchsorted(missing, at)).tolist()
-            total = end - int(np.searchsorted(missing, end))
-        else:
-            before = at.tolist()
-            total = end
+        total = end - int(np.searchsorted(missing, end)) if len(missing) else end
         if rows is not None:
             # every contact is a row: the block's rows, given ahead (see above)
             handled = np.flatnonzero(found)
@@ -637,7 +633,12 @@ def _quiet(
                     np.where(nationality[g_all] != nationality[h_all], ACROSS_NATIONALITY, LIKE_MINDED),
                 ),
             ).tolist()
-        lists = (times[at].tolist(), g_all.tolist(), h_all.tolist(), before)
+        # the successes' times stay an array: a success is compared with the next
+        # hand-over (``limit``) by a binary search per run of successes before it,
+        # not one by one
+        when = times[at]
+        gs = g_all.tolist()
+        hs = h_all.tolist()
         n = len(at)
         if rows is not None and not last:
             # traced: everything due before the block's last tick runs before the
@@ -645,28 +646,32 @@ def _quiet(
             # that tick hands over like a success and changes nothing (a group
             # with itself: no gap to close)
             g0 = int(seeker[-1])
-            for x, v in zip(lists, (t, g0, g0, total - int(found[-1])), strict=True):
-                x.append(v)
+            gs.append(g0)
+            hs.append(g0)
+            at = np.append(at, end - 1)
+            when = np.append(when, t)
             if kinds is not None:
                 whats.append(INFORMATION_ONLY)  # type: ignore[attr-defined]
             n += 1
         tallied = 0  # contacts of this block already counted
         # seekers and partners side by side: one gather per column and chunk
         pairs = np.column_stack((g_all, h_all)).ravel() if chunk < n else g_all
+        seekers = iter(gs)  # its length left gives a success's position at a crossing
+        successes = zip(seekers, hs, whats, strict=False)
+        pos = 0  # the next success to handle
         for lo in range(0, n, chunk):
+            hi = lo + chunk if lo + chunk < n else n
             if chunk < n:
-                both = pairs[2 * lo : 2 * (lo + chunk)]
+                both = pairs[2 * lo : 2 * hi]
                 for column in held:
                     column.take(both, axis=0)
-                part = tuple(x[lo : lo + chunk] for x in lists)
-                # the kinds of the chunk's successes (an endless repeat when all are alike)
-                what_chunk = whats if kinds is None else whats[lo : lo + chunk]  # type: ignore[index]
-            else:
-                # the block in one chunk: its lists themselves, not copies
-                part, what_chunk = lists, whats
-            for s, g, h, ahead, what in zip(*part, what_chunk, strict=False):
+            while pos < hi:
+                s = float(when[pos])
                 if s >= limit:
-                    # a hand-over: the contacts so far counted first
+                    # a hand-over: the contacts before this success counted first
+                    ahead = int(at[pos])
+                    if len(missing):
+                        ahead -= int(np.searchsorted(missing, ahead))
                     tally[key] += ahead - tallied
                     tallied = ahead
                     # the adopted clocks' ticks before this contact (on equal times
@@ -725,52 +730,71 @@ def _quiet(
                         limit = until
                     if heap and heap[0][0] < limit:
                         limit = heap[0][0]
-                a = info[g]
-                b = info[h]
-                # World.add_info, inlined (see the loop above); the pool's root as
-                # World.coalition_of finds it, inlined while the group's parent is a
-                # root (until a first coalition is named, every group is its own root)
-                if a < b:
-                    gain = transfer * (b - a)
-                    info[g] = a + gain
-                    if named:
+                    # this success runs now whatever the new limit; the next one is
+                    # compared with it
+                    stop = int(np.searchsorted(when, limit))
+                    if stop <= pos:
+                        stop = pos + 1
+                else:
+                    stop = int(np.searchsorted(when, limit))
+                if stop > hi:
+                    stop = hi
+                # the successes before the next hand-over (and the one that made it)
+                for g, h, what in islice(successes, stop - pos):
+                    a = info[g]
+                    b = info[h]
+                    # World.add_info, inlined (see the loop above); the pool's root as
+                    # World.coalition_of finds it, inlined while the group's parent is a
+                    # root (until a first coalition is named, every group is its own root)
+                    if a < b:
+                        gain = transfer * (b - a)
+                        info[g] = a + gain
+                        if named:
+                            root = parent[g]
+                            if parent[root] != root:
+                                root = coalition_of(g)
+                            pooled[root] += gain
+                        else:
+                            pooled[g] += gain
+                    elif b < a:
+                        gain = transfer * (a - b)
+                        info[h] = b + gain
+                        if named:
+                            root = parent[h]
+                            if parent[root] != root:
+                                root = coalition_of(h)
+                            pooled[root] += gain
+                        else:
+                            pooled[h] += gain
+                    if what == INFORMATION_ONLY:
+                        continue
+                    a = commitment[g]
+                    b = commitment[h]
+                    if a < b:
+                        commitment[g] = a + influence * (b - a)
+                    elif b < a:
+                        commitment[h] = b + influence * (a - b)
+                    if what >= ACROSS_BORDER:
+                        # World.merge's two finds, inlined as it makes them: two groups
+                        # already in one coalition (most crossing contacts) merge nothing
                         root = parent[g]
                         if parent[root] != root:
                             root = coalition_of(g)
-                        pooled[root] += gain
-                    else:
-                        pooled[g] += gain
-                elif b < a:
-                    gain = transfer * (a - b)
-                    info[h] = b + gain
-                    if named:
-                        root = parent[h]
-                        if parent[root] != root:
-                            root = coalition_of(h)
-                        pooled[root] += gain
-                    else:
-                        pooled[h] += gain
-                if what == INFORMATION_ONLY:
-                    continue
-                a = commitment[g]
-                b = commitment[h]
-                if a < b:
-                    commitment[g] = a + influence * (b - a)
-                elif b < a:
-                    commitment[h] = b + influence * (a - b)
-                if what >= ACROSS_BORDER:
-                    # World.merge's two finds, inlined as it makes them: two groups
-                    # already in one coalition (most crossing contacts) merge nothing
-                    root = parent[g]
-                    if parent[root] != root:
-                        root = coalition_of(g)
-                    other = parent[h]
-                    if parent[other] != other:
-                        other = coalition_of(h)
-                    if root != other:
-                        env._now = s
-                        if cross(s, g, h, "border" if what == ACROSS_BORDER else "nationality"):
-                            limit = -math.inf  # the coalition's handlers may have scheduled an event
+                        other = parent[h]
+                        if parent[other] != other:
+                            other = coalition_of(h)
+                        if root != other:
+                            # this success's position: the seekers not yet taken
+                            q = n - 1 - length_hint(seekers)
+                            u = float(when[q])
+                            env._now = u
+                            if cross(u, g, h, "border" if what == ACROSS_BORDER else "nationality"):
+                                # the coalition's handlers may have scheduled an event:
+                                # the next success hands over
+                                limit = -math.inf
+                                stop = q + 1
+                                break
+                pos = stop
         tally[key] += total - tallied
         if last:
             if rows is not None:
