@@ -408,11 +408,14 @@ class World:
     def coalitions(self) -> dict[str, list[str]]:
         """Every coalition of two or more groups, by name, with its members."""
         out: dict[str, list[str]] = {}
-        roots = self.coalition_roots().tolist()
-        sizes = self.coalition_size.tolist()
-        for gid, r in zip(self.group_ids, roots, strict=True):
-            if sizes[r] > 1:
-                out.setdefault(self.coalition_names[r], []).append(gid)
+        roots = self.coalition_roots()
+        # the groups in a coalition, in order (none in a run without coalitions:
+        # no loop over every group)
+        members = np.flatnonzero(self.coalition_size[roots] > 1)
+        ids = self.group_ids
+        names = self.coalition_names
+        for g, r in zip(members.tolist(), roots[members].tolist(), strict=True):
+            out.setdefault(names[r], []).append(ids[g])
         return out
 
     # -- small queries --------------------------------------------------------
