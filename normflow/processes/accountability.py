@@ -34,6 +34,7 @@ help them) and press for nothing. A campaign's force is its coalition's pooled i
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -46,6 +47,16 @@ if TYPE_CHECKING:
     from normflow.context import RunContext
 
 DAYS_PER_YEAR = 365.25
+
+
+def _uniforms(rng: np.random.Generator, block: int = 256) -> Iterator[float]:
+    """``rng.random()`` again and again, drawn ``block`` at a time: the same
+    numbers in the same order (numpy fills an array of uniforms with the
+    draws one scalar call each would give), without a call into numpy per
+    number. The generator ends up to ``block - 1`` draws further on than
+    scalar calls would leave it, so it suits only a stream nobody else reads."""
+    while True:
+        yield from rng.random(block).tolist()
 
 
 def campaigns(sim: RunContext, issue: int):
@@ -85,8 +96,9 @@ def campaigns(sim: RunContext, issue: int):
     group_administrative = memoryview(w.group_administrative)
     cooptation_threshold = autonomy.cooptation_threshold
     replenish, budget_years, campaign_cost = costs.replenish_rate, costs.budget_years, costs.campaign_cost
-    # co-optation draws from its own stream: switching autonomy off leaves the campaigns' draws alone
-    soften = sim.rng(f"cooptation.{issue_id}").random
+    # co-optation draws from its own stream: switching autonomy off leaves the campaigns' draws alone;
+    # nothing else draws from it, so its uniforms are drawn a block at a time (the same numbers)
+    soften = _uniforms(sim.rng(f"cooptation.{issue_id}")).__next__
 
     # the hot path reads plain Python values: fixed structure as lists, the
     # world's changing arrays through memoryviews (the same memory, read and
@@ -147,6 +159,17 @@ def campaigns(sim: RunContext, issue: int):
 
     clock = AggregatedClock(rates, rng, uniforms=True)
 
+    # what a campaigner (the clock's actor k) never changes in a run, by k: its
+    # locality, state, side and stance, and whether its campaigns press the
+    # target state (a supporter in it), so a tick reads them with one lookup each
+    lg_of = [locality[g] for g in group_of]
+    st_of = [state_of[g] for g in group_of]
+    backs = [bool(supporter[g]) for g in group_of]
+    presses = [bool(supporter[g]) and state_of[g] == target_state for g in group_of]
+    stance_of = [stances[st] for st in st_of]
+    where_of = [state_ids[st] for st in st_of]
+    minus_ln2 = -LN2  # negation is exact: the same factor as -LN2 in the expression
+
     lending = costs.lg_lending
     lg_budget, lg_budget_t = w.lg_budget, w.lg_budget_t
 
@@ -184,7 +207,7 @@ def campaigns(sim: RunContext, issue: int):
                 budget[g] = left
                 if not lend(g, t):
                     tally["campaign_stalled"] += 1
-                    if supporter[g] and state_of[g] == target_state:
+                    if presses[k]:
                         clock.used += 1  # the uniform its gate would have taken: the stream stays aligned
                     return
         # World.coalition_of, inlined while the group's parent is a root (no path to compress)
@@ -193,20 +216,20 @@ def campaigns(sim: RunContext, issue: int):
             root = coalition_of(g)
         pooled = pooled_info[root]
         force = pooled / (pooled + half)
-        lg = locality[g]
-        st = state_of[g]
-        stance = stances[st]
+        lg = lg_of[k]
         tally["campaign"] += 1
         if not down:
             pass
-        elif not supporter[g]:
+        elif not backs[k]:
             # opponents counter-campaign: support falls, no pressure for the norm
+            stance = stance_of[k]
             if lg >= 0:
                 public[lg] -= local_gain * force * public[lg]
             stance.public_support -= national_gain * force * stance.public_support
             if public_row is not None:
-                public_row(t, state_ids[st], issue_id, stance.public_support)
+                public_row(t, where_of[k], issue_id, stance.public_support)
         else:
+            stance = stance_of[k]
             if lg >= 0:
                 public[lg] += local_gain * appeal * force * (1.0 - public[lg])
             stance.public_support += national_gain * appeal * force * (1.0 - stance.public_support)
@@ -214,12 +237,12 @@ def campaigns(sim: RunContext, issue: int):
             salience = stance.salience
             now = salience.value
             if now != 0.0:
-                now = now * exp(-LN2 * (t - salience.since) / salience.half_life)
+                now = now * exp(minus_ln2 * (t - salience.since) / salience.half_life)
             salience.value = now + salience_bump * appeal * force * (1.0 - (1.0 if 1.0 < now else now))
             salience.since = t
             if public_row is not None:
-                public_row(t, state_ids[st], issue_id, stance.public_support)
-        if st != target_state or not supporter[g]:
+                public_row(t, where_of[k], issue_id, stance.public_support)
+        if not presses[k]:
             return
         amount = pressure_amount * force * commitment[g]
         if lg >= 0 and backing[lg] >= threshold:
@@ -235,8 +258,9 @@ def campaigns(sim: RunContext, issue: int):
         else:
             channel, gate = "domestic", target.penetrability
         # rng.random(), from the clock's block of uniforms (the same numbers)
-        passed = clock.uniforms[clock.used] < gate
-        clock.used += 1
+        used = clock.used
+        passed = clock.uniforms[used] < gate
+        clock.used = used + 1
         if co_opted:
             # co-optation (after the gate's draw, so a softened campaign leaves the stream aligned):
             # a coalition, or the member itself, that lost its administrative autonomy presses less
