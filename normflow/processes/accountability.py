@@ -244,23 +244,15 @@ def campaigns(sim: RunContext, issue: int):
                 public_row(t, where_of[k], issue_id, stance.public_support)
         if not presses[k]:
             return
-        amount = pressure_amount * force * commitment[g]
         if lg >= 0 and backing[lg] >= threshold:
             channel, gate = "local_government", access[lg]
-            if voiced:
-                # a local government speaks for its residents: it carries as much
-                # of the case as they back (World.legitimacy)
-                # min(max(support, 0), 1), without the calls
-                held = public[lg]
-                if 0.0 > held:
-                    held = 0.0
-                amount *= 1.0 - voice * (1.0 - (1.0 if 1.0 < held else held))
         else:
             channel, gate = "domestic", target.penetrability
         # rng.random(), from the clock's block of uniforms (the same numbers)
         used = clock.used
         passed = clock.uniforms[used] < gate
         clock.used = used + 1
+        soft = 1.0
         if co_opted:
             # co-optation (after the gate's draw, so a softened campaign leaves the stream aligned):
             # a coalition, or the member itself, that lost its administrative autonomy presses less
@@ -270,17 +262,29 @@ def campaigns(sim: RunContext, issue: int):
             if own < soft:  # min(coalition's, own), without the call
                 soft = own
             soft /= cooptation_threshold
-            if soft < 1.0:
-                if soften() >= soft:
-                    tally["campaign_softened"] += 1
-                    return
-                amount *= soft
+            if soft < 1.0 and soften() >= soft:
+                tally["campaign_softened"] += 1
+                return
         if not top:
             return
-        causes = campaign_causes(t, g, lg, channel) if traced else ()
         if passed:
+            # the amount, only for pressure that passes (three blocked attempts in four, in
+            # kawasaki-suffrage, need none): the same products in the same order
+            amount = pressure_amount * force * commitment[g]
+            if voiced and channel == "local_government":
+                # a local government speaks for its residents: it carries as much
+                # of the case as they back (World.legitimacy)
+                # min(max(support, 0), 1), without the calls
+                held = public[lg]
+                if 0.0 > held:
+                    held = 0.0
+                amount *= 1.0 - voice * (1.0 - (1.0 if 1.0 < held else held))
+            if soft < 1.0:
+                amount *= soft
+            causes = campaign_causes(t, g, lg, channel) if traced else ()
             apply_pressure(t, group_ids[g], target_id, issue_id, channel, "moral", amount, causes=causes)
         else:
+            causes = campaign_causes(t, g, lg, channel) if traced else ()
             tally["access_blocked"] += 1
             if blocked_row is not None:
                 blocked_row(t, group_ids[g], target_id, issue_id, channel, new_id(), causes)
