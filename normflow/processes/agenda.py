@@ -493,6 +493,8 @@ def local_assemblies(sim: RunContext, issue: int, counter: CounterMobilization):
     withdrawn_t = w.lg_withdrawn_t[issue]
     counter_t = w.lg_counter_t[issue]
     population = w.lg_population
+    people = [int(x) for x in population.tolist()]  # int(population[lg]), once per local government
+    issue_id, lg_ids = iss.id, w.lg_ids
     total = max(float(population[members].sum()), 1.0)
     threshold = sim.scenario.processes.accountability.support_threshold
     env = sim.env
@@ -546,13 +548,19 @@ def local_assemblies(sim: RunContext, issue: int, counter: CounterMobilization):
         # run's recorder takes the fields, Bus.direct)
         heard = sim.bus.wants(ResolutionPassed)
         passed_row = sim.bus.direct(ResolutionPassed)
+        # plain Python values in the loop over the meeting's resolutions (tens a meeting):
+        # the arrays' own memory through memoryviews, read and written as Python floats
+        passed_mv, support_mv = memoryview(passed_t), memoryview(support)
+        capital_mv = memoryview(w.lg_capital) if paying else None
+        tally, latest, new_id = sim.tally, sim.latest_event, sim.new_event_id
         for lg in new.tolist():
-            passed_t[lg] = t
-            support[lg] = max(support[lg], threshold)
-            if paying:
-                w.lg_capital[lg] -= costs.resolution_cost
-            sim.tally["resolution_passed"] += 1
-            shared = sim.latest_event.get((iss.id, lg))
+            passed_mv[lg] = t
+            held = support_mv[lg]
+            support_mv[lg] = threshold if threshold > held else held  # max(held, threshold), without the call
+            if capital_mv is not None:
+                capital_mv[lg] -= costs.resolution_cost
+            tally["resolution_passed"] += 1
+            shared = latest.get((issue_id, lg))
             if shared is None:
                 # no sharing in the locality: its standing support, from the scenario
                 shared = opened.get("id")
@@ -567,10 +575,11 @@ def local_assemblies(sim: RunContext, issue: int, counter: CounterMobilization):
                                 id=shared,
                             )
                         )
-            eid = sim.latest_event[("resolution", iss.id, lg)] = sim.new_event_id()
-            resolutions.append((int(population[lg]), eid))
+            eid = latest[("resolution", issue_id, lg)] = new_id()
+            size = people[lg]
+            resolutions.append((size, eid))
             if passed_row is not None:
-                passed_row(t, w.lg_ids[lg], iss.id, int(population[lg]), eid, (shared,))
+                passed_row(t, lg_ids[lg], issue_id, size, eid, (shared,))
             elif heard:
                 sim.bus.publish(
                     ResolutionPassed(
@@ -640,6 +649,10 @@ def streams(sim: RunContext, issue: int, chamber: Chamber, counter: CounterMobil
             hazard = p.policy_hazard * expertise * (p.check_days / 7.0) * political
             proposal_ready = rng.random() < hazard
         problem = stance.salience.at(t) >= p.problem_threshold
+        if not (problem and proposal_ready):
+            # the politics stream matters only where the other two are over their thresholds
+            # (reading it changes nothing): not computed when they are not
+            continue
         pressure = stance.pressure.at(t)
         coverage = w.resolution_share(issue, st, t)
         if counter_weight > 0.0:
