@@ -187,9 +187,10 @@ class World:
         n_issues = len(self.issues)
         self.lg_support = np.tile(cat["support"], (n_issues, 1))
         self.lg_public_support = np.zeros((n_issues, len(ids)))
-        for k in range(len(ids)):
-            st = s.states[self.lg_state[k]]
-            self.lg_public_support[:, k] = st.public_support
+        if len(ids):
+            # every local government starts at its state's public support, on every issue
+            by_state = np.array([st.public_support for st in s.states], dtype=float)
+            self.lg_public_support[:] = by_state[self.lg_state]
         self.lg_resolution_t = np.full((n_issues, len(ids)), np.nan)
         # counter-mobilization: when a resolution was withdrawn, and when an
         # assembly passed a counter-resolution (NaN: never)

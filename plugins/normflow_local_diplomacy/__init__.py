@@ -102,6 +102,8 @@ class LocalDiplomacy:
         #: foreign partners of each local government that has some
         self.abroad: dict[int, list[int]] = {}
         for lg, partners in enumerate(w.lg_partners):
+            if not partners:
+                continue  # most local governments have no partner at all
             foreign = sorted(p for p in partners if w.lg_state[p] != w.lg_state[lg])
             if foreign:
                 self.abroad[lg] = foreign
