@@ -49,6 +49,9 @@ Adopt = Callable[[], tuple[list[Ticks], float, Callable[[], None]]]
 #: their next contacts gathered in bulk, CACHE_CHUNK contacts at a time.
 CACHE_BYTES = 1 << 20
 CACHE_CHUNK = 1024
+#: Populations up to this many groups keep the clock's localities in numpy's
+#: index type (its table then takes at most 256 KB).
+SMALL = 1 << 15
 #: Bytes of state a contact reads per group (information, commitment, pooled information).
 STATE_BYTES = 24
 
@@ -121,6 +124,8 @@ class ContactBook:
             ties[first : first + n] if run else [ties[g] for g in groups.tolist()]
         )
         self.partner_flat, self.partner_start, self.partner_count = _flatten(w.lg_partners)
+        # every locality with a group of the issue has two or more
+        self.several = bool((self.loc_count[self.loc_count > 0] > 1).all())
         self.has_ties = bool(self.tie_count.any())
         self.has_partners = bool(self.partner_count.any())
         # Large populations: every array above is read at random positions, a
@@ -182,12 +187,12 @@ class ContactBook:
         partner = np.full(size, -2, dtype=np.int64)  # -2: not decided yet
         integers = rng.integers
         if self.has_ties:
-            at = np.flatnonzero((r < self.cut_tie) & (self.tie_count[k] > 0))
+            at = ((r < self.cut_tie) & (self.tie_count[k] > 0)).nonzero()[0]
             if len(at):
                 kk = k[at]
                 partner[at] = self.tie_flat[self.tie_start[kk] + integers(0, self.tie_count[kk])]
         if self.has_partners:
-            at = np.flatnonzero((r >= self.cut_tie) & (r < self.cut_partner) & (lg >= 0))
+            at = ((r >= self.cut_tie) & (r < self.cut_partner) & (lg >= 0)).nonzero()[0]
             at = at[self.partner_count[lg[at]] > 0]
             if len(at):
                 home = lg[at]
@@ -203,16 +208,18 @@ class ContactBook:
             local &= r < self.cut_local
         if not self.all_placed:
             local &= lg >= 0
-        at = np.flatnonzero(local)
-        here = self.loc_count[lg[at]]
-        several = here > 1
-        at = at[several]
+        at = local.nonzero()[0]
+        home = lg[at]
+        here = self.loc_count[home]
+        if not self.several:
+            # a locality with its seeker alone offers no one
+            several = here > 1
+            at, home, here = at[several], home[several], here[several]
         if len(at):
-            home = lg[at]
-            other = self.at_locality[self.loc_start[home] + integers(0, here[several])]
+            other = self.at_locality[self.loc_start[home] + integers(0, here)]
             # the seeker itself: not decided yet (these ticks had no partner before)
             partner[at] = np.where(other != seeker[at], other, -2)
-        at = np.flatnonzero(partner == -2)
+        at = (partner == -2).nonzero()[0]
         if len(at):
             # one state: the same bounds, as an array like the state's lookup gives
             if self.one_state:
@@ -249,8 +256,13 @@ class LocalityClock(AggregatedClock):
         top = float(self.rates.max()) if self.n else 0.0
         place = np.asarray(place, dtype=np.int64)
         # 16 bits while the localities allow (up to ~3*10^5 groups at ten a
-        # locality): half the cache lines of 32, the same values
-        self._place = place.astype(np.int16) if len(by_place) <= 2**15 else _compact(place)
+        # locality): half the cache lines of 32, the same values. A small
+        # population's table fits in the cache at any width: there it is kept in
+        # numpy's own index type, which saves a conversion per block
+        if len(place) <= SMALL:
+            self._place = place.astype(np.intp)
+        else:
+            self._place = place.astype(np.int16) if len(by_place) <= 2**15 else _compact(place)
         self._keep_by = by_place / top if top > 0 else by_place
         self.places: np.ndarray | None = None
         if self._reject:
@@ -268,9 +280,11 @@ class LocalityClock(AggregatedClock):
             # the localities gathered in 16 or 32 bits, then indexed with as
             # numpy's own index type (a narrower index array costs a conversion
             # at every use: the acceptance here, the partners and successes later)
-            where = self._place[candidate].astype(np.intp)
+            where = self._place[candidate]
+            if where.dtype != np.intp:
+                where = where.astype(np.intp)
             # the first ``needed`` candidates kept, by position (cheaper than two masks)
-            chosen = np.flatnonzero(self.rng.random(m) < self._keep_by[where])[:needed]
+            chosen = (self.rng.random(m) < self._keep_by[where]).nonzero()[0][:needed]
             kept.append(candidate[chosen])
             places.append(where[chosen])
             needed -= len(kept[-1])
@@ -598,7 +612,7 @@ def _quiet(
         # the times of the ticks, added one by one from t (the first gap added to t
         # in place: the same additions as a cumulative sum from t)
         gaps[0] += t
-        times = np.cumsum(gaps)
+        times = gaps.cumsum()
         t = float(times[-1])
         seeker, lg, partner = book.draw_all(k, rng, clock.places)
         found = partner >= 0
@@ -609,17 +623,17 @@ def _quiet(
         last = t > until
         if last:
             # the horizon falls in this block: its ticks up to the horizon
-            end = int(np.searchsorted(times, until, side="right"))
+            end = int(times.searchsorted(until, side="right"))
             success[end:] = False
-        at = np.flatnonzero(success)
+        at = success.nonzero()[0]
         # the contacts (ticks with a partner) in the block up to the horizon: the
         # ticks less those without a partner (few or none); the contacts before a
         # success are counted the same way, at a hand-over only
-        missing = np.flatnonzero(~found)
-        total = end - int(np.searchsorted(missing, end)) if len(missing) else end
+        missing = (~found).nonzero()[0]
+        total = end - int(missing.searchsorted(end)) if len(missing) else end
         if rows is not None:
             # every contact is a row: the block's rows, given ahead (see above)
-            handled = np.flatnonzero(found)
+            handled = found.nonzero()[0]
             rows.start(
                 t=times[handled],
                 source=seeker[handled],
@@ -683,7 +697,7 @@ def _quiet(
                     # a hand-over: the contacts before this success counted first
                     ahead = int(at[pos])
                     if len(missing):
-                        ahead -= int(np.searchsorted(missing, ahead))
+                        ahead -= int(missing.searchsorted(ahead))
                     tally[key] += ahead - tallied
                     tallied = ahead
                     # the adopted clocks' ticks before this contact (on equal times
@@ -744,11 +758,11 @@ def _quiet(
                         limit = heap[0][0]
                     # this success runs now whatever the new limit; the next one is
                     # compared with it
-                    stop = int(np.searchsorted(when, limit))
+                    stop = int(when.searchsorted(limit))
                     if stop <= pos:
                         stop = pos + 1
                 else:
-                    stop = int(np.searchsorted(when, limit))
+                    stop = int(when.searchsorted(limit))
                 if stop > hi:
                     stop = hi
                 # the successes before the next hand-over (and the one that made it)
