@@ -115,21 +115,24 @@ def test_compact_contact_book_draws_the_same_partners(make, monkeypatch):
     assert books[0][3].loc.dtype == np.int32
 
 
-def test_locality_clock_draws_what_the_plain_clock_draws():
+@pytest.mark.parametrize(("groups", "width"), [(5_000, np.intp), (40_000, np.int16)])
+def test_locality_clock_draws_what_the_plain_clock_draws(groups, width):
     # rates that depend on the locality alone, unequal (so the clock draws by
     # rejection), with groups that have no locality: the same gaps and actors
-    # block after block, and the localities of the actors alongside
+    # block after block, and the localities of the actors alongside; a small
+    # population keeps its localities in numpy's index type, a large one in 16
+    # bits (41 places), the same values either way
     rng = np.random.default_rng(5)
     n_lg = 40
     openness = rng.random(n_lg)
-    place = rng.integers(0, n_lg + 1, 5000)  # n_lg: no locality
+    place = rng.integers(0, n_lg + 1, groups)  # n_lg: no locality
     by_place = 6.0 / 365.25 * (1.0 + 0.5 * np.append(openness, 0.0))
     rates = 6.0 / 365.25 * (1.0 + 0.5 * np.where(place < n_lg, openness[np.minimum(place, n_lg - 1)], 0.0))
     assert np.array_equal(rates, by_place[place])
     plain = information.AggregatedClock(rates, np.random.default_rng(11))
     local = information.LocalityClock(rates, np.random.default_rng(11), place, by_place)
     assert plain._reject and local._reject
-    assert local._place.dtype == np.int16  # 41 places: 16 bits (the same values)
+    assert local._place.dtype == width
     assert len(local._keep) == len(local._cum) == 0  # not read when drawing by locality
     for _ in range(6):
         gaps, picks = plain.draw()
