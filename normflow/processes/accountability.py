@@ -70,6 +70,8 @@ def campaigns(sim: RunContext, issue: int):
     issue_id = iss.id
     target_state = w.state_index[iss.state]
     rates = p.campaign_rate / DAYS_PER_YEAR * w.group_resources[groups] ** p.resource_elasticity
+    if not rates.any():
+        return  # nobody campaigns (the clock would never tick): no set-up
     appeal = w.appeal(issue)
     lg_public = w.lg_public_support[issue]
     lg_support = w.lg_support[issue]
@@ -313,13 +315,13 @@ def electoral_leverage(sim: RunContext, issue: int):
     p = sim.scenario.processes.accountability
     issue_id = w.issues[issue].id
     env = sim.env
-    while env.now + p.electoral_check_days <= sim.horizon:
-        yield env.timeout(p.electoral_check_days)
-        for state in w.states:
-            stance = w.stance(state.id, issue_id)
-            excess = max(0.0, stance.public_support - p.electoral_threshold) / (
-                1.0 - p.electoral_threshold + 1e-12
-            )
+    stances = [(state, w.stance(state.id, issue_id)) for state in w.states]
+    threshold, check = p.electoral_threshold, p.electoral_check_days
+    span = 1.0 - threshold + 1e-12
+    while env.now + check <= sim.horizon:
+        yield env.timeout(check)
+        for state, stance in stances:
+            excess = max(0.0, stance.public_support - threshold) / span
             level = state.electoral_sensitivity * excess
             if level <= 0.0:
                 stance.electoral_pressure = 0.0

@@ -893,6 +893,8 @@ def local_sharing(sim: RunContext, issue: int):
     # the localities with groups, in order (np.unique would import numpy.ma mid-run)
     lgs = np.flatnonzero(count)
     rates = p.lg_share_rate / DAYS_PER_YEAR * w.lg_openness[lgs]
+    if not rates.any():
+        return  # no local government shares (the clock would never tick): no set-up
     first, size = start[lgs], count[lgs]
     integers = rng.integers
 
