@@ -493,13 +493,19 @@ def local_assemblies(sim: RunContext, issue: int, counter: CounterMobilization):
     withdrawn_t = w.lg_withdrawn_t[issue]
     counter_t = w.lg_counter_t[issue]
     population = w.lg_population
-    people = [int(x) for x in population.tolist()]  # int(population[lg]), once per local government
+    people = population.astype(np.int64).tolist()  # int(population[lg]), once for every local government
+    # when the state holds every local government (in order), its columns are read whole: no copies
+    at = slice(None) if len(members) == len(population) else members
     issue_id, lg_ids = iss.id, w.lg_ids
     total = max(float(population[members].sum()), 1.0)
     threshold = sim.scenario.processes.accountability.support_threshold
     env = sim.env
     start = sim.scenario.start
     launch = sim.launch_time(iss.id, "resolutions")
+    # the events are built only when someone needs the object (untraced runs: the run's
+    # recorder takes the fields, Bus.direct); the bus is fixed once the run starts
+    heard = sim.bus.wants(ResolutionPassed)
+    passed_row = sim.bus.direct(ResolutionPassed)
     # (population, event id) of each resolution: the agenda names the largest as causes
     resolutions = sim.latest_event.setdefault(("resolutions", iss.id), [])
     opened: dict[str, int] = {}  # the Scheduled event resolutions without a local cause name
@@ -514,17 +520,13 @@ def local_assemblies(sim: RunContext, issue: int, counter: CounterMobilization):
         if t > sim.horizon:
             return
         yield env.timeout(t - env.now)
-        counter.at_meeting(t, members)
+        counter.at_meeting(t, members, whole=at is not members)
         # one draw per assembly and meeting, whether it may pass a resolution or not: an assembly's
         # luck does not depend on how many others are ready (common random numbers across knockouts)
         luck = rng.random(len(members))
-        standing = ~np.isnan(passed_t[members]) & np.isnan(withdrawn_t[members])
+        standing = ~np.isnan(passed_t[at]) & np.isnan(withdrawn_t[at])
         covered = float(population[members[standing]].sum())
-        ready = (
-            np.isnan(passed_t[members])
-            & np.isnan(counter_t[members])
-            & (support[members] >= p.resolution_min_support)
-        )
+        ready = np.isnan(passed_t[at]) & np.isnan(counter_t[at]) & (support[at] >= p.resolution_min_support)
         open_ = members[ready]
         luck = luck[ready]
         if paying and len(open_):
@@ -544,10 +546,6 @@ def local_assemblies(sim: RunContext, issue: int, counter: CounterMobilization):
             * (1.0 + p.diffusion * covered / total)
         )
         new = open_[luck < np.minimum(chance, 1.0)]
-        # the events are built only when someone needs the object (untraced runs: the
-        # run's recorder takes the fields, Bus.direct)
-        heard = sim.bus.wants(ResolutionPassed)
-        passed_row = sim.bus.direct(ResolutionPassed)
         # plain Python values in the loop over the meeting's resolutions (tens a meeting):
         # the arrays' own memory through memoryviews, read and written as Python floats
         passed_mv, support_mv = memoryview(passed_t), memoryview(support)

@@ -99,8 +99,9 @@ class CounterMobilization:
             self.mobilization.add(t, amount)
             self.update(t)
 
-    def at_meeting(self, t: float, members: np.ndarray) -> None:
-        """Counter-resolutions and withdrawals at a regular assembly meeting."""
+    def at_meeting(self, t: float, members: np.ndarray, whole: bool = False) -> None:
+        """Counter-resolutions and withdrawals at a regular assembly meeting
+        of ``members`` (``whole``: they are every local government, in order)."""
         m = self.update(t)
         if m <= 0.0:
             return
@@ -111,8 +112,9 @@ class CounterMobilization:
         counter = w.lg_counter_t[self.issue]
         # one draw per assembly and meeting, whatever its state (common random numbers)
         luck = self.rng.random(len(members))
-        is_standing = ~np.isnan(passed[members]) & np.isnan(withdrawn[members])
-        is_untouched = np.isnan(passed[members]) & np.isnan(counter[members])
+        at = slice(None) if whole else members  # every local government: the columns whole, no copies
+        is_standing = ~np.isnan(passed[at]) & np.isnan(withdrawn[at])
+        is_untouched = np.isnan(passed[at]) & np.isnan(counter[at])
         standing, untouched = members[is_standing], members[is_untouched]
         chance_w = p.withdrawal_rate * m * (1.0 - support[standing])
         chance_c = p.counter_resolution_rate * m * (1.0 - support[untouched])
