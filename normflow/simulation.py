@@ -953,8 +953,12 @@ class Simulation:
     def _intervention_switches(self) -> dict[str, Any]:
         """The interventions that differ from the scenario as written, and the
         local-government role when it is not 1."""
-        default = Interventions().to_dict()
-        out = {k: v for k, v in self.interventions.to_dict().items() if default[k] != v}
+        default = Interventions()
+        if self.interventions == default:
+            out: dict[str, Any] = {}  # as written (no attrs.asdict of either: most runs)
+        else:
+            defaults = default.to_dict()
+            out = {k: v for k, v in self.interventions.to_dict().items() if defaults[k] != v}
         if self._lg_role != 1.0:
             out["local_government_role"] = self._lg_role
         return out
