@@ -20,18 +20,21 @@ with cached_attrs_methods():
     from normflow.rng import Streams, replication_seeds
     from normflow.scenario import Scenario, bundled_scenarios, load_scenario, loads_scenario
     from normflow.schema import Dist, ScenarioError, param
-    from normflow.trace import read_trace
     from normflow.version import __version__
     from normflow.world import Channel, Decaying, World
 
 if TYPE_CHECKING:
     from normflow.experiment import Experiment, ExperimentSpec, open_experiment, run_experiment, summarize
     from normflow.simulation import PluginRunError, RunInputError, RunResult, Simulation, simulate
+    from normflow.trace import read_trace
 
 #: Names exported here but imported on first use: ``import normflow`` loads
 #: only what a run needs (``tests/test_startup.py`` guards it), and the
-#: experiment machinery (pandas, pyarrow, the process pool) comes when asked for.
+#: experiment machinery (pandas, pyarrow, the process pool) comes when asked for;
+#: so does the trace module (its writers and ``json``), which only a traced run
+#: or a reader of traces needs.
 _LAZY = {
+    "read_trace": "normflow.trace",
     "PluginRunError": "normflow.simulation",
     "RunInputError": "normflow.simulation",
     "RunResult": "normflow.simulation",
@@ -45,9 +48,18 @@ _LAZY = {
 }
 
 
+#: Submodules that ``import normflow`` used to load and no longer does: still
+#: reachable as ``normflow.<name>`` without importing them first.
+_LAZY_MODULES = {"trace"}
+
+
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
+        if name in _LAZY_MODULES:
+            import importlib
+
+            return importlib.import_module(f"normflow.{name}")
         raise AttributeError(f"module 'normflow' has no attribute {name!r}")
     import importlib
 
@@ -58,7 +70,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | _LAZY_MODULES)
 
 
 __all__ = [

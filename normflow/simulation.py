@@ -21,7 +21,7 @@ import weakref
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -46,8 +46,10 @@ from normflow.result import RunResult
 from normflow.rng import Streams
 from normflow.scenario import Scenario
 from normflow.schema import ScenarioError, structure
-from normflow.trace import JsonlTrace, ParquetTrace, open_trace
 from normflow.world import Channel, World
+
+if TYPE_CHECKING:
+    from normflow.trace import JsonlTrace, ParquetTrace
 
 #: Share of the gap to full public support a turning point of strength 1 (a
 #: court ruling, a media event) closes.
@@ -211,6 +213,9 @@ class Simulation:
                     for kind, (plugin, cls) in sorted(self.event_kinds.items())
                 }
             # a path ending in .parquet gets the columnar trace, any other JSON Lines
+            # (the writers, and json, are loaded only by a traced run)
+            from normflow.trace import open_trace
+
             self._trace = open_trace(trace, scenario.start, header=header)
         self._chambers: dict[str, agenda.Chamber] = {}
         self._pressure_row: Callable[..., None] | None = None  # set when the bus is fixed

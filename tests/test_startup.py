@@ -62,11 +62,27 @@ def _heavy(loaded: set[str]) -> list[str]:
     return sorted(m for m in loaded if any(m == h or m.startswith(h + ".") for h in HEAVY))
 
 
+#: Modules only a traced run, or a reader of traces, loads: an untraced run does not.
+TRACE_ONLY = ("normflow.trace",)
+
+
 def test_import_normflow_loads_no_heavy_library() -> None:
     loaded = _loaded("import normflow")
-    assert {"normflow.scenario", "normflow.events", "normflow.trace", "numpy"} <= loaded
+    assert {"normflow.scenario", "normflow.events", "numpy"} <= loaded
     assert _heavy(loaded) == []
-    assert sorted(m for m in RUN_ONLY if m in loaded) == []
+    assert sorted(m for m in RUN_ONLY + TRACE_ONLY if m in loaded) == []
+
+
+def test_the_trace_module_comes_when_asked_for() -> None:
+    """``normflow.read_trace`` and ``normflow.trace`` still work after a bare
+    ``import normflow``: the module is imported on first use."""
+    loaded = _loaded(
+        "import normflow\n"
+        "assert normflow.read_trace is normflow.trace.read_trace\n"
+        "from normflow import read_trace\n"
+        "assert 'trace' in dir(normflow)"
+    )
+    assert "normflow.trace" in loaded
 
 
 def test_a_whole_run_loads_no_heavy_library() -> None:
@@ -77,6 +93,7 @@ def test_a_whole_run_loads_no_heavy_library() -> None:
     )
     assert _heavy(loaded) == []
     assert set(RUN_ONLY) <= loaded  # the run machinery came with the run
+    assert sorted(m for m in TRACE_ONLY if m in loaded) == []  # untraced: no trace writers
 
 
 def test_lazy_names_resolve_to_the_simulation_module() -> None:
