@@ -607,6 +607,10 @@ def _quiet(
     a_until = b_until = until
     adopted: list[Ticks] = []
     give_back: Callable[[], None] | None = None
+    # A small population's group indices as Python ints made once: a block's lists
+    # of seekers and partners then hold these (a gather of references) instead of
+    # thousands of ints made and freed again per block
+    ints = np.arange(len(w.group_ids)).astype(object) if len(w.group_ids) <= SMALL else None
     while True:
         gaps, k = clock.draw()
         # the times of the ticks, added one by one from t (the first gap added to t
@@ -660,8 +664,12 @@ def _quiet(
         # hand-over (``limit``) by a binary search per run of successes before it,
         # not one by one
         when = times[at]
-        gs = g_all.tolist()
-        hs = h_all.tolist()
+        if ints is None:
+            gs = g_all.tolist()
+            hs = h_all.tolist()
+        else:
+            gs = ints.take(g_all).tolist()
+            hs = ints.take(h_all).tolist()
         n = len(at)
         if rows is not None and not last:
             # traced: everything due before the block's last tick runs before the
