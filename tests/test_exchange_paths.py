@@ -174,3 +174,33 @@ def test_gathering_rows_ahead_changes_nothing(cache_bytes, monkeypatch):
         assert np.array_equal(quiet[0][name], plain[0][name]), name
         assert np.array_equal(loud[0][name], plain[0][name]), name
     assert quiet[1] == loud[1] == plain[1]
+
+
+def test_bounded_draws_are_numpys():
+    # information._below against Generator.integers(0, high): the same numbers and
+    # the generator left in the same state (the next draws of every kind agree),
+    # whether or not a 32-bit half is waiting, with bounds small (a contact book's)
+    # and large (where numpy may redraw, and _below leaves the block to numpy)
+    for seed in range(400):
+        sizes = np.random.default_rng(seed + 1000)
+        n = int(sizes.integers(1, 40))
+        high = sizes.integers(2, 30 if seed % 2 else 2**31, n, endpoint=True).astype(
+            np.int32 if seed % 2 else np.int64
+        )
+        ours, theirs = np.random.default_rng(seed), np.random.default_rng(seed)
+        waiting = seed % 3  # an odd count of 32-bit draws leaves a half waiting
+        if waiting:
+            ours.integers(0, np.full(waiting, 7))
+            theirs.integers(0, np.full(waiting, 7))
+        drawn = information._below(ours, high)
+        assert drawn.dtype == np.int64
+        assert np.array_equal(drawn, theirs.integers(0, high))
+        assert ours.bit_generator.state == theirs.bit_generator.state
+        assert np.array_equal(ours.integers(0, high), theirs.integers(0, high))
+        assert ours.random() == theirs.random()
+        assert np.array_equal(ours.integers(0, 9, 3), theirs.integers(0, 9, 3))
+    other = np.random.Generator(np.random.MT19937(3))  # not PCG64: numpy's own draws
+    assert np.array_equal(
+        information._below(other, np.array([5, 9])),
+        np.random.Generator(np.random.MT19937(3)).integers(0, [5, 9]),
+    )

@@ -64,6 +64,46 @@ ACROSS_BORDER = 3
 ACROSS_NATIONALITY = 4
 
 
+def _below(rng: np.random.Generator, high: np.ndarray) -> np.ndarray:
+    """``rng.integers(0, high)`` for an array of bounds, each from 2 to 2**31:
+    the very numbers, and the generator left as numpy leaves it, in a few
+    vector operations instead of numpy's loop over the bounds.
+
+    numpy draws each bounded integer by Lemire's method from one 32-bit output
+    of the bit generator (the low half of a 64-bit output, then its high half,
+    which the bit generator keeps for the next 32-bit draw): the value is the
+    high 32 bits of ``output * bound``, redrawn while its low 32 bits fall
+    below ``2**32 % bound``, which happens about once in 10^8 draws at the
+    bounds of a contact book. A block with any low 32 bits below its bound
+    (where a redraw is possible) is left to numpy, from where the generator
+    stood. Only for PCG64 (every stream of a run); other bit generators go
+    to numpy (``tests/test_exchange_paths.py`` compares the two)."""
+    bits = rng.bit_generator
+    n = len(high)
+    if n == 0 or not isinstance(bits, np.random.PCG64):
+        return rng.integers(0, high)
+    state = bits.state
+    held = state["has_uint32"]
+    fresh = (n - held + 1) >> 1  # 64-bit outputs needed
+    raw = bits.random_raw(fresh)
+    words = raw.view(np.uint32)
+    if held:
+        words = np.concatenate((np.array([state["uinteger"]], dtype=np.uint32), words))
+    scaled = words[:n] * high  # in 64 bits (numpy's promotion), below 2**63: exact
+    if ((scaled & 0xFFFFFFFF) < high).any():
+        bits.state = state
+        return rng.integers(0, high)
+    if fresh:
+        after = bits.state
+        after["has_uint32"] = (n - held) & 1
+        after["uinteger"] = int(raw[-1] >> np.uint64(32))
+        bits.state = after
+    else:
+        state["has_uint32"] = 0
+        bits.state = state
+    return scaled >> 32
+
+
 def _index(keys: np.ndarray, members: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Members grouped by key (0..size-1): (members sorted by key, start, count)."""
     # a stable order is the one order: in 16 bits where the keys allow, numpy sorts
@@ -216,7 +256,7 @@ class ContactBook:
             several = here > 1
             at, home, here = at[several], home[several], here[several]
         if len(at):
-            other = self.at_locality[self.loc_start[home] + integers(0, here)]
+            other = self.at_locality[self.loc_start[home] + _below(rng, here)]
             # the seeker itself: not decided yet (these ticks had no partner before)
             partner[at] = np.where(other != seeker[at], other, -2)
         at = (partner == -2).nonzero()[0]
