@@ -524,9 +524,8 @@ def local_assemblies(sim: RunContext, issue: int, counter: CounterMobilization):
         # one draw per assembly and meeting, whether it may pass a resolution or not: an assembly's
         # luck does not depend on how many others are ready (common random numbers across knockouts)
         luck = rng.random(len(members))
-        standing = ~np.isnan(passed_t[at]) & np.isnan(withdrawn_t[at])
-        covered = float(population[members[standing]].sum())
-        ready = np.isnan(passed_t[at]) & np.isnan(counter_t[at]) & (support[at] >= p.resolution_min_support)
+        unpassed = np.isnan(passed_t[at])
+        ready = unpassed & np.isnan(counter_t[at]) & (support[at] >= p.resolution_min_support)
         open_ = members[ready]
         luck = luck[ready]
         if paying and len(open_):
@@ -539,6 +538,10 @@ def local_assemblies(sim: RunContext, issue: int, counter: CounterMobilization):
             open_, luck = open_[affordable], luck[affordable]
         if len(open_) == 0:
             continue
+        # the population under standing resolutions (passed, not withdrawn), for the
+        # diffusion term: read only when some assembly may pass one
+        standing = ~unpassed & np.isnan(withdrawn_t[at])
+        covered = float(population[members[standing]].sum())
         chance = (
             p.resolution_rate
             * support[open_]
@@ -616,6 +619,14 @@ def streams(sim: RunContext, issue: int, chamber: Chamber, counter: CounterMobil
     coupling_need = sim.rng(f"coupling.{iss.id}").exponential() if p.coupling_days > 0 else 0.0
     coupled = 0.0
 
+    def political_now() -> float:
+        """Political autonomy gates agenda-setting: a co-opted coalition drafts and
+        couples less. The supporters' mean, as np.mean takes it (the same sum, divided
+        by the count), without its overhead; read only where a hazard needs it."""
+        if gated and len(supporters):
+            return float(w.coalition_political[w.coalition_roots()[supporters]].sum() / n_supporters)
+        return 1.0
+
     def submit() -> None:
         chamber.submit(iss.id, chamber.sponsor_for(iss.id), causes=(agenda_id,))
         counter.success(env.now, counter.p.agenda_trigger)
@@ -636,15 +647,10 @@ def streams(sim: RunContext, issue: int, chamber: Chamber, counter: CounterMobil
                 resubmit_pending = True
             continue
         t = env.now
-        political = 1.0
-        if gated and len(supporters):
-            # political autonomy gates agenda-setting: a co-opted coalition drafts and couples less
-            # the mean as np.mean takes it (the same sum, divided by the count), without its overhead
-            political = float(w.coalition_political[w.coalition_roots()[supporters]].sum() / n_supporters)
         if not proposal_ready and len(supporters):
             info = w.group_info[supporters]
             expertise = float((info / (info + half)).sum() / n_supporters)
-            hazard = p.policy_hazard * expertise * (p.check_days / 7.0) * political
+            hazard = p.policy_hazard * expertise * (p.check_days / 7.0) * political_now()
             proposal_ready = rng.random() < hazard
         problem = stance.salience.at(t) >= p.problem_threshold
         if not (problem and proposal_ready):
@@ -669,7 +675,7 @@ def streams(sim: RunContext, issue: int, chamber: Chamber, counter: CounterMobil
             # over its threshold (a focusing event such as a state visit widens it) and with
             # the entrepreneurs' political autonomy
             margin = politics_level - p.politics_threshold
-            coupled += (margin / COUPLING_MARGIN) * political * p.check_days / p.coupling_days
+            coupled += (margin / COUPLING_MARGIN) * political_now() * p.check_days / p.coupling_days
             if coupled < coupling_need:
                 continue
         if problem and politics and proposal_ready:
