@@ -173,24 +173,27 @@ class ContactBook:
         # core's cache. Indices are kept in 32 bits (half the lines to fetch; the
         # same values, so the same draws), the seekers' own indices are not
         # looked up when the issue's groups are one run of the population, and
-        # the state is not looked up when the issue's groups share one.
-        for name in (
-            "loc",
-            "at_locality",
-            "loc_start",
-            "loc_count",
-            "state",
-            "pool",
-            "pool_start",
-            "pool_count",
-            "tie_flat",
-            "tie_start",
-            "tie_count",
-            "partner_flat",
-            "partner_start",
-            "partner_count",
-        ):
-            setattr(self, name, _compact(getattr(self, name)))
+        # the state is not looked up when the issue's groups share one. A small
+        # population's arrays fit in the cache at any width: they stay in 64 bits,
+        # numpy's index type (no conversion at each use, no mixed-width sums).
+        if len(groups) > SMALL:
+            for name in (
+                "loc",
+                "at_locality",
+                "loc_start",
+                "loc_count",
+                "state",
+                "pool",
+                "pool_start",
+                "pool_count",
+                "tie_flat",
+                "tie_start",
+                "tie_count",
+                "partner_flat",
+                "partner_start",
+                "partner_count",
+            ):
+                setattr(self, name, _compact(getattr(self, name)))
         self.first = first
         self.run = run
         self.one_state = n > 0 and bool((self.state == self.state[0]).all())
