@@ -25,6 +25,7 @@ world, runs contact by contact.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Callable, Generator, Iterator
 from itertools import chain, islice
 from operator import length_hint
@@ -683,8 +684,8 @@ def _quiet(
         # the contacts (ticks with a partner) in the block up to the horizon: the
         # ticks less those without a partner (few or none); the contacts before a
         # success are counted the same way, at a hand-over only
-        missing = (~found).nonzero()[0]
-        total = end - int(missing.searchsorted(end)) if len(missing) else end
+        missing = (~found).nonzero()[0].tolist()  # a few ticks, or none
+        total = end - bisect_left(missing, end) if missing else end
         if rows is not None:
             # every contact is a row: the block's rows, given ahead (see above)
             handled = found.nonzero()[0]
@@ -754,8 +755,8 @@ def _quiet(
                 if s >= limit:
                     # a hand-over: the contacts before this success counted first
                     ahead = int(at[pos])
-                    if len(missing):
-                        ahead -= int(missing.searchsorted(ahead))
+                    if missing:
+                        ahead -= bisect_left(missing, ahead)
                     tally[key] += ahead - tallied
                     tallied = ahead
                     # the adopted clocks' ticks before this contact (on equal times
