@@ -25,10 +25,8 @@ world, runs contact by contact.
 from __future__ import annotations
 
 import math
-from bisect import bisect_left
-from collections.abc import Callable, Generator, Iterator
-from itertools import chain, islice
-from operator import length_hint
+from collections.abc import Callable, Generator, Iterable
+from itertools import chain, repeat
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -658,10 +656,14 @@ def _quiet(
     a_until = b_until = until
     adopted: list[Ticks] = []
     give_back: Callable[[], None] | None = None
-    # A small population's group indices as Python ints made once: a block's lists
-    # of seekers and partners then hold these (a gather of references) instead of
-    # thousands of ints made and freed again per block
-    ints = np.arange(len(w.group_ids)).astype(object) if len(w.group_ids) <= SMALL else None
+    # A small population's group indices, and a block's tick positions, as Python
+    # ints made once: a block's lists of seekers, partners and contacts before each
+    # success then hold these (a gather of references) instead of thousands of
+    # ints made and freed again per block
+    ints = ticks = None
+    if len(w.group_ids) <= SMALL:
+        ints = np.arange(len(w.group_ids)).astype(object)
+        ticks = np.arange(clock.size + 1).astype(object)
     while True:
         gaps, k = clock.draw()
         # the times of the ticks, added one by one from t (the first gap added to t
@@ -681,11 +683,16 @@ def _quiet(
             end = int(times.searchsorted(until, side="right"))
             success[end:] = False
         at = success.nonzero()[0]
-        # the contacts (ticks with a partner) in the block up to the horizon: the
-        # ticks less those without a partner (few or none); the contacts before a
-        # success are counted the same way, at a hand-over only
-        missing = (~found).nonzero()[0].tolist()  # a few ticks, or none
-        total = end - bisect_left(missing, end) if missing else end
+        # the contacts (ticks with a partner) before each success, and in the
+        # block up to the horizon: the ticks before it less those without a
+        # partner (few or none), which a cumulative count of all would cost more
+        missing = (~found).nonzero()[0]
+        if len(missing):
+            before = at - missing.searchsorted(at)
+            total = end - int(missing.searchsorted(end))
+        else:
+            before = at
+            total = end
         if rows is not None:
             # every contact is a row: the block's rows, given ahead (see above)
             handled = found.nonzero()[0]
@@ -699,8 +706,9 @@ def _quiet(
             )
         g_all = seeker[at]
         h_all = partner[at]
-        whats: list[int] = []
-        if kinds is not None:
+        if kinds is None:
+            whats: Iterable[int] = repeat(LIKE_MINDED)
+        else:
             supporter, state, nationality = kinds
             whats = np.where(
                 supporter[g_all] != supporter[h_all],
@@ -711,16 +719,16 @@ def _quiet(
                     np.where(nationality[g_all] != nationality[h_all], ACROSS_NATIONALITY, LIKE_MINDED),
                 ),
             ).tolist()
-        # the successes' times stay an array: a success is compared with the next
-        # hand-over (``limit``) by a binary search per run of successes before it,
-        # not one by one
-        when = times[at]
         if ints is None:
-            gs = g_all.tolist()
-            hs = h_all.tolist()
+            lists = (times[at].tolist(), g_all.tolist(), h_all.tolist(), before.tolist())
         else:
-            gs = ints.take(g_all).tolist()
-            hs = ints.take(h_all).tolist()
+            # ints made once, gathered by reference (see above)
+            lists = (
+                times[at].tolist(),
+                ints.take(g_all).tolist(),
+                ints.take(h_all).tolist(),
+                ticks.take(before).tolist(),
+            )
         n = len(at)
         if rows is not None and not last:
             # traced: everything due before the block's last tick runs before the
@@ -728,35 +736,28 @@ def _quiet(
             # that tick hands over like a success and changes nothing (a group
             # with itself: no gap to close)
             g0 = int(seeker[-1])
-            gs.append(g0)
-            hs.append(g0)
-            at = np.append(at, end - 1)
-            when = np.append(when, t)
+            for x, v in zip(lists, (t, g0, g0, total - int(found[-1])), strict=True):
+                x.append(v)
             if kinds is not None:
-                whats.append(INFORMATION_ONLY)
+                whats.append(INFORMATION_ONLY)  # type: ignore[attr-defined]
             n += 1
         tallied = 0  # contacts of this block already counted
         # seekers and partners side by side: one gather per column and chunk
         pairs = np.column_stack((g_all, h_all)).ravel() if chunk < n else g_all
-        seekers = iter(gs)  # its length left gives a success's position at a crossing
-        # all alike (one state and nationality, one stance): no kind per success
-        successes: Iterator[Any] = (
-            zip(seekers, hs, strict=True) if kinds is None else zip(seekers, hs, whats, strict=True)
-        )
-        pos = 0  # the next success to handle
         for lo in range(0, n, chunk):
-            hi = lo + chunk if lo + chunk < n else n
             if chunk < n:
-                both = pairs[2 * lo : 2 * hi]
+                both = pairs[2 * lo : 2 * (lo + chunk)]
                 for column in held:
                     column.take(both, axis=0)
-            while pos < hi:
-                s = float(when[pos])
+                part = tuple(x[lo : lo + chunk] for x in lists)
+                # the kinds of the chunk's successes (an endless repeat when all are alike)
+                what_chunk = whats if kinds is None else whats[lo : lo + chunk]  # type: ignore[index]
+            else:
+                # the block in one chunk: its lists themselves, not copies
+                part, what_chunk = lists, whats
+            for s, g, h, ahead, what in zip(*part, what_chunk, strict=False):
                 if s >= limit:
-                    # a hand-over: the contacts before this success counted first
-                    ahead = int(at[pos])
-                    if missing:
-                        ahead -= bisect_left(missing, ahead)
+                    # a hand-over: the contacts so far counted first
                     tally[key] += ahead - tallied
                     tallied = ahead
                     # the adopted clocks' ticks before this contact (on equal times
@@ -815,106 +816,52 @@ def _quiet(
                         limit = until
                     if heap and heap[0][0] < limit:
                         limit = heap[0][0]
-                    # this success runs now whatever the new limit; the next one is
-                    # compared with it
-                    stop = int(when.searchsorted(limit))
-                    if stop <= pos:
-                        stop = pos + 1
-                else:
-                    stop = int(when.searchsorted(limit))
-                if stop > hi:
-                    stop = hi
-                # the successes before the next hand-over (and the one that made it)
-                if kinds is None:
-                    # like-minded groups of one state and nationality: the loop below
-                    # without its two tests of the kind, a twentieth of the exchange's
-                    # CPU at 1,800 groups (which is why it is a copy)
-                    for g, h in islice(successes, stop - pos):
-                        a = info[g]
-                        b = info[h]
-                        if a < b:
-                            gain = transfer * (b - a)
-                            info[g] = a + gain
-                            if named:
-                                root = parent[g]
-                                if parent[root] != root:
-                                    root = coalition_of(g)
-                                pooled[root] += gain
-                            else:
-                                pooled[g] += gain
-                        elif b < a:
-                            gain = transfer * (a - b)
-                            info[h] = b + gain
-                            if named:
-                                root = parent[h]
-                                if parent[root] != root:
-                                    root = coalition_of(h)
-                                pooled[root] += gain
-                            else:
-                                pooled[h] += gain
-                        a = commitment[g]
-                        b = commitment[h]
-                        if a < b:
-                            commitment[g] = a + influence * (b - a)
-                        elif b < a:
-                            commitment[h] = b + influence * (a - b)
-                    pos = stop
-                    continue
-                for g, h, what in islice(successes, stop - pos):
-                    a = info[g]
-                    b = info[h]
-                    # World.add_info, inlined (see the loop above); the pool's root as
-                    # World.coalition_of finds it, inlined while the group's parent is a
-                    # root (until a first coalition is named, every group is its own root)
-                    if a < b:
-                        gain = transfer * (b - a)
-                        info[g] = a + gain
-                        if named:
-                            root = parent[g]
-                            if parent[root] != root:
-                                root = coalition_of(g)
-                            pooled[root] += gain
-                        else:
-                            pooled[g] += gain
-                    elif b < a:
-                        gain = transfer * (a - b)
-                        info[h] = b + gain
-                        if named:
-                            root = parent[h]
-                            if parent[root] != root:
-                                root = coalition_of(h)
-                            pooled[root] += gain
-                        else:
-                            pooled[h] += gain
-                    if what == INFORMATION_ONLY:
-                        continue
-                    a = commitment[g]
-                    b = commitment[h]
-                    if a < b:
-                        commitment[g] = a + influence * (b - a)
-                    elif b < a:
-                        commitment[h] = b + influence * (a - b)
-                    if what >= ACROSS_BORDER:
-                        # World.merge's two finds, inlined as it makes them: two groups
-                        # already in one coalition (most crossing contacts) merge nothing
+                a = info[g]
+                b = info[h]
+                # World.add_info, inlined (see the loop above); the pool's root as
+                # World.coalition_of finds it, inlined while the group's parent is a
+                # root (until a first coalition is named, every group is its own root)
+                if a < b:
+                    gain = transfer * (b - a)
+                    info[g] = a + gain
+                    if named:
                         root = parent[g]
                         if parent[root] != root:
                             root = coalition_of(g)
-                        other = parent[h]
-                        if parent[other] != other:
-                            other = coalition_of(h)
-                        if root != other:
-                            # this success's position: the seekers not yet taken
-                            q = n - 1 - length_hint(seekers)
-                            u = float(when[q])
-                            env._now = u
-                            if cross(u, g, h, "border" if what == ACROSS_BORDER else "nationality"):
-                                # the coalition's handlers may have scheduled an event:
-                                # the next success hands over
-                                limit = -math.inf
-                                stop = q + 1
-                                break
-                pos = stop
+                        pooled[root] += gain
+                    else:
+                        pooled[g] += gain
+                elif b < a:
+                    gain = transfer * (a - b)
+                    info[h] = b + gain
+                    if named:
+                        root = parent[h]
+                        if parent[root] != root:
+                            root = coalition_of(h)
+                        pooled[root] += gain
+                    else:
+                        pooled[h] += gain
+                if what == INFORMATION_ONLY:
+                    continue
+                a = commitment[g]
+                b = commitment[h]
+                if a < b:
+                    commitment[g] = a + influence * (b - a)
+                elif b < a:
+                    commitment[h] = b + influence * (a - b)
+                if what >= ACROSS_BORDER:
+                    # World.merge's two finds, inlined as it makes them: two groups
+                    # already in one coalition (most crossing contacts) merge nothing
+                    root = parent[g]
+                    if parent[root] != root:
+                        root = coalition_of(g)
+                    other = parent[h]
+                    if parent[other] != other:
+                        other = coalition_of(h)
+                    if root != other:
+                        env._now = s
+                        if cross(s, g, h, "border" if what == ACROSS_BORDER else "nationality"):
+                            limit = -math.inf  # the coalition's handlers may have scheduled an event
         tally[key] += total - tallied
         if last:
             if rows is not None:
