@@ -463,12 +463,11 @@ def information_exchange(sim: RunContext, issue: int, adopt: Adopt | None = None
         return
 
     # The loop for listeners: every contact in order, as an event or a row. What a
-    # success changes is written out here and twice in the quiet loop (its loop
-    # over successes of every kind, and the one for groups all alike) rather than
-    # shared as a function: a call per success costs the quiet loop 1.1-1.2x its
-    # time per success (measured at 1,800 groups), and this loop, which publishes
-    # every contact, is not where the time goes. A change to the exchange's rule
-    # is made in all three (tests/test_exchange_paths.py compares the loops).
+    # success changes is written out here and in the quiet loop rather than shared
+    # as a function: a call per success costs the quiet loop 1.1-1.2x its time per
+    # success (measured at 1,800 groups), and this loop, which publishes every
+    # contact, is not where the time goes. A change to the exchange's rule is made
+    # in both (tests/test_exchange_paths.py compares the two loops' worlds).
     while True:
         gaps, k = clock.draw()
         # the times of the block's ticks, added one by one (a cumulative sum is
@@ -644,7 +643,9 @@ def _quiet(
     # the adopted clocks (the issue's local sharing and campaigns, clocks.Driver.adopt),
     # fired from this loop as clocks.Ticks.run fires them: for each, the time of its
     # next tick (infinite: none, or not adopted yet), its block, the index of that
-    # tick in it, and what Ticks.state gives besides
+    # tick in it, and what Ticks.state gives besides. The two are written out as
+    # locals (a_*, b_*), and so are their two branches below: the loop reads them
+    # at every success, where a list of clock states would cost an index each
     a_t = b_t = inf
     a_gaps: list[float] = []
     b_gaps: list[float] = []
