@@ -122,17 +122,7 @@ def local_support(sim: RunContext, issue: int):
     lgs, first, count = np.unique(localities, return_index=True, return_counts=True)
     support = w.lg_support[issue]
     n = len(lgs)
-    # plain Python values for the offers (a few a month) and the supports they make
     lgs_of, first_of, groups_of = lgs.tolist(), first.tolist(), groups.tolist()
-    resources, group_resources = memoryview(w.coalition_resources), memoryview(w.group_resources)
-    delegated, administrative = memoryview(w.coalition_delegated), memoryview(w.coalition_administrative)
-    political, own_administrative = memoryview(w.coalition_political), memoryview(w.group_administrative)
-    size = memoryview(w.coalition_size)
-    coalition_of, tally, bus = w.coalition_of, sim.tally, sim.bus
-    subsidy, delegated_gain, loss = p.subsidy, p.delegated_gain, p.administrative_loss
-    cooptation = p.cooptation_threshold
-    heard = bus.wants(CoalitionSupported)  # the bus is fixed once the run starts
-    issue_id = w.issues[issue].id
     # an offer's chance, support_rate * openness * STEP_DAYS / DAYS_PER_YEAR, for every
     # locality at once (the same products; openness is fixed for a run, as the exchange's
     # success chances take it); a locality whose assembly is not supportive gets none
@@ -151,26 +141,5 @@ def local_support(sim: RunContext, issue: int):
         # draws an array of bounds one by one, as it draws each alone)
         draws = rng.integers(0, count[offers]).tolist()
         for k, d in zip(offers.tolist(), draws, strict=True):
-            lg, g = lgs_of[k], groups_of[first_of[k] + d]
-            # support_group(sim, lg, g, issue, "subsidy"), on plain Python values
-            root = coalition_of(g)
-            share = 1.0 / float(size[root])
-            resources[root] += subsidy
-            group_resources[g] += subsidy
-            delegated[root] += share * delegated_gain * (1.0 - delegated[root])
-            administrative[root] *= 1.0 - share * loss
-            own_administrative[g] *= 1.0 - loss
-            if administrative[root] < cooptation:
-                political[root] *= 1.0 - share * loss
-            tally["coalition_supported"] += 1
-            if heard:
-                bus.publish(
-                    CoalitionSupported(
-                        t=env.now,
-                        local_government=w.lg_ids[lg],
-                        group=w.group_ids[g],
-                        issue=issue_id,
-                        form="subsidy",
-                        administrative=round(float(administrative[root]), 6),
-                    )
-                )
+            # a few offers a month: the one shared rule for a local government's support
+            support_group(sim, lgs_of[k], groups_of[first_of[k] + d], issue, "subsidy")
