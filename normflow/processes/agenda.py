@@ -655,7 +655,7 @@ def streams(sim: RunContext, issue: int, chamber: Chamber, counter: CounterMobil
         problem = stance.salience.at(t) >= p.problem_threshold
         if not (problem and proposal_ready):
             # the politics stream matters only where the other two are over their thresholds
-            # (reading it changes nothing): not computed when they are not
+            # (reading it changes nothing): not computed when they are not; below, both are
             continue
         pressure = stance.pressure.at(t)
         coverage = w.resolution_share(issue, st, t)
@@ -670,7 +670,7 @@ def streams(sim: RunContext, issue: int, chamber: Chamber, counter: CounterMobil
             - counter.p.politics_weight * stance.opposition
         )
         politics = politics_level >= p.politics_threshold
-        if problem and politics and proposal_ready and p.coupling_days > 0:
+        if politics and p.coupling_days > 0:
             # a window is open: the hazard of coupling grows with the politics stream's margin
             # over its threshold (a focusing event such as a state visit widens it) and with
             # the entrepreneurs' political autonomy
@@ -678,7 +678,7 @@ def streams(sim: RunContext, issue: int, chamber: Chamber, counter: CounterMobil
             coupled += (margin / COUPLING_MARGIN) * political_now() * p.check_days / p.coupling_days
             if coupled < coupling_need:
                 continue
-        if problem and politics and proposal_ready:
+        if politics:
             stance.on_agenda = True
             sim.tally["agenda_placed"] += 1
             agenda_id = sim.new_event_id()
