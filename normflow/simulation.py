@@ -20,7 +20,6 @@ import time
 import weakref
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
-from math import exp as _exp
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,7 +46,7 @@ from normflow.result import RunResult
 from normflow.rng import Streams
 from normflow.scenario import Scenario
 from normflow.schema import ScenarioError, structure
-from normflow.world import LN2, Channel, Decaying, World
+from normflow.world import Channel, World
 
 if TYPE_CHECKING:
     from normflow.trace import JsonlTrace, ParquetTrace
@@ -844,16 +843,7 @@ class Simulation:
                 )
         if not amount > 0.0:
             return 0.0
-        stock = stance.pressure
-        if type(stock) is Decaying:
-            # Decaying.add, written out (thousands of calls a run): the same operations
-            value = stock.value
-            if value != 0.0:
-                value = value * _exp(-LN2 * (t - stock.since) / stock.half_life)
-            stock.value = value + amount
-            stock.since = t
-        else:
-            stock.add(t, amount)
+        stance.pressure.add(t, amount)
         if foreign:
             stance.foreign_pressure.add(t, amount)
         gap = stance.commitment - stance.position
@@ -861,15 +851,7 @@ class Simulation:
             w = self.world
             cost = gap * w.states[w.state_index[target]].reputation_sensitivity * amount
             stance.reputational_cost += cost
-            stock = stance.reputation
-            if type(stock) is Decaying:
-                value = stock.value
-                if value != 0.0:
-                    value = value * _exp(-LN2 * (t - stock.since) / stock.half_life)
-                stock.value = value + cost
-                stock.since = t
-            else:
-                stock.add(t, cost)
+            stance.reputation.add(t, cost)
             step = self._responsiveness * cost
             stance.position += step if step < gap else gap  # min(gap, step), without the call
         self.tally["pressure_applied"] += 1
