@@ -4,6 +4,8 @@ handles successful contacts only. Both must leave the world exactly alike."""
 
 from __future__ import annotations
 
+import tomllib
+
 import numpy as np
 import pytest
 
@@ -12,6 +14,7 @@ from normflow.bench import information_scenario
 from normflow.events import CoalitionFormed, CoalitionJoined, InformationExchanged
 from normflow.processes import information
 from normflow.rng import Streams
+from normflow.scenario import bundled_scenarios, scenario_from_dict
 from normflow.world import World
 
 STATE = ("group_info", "group_commitment", "coalition_info", "coalition_size", "lg_support")
@@ -176,6 +179,66 @@ def test_gathering_rows_ahead_changes_nothing(cache_bytes, monkeypatch):
         assert np.array_equal(quiet[0][name], plain[0][name]), name
         assert np.array_equal(loud[0][name], plain[0][name]), name
     assert quiet[1] == loud[1] == plain[1]
+
+
+def _generic_alike():
+    # the generic case without local sharing and campaigns: its two issues whose
+    # groups are all alike take the quiet loop's fast path, with coalitions of
+    # the third issue named (the pools' roots looked up), each issue's exchange
+    # handing over to the other's often (short runs)
+    data = tomllib.loads(bundled_scenarios()["generic"].read_text(encoding="utf-8"))
+    processes = data.setdefault("processes", {})
+    processes.setdefault("information", {})["lg_share_rate"] = 0.0
+    processes.setdefault("accountability", {})["campaign_rate"] = 0.0
+    return scenario_from_dict(data, file="<generic without sharing and campaigns>")
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        # (a block is 4,096 contacts; the first runs before the adopted clocks are known)
+        pytest.param(lambda: information_scenario(300, years=10.0), id="exchange-alone-300"),
+        pytest.param(lambda: information_scenario(2_000, years=2.0), id="exchange-alone-2000"),
+        pytest.param(_generic_alike, id="generic-alike"),
+    ],
+)
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_fast_path_leaves_the_world_as_the_general_loop(make, seed, monkeypatch):
+    # information.RUNS off: every success through the quiet loop's general path
+    fast = _run(make(), seed, listen=False)
+    monkeypatch.setattr(information, "RUNS", False)
+    general = _run(make(), seed, listen=False)
+    # runs cut short at every hand-over: the fallback to the general loop mid-block
+    monkeypatch.setattr(information, "RUNS", True)
+    monkeypatch.setattr(information, "RUN", 1 << 20)
+    mixed = _run(make(), seed, listen=False)
+    for name in STATE:
+        assert np.array_equal(fast[0][name], general[0][name]), name
+        assert np.array_equal(mixed[0][name], general[0][name]), name
+    assert fast[1] == general[1] == mixed[1]
+    assert fast[1]["information_exchanged"] > 0
+    assert fast[3] == general[3] == mixed[3]
+    assert fast[4] == general[4] == mixed[4]
+
+
+def test_fast_path_is_taken_where_its_conditions_hold(monkeypatch):
+    # the conditions the comparison above relies on: the exchange-alone issue's
+    # groups are all alike and it adopts no clock (no sharing, no campaigns), so
+    # the fast path runs; a run with it off draws and ends alike (above) but
+    # handles its successes in the general loop only
+    scenario = information_scenario(300, years=10.0)
+    sim = Simulation(scenario, 1, autoload=False)
+    members = np.flatnonzero(sim.world.group_issue == 0)
+    assert information._kinds(sim.world, members) is None
+    taken: list[int] = []
+    real = information.bisect_left
+    monkeypatch.setattr(information, "bisect_left", lambda *a: taken.append(1) or real(*a))
+    sim.run()
+    assert len(taken) > 10
+    taken.clear()
+    monkeypatch.setattr(information, "RUNS", False)
+    Simulation(scenario, 1, autoload=False).run()
+    assert taken == []
 
 
 def test_bounded_draws_are_numpys():

@@ -25,6 +25,7 @@ world, runs contact by contact.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Callable, Generator, Iterable
 from itertools import chain, repeat
 from typing import TYPE_CHECKING, Any
@@ -51,6 +52,11 @@ CACHE_CHUNK = 1024
 #: Populations up to this many groups keep the clock's localities in numpy's
 #: index type (its table then takes at most 256 KB).
 SMALL = 1 << 15
+#: Whether the quiet loop may take its fast path (False: the general loop only,
+#: for tests that compare the two), and the shortest run of successes between
+#: hand-overs after which it keeps it for the rest of a block.
+RUNS = True
+RUN = 16
 #: Bytes of state a contact reads per group (information, commitment, pooled information).
 STATE_BYTES = 24
 
@@ -743,6 +749,8 @@ def _quiet(
                 whats.append(INFORMATION_ONLY)  # type: ignore[attr-defined]
             n += 1
         tallied = 0  # contacts of this block already counted
+        # the fast path below (its conditions are fixed once the adopted clocks are known)
+        runs = kinds is None and adopt is None and not adopted and RUNS
         # seekers and partners side by side: one gather per column and chunk
         pairs = np.column_stack((g_all, h_all)).ravel() if chunk < n else g_all
         for lo in range(0, n, chunk):
@@ -756,6 +764,71 @@ def _quiet(
             else:
                 # the block in one chunk: its lists themselves, not copies
                 part, what_chunk = lists, whats
+            i = 0  # the chunk's successes handled by the fast path
+            if runs:
+                # The fast path, for an issue whose successes are all between
+                # like-minded groups (no crossing, so a success never schedules
+                # anything) and that fires no adopted clock: the only hand-overs are
+                # to the driver's other participants and to SimPy, at ``limit``. The
+                # successes before the next hand-over are found by one binary search
+                # and run in a loop that compares no time and tests no kind. The same
+                # changes in the same order as the loop below, whose rule it writes
+                # out again (tests/test_exchange_paths.py compares the two). A run
+                # costs about a microsecond to start: after a run shorter than
+                # ``RUN`` (other participants tick often, as another issue's exchange
+                # does) the loop below takes the rest of the block.
+                when, gs, hs, aheads = part
+                m = len(gs)
+                while i < m:
+                    s = when[i]
+                    if s >= limit:
+                        # a hand-over, as below without adopted clocks
+                        ahead = aheads[i]
+                        tally[key] += ahead - tallied
+                        tallied = ahead
+                        if s >= bound or (heap and s >= heap[0][0]):
+                            bound = yield s
+                        env._now = s
+                        limit = bound if bound < until else until
+                        if heap and heap[0][0] < limit:
+                            limit = heap[0][0]
+                    j = bisect_left(when, limit, i + 1, m)
+                    for g, h in zip(gs[i:j], hs[i:j], strict=False):
+                        a = info[g]
+                        b = info[h]
+                        if a < b:
+                            gain = transfer * (b - a)
+                            info[g] = a + gain
+                            if named:
+                                root = parent[g]
+                                if parent[root] != root:
+                                    root = coalition_of(g)
+                                pooled[root] += gain
+                            else:
+                                pooled[g] += gain
+                        elif b < a:
+                            gain = transfer * (a - b)
+                            info[h] = b + gain
+                            if named:
+                                root = parent[h]
+                                if parent[root] != root:
+                                    root = coalition_of(h)
+                                pooled[root] += gain
+                            else:
+                                pooled[h] += gain
+                        a = commitment[g]
+                        b = commitment[h]
+                        if a < b:
+                            commitment[g] = a + influence * (b - a)
+                        elif b < a:
+                            commitment[h] = b + influence * (a - b)
+                    short = j - i < RUN
+                    i = j
+                    if short:
+                        break
+                if i == m:
+                    continue
+                part = tuple(x[i:] for x in part)
             for s, g, h, ahead, what in zip(*part, what_chunk, strict=False):
                 if s >= limit:
                     # a hand-over: the contacts so far counted first
