@@ -120,26 +120,29 @@ def local_support(sim: RunContext, issue: int):
     order = np.argsort(localities, kind="stable")
     groups, localities = groups[order], localities[order]
     lgs, first, count = np.unique(localities, return_index=True, return_counts=True)
-    support = w.lg_support[issue]
     n = len(lgs)
-    lgs_of, first_of, groups_of = lgs.tolist(), first.tolist(), groups.tolist()
+    lgs_of, first_of, groups_of, count_of = lgs.tolist(), first.tolist(), groups.tolist(), count.tolist()
+    # the assemblies' support read as Python floats (the same memory)
+    support = memoryview(w.lg_support[issue])
+    integers = rng.integers
     # an offer's chance, support_rate * openness * STEP_DAYS / DAYS_PER_YEAR, for every
     # locality at once (the same products; openness is fixed for a run, as the exchange's
     # success chances take it); a locality whose assembly is not supportive gets none
     chance = p.support_rate * w.lg_openness[lgs] * STEP_DAYS / DAYS_PER_YEAR
     while env.now + STEP_DAYS <= sim.horizon:
         yield env.timeout(STEP_DAYS)
-        # a uniform drawn for every locality, supportive or not; an offer where the assembly
-        # supports the issue and the uniform is below the chance (the others' chance is 0:
-        # never below a uniform)
-        ready = support[lgs] >= threshold
-        luck = rng.random(n)
-        offers = np.flatnonzero(ready & (luck < chance))
-        if len(offers) == 0:
-            continue
-        # the group each offer reaches: one bounded integer per offer, in order (numpy
-        # draws an array of bounds one by one, as it draws each alone)
-        draws = rng.integers(0, count[offers]).tolist()
-        for k, d in zip(offers.tolist(), draws, strict=True):
+        # a uniform drawn for every locality, supportive or not; an offer where the uniform
+        # is below the chance (a few in a hundred) and the assembly supports the issue (the
+        # others' chance is 0: never below a uniform). The few lucky localities are picked
+        # with numpy, their assemblies read one by one: a month's step after a month of
+        # contacts finds numpy's code and data out of the cache, so the fewer numpy calls
+        # the better (see docs/performance.md, "Whole runs, eighth round")
+        lucky = (rng.random(n) < chance).nonzero()[0].tolist()
+        offers = [k for k in lucky if support[lgs_of[k]] >= threshold]
+        # the group each offer reaches: one bounded integer per offer, in order, all drawn
+        # before the first support (numpy draws an array of bounds one by one, as it draws
+        # each alone; a bound of 1 takes no draw either way)
+        draws = [integers(0, count_of[k]) for k in offers]
+        for k, d in zip(offers, draws, strict=True):
             # a few offers a month: the one shared rule for a local government's support
-            support_group(sim, lgs_of[k], groups_of[first_of[k] + d], issue, "subsidy")
+            support_group(sim, lgs_of[k], groups_of[first_of[k] + int(d)], issue, "subsidy")
