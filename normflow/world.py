@@ -304,6 +304,8 @@ class World:
         self._merges = 0
         self._roots: np.ndarray | None = None
         self._roots_at = -1
+        # each state's local governments for the shares below (_in_state), found at first use
+        self._in_states: dict[int, np.ndarray | None] = {}
         self.coalition_size = np.ones(n, dtype=np.int64)
         self.coalition_info = self._exchange[:, 2]
         self.coalition_info[:] = self.group_info
@@ -440,14 +442,28 @@ class World:
         s = float(self.lg_public_support[issue][lg])
         return 1.0 - weight * (1.0 - min(max(s, 0.0), 1.0))
 
+    def _in_state(self, state: int) -> np.ndarray | None:
+        """The local governments of ``state`` as a mask, or None when it holds
+        every one (no mask needed). ``lg_state`` is fixed once the world is
+        built, so each state's is found once: the shares below are read weekly
+        while a legislature sits, and each numpy call they save is one that
+        would start with cold caches after a week of contacts."""
+        if state not in self._in_states:
+            mask = self.lg_state == state
+            self._in_states[state] = None if mask.all() else mask
+        return self._in_states[state]
+
     def resolution_share(self, issue: int, state: int, t: float) -> float:
         """Share of the state's population whose local government has passed a
         resolution on the issue by time ``t`` and not withdrawn it since."""
         total = self.state_population[state]
         if total <= 0:
             return 0.0
-        passed = (self.lg_state == state) & (self.lg_resolution_t[issue] <= t)
-        passed &= ~(self.lg_withdrawn_t[issue] <= t)
+        # passed by t and not withdrawn by t: of two booleans, only True > False
+        passed = (self.lg_resolution_t[issue] <= t) > (self.lg_withdrawn_t[issue] <= t)
+        mask = self._in_state(state)
+        if mask is not None:
+            passed &= mask
         return float(self.lg_population[passed].sum() / total)
 
     def counter_share(self, issue: int, state: int, t: float) -> float:
@@ -456,7 +472,10 @@ class World:
         total = self.state_population[state]
         if total <= 0:
             return 0.0
-        passed = (self.lg_state == state) & (self.lg_counter_t[issue] <= t)
+        passed = self.lg_counter_t[issue] <= t
+        mask = self._in_state(state)
+        if mask is not None:
+            passed &= mask
         return float(self.lg_population[passed].sum() / total)
 
     def add_channel(self, channel: Channel) -> None:

@@ -437,3 +437,29 @@ def test_in_kawasaki_opponents_answer_and_supported_groups_are_co_opted():
     assert counts.get("counter_resolution_passed", 0) + counts.get("resolution_withdrawn", 0) == 0
     assert counts.get("campaign_softened", 0) == 0
     assert off.world.stance("japan", "local-suffrage").opposition == 0.0
+
+
+@pytest.mark.parametrize("name", ["kawasaki-suffrage", "minimal", "generic"])
+def test_the_shares_of_population_under_resolutions_match_their_definition(name):
+    # World.resolution_share and counter_share skip the state's mask where the state
+    # holds every local government (kawasaki-suffrage) and use it elsewhere: either way,
+    # the population of the state's assemblies passed by t (and, for resolutions, not
+    # withdrawn by t), summed as numpy sums the selected populations, over the state's
+    from normflow import load_scenario
+
+    w = Simulation(load_scenario(name), 1).world
+    rng = np.random.default_rng(7)
+    n = len(w.lg_ids)
+    for dates in (w.lg_resolution_t, w.lg_withdrawn_t, w.lg_counter_t):
+        dates[0] = np.where(rng.random(n) < 0.5, rng.uniform(0, 100, n), np.nan)
+    for st_index in range(len(w.states)):
+        total = w.state_population[st_index]
+        in_state = w.lg_state == st_index
+        for t in (0.0, 30.0, 50.5, 100.0):
+            passed = in_state & (w.lg_resolution_t[0] <= t) & ~(w.lg_withdrawn_t[0] <= t)
+            countered = in_state & (w.lg_counter_t[0] <= t)
+            if total <= 0:
+                assert w.resolution_share(0, st_index, t) == w.counter_share(0, st_index, t) == 0.0
+                continue
+            assert w.resolution_share(0, st_index, t) == float(w.lg_population[passed].sum() / total)
+            assert w.counter_share(0, st_index, t) == float(w.lg_population[countered].sum() / total)
