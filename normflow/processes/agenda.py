@@ -520,11 +520,12 @@ def local_assemblies(sim: RunContext, issue: int, counter: CounterMobilization):
         if t > sim.horizon:
             return
         yield env.timeout(t - env.now)
-        counter.at_meeting(t, members, whole=at is not members)
+        # which assemblies have not passed a resolution: counter-mobilization changes none of it
+        unpassed = np.isnan(passed_t[at])
+        counter.at_meeting(t, members, whole=at is not members, unpassed=unpassed)
         # one draw per assembly and meeting, whether it may pass a resolution or not: an assembly's
         # luck does not depend on how many others are ready (common random numbers across knockouts)
         luck = rng.random(len(members))
-        unpassed = np.isnan(passed_t[at])
         ready = unpassed & np.isnan(counter_t[at]) & (support[at] >= p.resolution_min_support)
         open_ = members[ready]
         luck = luck[ready]
@@ -540,7 +541,7 @@ def local_assemblies(sim: RunContext, issue: int, counter: CounterMobilization):
             continue
         # the population under standing resolutions (passed, not withdrawn), for the
         # diffusion term: read only when some assembly may pass one
-        standing = ~unpassed & np.isnan(withdrawn_t[at])
+        standing = np.isnan(withdrawn_t[at]) > unpassed  # passed, not withdrawn: only True > False
         covered = float(population[members[standing]].sum())
         chance = (
             p.resolution_rate

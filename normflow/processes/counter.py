@@ -99,9 +99,13 @@ class CounterMobilization:
             self.mobilization.add(t, amount)
             self.update(t)
 
-    def at_meeting(self, t: float, members: np.ndarray, whole: bool = False) -> None:
+    def at_meeting(
+        self, t: float, members: np.ndarray, whole: bool = False, unpassed: np.ndarray | None = None
+    ) -> None:
         """Counter-resolutions and withdrawals at a regular assembly meeting
-        of ``members`` (``whole``: they are every local government, in order)."""
+        of ``members`` (``whole``: they are every local government, in order).
+        ``unpassed``, when the caller has it: which of them have not passed a
+        resolution (``np.isnan`` of their dates; nothing here changes them)."""
         m = self.update(t)
         if m <= 0.0:
             return
@@ -113,8 +117,11 @@ class CounterMobilization:
         # one draw per assembly and meeting, whatever its state (common random numbers)
         luck = self.rng.random(len(members))
         at = slice(None) if whole else members  # every local government: the columns whole, no copies
-        is_standing = ~np.isnan(passed[at]) & np.isnan(withdrawn[at])
-        is_untouched = np.isnan(passed[at]) & np.isnan(counter[at])
+        if unpassed is None:
+            unpassed = np.isnan(passed[at])
+        # standing: passed and not withdrawn (of two booleans, only True > False)
+        is_standing = np.isnan(withdrawn[at]) > unpassed
+        is_untouched = unpassed & np.isnan(counter[at])
         standing, untouched = members[is_standing], members[is_untouched]
         chance_w = p.withdrawal_rate * m * (1.0 - support[standing])
         chance_c = p.counter_resolution_rate * m * (1.0 - support[untouched])
