@@ -143,3 +143,22 @@ def test_a_bad_spiral_setting_is_a_scenario_error_naming_where(settings, where):
     with pytest.raises(normflow.ScenarioError) as err:
         simulate(scenario(**settings), [normflow_spiral])
     assert err.value.path == where
+
+
+def test_each_check_takes_the_uniforms_one_draw_per_check_would_give(monkeypatch):
+    # Spiral.run draws the uniforms of CHECKS_PER_DRAW checks at once; every check
+    # (more of them than one draw holds) still gets the numbers of one draw of a
+    # uniform per machine, from the spiral's own stream
+    seen: list[tuple[float, float]] = []
+    step = normflow_spiral.Spiral._step
+
+    def recording(self, m, t, habit, u):
+        seen.append((t, u))
+        return step(self, m, t, habit, u)
+
+    monkeypatch.setattr(normflow_spiral.Spiral, "_step", recording)
+    sim, _ = simulate(scenario(years=8), [normflow_spiral], seed=4)
+    checks = sorted({t for t, _ in seen})
+    assert len(checks) > normflow_spiral.CHECKS_PER_DRAW
+    fresh = normflow.rng.Streams(4)("spiral")
+    assert [u for _, u in seen] == [float(fresh.random(1)[0]) for _ in checks]

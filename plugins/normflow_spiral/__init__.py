@@ -78,6 +78,8 @@ PHASE_LABELS = {
 }
 #: Phases a lull in pressure can undo (the reluctant, instrumental ones).
 CAN_SLIDE_BACK = frozenset({DENIAL, CONCESSIONS})
+#: The checks whose uniforms ``Spiral.run`` draws in one call (see there).
+CHECKS_PER_DRAW = 64
 
 Phase = Literal["repression", "denial", "tactical_concessions", "prescriptive_status", "rule_consistent"]
 
@@ -220,15 +222,23 @@ class Spiral:
         sim, cfg = self.sim, self.config
         env = sim.env
         habit = 1.0 - math.exp(-math.log(2.0) * cfg.check_days / cfg.practice_half_life)
+        # one uniform per machine at every check, used or not: the k-th
+        # check's draws are the same whatever the pressure did before it,
+        # so runs that differ elsewhere (knockout arms) stay coupled. Nothing
+        # else draws from this stream, so the uniforms of CHECKS_PER_DRAW checks
+        # are drawn at once: the same numbers in the same order (numpy fills an
+        # array with the draws one call per check would give), and a check
+        # after a month of other work makes no numpy call, which would start
+        # with cold caches, in most months
+        n = len(self.machines)
+        uniforms: list[float] = []
         while env.now + cfg.check_days <= sim.horizon:
             yield env.timeout(cfg.check_days)
             t = env.now
-            # one uniform per machine at every check, used or not: the k-th
-            # check's draws are the same whatever the pressure did before it,
-            # so runs that differ elsewhere (knockout arms) stay coupled
-            uniforms = self.rng.random(len(self.machines)).tolist()
-            for machine, u in zip(self.machines.values(), uniforms, strict=True):
-                self._step(machine, t, habit, u)
+            if not uniforms:
+                uniforms = self.rng.random(CHECKS_PER_DRAW * n).tolist()[::-1]
+            for machine in self.machines.values():
+                self._step(machine, t, habit, uniforms.pop())
 
     def _step(self, m: Machine, t: float, habit: float, u: float) -> None:
         cfg = self.config
