@@ -124,7 +124,11 @@ def campaigns(sim: RunContext, issue: int):
     exp = math.exp
     local_gain = p.local_support_gain
     national_gain = p.national_support_gain
-    salience_bump = p.salience_bump
+    # a supporter's campaign moves support and salience by gain * appeal * force * gap, which
+    # Python multiplies left to right: gain * appeal is the same number in every campaign
+    local_pull = local_gain * appeal
+    national_pull = national_gain * appeal
+    salience_pull = p.salience_bump * appeal
     pressure_amount = p.pressure_amount
     threshold = p.support_threshold
     voice = p.legitimacy_weight
@@ -233,14 +237,14 @@ def campaigns(sim: RunContext, issue: int):
         else:
             stance = stance_of[k]
             if lg >= 0:
-                public[lg] += local_gain * appeal * force * (1.0 - public[lg])
-            stance.public_support += national_gain * appeal * force * (1.0 - stance.public_support)
+                public[lg] += local_pull * force * (1.0 - public[lg])
+            stance.public_support += national_pull * force * (1.0 - stance.public_support)
             # Decaying.add, inlined: the stock read once at t (Decaying.at, inlined)
             salience = stance.salience
             now = salience.value
             if now != 0.0:
                 now = now * exp(minus_ln2 * (t - salience.since) / salience.half_life)
-            salience.value = now + salience_bump * appeal * force * (1.0 - (1.0 if 1.0 < now else now))
+            salience.value = now + salience_pull * force * (1.0 - (1.0 if 1.0 < now else now))
             salience.since = t
             if public_row is not None:
                 public_row(t, where_of[k], issue_id, stance.public_support)
