@@ -986,7 +986,13 @@ def local_sharing(sim: RunContext, issue: int):
     # plain Python values on the hot path (see accountability.campaigns)
     locality_of = w.group_locality.tolist()
     support = memoryview(w.lg_support[issue])
-    openness = memoryview(w.lg_openness)
+    transfer = p.transfer
+    # what a sharing adds to a group's information, transfer * openness * 0.2 of its locality,
+    # made once per group (openness is fixed for a run, as the exchange's success chances
+    # take it; the same products, left to right; 0 where a group has no locality)
+    amount_of = np.where(
+        w.group_locality >= 0, transfer * w.lg_openness[w.group_locality] * 0.2, 0.0
+    ).tolist()
     info = memoryview(w.group_info)
     pooled = memoryview(w.coalition_info)
     commitment = memoryview(w.group_commitment)
@@ -998,14 +1004,13 @@ def local_sharing(sim: RunContext, issue: int):
     shared_row = sim.bus.direct(InformationShared)  # only the trace listens: a row, no object
     lg_ids = w.lg_ids
     group_ids = w.group_ids
-    transfer = p.transfer
     persuasion = p.lg_persuasion
     latest = sim.latest_event  # the last sharing in each locality: a resolution's cause
 
     def share(t: float, g: int) -> None:
         lg = locality_of[g]
         # World.add_info, inlined
-        amount = transfer * openness[lg] * 0.2
+        amount = amount_of[g]
         info[g] += amount
         # World.coalition_of, inlined while the group's parent is a root (no path to compress)
         root = parent[g]
