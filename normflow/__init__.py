@@ -6,9 +6,22 @@ The public API, for users and plugin authors alike, is what this module
 exports; everything else may change without notice.
 """
 
+import os as _os
+import sys as _sys
 from typing import TYPE_CHECKING, Any
 
-from normflow.codecache import cached_attrs_methods
+# numpy's bundled OpenBLAS starts its worker threads when numpy is imported,
+# and each spins on the CPU (sched_yield) for 2**28 clock cycles, about 0.1 s,
+# before it first sleeps: 60-75 ms of CPU per process on this 2-core machine,
+# a sixth of a whole short run, for threads a run never uses. 2**20 cycles
+# (well under a millisecond) is enough to keep them awake between the calls of
+# one computation. It changes when the idle threads sleep, never what they
+# compute or how many there are; it only takes effect if normflow is imported
+# before numpy, and a value the user set stays.
+if "numpy" not in _sys.modules:
+    _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "20")
+
+from normflow.codecache import cached_attrs_methods  # noqa: E402
 
 # attrs compiles the methods of normflow's classes once per install, not once
 # per process (normflow/codecache.py)

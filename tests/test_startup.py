@@ -182,3 +182,27 @@ def test_cached_attrs_methods_are_the_code_attrs_compiles(tmp_path) -> None:
     assert again["methods"] == fresh["methods"]
     # the hash seed shows in the code (so the comparisons above could fail)
     assert written["methods"] != fresh["methods"]
+
+
+def _blas_timeout(code: str, **env: str) -> str | None:
+    import os
+
+    base = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    done = subprocess.run(
+        [sys.executable, "-c", code + "\nimport os\nprint(repr(os.environ.get('OPENBLAS_THREAD_TIMEOUT')))"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**base, **env},
+    )
+    return eval(done.stdout.strip().splitlines()[-1])  # noqa: S307 - the repr of a str or None
+
+
+def test_import_normflow_shortens_the_idle_spin_of_openblas_threads() -> None:
+    """Imported before numpy, normflow asks numpy's OpenBLAS to let its idle
+    worker threads sleep after 2**20 cycles instead of spinning for 2**28; a
+    value the user set stays, and nothing is set once numpy is loaded (it
+    would have no effect)."""
+    assert _blas_timeout("import normflow") == "20"
+    assert _blas_timeout("import normflow", OPENBLAS_THREAD_TIMEOUT="26") == "26"
+    assert _blas_timeout("import numpy\nimport normflow") is None
