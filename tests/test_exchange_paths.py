@@ -221,6 +221,21 @@ def test_fast_path_leaves_the_world_as_the_general_loop(make, seed, monkeypatch)
     assert fast[4] == general[4] == mixed[4]
 
 
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_fast_path_traces_what_the_general_loop_traces(fmt, tmp_path, monkeypatch):
+    # a trace takes the block's rows as columns and the loop hands over at each
+    # block's last tick: the fast path must keep every row in its place
+    def traced(name: str) -> bytes:
+        path = tmp_path / f"{name}.{fmt}"
+        Simulation(information_scenario(300, years=10.0), 2, autoload=False, trace=path).run()
+        files = [path] if path.is_file() else sorted(path.iterdir())
+        return b"".join(f.read_bytes() for f in files if fmt == "jsonl" or f.suffix == ".parquet")
+
+    fast = traced("fast")
+    monkeypatch.setattr(information, "RUNS", False)
+    assert traced("general") == fast
+
+
 def test_fast_path_is_taken_where_its_conditions_hold(monkeypatch):
     # the conditions the comparison above relies on: the exchange-alone issue's
     # groups are all alike and it adopts no clock (no sharing, no campaigns), so
@@ -231,8 +246,8 @@ def test_fast_path_is_taken_where_its_conditions_hold(monkeypatch):
     members = np.flatnonzero(sim.world.group_issue == 0)
     assert information._kinds(sim.world, members) is None
     taken: list[int] = []
-    real = information.bisect_left
-    monkeypatch.setattr(information, "bisect_left", lambda *a: taken.append(1) or real(*a))
+    real = information._run_end
+    monkeypatch.setattr(information, "_run_end", lambda *a: taken.append(1) or real(*a))
     sim.run()
     assert len(taken) > 10
     taken.clear()

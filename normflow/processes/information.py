@@ -25,7 +25,6 @@ world, runs contact by contact.
 from __future__ import annotations
 
 import math
-from bisect import bisect_left
 from collections.abc import Callable, Generator, Iterable
 from itertools import chain, repeat
 from typing import TYPE_CHECKING, Any
@@ -678,6 +677,10 @@ def _quiet(
     if len(w.group_ids) <= SMALL:
         ints = np.arange(len(w.group_ids)).astype(object)
         ticks = np.arange(clock.size + 1).astype(object)
+
+    def listed(counts: np.ndarray) -> list[int]:
+        return counts.tolist() if ticks is None else ticks.take(counts).tolist()
+
     while True:
         gaps, k = clock.draw()
         # the times of the ticks, added one by one from t (the first gap added to t
@@ -733,16 +736,12 @@ def _quiet(
                     np.where(nationality[g_all] != nationality[h_all], ACROSS_NATIONALITY, LIKE_MINDED),
                 ),
             ).tolist()
+        when = times[at]
         if ints is None:
-            lists = (times[at].tolist(), g_all.tolist(), h_all.tolist(), before.tolist())
+            gs, hs = g_all.tolist(), h_all.tolist()
         else:
             # ints made once, gathered by reference (see above)
-            lists = (
-                times[at].tolist(),
-                ints.take(g_all).tolist(),
-                ints.take(h_all).tolist(),
-                ticks.take(before).tolist(),
-            )
+            gs, hs = ints.take(g_all).tolist(), ints.take(h_all).tolist()
         n = len(at)
         if rows is not None and not last:
             # traced: everything due before the block's last tick runs before the
@@ -750,14 +749,20 @@ def _quiet(
             # that tick hands over like a success and changes nothing (a group
             # with itself: no gap to close)
             g0 = int(seeker[-1])
-            for x, v in zip(lists, (t, g0, g0, total - int(found[-1])), strict=True):
-                x.append(v)
+            gs.append(g0)
+            hs.append(g0)
+            when = np.append(when, t)
+            before = np.append(before, total - int(found[-1]))
             if kinds is not None:
                 whats.append(INFORMATION_ONLY)  # type: ignore[attr-defined]
             n += 1
         tallied = 0  # contacts of this block already counted
-        # the fast path below (its conditions are fixed once the adopted clocks are known)
+        # the fast path below (its conditions are fixed once the adopted clocks are
+        # known) reads the successes' times and counts as arrays, at hand-overs only;
+        # the loop after it, as lists (a small population's counts gathered as ints
+        # made once, see above)
         runs = kinds is None and adopt is None and not adopted and RUNS
+        lists = (when, gs, hs, before) if runs else (when.tolist(), gs, hs, listed(before))
         # seekers and partners side by side: one gather per column and chunk
         pairs = np.column_stack((g_all, h_all)).ravel() if chunk < n else g_all
         for lo in range(0, n, chunk):
@@ -787,10 +792,10 @@ def _quiet(
                 when, gs, hs, aheads = part
                 m = len(gs)
                 while i < m:
-                    s = when[i]
+                    s = float(when[i])
                     if s >= limit:
                         # a hand-over, as below without adopted clocks
-                        ahead = aheads[i]
+                        ahead = int(aheads[i])
                         tally[key] += ahead - tallied
                         tallied = ahead
                         if s >= bound or (heap and s >= heap[0][0]):
@@ -799,7 +804,7 @@ def _quiet(
                         limit = bound if bound < until else until
                         if heap and heap[0][0] < limit:
                             limit = heap[0][0]
-                    j = bisect_left(when, limit, i + 1, m)
+                    j = _run_end(when, limit, i)
                     for g, h in zip(gs[i:j], hs[i:j], strict=False):
                         a = info[g]
                         b = info[h]
@@ -835,7 +840,7 @@ def _quiet(
                         break
                 if i == m:
                     continue
-                part = tuple(x[i:] for x in part)
+                part = (when[i:].tolist(), gs[i:], hs[i:], listed(aheads[i:]))
             for s, g, h, ahead, what in zip(*part, what_chunk, strict=False):
                 if s >= limit:
                     # a hand-over: the contacts so far counted first
@@ -959,6 +964,14 @@ def _quiet(
             return
         if rows is not None:
             rows.through(t)
+
+
+def _run_end(when: np.ndarray, limit: float, i: int) -> int:
+    """The end of the quiet loop's fast run from success ``i``: the first
+    success at or after ``limit`` (``when``: the successes' times, in order),
+    and at least the one after ``i`` (``i`` itself runs whatever the limit)."""
+    j = int(when.searchsorted(limit))
+    return j if j > i else i + 1
 
 
 def _never(t: float, k: int) -> None:
