@@ -125,8 +125,9 @@ def test_locality_clock_draws_what_the_plain_clock_draws(groups, width):
     # rates that depend on the locality alone, unequal (so the clock draws by
     # rejection), with groups that have no locality: the same gaps and actors
     # block after block, and the localities of the actors alongside; a small
-    # population keeps its localities in numpy's index type, a large one in 16
-    # bits (41 places), the same values either way
+    # population keeps its localities in numpy's index type and reads the
+    # acceptances per actor, a large one keeps 16 bits (41 places) and reads them
+    # per locality, the same values either way
     rng = np.random.default_rng(5)
     n_lg = 40
     openness = rng.random(n_lg)
@@ -138,7 +139,9 @@ def test_locality_clock_draws_what_the_plain_clock_draws(groups, width):
     local = information.LocalityClock(rates, np.random.default_rng(11), place, by_place)
     assert plain._reject and local._reject
     assert local._place.dtype == width
-    assert len(local._keep) == len(local._cum) == 0  # not read when drawing by locality
+    # not read when drawing by locality (the per-actor acceptances: in a large population)
+    assert len(local._cum) == 0
+    assert len(local._keep) == (groups if width == np.intp else 0)
     for _ in range(6):
         gaps, picks = plain.draw()
         gaps_l, picks_l = local.draw()

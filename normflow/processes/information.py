@@ -312,10 +312,17 @@ class LocalityClock(AggregatedClock):
             self._place = place.astype(np.int16) if len(by_place) <= 2**15 else _compact(place)
         self._keep_by = by_place / top if top > 0 else by_place
         self.places: np.ndarray | None = None
+        # A small population's candidates read their acceptance per actor (the
+        # plain clock's ``_keep``, the very numbers of ``_keep_by[place]``), and only
+        # the kept ones their locality: one gather of all candidates fewer a block
+        self._by_actor = len(place) <= SMALL
         if self._reject:
-            # drawn by locality: the per-actor acceptances and the cumulative rates
-            # (for drawing by inverse transform) are never read; 16 bytes per actor
-            self._keep = self._cum = np.empty(0)
+            # drawn by locality: the cumulative rates (for drawing by inverse
+            # transform) are never read, nor, in a large population, the per-actor
+            # acceptances; 8 or 16 bytes per actor
+            self._cum = np.empty(0)
+            if not self._by_actor:
+                self._keep = self._cum
 
     def _by_rejection(self) -> np.ndarray:
         kept: list[np.ndarray] = []
@@ -324,6 +331,13 @@ class LocalityClock(AggregatedClock):
         while needed > 0:
             m = int(needed / self._mean_keep * 1.1) + 16
             candidate = self.rng.integers(0, self.n, m)
+            if self._by_actor:
+                # the first ``needed`` candidates kept, by position, then their localities
+                chosen = (self.rng.random(m) < self._keep[candidate]).nonzero()[0][:needed]
+                kept.append(candidate[chosen])
+                places.append(self._place[kept[-1]])
+                needed -= len(kept[-1])
+                continue
             # the localities gathered in 16 or 32 bits, then indexed with as
             # numpy's own index type (a narrower index array costs a conversion
             # at every use: the acceptance here, the partners and successes later)
