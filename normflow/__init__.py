@@ -11,13 +11,13 @@ import sys as _sys
 from typing import TYPE_CHECKING, Any
 
 # numpy's bundled OpenBLAS starts its worker threads when numpy is imported,
-# and each spins on the CPU (sched_yield) for 2**28 clock cycles, about 0.1 s,
-# before it first sleeps: 60-75 ms of CPU per process on this 2-core machine,
-# a sixth of a whole short run, for threads a run never uses. 2**20 cycles
-# (well under a millisecond) is enough to keep them awake between the calls of
-# one computation. It changes when the idle threads sleep, never what they
-# compute or how many there are; it only takes effect if normflow is imported
-# before numpy, and a value the user set stays.
+# and each spins on the CPU, waiting for work, for 2**28 clock cycles (about
+# 0.1 s) before it first sleeps: 30-75 ms of process CPU, by the machine's
+# load, in every process, for threads a run never uses. 2**20 cycles (under a
+# millisecond) still keeps them awake between the calls of one computation.
+# It changes when idle threads sleep, never what they compute or how many there
+# are; it takes effect only if normflow is imported before numpy, and a value
+# the user set stays (docs/performance.md, "Start-up, eighth round").
 if "numpy" not in _sys.modules:
     _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "20")
 
