@@ -278,6 +278,70 @@ def test_a_modifier_that_returns_nan_is_an_error():
         run(Broken(), Calls(*PRESS, 1.0))
 
 
+class Raising:
+    """A pressure modifier or a PressureApplied fields handler that raises."""
+
+    normflow_plugin_name = "raising"
+
+    def __init__(self, where: str):
+        self.where = where
+
+    @hookimpl
+    def normflow_register_modifiers(self, register):
+        if self.where == "modifier":
+            register("pressure", self.weigh)
+
+    @hookimpl
+    def normflow_register_handlers(self, register):
+        if self.where == "handler":
+            register(events.PressureApplied, self.pressed, fields=True)
+
+    def weigh(self, amount, source, target, issue, channel):
+        raise ZeroDivisionError("weigh")
+
+    def pressed(self, t, source, target, issue, channel, nature, amount, id=0, causes=()):
+        raise ZeroDivisionError("pressed")
+
+
+@pytest.mark.parametrize("where", ["modifier", "handler"])
+def test_a_raising_modifier_or_handler_is_named_as_its_guard_names_it(where):
+    # apply_pressure calls a plugin's pressure modifiers, and a lone fields handler of
+    # PressureApplied, without their guards' frames: the error must be the guard's own
+    with pytest.raises(normflow.PluginRunError) as raised:
+        sim, _ = run(Raising(where), Calls(*PRESS, 1.0))
+    fresh = normflow.Simulation(tiny(), 0, plugins=[Raising(where)], autoload=False)
+    if where == "modifier":
+        guard, args = fresh._pressure_mods[0], (1.0, "x", "japan", "suffrage", "test")
+    else:
+        guard = fresh.bus._table(events.PressureApplied)[0].fn
+        args = (0.0, "x", "japan", "suffrage", "test", "moral", 1.0)
+    with pytest.raises(normflow.PluginRunError) as direct:
+        guard(*args)
+    assert isinstance(raised.value.error, ZeroDivisionError)
+    assert (raised.value.plugin, raised.value.where) == (direct.value.plugin, direct.value.where)
+    assert raised.value.plugin == "raising"
+    assert (
+        str(raised.value.error) == str(direct.value.error) == ("weigh" if where == "modifier" else "pressed")
+    )
+
+
+def test_apply_pressure_calls_a_lone_fields_handler_without_its_guard():
+    # the handler hears every pressure applied (the test's own and the campaigns'), through
+    # the row apply_pressure writes itself
+    seen = []
+
+    class Taker:
+        normflow_plugin_name = "taker"
+
+        @hookimpl
+        def normflow_register_handlers(self, register):
+            register(events.PressureApplied, lambda t, *fields: seen.append(t), fields=True)
+
+    sim, result = run(Taker(), Calls(*PRESS, 1.0))
+    assert sim._pressure_row_fail is not None
+    assert 10.0 in seen and len(seen) == result.counts["pressure_applied"]
+
+
 # -- normflow.param ------------------------------------------------------------------------
 
 
