@@ -119,14 +119,15 @@ class CounterMobilization:
         at = slice(None) if whole else members  # every local government: the columns whole, no copies
         if unpassed is None:
             unpassed = np.isnan(passed[at])
-        # standing: passed and not withdrawn (of two booleans, only True > False)
-        is_standing = np.isnan(withdrawn[at]) > unpassed
-        is_untouched = unpassed & np.isnan(counter[at])
-        standing, untouched = members[is_standing], members[is_untouched]
-        chance_w = p.withdrawal_rate * m * (1.0 - support[standing])
-        chance_c = p.counter_resolution_rate * m * (1.0 - support[untouched])
-        drop_w = standing[luck[is_standing] < chance_w]
-        drop_c = untouched[luck[is_untouched] < chance_c]
+        # each assembly's chance, computed for all of them (the same numbers an assembly's
+        # own would be), and kept where it applies: withdrawal where a resolution stands
+        # (passed, not withdrawn: of two booleans, only True > False), a counter-resolution
+        # where neither passed; fewer numpy calls than gathering each group first
+        gap = 1.0 - support[at]
+        standing = np.isnan(withdrawn[at]) > unpassed
+        drop_w = members[standing & (luck < p.withdrawal_rate * m * gap)]
+        untouched = unpassed & np.isnan(counter[at])
+        drop_c = members[untouched & (luck < p.counter_resolution_rate * m * gap)]
         # withdrawals first, then counter-resolutions: each marks its date, costs the assembly
         # support, is counted and published
         acts = (
