@@ -184,15 +184,19 @@ def test_gathering_rows_ahead_changes_nothing(cache_bytes, monkeypatch):
     assert quiet[1] == loud[1] == plain[1]
 
 
-def _generic_alike():
+def _generic_alike(named_groups: bool = True):
     # the generic case without local sharing and campaigns: its two issues whose
-    # groups are all alike take the quiet loop's fast path, with coalitions of
-    # the third issue named (the pools' roots looked up), each issue's exchange
-    # handing over to the other's often (short runs)
+    # groups are all alike take the quiet loop's fast path until the third issue
+    # names a coalition (then the general loop, which finds the pools' roots);
+    # without its named groups and ties all three are alike, name no coalition
+    # and hand over to each other's exchange every few successes (short runs)
     data = tomllib.loads(bundled_scenarios()["generic"].read_text(encoding="utf-8"))
     processes = data.setdefault("processes", {})
     processes.setdefault("information", {})["lg_share_rate"] = 0.0
     processes.setdefault("accountability", {})["campaign_rate"] = 0.0
+    if not named_groups:
+        data["civil_society"].pop("groups", None)
+        data.pop("ties", None)
     return scenario_from_dict(data, file="<generic without sharing and campaigns>")
 
 
@@ -203,6 +207,7 @@ def _generic_alike():
         pytest.param(lambda: information_scenario(300, years=10.0), id="exchange-alone-300"),
         pytest.param(lambda: information_scenario(2_000, years=2.0), id="exchange-alone-2000"),
         pytest.param(_generic_alike, id="generic-alike"),
+        pytest.param(lambda: _generic_alike(named_groups=False), id="generic-all-alike"),
     ],
 )
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -222,6 +227,29 @@ def test_fast_path_leaves_the_world_as_the_general_loop(make, seed, monkeypatch)
     assert fast[1]["information_exchanged"] > 0
     assert fast[3] == general[3] == mixed[3]
     assert fast[4] == general[4] == mixed[4]
+
+
+def test_fast_path_leaves_pools_to_the_general_loop_once_a_coalition_is_named(monkeypatch):
+    # a process of its own (as a plugin may) joins two groups of the alike issue
+    # into a coalition mid-run: from then on a group's pool is its root's, which
+    # the fast path does not look up, so it hands the successes to the general loop
+    def run() -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+        sim = Simulation(information_scenario(300, years=10.0), 1, autoload=False)
+
+        def merger():
+            yield sim.env.timeout(400.0)
+            sim.world.merge(0, 1)
+
+        sim.env.process(merger())
+        counts = dict(sim.run().counts)
+        return sim.world.coalition_info.copy(), sim.world.group_info.copy(), counts
+
+    fast = run()
+    monkeypatch.setattr(information, "RUNS", False)
+    general = run()
+    assert np.array_equal(fast[0], general[0])
+    assert np.array_equal(fast[1], general[1])
+    assert fast[2] == general[2]
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "parquet"])

@@ -799,7 +799,8 @@ def _quiet(
                 # successes before the next hand-over are found by one binary search
                 # and run in a loop that compares no time and tests no kind. The same
                 # changes in the same order as the loop below, whose rule it writes
-                # out again (tests/test_exchange_paths.py compares the two). A run
+                # out again (tests/test_exchange_paths.py compares the two). Until a
+                # first coalition is named every group is its own pool's root. A run
                 # costs about a microsecond to start: after a run shorter than
                 # ``RUN`` (other participants tick often, as another issue's exchange
                 # does) the loop below takes the rest of the block.
@@ -818,6 +819,11 @@ def _quiet(
                         limit = bound if bound < until else until
                         if heap and heap[0][0] < limit:
                             limit = heap[0][0]
+                    if named:
+                        # a coalition is named (only a hand-over can name one: this
+                        # issue's successes cross no line): the pools go by root, in
+                        # the loop below, which takes the rest of the block from here
+                        break
                     j = _run_end(when, limit, i)
                     for g, h in zip(gs[i:j], hs[i:j], strict=False):
                         a = info[g]
@@ -825,23 +831,11 @@ def _quiet(
                         if a < b:
                             gain = transfer * (b - a)
                             info[g] = a + gain
-                            if named:
-                                root = parent[g]
-                                if parent[root] != root:
-                                    root = coalition_of(g)
-                                pooled[root] += gain
-                            else:
-                                pooled[g] += gain
+                            pooled[g] += gain
                         elif b < a:
                             gain = transfer * (a - b)
                             info[h] = b + gain
-                            if named:
-                                root = parent[h]
-                                if parent[root] != root:
-                                    root = coalition_of(h)
-                                pooled[root] += gain
-                            else:
-                                pooled[h] += gain
+                            pooled[h] += gain
                         a = commitment[g]
                         b = commitment[h]
                         if a < b:
