@@ -386,12 +386,15 @@ class World:
         self._parent[rb] = ra
         self._merges += 1
         size[ra] = sa + sb
-        self.coalition_info[ra] += self.coalition_info[rb]
-        self.coalition_resources[ra] += self.coalition_resources[rb]
+        # read as Python floats (item): the same double arithmetic as on numpy's
+        # scalars, at a fraction of their cost (about 2,000 merges a kawasaki-suffrage run)
+        info, resources = self.coalition_info, self.coalition_resources
+        info[ra] = info.item(ra) + info.item(rb)
+        resources[ra] = resources.item(ra) + resources.item(rb)
         # the autonomies of the joined coalition: the members-weighted mean
         wa, wb = (sb, sa) if sa < sb else (sa, sb)
         for autonomy in (self.coalition_delegated, self.coalition_administrative, self.coalition_political):
-            autonomy[ra] = (autonomy[ra] * wa + autonomy[rb] * wb) / (wa + wb)
+            autonomy[ra] = (autonomy.item(ra) * wa + autonomy.item(rb) * wb) / (wa + wb)
         kept = self.coalition_names.pop(ra, None)
         absorbed = self.coalition_names.pop(rb, None)
         self.coalition_names[ra] = kept or absorbed or self._new_name()
