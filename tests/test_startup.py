@@ -206,3 +206,58 @@ def test_import_normflow_shortens_the_idle_spin_of_openblas_threads() -> None:
     assert _blas_timeout("import normflow") == "20"
     assert _blas_timeout("import normflow", OPENBLAS_THREAD_TIMEOUT="26") == "26"
     assert _blas_timeout("import numpy\nimport normflow") is None
+
+
+def test_normflow_run_at_the_default_log_level_does_not_load_structlog() -> None:
+    """The run logs at ``info``: below the CLI's default level nothing is
+    written, and structlog (with rich and asyncio) is not imported."""
+    code = (
+        "import sys\n"
+        "from normflow.cli import main\n"
+        "sys.argv = ['normflow', '{flags}', 'run', 'minimal', '--seed', '1', '--json']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "import json\n"
+        "print(json.dumps(sorted(sys.modules)), file=sys.stderr)\n"
+    )
+    for flags, loads in (("--log-level=warning", False), ("--log-level=info", True)):
+        done = subprocess.run(
+            [sys.executable, "-c", code.replace("{flags}", flags)], capture_output=True, text=True, check=True
+        )
+        loaded = set(json.loads(done.stderr.strip().splitlines()[-1]))
+        assert ("structlog" in loaded) is loads
+        assert ("run.start" in done.stderr) is loads
+
+
+_LOG = """
+import io, json, sys
+from normflow import log
+log.configure(json=True, level={level!r})
+deferred = log.get_logger(scenario="s", seed=3)
+out = [deferred.debug("below", n=1), deferred.info("below", n=2), deferred.warning("kept", n=3),
+       deferred.error("kept", n=4)]
+import structlog
+direct = structlog.get_logger("normflow").bind(scenario="s", seed=3)
+out += [direct.debug("below", n=1), direct.info("below", n=2), direct.warning("kept", n=3),
+        direct.error("kept", n=4)]
+print(json.dumps(out))
+"""
+
+
+def test_the_deferred_log_writes_what_structlog_writes() -> None:
+    """Before structlog is needed, ``get_logger`` returns a stand-in that drops
+    what structlog's filtering logger drops and hands the rest to structlog:
+    the same lines (but for the time stamp) and the same return values."""
+    for level, written in (("warning", 2), ("info", 3), ("error", 1)):
+        done = subprocess.run(
+            [sys.executable, "-c", _LOG.format(level=level)], capture_output=True, text=True, check=True
+        )
+        lines = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+        for line in lines:
+            line.pop("timestamp")
+        assert len(lines) == 2 * written
+        assert lines[:written] == lines[written:]
+        returned = json.loads(done.stdout.strip().splitlines()[-1])
+        assert returned[:4] == returned[4:]
