@@ -229,6 +229,36 @@ def test_normflow_run_at_the_default_log_level_does_not_load_structlog() -> None
         loaded = set(json.loads(done.stderr.strip().splitlines()[-1]))
         assert ("structlog" in loaded) is loads
         assert ("run.start" in done.stderr) is loads
+        # the other commands' modules, and what only they need, stay unloaded
+        others = {"normflow.cli.bench", "normflow.cli.experiment", "normflow.report", "normflow.experiment"}
+        assert "normflow.cli.run" in loaded and not others & loaded
+        assert not {"pandas", "pyarrow", "scipy", "matplotlib"} & loaded
+
+
+def test_the_commands_are_imported_when_looked_up() -> None:
+    """``normflow.cli`` imports a command's module when the command is looked
+    up; the whole table (help, docs) has every command, and a command added
+    later under a built-in's name replaces it, as before."""
+    code = (
+        "import sys, click\n"
+        "from normflow.cli import COMMANDS, cli\n"
+        "before = 'normflow.cli.bench' in sys.modules\n"
+        "names = cli.list_commands(None)\n"
+        "run = cli.get_command(None, 'run')\n"
+        "after_run = 'normflow.cli.bench' in sys.modules\n"
+        "cli.add_command(click.Command('explain', callback=lambda: None))\n"
+        "table = cli.commands\n"
+        "import json\n"
+        "print(json.dumps([before, after_run, names, sorted(COMMANDS), run.name, sorted(table),\n"
+        "                  table['explain'].callback.__module__, 'normflow.cli.bench' in sys.modules]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    before, after_run, names, commands, run, table, explain, after_all = json.loads(
+        done.stdout.splitlines()[-1]
+    )
+    assert not before and not after_run and after_all
+    assert names == commands == table and run == "run"
+    assert explain == "__main__"  # the later command, not normflow.cli.explain's
 
 
 _LOG = """

@@ -22,23 +22,8 @@ from normflow.cli.base import (
     parse_value,
     show_warning,
 )
-from normflow.cli.bench import bench_command
-from normflow.cli.calibrate import calibrate_command
-from normflow.cli.compare import compare_command
-from normflow.cli.experiment import experiment_cli
-from normflow.cli.explain import explain_command
 from normflow.cli.group import NormflowGroup, cli
-from normflow.cli.hypotheses import hypotheses_command
-from normflow.cli.interventions import interventions_command
-from normflow.cli.knockout import knockout_command
-from normflow.cli.new_plugin import new_plugin_command
-from normflow.cli.plot import plot_group
-from normflow.cli.plugins import add_plugin_commands, plugins_command
-from normflow.cli.report import report_command
-from normflow.cli.run import run_command
-from normflow.cli.scenarios import scenarios_group
-from normflow.cli.sensitivity import sensitivity_command
-from normflow.cli.validate import validate_command
+from normflow.cli.plugins import add_plugin_commands
 
 __all__ = [
     "EXIT_BAD_INPUT",
@@ -51,25 +36,42 @@ __all__ = [
     "parse_value",
 ]
 
-for command in (
-    run_command,
-    scenarios_group,
-    plugins_command,
-    validate_command,
-    calibrate_command,
-    sensitivity_command,
-    experiment_cli,
-    hypotheses_command,
-    knockout_command,
-    new_plugin_command,
-    report_command,
-    bench_command,
-    compare_command,
-    explain_command,
-    interventions_command,
-    plot_group,
-):
-    cli.add_command(command)
+#: The commands, by name: each one's module and the command in it. A module is
+#: imported when its command is looked up (``NormflowGroup.add_lazy_command``),
+#: so ``normflow run`` does not load what the studies, reports and the bench
+#: need (pandas, pyarrow, the process pools and the rest).
+COMMANDS = {
+    "run": ("normflow.cli.run", "run_command"),
+    "scenarios": ("normflow.cli.scenarios", "scenarios_group"),
+    "plugins": ("normflow.cli.plugins", "plugins_command"),
+    "validate": ("normflow.cli.validate", "validate_command"),
+    "calibrate": ("normflow.cli.calibrate", "calibrate_command"),
+    "sensitivity": ("normflow.cli.sensitivity", "sensitivity_command"),
+    "experiment": ("normflow.cli.experiment", "experiment_cli"),
+    "hypotheses": ("normflow.cli.hypotheses", "hypotheses_command"),
+    "knockout": ("normflow.cli.knockout", "knockout_command"),
+    "new-plugin": ("normflow.cli.new_plugin", "new_plugin_command"),
+    "report": ("normflow.cli.report", "report_command"),
+    "bench": ("normflow.cli.bench", "bench_command"),
+    "compare": ("normflow.cli.compare", "compare_command"),
+    "explain": ("normflow.cli.explain", "explain_command"),
+    "interventions": ("normflow.cli.interventions", "interventions_command"),
+    "plot": ("normflow.cli.plot", "plot_group"),
+}
+
+for _name, (_module, _attribute) in COMMANDS.items():
+    cli.add_lazy_command(_name, _module, _attribute)
+
+
+def __getattr__(name: str) -> object:
+    """The command objects as attributes of this module (``run_command``, ...),
+    as when every command module was imported with it."""
+    import importlib
+
+    for module, attribute in COMMANDS.values():
+        if attribute == name:
+            return getattr(importlib.import_module(module), attribute)
+    raise AttributeError(f"module 'normflow.cli' has no attribute {name!r}")
 
 
 def main() -> None:

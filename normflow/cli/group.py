@@ -42,7 +42,57 @@ def quiet_pipe() -> None:
 
 
 class NormflowGroup(click.Group):
-    """Turns the project's exceptions into one-line messages and exit codes."""
+    """Turns the project's exceptions into one-line messages and exit codes.
+
+    A command may be added by the module that defines it (``add_lazy_command``):
+    the module is imported when the command is looked up (``normflow run``
+    imports the run command's module alone, not those of every study), and
+    ``commands`` imports them all for whatever reads the whole table (help
+    pages, the docs, the tests). A command added later under the same name
+    (a plugin's) replaces it, as ``add_command`` replaces an added command."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        #: command name -> (module, attribute) not imported yet
+        self._lazy: dict[str, tuple[str, str]] = {}
+        super().__init__(*args, **kwargs)
+
+    @property
+    def commands(self) -> dict[str, click.Command]:  # type: ignore[override]
+        for name in list(self._lazy):
+            self._load(name)
+        return self._commands
+
+    @commands.setter
+    def commands(self, value: dict[str, click.Command]) -> None:
+        self._commands = value
+
+    def add_lazy_command(self, name: str, module: str, attribute: str) -> None:
+        self._commands.pop(name, None)
+        self._lazy[name] = (module, attribute)
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        self._lazy.pop(name or cmd.name or "", None)
+        # click's add_command writes through ``commands``: without lazy entries
+        # meanwhile, that reads the table as it stands instead of importing them all
+        lazy, self._lazy = self._lazy, {}
+        try:
+            super().add_command(cmd, name)
+        finally:
+            self._lazy = lazy
+
+    def _load(self, name: str) -> None:
+        import importlib
+
+        module, attribute = self._lazy.pop(name)
+        self._commands[name] = getattr(importlib.import_module(module), attribute)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self._lazy:
+            self._load(cmd_name)
+        return self._commands.get(cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self._commands, *self._lazy})
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         if not standalone_mode:

@@ -10,7 +10,6 @@ from typing import Any
 
 import click
 
-from normflow import report
 from normflow.cli.base import parse_overrides, plugin_options
 from normflow.cli.options import (
     DATE,
@@ -22,13 +21,17 @@ from normflow.cli.options import (
     interventions_of,
 )
 from normflow.outputs import check_figure, check_trace, prepare_directory
-from normflow.report.series import SUMMARY, TRACE
 from normflow.scenario import bundled_scenarios, load_scenario
 from normflow.scenario import with_plugins as with_plugins_of
 from normflow.simulation import Simulation
 
-#: What a run directory holds (replaced together with --force).
-RUN_OUTPUTS = (SUMMARY, TRACE, "trace.parquet", "report.html", "network.png")
+
+def run_outputs() -> tuple[str, ...]:
+    """What a run directory holds (replaced together with --force). The
+    report's modules come only with an output that needs them (--out, --plot)."""
+    from normflow.report.series import SUMMARY, TRACE
+
+    return (SUMMARY, TRACE, "trace.parquet", "report.html", "network.png")
 
 
 @click.command("run")
@@ -107,7 +110,9 @@ def run_command(
     if plot_path is not None:
         check_figure(plot_path, "--plot", force=force)
     if out_dir is not None:
-        prepare_directory(out_dir, "--out", force=force, ours=RUN_OUTPUTS)
+        from normflow.report.series import TRACE
+
+        prepare_directory(out_dir, "--out", force=force, ours=run_outputs())
         trace_path = str(Path(out_dir) / TRACE)
     sim = Simulation(
         loaded,
@@ -118,6 +123,8 @@ def run_command(
     )
     series = None
     if plot_path is not None:
+        from normflow import report
+
         series = report.RunSeries(loaded.start)
         series.watch(sim)
     result = sim.run(until=stop)
@@ -125,8 +132,12 @@ def run_command(
     # how the scenario was named, to run it again (normflow plot network)
     summary["source"] = scenario if scenario in bundled_scenarios() else str(Path(scenario).resolve())
     if out_dir is not None:
+        from normflow import report
+
         report.write_run_outputs(Path(out_dir), summary)
     if series is not None:
+        from normflow import report
+
         series.end_t = float((result.end - result.start).days)
         report.plot_run(summary, series, Path(plot_path))
     if as_json:
