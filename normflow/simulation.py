@@ -219,9 +219,6 @@ class Simulation:
             self._trace = open_trace(trace, scenario.start, header=header)
         self._chambers: dict[str, agenda.Chamber] = {}
         self._pressure_row: Callable[..., None] | None = None  # set when the bus is fixed
-        self._pressure_row_fail: Callable[[Exception], Exception] | None = (
-            None  # its guard's error, if a guard
-        )
         self._pressure_heard: bool | None = None  # bus.wants(PressureApplied), once the bus is fixed
         self._responsiveness = self.scenario.processes.accountability.responsiveness
         self._started = False
@@ -368,9 +365,6 @@ class Simulation:
 
         guarded.__name__ = getattr(fn, "__name__", "plugin_callable")
         guarded.__wrapped__ = fn  # type: ignore[attr-defined]  # its signature is fn's (Bus: fields handlers)
-        # the error the guard raises for an error of fn's: a hot caller (apply_pressure) calls
-        # __wrapped__ inside its own try and raises this, without the guard's frame per call
-        guarded._nf_fail = fail  # type: ignore[attr-defined]
         return guarded
 
     def _start_process(self, plugin: str, where: str, factory: Callable[[], Any]) -> None:
@@ -840,16 +834,8 @@ class Simulation:
         if self._foreign_factor is not None:
             amount *= self._foreign_factor(channel, foreign)
         if self._pressure_mods:
-            # each plugin's modifier called itself, not through its guard (_guard): a frame
-            # fewer in each of 7,500 calls a kawasaki-suffrage run, each cold after the
-            # contacts in between; an error is named as the guard names it
-            try:
-                for guard in self._pressure_mods:
-                    amount = guard.__wrapped__(amount, source, target, issue, channel)
-            except PluginRunError:
-                raise
-            except Exception as exc:
-                raise guard._nf_fail(exc) from exc
+            for fn in self._pressure_mods:
+                amount = fn(amount, source, target, issue, channel)
             if not (0.0 <= amount < math.inf):
                 raise RunInputError(
                     f"sim.apply_pressure: the pressure modifiers turned the amount into {amount!r}; "
@@ -878,16 +864,8 @@ class Simulation:
             self._pressure_by_channel[key][channel] += amount
             row = self._pressure_row
             if row is not None:
-                # only the trace or fields handlers listen: a row, no event object. A lone
-                # plugin handler is called without its guard, as the modifiers above
-                try:
-                    row(t, source, target, issue, channel, nature, amount, self._event_ids, causes)
-                except PluginRunError:
-                    raise
-                except Exception as exc:
-                    if self._pressure_row_fail is None:
-                        raise
-                    raise self._pressure_row_fail(exc) from exc
+                # only the trace listens: a row, no event object
+                row(t, source, target, issue, channel, nature, amount, self._event_ids, causes)
                 return amount
             self.bus.publish(
                 ev.PressureApplied(
@@ -957,10 +935,6 @@ class Simulation:
         began = time.perf_counter()
         self.bus.freeze()  # processes start on the first step, after this
         self._pressure_row = self.bus.direct(ev.PressureApplied)
-        self._pressure_row_fail = getattr(self._pressure_row, "_nf_fail", None)
-        if self._pressure_row_fail is not None:
-            # one plugin handler's guard (_guard): apply_pressure calls the handler itself
-            self._pressure_row = self._pressure_row.__wrapped__  # type: ignore[union-attr]
         self._pressure_heard = self.bus.wants(ev.PressureApplied)
         try:
             self.env.run(until=end)

@@ -305,8 +305,8 @@ class Raising:
 
 @pytest.mark.parametrize("where", ["modifier", "handler"])
 def test_a_raising_modifier_or_handler_is_named_as_its_guard_names_it(where):
-    # apply_pressure calls a plugin's pressure modifiers, and a lone fields handler of
-    # PressureApplied, without their guards' frames: the error must be the guard's own
+    # an error of a pressure modifier, or of a fields handler of PressureApplied, raised
+    # inside a run names the plugin and the place exactly as calling its guard does
     with pytest.raises(normflow.PluginRunError) as raised:
         sim, _ = run(Raising(where), Calls(*PRESS, 1.0))
     fresh = normflow.Simulation(tiny(), 0, plugins=[Raising(where)], autoload=False)
@@ -323,23 +323,6 @@ def test_a_raising_modifier_or_handler_is_named_as_its_guard_names_it(where):
     assert (
         str(raised.value.error) == str(direct.value.error) == ("weigh" if where == "modifier" else "pressed")
     )
-
-
-def test_apply_pressure_calls_a_lone_fields_handler_without_its_guard():
-    # the handler hears every pressure applied (the test's own and the campaigns'), through
-    # the row apply_pressure writes itself
-    seen = []
-
-    class Taker:
-        normflow_plugin_name = "taker"
-
-        @hookimpl
-        def normflow_register_handlers(self, register):
-            register(events.PressureApplied, lambda t, *fields: seen.append(t), fields=True)
-
-    sim, result = run(Taker(), Calls(*PRESS, 1.0))
-    assert sim._pressure_row_fail is not None
-    assert 10.0 in seen and len(seen) == result.counts["pressure_applied"]
 
 
 # -- normflow.param ------------------------------------------------------------------------
