@@ -304,10 +304,14 @@ FROZEN_KAWASAKI = REFERENCE_DIR / "frozen" / "kawasaki-suffrage-b326518.toml"
 SHORT_SPIN = {"OPENBLAS_THREAD_TIMEOUT": "20"}
 
 
-def _env(tree: Path | None = None) -> dict[str, str]:
+def _env(tree: Path | None = None, short_spin: bool = False) -> dict[str, str]:
     """The environment of a measured process: byte code cached as in any normal
-    install, and optionally another source tree's normflow and plugins first."""
+    install, optionally another source tree's normflow and plugins first, and
+    optionally ``SHORT_SPIN`` (a value already set stays)."""
     env = dict(os.environ)
+    if short_spin:
+        for key, value in SHORT_SPIN.items():
+            env.setdefault(key, value)
     env.setdefault("PYTHONHASHSEED", "0")
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     if tree is not None:
@@ -323,10 +327,7 @@ def run_whole(
     source tree's engine; ``spin_off``: with ``SHORT_SPIN`` set from the start,
     for an engine that does not set it itself): events, CPU of the process and
     of the run."""
-    env = _env(tree)
-    if spin_off:
-        for key, value in SHORT_SPIN.items():
-            env.setdefault(key, value)
+    env = _env(tree, short_spin=spin_off)
     done = subprocess.run(
         [sys.executable, "-c", RUN_SNIPPET, str(scenario), str(seed)],
         capture_output=True,
@@ -348,9 +349,7 @@ def run_whole(
 def import_cpu(module: str) -> float:
     """CPU seconds of a fresh Python process that imports ``module`` and stops."""
     code = f"import {module}, time; print(time.process_time())"
-    env = _env()
-    for key, value in SHORT_SPIN.items():
-        env.setdefault(key, value)  # both sides alike (SHORT_SPIN)
+    env = _env(short_spin=True)  # both sides alike (SHORT_SPIN)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:
         raise BenchError(f"import {module} failed: {done.stderr.strip().splitlines()[-1:]}")
