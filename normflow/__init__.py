@@ -67,15 +67,13 @@ _LAZY_MODULES = {"trace"}
 
 
 def __getattr__(name: str) -> Any:
+    import importlib
+
     module = _LAZY.get(name)
     if module is None:
         if name in _LAZY_MODULES:
-            import importlib
-
             return importlib.import_module(f"normflow.{name}")
         raise AttributeError(f"module 'normflow' has no attribute {name!r}")
-    import importlib
-
     with cached_attrs_methods():
         value = getattr(importlib.import_module(module), name)
     globals()[name] = value

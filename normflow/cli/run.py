@@ -109,11 +109,12 @@ def run_command(
         check_trace(trace_path, force=force)
     if plot_path is not None:
         check_figure(plot_path, "--plot", force=force)
+    if out_dir is not None or plot_path is not None:
+        # the report's modules come only with an output that needs them
+        from normflow import report
     if out_dir is not None:
-        from normflow.report.series import TRACE
-
         prepare_directory(out_dir, "--out", force=force, ours=run_outputs())
-        trace_path = str(Path(out_dir) / TRACE)
+        trace_path = str(Path(out_dir) / report.series.TRACE)
     sim = Simulation(
         loaded,
         seed,
@@ -123,8 +124,6 @@ def run_command(
     )
     series = None
     if plot_path is not None:
-        from normflow import report
-
         series = report.RunSeries(loaded.start)
         series.watch(sim)
     result = sim.run(until=stop)
@@ -132,12 +131,8 @@ def run_command(
     # how the scenario was named, to run it again (normflow plot network)
     summary["source"] = scenario if scenario in bundled_scenarios() else str(Path(scenario).resolve())
     if out_dir is not None:
-        from normflow import report
-
         report.write_run_outputs(Path(out_dir), summary)
     if series is not None:
-        from normflow import report
-
         series.end_t = float((result.end - result.start).days)
         report.plot_run(summary, series, Path(plot_path))
     if as_json:
