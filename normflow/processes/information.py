@@ -804,13 +804,14 @@ def _quiet(
                 # costs about a microsecond to start: after a run shorter than
                 # ``RUN`` (other participants tick often, as another issue's exchange
                 # does) the loop below takes the rest of the block.
-                when, gs, hs, aheads = part
-                m = len(gs)
+                # the chunk's columns (the block's own names stay the block's)
+                c_when, c_gs, c_hs, c_aheads = part
+                m = len(c_gs)
                 while i < m:
-                    s = float(when[i])
+                    s = float(c_when[i])
                     if s >= limit:
                         # a hand-over, as below without adopted clocks
-                        ahead = int(aheads[i])
+                        ahead = int(c_aheads[i])
                         tally[key] += ahead - tallied
                         tallied = ahead
                         if s >= bound or (heap and s >= heap[0][0]):
@@ -824,8 +825,8 @@ def _quiet(
                         # issue's successes cross no line): the pools go by root, in
                         # the loop below, which takes the rest of the block from here
                         break
-                    j = _run_end(when, limit, i)
-                    for g, h in zip(gs[i:j], hs[i:j], strict=False):
+                    j = _run_end(c_when, limit, i)
+                    for g, h in zip(c_gs[i:j], c_hs[i:j], strict=False):
                         a = info[g]
                         b = info[h]
                         if a < b:
@@ -848,7 +849,7 @@ def _quiet(
                         break
                 if i == m:
                     continue
-                part = (when[i:].tolist(), gs[i:], hs[i:], listed(aheads[i:]))
+                part = (c_when[i:].tolist(), c_gs[i:], c_hs[i:], listed(c_aheads[i:]))
             for s, g, h, ahead, what in zip(*part, what_chunk, strict=False):
                 if s >= limit:
                     # a hand-over: the contacts so far counted first
