@@ -291,3 +291,15 @@ def test_the_deferred_log_writes_what_structlog_writes() -> None:
         assert lines[:written] == lines[written:]
         returned = json.loads(done.stdout.strip().splitlines()[-1])
         assert returned[:4] == returned[4:]
+
+
+def test_the_deferred_logs_levels_are_loggings() -> None:
+    """``normflow.log`` keeps its own table of level numbers so that a run at the
+    default level need not import ``logging``; it must match ``logging``'s, which
+    configures structlog's filtering logger."""
+    import logging
+
+    from normflow import log
+
+    for name, number in log._LEVELS.items():
+        assert getattr(logging, name.upper()) == number, name
