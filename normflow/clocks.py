@@ -209,8 +209,9 @@ class AggregatedClock:
         while needed > 0:
             m = int(needed / mean_keep * 1.1) + 16
             candidate = self.rng.integers(0, self.n, m)
-            accepted = candidate[self.rng.random(m) < self._keep[candidate]]
-            kept.append(accepted[:needed])
+            # the first ``needed`` candidates kept, by position (cheaper than a mask)
+            chosen = (self.rng.random(m) < self._keep[candidate]).nonzero()[0][:needed]
+            kept.append(candidate.take(chosen))
             needed -= len(kept[-1])
         return np.concatenate(kept) if len(kept) > 1 else kept[0]
 

@@ -288,7 +288,7 @@ def test_fast_path_is_taken_where_its_conditions_hold(monkeypatch):
 
 
 def test_bounded_draws_are_numpys():
-    # information._below against Generator.integers(0, high): the same numbers and
+    # information._below (and _below_some) against Generator.integers(0, high): the same numbers and
     # the generator left in the same state (the next draws of every kind agree),
     # whether or not a 32-bit half is waiting, with bounds small (a contact book's)
     # and large (where numpy may redraw, and _below leaves the block to numpy)
@@ -310,6 +310,13 @@ def test_bounded_draws_are_numpys():
         assert np.array_equal(ours.integers(0, high), theirs.integers(0, high))
         assert ours.random() == theirs.random()
         assert np.array_equal(ours.integers(0, 9, 3), theirs.integers(0, 9, 3))
+        # bounds from 1 (local sharing's localities with one group): a bound of 1
+        # takes nothing from the stream, in numpy and in _below_some
+        high[sizes.random(n) < 0.4] = 1
+        drawn = information._below_some(ours, high)
+        assert np.array_equal(drawn, theirs.integers(0, high))
+        assert ours.bit_generator.state == theirs.bit_generator.state
+        assert ours.random() == theirs.random()
     other = np.random.Generator(np.random.MT19937(3))  # not PCG64: numpy's own draws
     assert np.array_equal(
         information._below(other, np.array([5, 9])),

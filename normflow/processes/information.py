@@ -108,6 +108,18 @@ def _below(rng: np.random.Generator, high: np.ndarray) -> np.ndarray:
     return scaled >> 32
 
 
+def _below_some(rng: np.random.Generator, high: np.ndarray) -> np.ndarray:
+    """``_below`` for bounds from 1: a bound of 1 gives 0 and, as in numpy,
+    takes nothing from the stream, so only the other bounds are drawn, in
+    their order (the very numbers of ``rng.integers(0, high)``)."""
+    several = (high > 1).nonzero()[0]
+    if len(several) == len(high):
+        return _below(rng, high)
+    drawn = np.zeros(len(high), dtype=np.int64)
+    drawn[several] = _below(rng, high.take(several))
+    return drawn
+
+
 def _index(keys: np.ndarray, members: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Members grouped by key (0..size-1): (members sorted by key, start, count)."""
     # a stable order is the one order: in 16 bits where the keys allow, numpy sorts
@@ -168,8 +180,11 @@ class ContactBook:
             ties[first : first + n] if run else [ties[g] for g in groups.tolist()]
         )
         self.partner_flat, self.partner_start, self.partner_count = _flatten(w.lg_partners)
-        # every locality with a group of the issue has two or more
+        # every locality with a group of the issue has two or more; else, by
+        # locality (the last entry: none, for a locality of -1), whether it has
+        # another group to offer its seeker
         self.several = bool((self.loc_count[self.loc_count > 0] > 1).all())
+        self.others_at = None if self.several else np.append(self.loc_count > 1, False)
         self.has_ties = bool(self.tie_count.any())
         self.has_partners = bool(self.partner_count.any())
         # Large populations: every array above is read at random positions, a
@@ -255,13 +270,13 @@ class ContactBook:
             local &= r < self.cut_local
         if not self.all_placed:
             local &= lg >= 0
+        if self.others_at is not None:
+            # a locality with its seeker alone offers no one (looked up by locality
+            # before the positions are found: no second pass over them)
+            local &= self.others_at[lg]
         at = local.nonzero()[0]
         home = lg[at]
         here = self.loc_count[home]
-        if not self.several:
-            # a locality with its seeker alone offers no one
-            several = here > 1
-            at, home, here = at[several], home[several], here[several]
         if len(at):
             other = self.at_locality[self.loc_start[home] + _below(rng, here)]
             # the seeker itself: not decided yet (these ticks had no partner before)
@@ -1005,12 +1020,12 @@ def local_sharing(sim: RunContext, issue: int):
     if not rates.any():
         return  # no local government shares (the clock would never tick): no set-up
     first, size = start[lgs], count[lgs]
-    integers = rng.integers
 
     def chosen(picks: np.ndarray) -> np.ndarray:
         # the group each sharing reaches, drawn for the clock's whole block right
         # after its draws: the very numbers one draw per tick would give
-        return at_locality[first[picks] + integers(0, size[picks])]
+        # (rng.integers(0, size[picks]), whose loop over the bounds _below avoids)
+        return at_locality[first[picks] + _below_some(rng, size[picks])]
 
     # plain Python values on the hot path (see accountability.campaigns)
     locality_of = w.group_locality.tolist()
