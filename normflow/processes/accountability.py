@@ -33,8 +33,8 @@ help them) and press for nothing. A campaign's force is its coalition's pooled i
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
+from math import exp
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -45,8 +45,11 @@ from normflow.world import LN2
 
 if TYPE_CHECKING:
     from normflow.context import RunContext
+    from normflow.world import StateStance
 
 DAYS_PER_YEAR = 365.25
+#: -ln 2 (negation is exact: the same factor as ``-LN2`` in ``Decaying``'s expression)
+_MINUS_LN2 = -LN2
 
 
 def _uniforms(rng: np.random.Generator, block: int = 256) -> Iterator[float]:
@@ -110,7 +113,6 @@ def campaigns(sim: RunContext, issue: int):
     state_of = w.group_state.tolist()
     supporter = w.group_supporter.tolist()
     group_ids = w.group_ids
-    state_ids = [s.id for s in w.states]
     commitment = memoryview(w.group_commitment)
     pooled_info = memoryview(w.coalition_info)
     public = memoryview(lg_public)
@@ -121,7 +123,6 @@ def campaigns(sim: RunContext, issue: int):
     apply_pressure = sim.apply_pressure
     publish = bus.publish
     half = p.information_half
-    exp = math.exp
     local_gain = p.local_support_gain
     national_gain = p.national_support_gain
     # a supporter's campaign moves support and salience by gain * appeal * force * gap, which
@@ -165,16 +166,19 @@ def campaigns(sim: RunContext, issue: int):
 
     clock = AggregatedClock(rates, rng, uniforms=True)
 
-    # what a campaigner (the clock's actor k) never changes in a run, by k: its
-    # locality, state, side and stance, and whether its campaigns press the
-    # target state (a supporter in it), so a tick reads them with one lookup each
-    lg_of = [locality[g] for g in group_of]
-    st_of = [state_of[g] for g in group_of]
-    backs = [bool(supporter[g]) for g in group_of]
-    presses = [bool(supporter[g]) and state_of[g] == target_state for g in group_of]
-    stance_of = [stances[st] for st in st_of]
-    where_of = [state_ids[st] for st in st_of]
-    minus_ln2 = -LN2  # negation is exact: the same factor as -LN2 in the expression
+    # what a campaigner (the clock's actor k) never changes in a run, in one record
+    # per k: its group, its locality, its state's stance, whether it backs the issue,
+    # and whether its campaigns press the target state (a supporter in it)
+    actors = [
+        (
+            g,
+            locality[g],
+            stances[state_of[g]],
+            bool(supporter[g]),
+            bool(supporter[g]) and state_of[g] == target_state,
+        )
+        for g in group_of
+    ]
 
     lending = costs.lg_lending
     lg_budget, lg_budget_t = w.lg_budget, w.lg_budget_t
@@ -195,10 +199,60 @@ def campaigns(sim: RunContext, issue: int):
         tally["campaign_lent"] += 1
         return True
 
+    # The rarer outcomes of a campaign are functions of their own, so that the
+    # campaign itself reads few closure variables: a call copies every one of
+    # them into its frame (about 17 machine instructions each), and a campaign
+    # runs some 58,000 times a kawasaki-suffrage run.
+
+    heard_public = None  # national public support moved: None when nobody hears of it
+    if public_row is not None:
+
+        def heard_public(t: float, stance: StateStance) -> None:
+            public_row(t, stance.state, issue_id, stance.public_support)
+
+    def press(t: float, g: int, lg: int, channel: str, force: float, soft: float) -> None:
+        """Pressure that passed the gate (one attempt in four or fewer, in
+        kawasaki-suffrage): its amount, only now, and its application."""
+        amount = pressure_amount * force * commitment[g]
+        if voiced and channel == "local_government":
+            # a local government speaks for its residents: it carries as much
+            # of the case as they back (World.legitimacy)
+            # min(max(support, 0), 1), without the calls
+            held = public[lg]
+            if 0.0 > held:
+                held = 0.0
+            amount *= 1.0 - voice * (1.0 - (1.0 if 1.0 < held else held))
+        if soft < 1.0:
+            amount *= soft
+        causes = campaign_causes(t, g, lg, channel) if traced else ()
+        apply_pressure(t, group_ids[g], target_id, issue_id, channel, "moral", amount, causes=causes)
+
+    def report_blocked(t: float, g: int, lg: int, channel: str) -> None:
+        """A blocked attempt that someone hears of (or whose campaign's start
+        someone hears of): its causes first, then the count and the event."""
+        causes = campaign_causes(t, g, lg, channel) if traced else ()
+        tally["access_blocked"] += 1
+        if blocked_row is not None:
+            blocked_row(t, group_ids[g], target_id, issue_id, channel, new_id(), causes)
+        elif wants_blocked:
+            publish(
+                AccessBlocked(
+                    t=t,
+                    group=group_ids[g],
+                    state=target_id,
+                    issue=issue_id,
+                    channel=channel,
+                    id=new_id(),
+                    causes=causes,
+                )
+            )
+
+    blocked = report_blocked if traced or wants_blocked else None
+
     def campaign(t: float, k: int) -> None:
         if t < launch:
             return
-        g = group_of[k]
+        g, lg, stance, backs, presses = actors[k]
         if paying:
             # a campaign costs resources; the budget refills with the group's resources
             r = resources[g]
@@ -213,7 +267,7 @@ def campaigns(sim: RunContext, issue: int):
                 budget[g] = left
                 if not lend(g, t):
                     tally["campaign_stalled"] += 1
-                    if presses[k]:
+                    if presses:
                         clock.used += 1  # the uniform its gate would have taken: the stream stays aligned
                     return
         # World.coalition_of, inlined while the group's parent is a root (no path to compress)
@@ -222,20 +276,17 @@ def campaigns(sim: RunContext, issue: int):
             root = coalition_of(g)
         pooled = pooled_info[root]
         force = pooled / (pooled + half)
-        lg = lg_of[k]
         tally["campaign"] += 1
         if not down:
             pass
-        elif not backs[k]:
+        elif not backs:
             # opponents counter-campaign: support falls, no pressure for the norm
-            stance = stance_of[k]
             if lg >= 0:
                 public[lg] -= local_gain * force * public[lg]
             stance.public_support -= national_gain * force * stance.public_support
-            if public_row is not None:
-                public_row(t, where_of[k], issue_id, stance.public_support)
+            if heard_public is not None:
+                heard_public(t, stance)
         else:
-            stance = stance_of[k]
             if lg >= 0:
                 public[lg] += local_pull * force * (1.0 - public[lg])
             stance.public_support += national_pull * force * (1.0 - stance.public_support)
@@ -243,12 +294,12 @@ def campaigns(sim: RunContext, issue: int):
             salience = stance.salience
             now = salience.value
             if now != 0.0:
-                now = now * exp(minus_ln2 * (t - salience.since) / salience.half_life)
+                now = now * exp(_MINUS_LN2 * (t - salience.since) / salience.half_life)
             salience.value = now + salience_pull * force * (1.0 - (1.0 if 1.0 < now else now))
             salience.since = t
-            if public_row is not None:
-                public_row(t, where_of[k], issue_id, stance.public_support)
-        if not presses[k]:
+            if heard_public is not None:
+                heard_public(t, stance)
+        if not presses:
             return
         if lg >= 0 and backing[lg] >= threshold:
             channel, gate = "local_government", access[lg]
@@ -274,38 +325,11 @@ def campaigns(sim: RunContext, issue: int):
         if not top:
             return
         if passed:
-            # the amount, only for pressure that passes (three blocked attempts in four, in
-            # kawasaki-suffrage, need none): the same products in the same order
-            amount = pressure_amount * force * commitment[g]
-            if voiced and channel == "local_government":
-                # a local government speaks for its residents: it carries as much
-                # of the case as they back (World.legitimacy)
-                # min(max(support, 0), 1), without the calls
-                held = public[lg]
-                if 0.0 > held:
-                    held = 0.0
-                amount *= 1.0 - voice * (1.0 - (1.0 if 1.0 < held else held))
-            if soft < 1.0:
-                amount *= soft
-            causes = campaign_causes(t, g, lg, channel) if traced else ()
-            apply_pressure(t, group_ids[g], target_id, issue_id, channel, "moral", amount, causes=causes)
+            press(t, g, lg, channel, force, soft)
+        elif blocked is None:
+            tally["access_blocked"] += 1  # nobody hears of it (report_blocked counts it otherwise)
         else:
-            causes = campaign_causes(t, g, lg, channel) if traced else ()
-            tally["access_blocked"] += 1
-            if blocked_row is not None:
-                blocked_row(t, group_ids[g], target_id, issue_id, channel, new_id(), causes)
-            elif wants_blocked:
-                publish(
-                    AccessBlocked(
-                        t=t,
-                        group=group_ids[g],
-                        state=target_id,
-                        issue=issue_id,
-                        channel=channel,
-                        id=new_id(),
-                        causes=causes,
-                    )
-                )
+            blocked(t, g, lg, channel)
 
     # the driver calls the clock's ticks (clocks.Ticks): no generator resume per tick
     yield Ticks(sim.env, clock, campaign, sim.horizon)
