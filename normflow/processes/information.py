@@ -1027,47 +1027,32 @@ def local_sharing(sim: RunContext, issue: int):
         # (rng.integers(0, size[picks]), whose loop over the bounds _below avoids)
         return at_locality[first[picks] + _below_some(rng, size[picks])]
 
-    # plain Python values on the hot path (see accountability.campaigns)
-    locality_of = w.group_locality.tolist()
-    support = memoryview(w.lg_support[issue])
-    transfer = p.transfer
-    # what a sharing adds to a group's information, transfer * openness * 0.2 of its locality,
-    # made once per group (openness is fixed for a run, as the exchange's success chances
-    # take it; the same products, left to right; 0 where a group has no locality)
+    # plain Python values on the hot path (see accountability.campaigns): what a
+    # group's sharings need of it, in one record per group: its locality, what a
+    # sharing adds to its information and whether it backs the issue. The amount,
+    # transfer * openness * 0.2 of its locality, is made once per group (openness is
+    # fixed for a run, as the exchange's success chances take it; the same products,
+    # left to right; 0 where a group has no locality)
     amount_of = np.where(
-        w.group_locality >= 0, transfer * w.lg_openness[w.group_locality] * 0.2, 0.0
+        w.group_locality >= 0, p.transfer * w.lg_openness[w.group_locality] * 0.2, 0.0
     ).tolist()
+    of_group = list(zip(w.group_locality.tolist(), amount_of, w.group_supporter.tolist(), strict=True))
+    support = memoryview(w.lg_support[issue])
     info = memoryview(w.group_info)
     pooled = memoryview(w.coalition_info)
     commitment = memoryview(w.group_commitment)
-    supporter = w.group_supporter.tolist()
     coalition_of = w.coalition_of
     parent = w._parent  # the union-find's parent links (read only: coalition_of compresses paths)
     tally = sim.tally
-    wants = sim.bus.wants(InformationShared)
-    shared_row = sim.bus.direct(InformationShared)  # only the trace listens: a row, no object
-    lg_ids = w.lg_ids
-    group_ids = w.group_ids
     persuasion = p.lg_persuasion
-    latest = sim.latest_event  # the last sharing in each locality: a resolution's cause
+    report = None  # a sharing someone hears of: None when nobody does
+    if sim.bus.wants(InformationShared):
+        shared_row = sim.bus.direct(InformationShared)  # only the trace listens: a row, no object
+        lg_ids = w.lg_ids
+        group_ids = w.group_ids
+        latest = sim.latest_event  # the last sharing in each locality: a resolution's cause
 
-    def share(t: float, g: int) -> None:
-        lg = locality_of[g]
-        # World.add_info, inlined
-        amount = amount_of[g]
-        info[g] += amount
-        # World.coalition_of, inlined while the group's parent is a root (no path to compress)
-        root = parent[g]
-        if parent[root] != root:
-            root = coalition_of(g)
-        pooled[root] += amount
-        pull = persuasion * commitment[g]
-        if supporter[g]:
-            support[lg] += pull * (1.0 - support[lg])
-        else:
-            support[lg] -= pull * support[lg]
-        tally["information_shared"] += 1
-        if wants:
+        def report(t: float, g: int, lg: int) -> None:
             eid = latest[(issue_id, lg)] = sim.new_event_id()
             if shared_row is not None:
                 shared_row(t, lg_ids[lg], group_ids[g], issue_id, eid)
@@ -1077,5 +1062,24 @@ def local_sharing(sim: RunContext, issue: int):
                     t=t, local_government=w.lg_ids[lg], group=w.group_ids[g], issue=issue_id, id=eid
                 )
             )
+
+    # (the sharing reads few closure variables: a call copies every one into its frame)
+    def share(t: float, g: int) -> None:
+        lg, amount, backs = of_group[g]
+        # World.add_info, inlined
+        info[g] += amount
+        # World.coalition_of, inlined while the group's parent is a root (no path to compress)
+        root = parent[g]
+        if parent[root] != root:
+            root = coalition_of(g)
+        pooled[root] += amount
+        pull = persuasion * commitment[g]
+        if backs:
+            support[lg] += pull * (1.0 - support[lg])
+        else:
+            support[lg] -= pull * support[lg]
+        tally["information_shared"] += 1
+        if report is not None:
+            report(t, g, lg)
 
     yield Ticks(sim.env, AggregatedClock(rates, rng, actors=chosen), share, sim.horizon)
