@@ -80,11 +80,11 @@ def campaigns(sim: RunContext, issue: int):
     lg_support = w.lg_support[issue]
     bus = sim.bus
     tally = sim.tally
-    # the two counts of every campaign written as tally[kind] = count(kind, 0) + 1, the same
+    # the two counts of every campaign written as tally[kind] = so_far(kind, 0) + 1, the same
     # as tally[kind] += 1 on a Counter (a missing kind counts 0): a subclass of dict reads
     # tally[kind] through a slot that looks its __getitem__ up by name (~890 instructions
     # an increment against ~740 this way; about 94,000 increments a kawasaki-suffrage run)
-    count = tally.get
+    so_far = tally.get
     wants_public = bus.wants(PublicSupportChanged)
     wants_blocked = bus.wants(AccessBlocked)
     stances = [w.stance(s.id, issue_id) for s in w.states]
@@ -281,7 +281,7 @@ def campaigns(sim: RunContext, issue: int):
             root = coalition_of(g)
         pooled = pooled_info[root]
         force = pooled / (pooled + half)
-        tally["campaign"] = count("campaign", 0) + 1
+        tally["campaign"] = so_far("campaign", 0) + 1
         if not down:
             pass
         elif not backs:
@@ -333,7 +333,7 @@ def campaigns(sim: RunContext, issue: int):
             press(t, g, lg, channel, force, soft)
         elif blocked is None:
             # nobody hears of it: only counted (report_blocked counts it otherwise)
-            tally["access_blocked"] = count("access_blocked", 0) + 1
+            tally["access_blocked"] = so_far("access_blocked", 0) + 1
         else:
             blocked(t, g, lg, channel)
 

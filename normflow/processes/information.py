@@ -1044,7 +1044,7 @@ def local_sharing(sim: RunContext, issue: int):
     coalition_of = w.coalition_of
     parent = w._parent  # the union-find's parent links (read only: coalition_of compresses paths)
     tally = sim.tally
-    count = tally.get
+    so_far = tally.get
     persuasion = p.lg_persuasion
     report = None  # a sharing someone hears of: None when nobody does
     if sim.bus.wants(InformationShared):
@@ -1079,7 +1079,7 @@ def local_sharing(sim: RunContext, issue: int):
             support[lg] += pull * (1.0 - support[lg])
         else:
             support[lg] -= pull * support[lg]
-        tally["information_shared"] = count("information_shared", 0) + 1  # += 1 (see campaigns)
+        tally["information_shared"] = so_far("information_shared", 0) + 1  # += 1 (see campaigns)
         if report is not None:
             report(t, g, lg)
 
