@@ -252,18 +252,20 @@ class ContactBook:
             at = ((r < self.cut_tie) & (self.tie_count[k] > 0)).nonzero()[0]
             if len(at):
                 kk = k[at]
-                partner[at] = self.tie_flat[self.tie_start[kk] + integers(0, self.tie_count[kk])]
+                partner[at] = self.tie_flat[self.tie_start[kk] + _below_some(rng, self.tie_count[kk])]
         if self.has_partners:
             at = ((r >= self.cut_tie) & (r < self.cut_partner) & (lg >= 0)).nonzero()[0]
             at = at[self.partner_count[lg[at]] > 0]
             if len(at):
                 home = lg[at]
-                abroad = self.partner_flat[self.partner_start[home] + integers(0, self.partner_count[home])]
+                abroad = self.partner_flat[
+                    self.partner_start[home] + _below_some(rng, self.partner_count[home])
+                ]
                 there = self.loc_count[abroad]
                 keep = there > 0
                 at, abroad, there = at[keep], abroad[keep], there[keep]
                 if len(at):
-                    partner[at] = self.at_locality[self.loc_start[abroad] + integers(0, there)]
+                    partner[at] = self.at_locality[self.loc_start[abroad] + _below_some(rng, there)]
         # (a uniform is below 1, and every locality is one when all groups have one)
         local = r >= self.cut_partner
         if self.cut_local < 1.0:
@@ -291,7 +293,7 @@ class ContactBook:
                 j = int(self.pool_start[s0]) + integers(0, int(self.pool_count[s0]), len(at))
             else:
                 st = self.state[k[at]]
-                j = self.pool_start[st] + integers(0, self.pool_count[st])
+                j = self.pool_start[st] + _below(rng, self.pool_count[st])
             if self.pool_run:
                 if self.any_whole:
                     j = np.where(j >= len(self.groups), j - len(self.groups), j)
