@@ -9,53 +9,15 @@ draws. Replication k of an experiment uses the k-th child of the base seed.
 
 from __future__ import annotations
 
-import sys
-import types
 import zlib
 
 import numpy as np
-
-
-def _import_numpy_random() -> None:
-    """Import ``numpy.random`` (numpy loads it on first use) without the
-    standard ``secrets`` module, which loads ``hmac``, ``hashlib`` and OpenSSL's
-    library: about 18M instructions and 4-5 ms of every run's set-up, for one
-    name. numpy's bit generators take ``randbits`` from ``secrets`` to seed
-    from the system's entropy when no seed is given; ``secrets.randbits`` is
-    the ``getrandbits`` of a ``random.SystemRandom``, so a stand-in module
-    giving that very method sits in ``sys.modules`` while numpy.random is
-    imported, and is removed after. Any other name asked of it is the real
-    module's (imported then, in the stand-in's place). Nothing is done where
-    numpy.random or ``secrets`` is loaded already (docs/performance.md,
-    "Start-up, ninth round"; tests/test_startup.py)."""
-    if "numpy.random" in sys.modules or "secrets" in sys.modules:
-        return
-    import random
-
-    stand_in = types.ModuleType("secrets")
-    stand_in.randbits = random.SystemRandom().getrandbits  # type: ignore[attr-defined]
-
-    def real(name: str) -> object:
-        if sys.modules.get("secrets") is stand_in:
-            del sys.modules["secrets"]
-        import secrets
-
-        return getattr(secrets, name)
-
-    stand_in.__getattr__ = real  # type: ignore[method-assign]
-    sys.modules["secrets"] = stand_in
-    try:
-        import numpy.random  # noqa: F401
-    finally:
-        if sys.modules.get("secrets") is stand_in:
-            del sys.modules["secrets"]
 
 
 class Streams:
     """``streams("agenda")`` returns the same Generator for the same name."""
 
     def __init__(self, seed: int | np.random.SeedSequence):
-        _import_numpy_random()
         self.root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         self._cache: dict[str, np.random.Generator] = {}
 
@@ -70,5 +32,4 @@ class Streams:
 
 def replication_seeds(base_seed: int, n: int) -> list[np.random.SeedSequence]:
     """The seed of each of ``n`` replications: the children of the base seed."""
-    _import_numpy_random()
     return np.random.SeedSequence(base_seed).spawn(n)

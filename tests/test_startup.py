@@ -65,10 +65,6 @@ def _heavy(loaded: set[str]) -> list[str]:
 #: Modules only a traced run, or a reader of traces, loads: an untraced run does not.
 TRACE_ONLY = ("normflow.trace",)
 
-#: Loaded only by ``secrets``, which numpy.random imports for one name (``randbits``):
-#: a run's numpy.random takes it from a stand-in (normflow/rng.py).
-SECRETS_ONLY = ("secrets", "hmac", "hashlib", "_hashlib")
-
 
 def test_import_normflow_loads_no_heavy_library() -> None:
     loaded = _loaded("import normflow")
@@ -98,7 +94,6 @@ def test_a_whole_run_loads_no_heavy_library() -> None:
     assert _heavy(loaded) == []
     assert set(RUN_ONLY) <= loaded  # the run machinery came with the run
     assert sorted(m for m in TRACE_ONLY if m in loaded) == []  # untraced: no trace writers
-    assert sorted(m for m in SECRETS_ONLY if m in loaded) == []
 
 
 def test_lazy_names_resolve_to_the_simulation_module() -> None:
@@ -308,70 +303,3 @@ def test_the_deferred_logs_levels_are_loggings() -> None:
 
     for name, number in log._LEVELS.items():
         assert getattr(logging, name.upper()) == number, name
-
-
-_DRAWS = """
-import json, random, sys
-{before}
-import normflow
-from normflow.rng import Streams, replication_seeds
-streams = Streams(7)
-draws = [streams("world").random(3).tolist(), streams("agenda").integers(0, 10**9, 3).tolist(),
-         [s.entropy for s in replication_seeds(5, 2)]]
-from numpy.random import bit_generator
-randbits = bit_generator.randbits
-stand_in = "secrets" not in sys.modules
-loaded = sorted(sys.modules)
-entropy = __import__("numpy").random.SeedSequence().entropy  # drawn from the system's entropy
-import secrets
-print(json.dumps({{"draws": draws, "stand_in": stand_in, "loaded": loaded,
-                   "method": isinstance(randbits.__self__, random.SystemRandom)
-                   and randbits.__func__ is random.SystemRandom.getrandbits,
-                   "real": secrets.__file__ == random.__file__.replace("random.py", "secrets.py")
-                   and len(secrets.token_hex(4)) == 8,
-                   "entropy": isinstance(entropy, int) and entropy > 0}}))
-"""
-
-
-def _draws(before: str = "") -> dict:
-    done = subprocess.run(
-        [sys.executable, "-c", _DRAWS.format(before=before)], capture_output=True, text=True, check=True
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def test_numpy_random_comes_without_secrets() -> None:
-    """numpy.random, imported by the first ``Streams``, takes ``randbits`` from a
-    stand-in for ``secrets`` (no hashlib, no OpenSSL): the very method
-    ``secrets.randbits`` is, and the same draws as where the real module was
-    loaded first (numpy then takes it from there); ``import secrets`` later
-    gives the real module."""
-    fast, general = _draws(), _draws("import secrets")
-    assert fast["stand_in"] and not general["stand_in"]
-    assert [m for m in SECRETS_ONLY if m in fast["loaded"]] == []
-    assert fast["draws"] == general["draws"]
-    assert fast["method"] and general["method"]
-    assert fast["real"] and fast["entropy"]
-
-
-def test_the_secrets_stand_in_hands_any_other_name_to_the_real_module() -> None:
-    """Should numpy.random ask ``secrets`` for another name than ``randbits``,
-    it gets the real module's, and the real module stays in ``sys.modules``."""
-    code = (
-        "import sys, importlib.abc\n"
-        "got = {}\n"
-        "class Ask(importlib.abc.MetaPathFinder):\n"
-        "    def find_spec(self, name, path, target=None):\n"
-        "        if name == 'numpy.random':\n"
-        "            from secrets import token_hex, randbits\n"
-        "            got['token_hex'] = token_hex\n"
-        "        return None\n"
-        "sys.meta_path.insert(0, Ask())\n"
-        "from normflow import rng\n"
-        "rng.Streams(1)\n"
-        "import secrets\n"
-        "print(got['token_hex'] is secrets.token_hex, sys.modules['secrets'] is secrets,\n"
-        "      hasattr(secrets, 'compare_digest'))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.split() == ["True", "True", "True"]
