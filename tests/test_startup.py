@@ -231,6 +231,8 @@ def test_normflow_run_at_the_default_log_level_does_not_load_structlog() -> None
         assert ("run.start" in done.stderr) is loads
         # the other commands' modules, and what only they need, stay unloaded
         others = {"normflow.cli.bench", "normflow.cli.experiment", "normflow.report", "normflow.experiment"}
+        # nor the studies' modules for their exception classes (normflow.cli.group)
+        others |= {"normflow.compare", "normflow.explain", "normflow.store"}
         assert "normflow.cli.run" in loaded and not others & loaded
         assert not {"pandas", "pyarrow", "scipy", "matplotlib"} & loaded
 
@@ -303,3 +305,29 @@ def test_the_deferred_logs_levels_are_loggings() -> None:
 
     for name, number in log._LEVELS.items():
         assert getattr(logging, name.upper()) == number, name
+
+
+def test_the_studies_exceptions_are_caught_once_their_modules_are_loaded() -> None:
+    """``normflow.cli.group`` no longer imports the compare, explain and store
+    modules for their exception classes; a command that raises one (its module
+    then loaded) still ends with its one line and exit 2."""
+    from click.testing import CliRunner
+
+    from normflow.cli.group import NormflowGroup
+
+    for module, name in (
+        ("normflow.compare", "CompareError"),
+        ("normflow.explain", "ExplainError"),
+        ("normflow.store", "StoreError"),
+    ):
+        group = NormflowGroup()
+
+        @group.command("fails")
+        def fails(module: str = module, name: str = name) -> None:
+            import importlib
+
+            raise getattr(importlib.import_module(module), name)(f"{name} said so")
+
+        done = CliRunner().invoke(group, ["fails"])
+        assert done.exit_code == 2, (name, done.output)
+        assert done.output.strip().splitlines() == [f"error: {name} said so"]
