@@ -114,9 +114,6 @@ def campaigns(sim: RunContext, issue: int):
     # world's changing arrays through memoryviews (the same memory, read and
     # written as Python floats at a fraction of numpy's scalar indexing cost)
     group_of = groups.tolist()
-    locality = w.group_locality.tolist()
-    state_of = w.group_state.tolist()
-    supporter = w.group_supporter.tolist()
     group_ids = w.group_ids
     commitment = memoryview(w.group_commitment)
     pooled_info = memoryview(w.coalition_info)
@@ -174,25 +171,26 @@ def campaigns(sim: RunContext, issue: int):
     # what a campaigner (the clock's actor k) never changes in a run, in one record
     # per k: its group, its locality, its state's stance, whether it backs the issue,
     # and whether its campaigns press the target state (a supporter in it)
-    actors = [
-        (
-            g,
-            locality[g],
-            stances[state_of[g]],
-            bool(supporter[g]),
-            bool(supporter[g]) and state_of[g] == target_state,
+    backing_groups = w.group_supporter[groups]
+    actors = list(
+        zip(
+            group_of,
+            w.group_locality[groups].tolist(),
+            [stances[st] for st in w.group_state[groups].tolist()],
+            backing_groups.tolist(),
+            (backing_groups & (w.group_state[groups] == target_state)).tolist(),
+            strict=True,
         )
-        for g in group_of
-    ]
+    )
 
     lending = costs.lg_lending
     lg_budget, lg_budget_t = w.lg_budget, w.lg_budget_t
 
-    def lend(g: int, t: float) -> bool:
-        """A local government that backs the issue pays for a campaign its
-        group cannot (H5: local government's resources lent to a poor
-        coalition); its own budget refills at ``lg_lending`` a year."""
-        lg = locality[g]
+    def lend(lg: int, t: float) -> bool:
+        """A local government (``lg``: the group's locality, -1 for none) that
+        backs the issue pays for a campaign its group cannot (H5: local
+        government's resources lent to a poor coalition); its own budget
+        refills at ``lg_lending`` a year."""
         if lending <= 0.0 or lg < 0 or backing[lg] < threshold:
             return False
         cap = lending * costs.budget_years
@@ -270,7 +268,7 @@ def campaigns(sim: RunContext, issue: int):
                 budget[g] = left - campaign_cost
             else:
                 budget[g] = left
-                if not lend(g, t):
+                if not lend(lg, t):
                     tally["campaign_stalled"] += 1
                     if presses:
                         clock.used += 1  # the uniform its gate would have taken: the stream stays aligned
