@@ -257,6 +257,24 @@ def measure(job: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+_EMPTY: tempfile.TemporaryDirectory[str] | None = None
+
+
+def empty_dir() -> str:
+    """An empty directory, removed at exit: the working directory of every
+    measured process. ``python -c`` and ``python -m`` put their working
+    directory first on ``sys.path``, so every ``importlib.metadata`` scan of a
+    run (SimPy's version, plugin discovery) would list a crowded directory
+    such as a shared ``/tmp`` (its entries coming and going: noise of the size
+    of a start-up change), and a ``normflow`` folder there would shadow the
+    engine being measured (another tree's, given by ``PYTHONPATH``, comes after
+    it)."""
+    global _EMPTY
+    if _EMPTY is None:
+        _EMPTY = tempfile.TemporaryDirectory(prefix="normflow-bench-")
+    return _EMPTY.name
+
+
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
     """``measure(job)`` in a fresh Python process."""
     env = _env()
@@ -265,6 +283,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         capture_output=True,
         text=True,
         env=env,
+        cwd=empty_dir(),
         check=False,
     )
     lines = done.stdout.strip().splitlines()
@@ -333,7 +352,7 @@ def run_whole(
         capture_output=True,
         text=True,
         env=env,
-        cwd=tempfile.gettempdir(),
+        cwd=empty_dir(),
         check=False,
     )
     lines = done.stdout.strip().splitlines()
@@ -350,7 +369,9 @@ def import_cpu(module: str) -> float:
     """CPU seconds of a fresh Python process that imports ``module`` and stops."""
     code = f"import {module}, time; print(time.process_time())"
     env = _env(short_spin=True)  # both sides alike (SHORT_SPIN)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=empty_dir(), check=False
+    )
     if done.returncode != 0:
         raise BenchError(f"import {module} failed: {done.stderr.strip().splitlines()[-1:]}")
     return float(done.stdout.strip().splitlines()[-1])
