@@ -227,7 +227,6 @@ def parse_interventions(items: list[str] | tuple[str, ...]) -> Interventions:
     switch takes an optional ``=on`` / ``=off`` (``no_domestic=off`` leaves
     the door open). Raises ``InterventionError`` with one line naming the
     item and what was expected."""
-    import difflib
     import math
 
     fields: dict[str, object] = {}
@@ -235,6 +234,8 @@ def parse_interventions(items: list[str] | tuple[str, ...]) -> Interventions:
         name, eq, text = str(item).partition("=")
         name, text = name.strip(), text.strip()
         if name not in CATALOG:
+            import difflib  # only for a suggestion in an error message (normflow run has no items)
+
             close = difflib.get_close_matches(name, list(CATALOG), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise InterventionError(item, f"one of the interventions {', '.join(CATALOG)}{hint}")
