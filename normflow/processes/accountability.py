@@ -45,7 +45,6 @@ from normflow.world import LN2
 
 if TYPE_CHECKING:
     from normflow.context import RunContext
-    from normflow.world import StateStance
 
 DAYS_PER_YEAR = 365.25
 #: -ln 2 (negation is exact: the same factor as ``-LN2`` in ``Decaying``'s expression)
@@ -205,13 +204,8 @@ def campaigns(sim: RunContext, issue: int):
     # The rarer outcomes of a campaign are functions of their own, so that the
     # campaign itself reads few closure variables: a call copies every one of
     # them into its frame (about 17 machine instructions each), and a campaign
-    # runs some 58,000 times a kawasaki-suffrage run.
-
-    heard_public = None  # national public support moved: None when nobody hears of it
-    if public_row is not None:
-
-        def heard_public(t: float, stance: StateStance) -> None:
-            public_row(t, stance.state, issue_id, stance.public_support)
+    # runs some 58,000 times a kawasaki-suffrage run. (Public support, which a
+    # trace hears at most campaigns, is written where it moves.)
 
     def press(t: float, g: int, lg: int, channel: str, force: float, soft: float) -> None:
         """Pressure that passed the gate (one attempt in four or fewer, in
@@ -287,8 +281,8 @@ def campaigns(sim: RunContext, issue: int):
             if lg >= 0:
                 public[lg] -= local_gain * force * public[lg]
             stance.public_support -= national_gain * force * stance.public_support
-            if heard_public is not None:
-                heard_public(t, stance)
+            if public_row is not None:
+                public_row(t, stance.state, issue_id, stance.public_support)
         else:
             if lg >= 0:
                 public[lg] += local_pull * force * (1.0 - public[lg])
@@ -300,8 +294,8 @@ def campaigns(sim: RunContext, issue: int):
                 now = now * exp(_MINUS_LN2 * (t - salience.since) / salience.half_life)
             salience.value = now + salience_pull * force * (1.0 - (1.0 if 1.0 < now else now))
             salience.since = t
-            if heard_public is not None:
-                heard_public(t, stance)
+            if public_row is not None:
+                public_row(t, stance.state, issue_id, stance.public_support)
         if not presses:
             return
         if lg >= 0 and backing[lg] >= threshold:
