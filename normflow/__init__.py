@@ -28,8 +28,6 @@ from normflow.codecache import cached_attrs_methods  # noqa: E402
 with cached_attrs_methods():
     from normflow import events
     from normflow.deprecation import NormflowDeprecationWarning
-    from normflow.hookspecs import hookimpl
-    from normflow.plugins import PluginError
     from normflow.rng import Streams, replication_seeds
     from normflow.scenario import Scenario, bundled_scenarios, load_scenario, loads_scenario
     from normflow.schema import Dist, ScenarioError, param
@@ -38,6 +36,8 @@ with cached_attrs_methods():
 
 if TYPE_CHECKING:
     from normflow.experiment import Experiment, ExperimentSpec, open_experiment, run_experiment, summarize
+    from normflow.hookspecs import hookimpl
+    from normflow.plugins import PluginError
     from normflow.simulation import PluginRunError, RunInputError, RunResult, Simulation, simulate
     from normflow.trace import read_trace
 
@@ -45,8 +45,11 @@ if TYPE_CHECKING:
 #: only what a run needs (``tests/test_startup.py`` guards it), and the
 #: experiment machinery (pandas, pyarrow, the process pool) comes when asked for;
 #: so does the trace module (its writers and ``json``), which only a traced run
-#: or a reader of traces needs.
+#: or a reader of traces needs, and the plugin machinery (pluggy), which comes
+#: with a run's set-up or a plugin's ``normflow.hookimpl``.
 _LAZY = {
+    "hookimpl": "normflow.hookspecs",
+    "PluginError": "normflow.plugins",
     "read_trace": "normflow.trace",
     "PluginRunError": "normflow.simulation",
     "RunInputError": "normflow.simulation",

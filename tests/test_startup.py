@@ -40,6 +40,9 @@ HEAVY = (
 #: Modules ``import normflow`` does not load (scenarios, events, traces and the
 #: plugin API do not need them) but the first run does.
 RUN_ONLY = (
+    "pluggy",
+    "normflow.hookspecs",
+    "normflow.plugins",
     "simpy",
     "importlib.metadata",
     "normflow.simulation",
@@ -105,6 +108,19 @@ def test_lazy_names_resolve_to_the_simulation_module() -> None:
     assert normflow.RunResult is simulation.RunResult
     assert normflow.PluginRunError is simulation.PluginRunError
     assert {"simulate", "Simulation"} <= set(dir(normflow))
+
+
+def test_lazy_names_resolve_to_the_plugin_modules() -> None:
+    """``normflow.hookimpl`` and ``normflow.PluginError`` come with the plugin
+    machinery (pluggy) on first use: the same objects as before."""
+    import normflow
+    from normflow import hookspecs, plugins
+
+    assert normflow.hookimpl is hookspecs.hookimpl
+    assert normflow.PluginError is plugins.PluginError
+    assert {"hookimpl", "PluginError"} <= set(dir(normflow))
+    loaded = _loaded("from normflow import hookimpl\nassert hookimpl.project_name == 'normflow'")
+    assert {"pluggy", "normflow.hookspecs"} <= loaded
 
 
 def test_lazy_names_resolve_to_the_experiment_module() -> None:
