@@ -347,3 +347,27 @@ def test_the_studies_exceptions_are_caught_once_their_modules_are_loaded() -> No
         done = CliRunner().invoke(group, ["fails"])
         assert done.exit_code == 2, (name, done.output)
         assert done.output.strip().splitlines() == [f"error: {name} said so"]
+
+
+def test_normflow_run_builds_normflow_classes_through_the_code_cache() -> None:
+    """``normflow run`` imports the run machinery through normflow's lazy names,
+    so attrs builds every class of normflow's that the run loads through the
+    code cache, the same classes as ``from normflow import Simulation``."""
+    used = "from normflow import codecache\nprint(json.dumps(sorted(codecache._used)))\n"
+    cli = (
+        "import json, sys\n"
+        "from normflow.cli import main\n"
+        "sys.argv = ['normflow', 'run', 'minimal', '--seed', '1', '--json']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n" + used
+    )
+    api = "import json\nfrom normflow import Simulation\n" + used
+    runs = [
+        subprocess.run([sys.executable, "-c", c], capture_output=True, text=True, check=True)
+        for c in (cli, api)
+    ]
+    through_cli, through_api = (json.loads(done.stdout.strip().splitlines()[-1]) for done in runs)
+    assert any("normflow.interventions.Interventions" in name for name in through_api)
+    assert through_cli == through_api

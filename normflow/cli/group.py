@@ -16,7 +16,9 @@ from typing import Any
 
 import click
 
-from normflow import log
+# PluginRunError by normflow's lazy name: the run machinery is then imported with
+# attrs' code cache (normflow/__init__.py), as through the Python API
+from normflow import PluginRunError, log
 from normflow.cli.base import EXIT_BAD_INPUT, EXIT_RUN_FAILED, fail, show_warning
 from normflow.errors import ExperimentError, ReportError
 from normflow.interventions import InterventionError
@@ -24,7 +26,6 @@ from normflow.outputs import OutputError
 from normflow.plugins import PluginError
 from normflow.scenario import LIMITS, Limits
 from normflow.schema import ScenarioError, one_line
-from normflow.simulation import PluginRunError
 
 
 class _NeverRaised(Exception):

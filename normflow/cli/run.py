@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from normflow import Simulation
 from normflow.cli.base import parse_overrides, plugin_options
 from normflow.cli.options import (
     DATE,
@@ -23,7 +24,6 @@ from normflow.cli.options import (
 from normflow.outputs import check_figure, check_trace, prepare_directory
 from normflow.scenario import bundled_scenarios, load_scenario
 from normflow.scenario import with_plugins as with_plugins_of
-from normflow.simulation import Simulation
 
 
 def run_outputs() -> tuple[str, ...]:
