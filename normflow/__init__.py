@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 # millisecond) still keeps them awake between the calls of one computation.
 # It changes when idle threads sleep, never what they compute or how many there
 # are; it takes effect only if normflow is imported before numpy, and a value
-# the user set stays (docs/performance.md, "Start-up, eighth round").
+# the user set stays (docs/performance-history.md, "Start-up, eighth round").
 if "numpy" not in _sys.modules:
     _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "20")
 

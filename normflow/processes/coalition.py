@@ -136,7 +136,7 @@ def local_support(sim: RunContext, issue: int):
         # others' chance is 0: never below a uniform). The few lucky localities are picked
         # with numpy, their assemblies read one by one: a month's step after a month of
         # contacts finds numpy's code and data out of the cache, so the fewer numpy calls
-        # the better (see docs/performance.md, "Whole runs, eighth round")
+        # the better (see docs/performance-history.md, "Whole runs, eighth round")
         lucky = (rng.random(n) < chance).nonzero()[0].tolist()
         offers = [k for k in lucky if support[lgs_of[k]] >= threshold]
         # the group each offer reaches: one bounded integer per offer, in order, all drawn
