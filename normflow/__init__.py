@@ -26,7 +26,6 @@ from normflow.codecache import cached_attrs_methods  # noqa: E402
 # attrs compiles the methods of normflow's classes once per install, not once
 # per process (normflow/codecache.py)
 with cached_attrs_methods():
-    from normflow import events
     from normflow.deprecation import NormflowDeprecationWarning
     from normflow.rng import Streams, replication_seeds
     from normflow.scenario import Scenario, bundled_scenarios, load_scenario, loads_scenario
@@ -35,6 +34,7 @@ with cached_attrs_methods():
     from normflow.world import Channel, Decaying, World
 
 if TYPE_CHECKING:
+    from normflow import events
     from normflow.experiment import Experiment, ExperimentSpec, open_experiment, run_experiment, summarize
     from normflow.hookspecs import hookimpl
     from normflow.plugins import PluginError
@@ -65,8 +65,10 @@ _LAZY = {
 
 
 #: Submodules that ``import normflow`` used to load and no longer does: still
-#: reachable as ``normflow.<name>`` without importing them first.
-_LAZY_MODULES = {"trace"}
+#: reachable as ``normflow.<name>`` without importing them first. The event
+#: classes come with the first run, trace, listener or ``normflow.events``,
+#: however that module is imported, through the code cache (``_event`` there).
+_LAZY_MODULES = {"events", "trace"}
 
 
 def __getattr__(name: str) -> Any:
@@ -75,7 +77,8 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         if name in _LAZY_MODULES:
-            return importlib.import_module(f"normflow.{name}")
+            with cached_attrs_methods():
+                return importlib.import_module(f"normflow.{name}")
         raise AttributeError(f"module 'normflow' has no attribute {name!r}")
     with cached_attrs_methods():
         value = getattr(importlib.import_module(module), name)

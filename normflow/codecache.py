@@ -7,7 +7,9 @@ and the world), and compiling their methods was the largest part of
 ``import normflow`` after numpy. Python caches a module's byte code in
 ``__pycache__``; this does the same for those methods: while normflow's
 modules are imported, attrs' compile step looks each method block up by its
-exact source and file name, and compiles only what it does not find. The
+exact source and file name, and compiles only what it does not find
+(``normflow.events``, which ``import normflow`` does not import, enters the
+cache for each of its classes, however it comes to be imported). The
 cache sits beside normflow's own byte code (``__pycache__``, or
 ``sys.pycache_prefix``) and is not written where Python writes no byte code
 (``-B``, ``PYTHONDONTWRITEBYTECODE``) or cannot write.
@@ -101,6 +103,8 @@ def _store(path: str, codes: dict[str, Any]) -> None:
 #: ``{filename: (source with the hash number taken out, {width: (marshalled code, number)})}``;
 #: a code object is unmarshalled only when its class is built
 _stored: dict[str, Any] | None = None
+#: where ``_stored`` was read from (``cache_path()``, worked out once a process)
+_path: str | None = None
 _used: dict[str, Any] = {}
 _active = False
 
@@ -110,21 +114,24 @@ def cached_attrs_methods() -> Iterator[None]:
     """Within the block, attrs compiles a class's methods only when their
     source is not in the cache; afterwards the cache holds what the process
     used (a class whose source changed has its old entry replaced)."""
-    global _stored, _active
+    global _path, _stored, _active
+    if _active:  # within another such block (a module imported by one): its cache serves
+        yield
+        return
     try:
         from attr import _make
 
         original = _make._compile_and_eval
         if original.__code__.co_varnames[:4] != _SIGNATURE:
             raise AttributeError("attrs' compile step changed")
-        path = cache_path()
+        path = _path or cache_path()
     except (ImportError, AttributeError, NotImplementedError):  # NotImplemented: no byte code cache
         original = None
-    if original is None or _active:
+    if original is None:
         yield
         return
     if _stored is None:
-        _stored = _load(path)
+        _path, _stored = path, _load(path)
     stored = _stored
     missed = False
 

@@ -27,9 +27,20 @@ from typing import Any, ClassVar, TypeVar
 
 import attrs
 
+from normflow.codecache import cached_attrs_methods
+
+
+def _frozen(cls: type) -> type:
+    return attrs.frozen(slots=True, kw_only=True)(cls)
+
 
 def _event(cls: type) -> type:
-    return attrs.frozen(slots=True, kw_only=True)(cls)
+    """One of normflow's own kinds, its methods from attrs' code cache
+    (normflow/codecache.py) however this module comes to be imported: ``import
+    normflow`` does not import it; a run, a trace, a study, a plugin or an
+    unpickling worker does, from within normflow's lazy names or not."""
+    with cached_attrs_methods():
+        return _frozen(cls)
 
 
 @_event
@@ -699,7 +710,7 @@ def declare_event(
             raise TypeError(
                 f"declare_event({kind!r}) decorates a subclass of normflow.events.Event, not {cls!r}"
             )
-        made = cls if "__attrs_attrs__" in cls.__dict__ else _event(cls)
+        made = cls if "__attrs_attrs__" in cls.__dict__ else _frozen(cls)
         fields = {f.name for f in attrs.fields(made)}
         unknown = sorted(set(actors) - fields)
         if unknown:

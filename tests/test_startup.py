@@ -48,6 +48,7 @@ RUN_ONLY = (
     "normflow.simulation",
     "normflow.clocks",
     "normflow.processes",
+    "normflow.events",
 )
 
 
@@ -71,7 +72,7 @@ TRACE_ONLY = ("normflow.trace",)
 
 def test_import_normflow_loads_no_heavy_library() -> None:
     loaded = _loaded("import normflow")
-    assert {"normflow.scenario", "normflow.events", "numpy"} <= loaded
+    assert {"normflow.scenario", "numpy"} <= loaded
     assert _heavy(loaded) == []
     assert sorted(m for m in RUN_ONLY + TRACE_ONLY if m in loaded) == []
 
@@ -121,6 +122,77 @@ def test_lazy_names_resolve_to_the_plugin_modules() -> None:
     assert {"hookimpl", "PluginError"} <= set(dir(normflow))
     loaded = _loaded("from normflow import hookimpl\nassert hookimpl.project_name == 'normflow'")
     assert {"pluggy", "normflow.hookspecs"} <= loaded
+
+
+#: Run in a fresh process after one way of reaching the event classes: whether
+#: every core kind's attrs methods went through the code cache, and whether
+#: the classes are the module's.
+_EVENTS_CACHED = """
+import json, sys
+from normflow import codecache
+import normflow.events
+through = {codecache._FILENAME.fullmatch(name)[1] for name in codecache._used}
+kinds = [f"normflow.events.{cls.__qualname__}" for cls in (normflow.events.Event, *normflow.events.ALL_EVENTS)]
+print(json.dumps([len(kinds), sorted(set(kinds) - through), got is normflow.events.{name}]))
+"""
+
+
+def _events_cached(code: str, name: str = "AccessBlocked", stdin: bytes | None = None) -> list:
+    done = subprocess.run(
+        [sys.executable, "-c", code + _EVENTS_CACHED.replace("{name}", name)],
+        input=stdin,
+        capture_output=True,
+        check=True,
+    )
+    return json.loads(done.stdout.decode().strip().splitlines()[-1])
+
+
+def test_the_event_classes_come_when_asked_for_by_every_public_path() -> None:
+    """``import normflow`` builds no event class; every public way of reaching
+    them builds them all, through attrs' code cache (``normflow.events._event``),
+    whether or not it passes through normflow's lazy names: the attribute, the
+    module imported or from-imported, a star import, unpickling in a fresh
+    worker, a bundled plugin, a type hint naming one, a study module that
+    imports the module directly."""
+    import pickle
+
+    import normflow
+
+    loaded = _loaded("import normflow\nassert 'events' in dir(normflow)")
+    assert "normflow.events" not in loaded
+    blocked = normflow.events.AccessBlocked(t=2.0, group="g", state="s", issue="i", channel="c")
+    ways = {
+        "import normflow\ngot = normflow.events.AccessBlocked": "AccessBlocked",
+        "import normflow.events\ngot = normflow.events.Event": "Event",
+        "from normflow.events import ChannelUsed as got": "ChannelUsed",
+        "from normflow import events\ngot = events.PolicyChanged": "PolicyChanged",
+        "from normflow import *\ngot = events.BillEnacted": "BillEnacted",
+        "import normflow, normflow_boomerang\nfrom normflow import Simulation\ngot = normflow.events.CoalitionFormed": (
+            "CoalitionFormed"
+        ),
+        "import normflow.explain\ngot = normflow.explain.ALL_EVENTS[0]": "InformationExchanged",
+        (
+            "import typing, normflow\n"
+            "def on(ev: 'normflow.events.PressureApplied') -> None: ...\n"
+            "got = typing.get_type_hints(on)['ev']"
+        ): "PressureApplied",
+    }
+    for code, name in ways.items():
+        assert _events_cached(code, name) == [1 + len(normflow.events.ALL_EVENTS), [], True], code
+    # an event pickled here and unpickled in a fresh worker: the same value, of the module's class
+    unpickle = (
+        "import pickle\n"
+        "ev = pickle.loads(sys.stdin.buffer.read())\n"
+        "got = type(ev)\n"
+        "import normflow.events  # already imported by the unpickling: the name only\n"
+        "assert isinstance(ev, normflow.events.Event)\n"
+        "assert ev == normflow.events.AccessBlocked(t=2.0, group='g', state='s', issue='i', channel='c')\n"
+    )
+    assert _events_cached("import sys\n" + unpickle, stdin=pickle.dumps(blocked)) == [
+        1 + len(normflow.events.ALL_EVENTS),
+        [],
+        True,
+    ]
 
 
 def test_lazy_names_resolve_to_the_experiment_module() -> None:
