@@ -31,10 +31,12 @@ import marshal
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import CodeType
-from typing import Any
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
 
 #: The argument names of the attrs function wrapped here (attrs 23.2 to 26.x).
 _SIGNATURE = ("script", "globs", "locs", "filename")
@@ -107,13 +109,17 @@ _stored: dict[str, Any] | None = None
 _path: str | None = None
 _used: dict[str, Any] = {}
 _active = False
+#: whether ``_used`` holds code compiled in this process that the file lacks
+_unstored = False
 
 
 @contextmanager
-def cached_attrs_methods() -> Iterator[None]:
+def cached_attrs_methods(store: bool = True) -> Iterator[None]:
     """Within the block, attrs compiles a class's methods only when their
     source is not in the cache; afterwards the cache holds what the process
-    used (a class whose source changed has its old entry replaced)."""
+    used (a class whose source changed has its old entry replaced). With
+    ``store=False`` the file is written later, by ``store_cached_methods``
+    (one write for a module that enters the cache once per class)."""
     global _path, _stored, _active
     if _active:  # within another such block (a module imported by one): its cache serves
         yield
@@ -133,10 +139,9 @@ def cached_attrs_methods() -> Iterator[None]:
     if _stored is None:
         _path, _stored = path, _load(path)
     stored = _stored
-    missed = False
 
     def compile_and_eval(script: str, globs: Any, locs: Any = None, filename: str = "") -> None:
-        nonlocal missed
+        global _unstored
         number = _hash_literal(filename)
         if number is not None and str(number) in script:
             # the number's length shows in the code's column table: one variant per length
@@ -160,7 +165,7 @@ def cached_attrs_methods() -> Iterator[None]:
                 code = _swap_constant(code, found[1], number)
         else:
             stats["misses"] += 1
-            missed = True
+            _unstored = True
             code = compile(script, filename, "exec")
             variants = {**variants, width: (marshal.dumps(code), number)}
         _used[filename] = (source, variants)
@@ -173,5 +178,28 @@ def cached_attrs_methods() -> Iterator[None]:
     finally:
         _make._compile_and_eval = original
         _active = False
-        if missed and not sys.dont_write_bytecode:
-            _store(path, {**stored, **_used})
+        if store:
+            store_cached_methods()
+
+
+def build_cached(build: Callable[[_T], _T], cls: _T) -> _T:
+    """``build(cls)`` (an attrs decorator) with the cache, the file written
+    later by ``store_cached_methods``: for a module that builds its classes
+    one by one, each through the cache however the module is imported.
+    Within a block already (the module imported by one) it is the plain call:
+    a block's set-up and end cost some 20,000 instructions."""
+    if _active:
+        return build(cls)
+    with cached_attrs_methods(store=False):
+        return build(cls)
+
+
+def store_cached_methods() -> None:
+    """Write the cache file if this process compiled code it lacks (within
+    a block, the block's end does)."""
+    global _unstored
+    if _active:
+        return
+    if _unstored and _path is not None and _stored is not None and not sys.dont_write_bytecode:
+        _store(_path, {**_stored, **_used})
+    _unstored = False

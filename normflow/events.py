@@ -27,7 +27,7 @@ from typing import Any, ClassVar, TypeVar
 
 import attrs
 
-from normflow.codecache import cached_attrs_methods
+from normflow.codecache import build_cached, store_cached_methods
 
 
 def _frozen(cls: type) -> type:
@@ -38,9 +38,10 @@ def _event(cls: type) -> type:
     """One of normflow's own kinds, its methods from attrs' code cache
     (normflow/codecache.py) however this module comes to be imported: ``import
     normflow`` does not import it; a run, a trace, a study, a plugin or an
-    unpickling worker does, from within normflow's lazy names or not."""
-    with cached_attrs_methods():
-        return _frozen(cls)
+    unpickling worker does, from within normflow's lazy names or not. What
+    the classes compile anew is written to the cache once, after the last
+    (``store_cached_methods`` below ``ALL_EVENTS``)."""
+    return build_cached(_frozen, cls)
 
 
 @_event
@@ -633,6 +634,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
 )
 
 EVENT_BY_KIND: dict[str, type[Event]] = {cls.kind: cls for cls in ALL_EVENTS}
+
+store_cached_methods()  # the classes above are built: one write of the code cache (``_event``)
 
 #: Labels of event kinds that plugins add (``register_label``).
 _PLUGIN_LABELS: dict[str, str] = {}

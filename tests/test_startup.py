@@ -195,6 +195,36 @@ def test_the_event_classes_come_when_asked_for_by_every_public_path() -> None:
     ]
 
 
+_WRITES = """
+import json, normflow
+from normflow import codecache
+writes = []
+store = codecache._store
+codecache._store = lambda path, codes: (writes.append(len(codes)), store(path, codes))
+import normflow.events
+print(json.dumps([writes, codecache.stats]))
+"""
+
+
+def test_the_event_classes_write_the_code_cache_once(tmp_path) -> None:
+    """Imported outside normflow's lazy names, ``normflow.events`` enters the
+    code cache once per class but writes the file once, after its last class,
+    when it compiled anything; a later process reads every class from it."""
+    import os
+
+    base = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONHASHSEED")}
+    env = {**base, "PYTHONHASHSEED": "3", "PYTHONPYCACHEPREFIX": str(tmp_path / "cache")}
+    runs = []
+    for _ in range(2):
+        done = subprocess.run(
+            [sys.executable, "-c", _WRITES], capture_output=True, text=True, check=True, env=env
+        )
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    (first_writes, first), (again_writes, again) = runs
+    assert len(first_writes) == 1 and first["misses"] >= 37
+    assert again_writes == [] and again["misses"] == 0 and again["hits"] == first["hits"] + first["misses"]
+
+
 def test_lazy_names_resolve_to_the_experiment_module() -> None:
     import normflow
     from normflow import experiment
