@@ -527,8 +527,12 @@ def local_assemblies(sim: RunContext, issue: int, counter: CounterMobilization):
         # luck does not depend on how many others are ready (common random numbers across knockouts)
         luck = rng.random(len(members))
         ready = unpassed & np.isnan(counter_t[at]) & (support[at] >= p.resolution_min_support)
-        open_ = members[ready]
-        luck = luck[ready]
+        # the ready assemblies by position, and their draws gathered by it: numpy applies a
+        # boolean mask about half full (most meetings of a large state) at two to three times
+        # the cost of one nonzero and two gathers, which pick the same elements in order
+        picked = ready.nonzero()[0]
+        open_ = members.take(picked)
+        luck = luck.take(picked)
         if paying and len(open_):
             capital = np.minimum(
                 w.lg_capital[open_] + costs.capital_rate * (t - w.lg_capital_t[open_]) / 365.25, 1.0
@@ -542,14 +546,15 @@ def local_assemblies(sim: RunContext, issue: int, counter: CounterMobilization):
         # the population under standing resolutions (passed, not withdrawn), for the
         # diffusion term: read only when some assembly may pass one
         standing = np.isnan(withdrawn_t[at]) > unpassed  # passed, not withdrawn: only True > False
-        covered = float(population[members[standing]].sum())
+        covered = float(population.take(members.take(standing.nonzero()[0])).sum())
         chance = (
             p.resolution_rate
             * support[open_]
             * (0.5 + 0.5 * public[open_])
             * (1.0 + p.diffusion * covered / total)
         )
-        new = open_[luck < np.minimum(chance, 1.0)]
+        # a uniform in [0, 1) is below min(chance, 1) exactly when it is below chance
+        new = open_[luck < chance]
         # plain Python values in the loop over the meeting's resolutions (tens a meeting):
         # the arrays' own memory through memoryviews, read and written as Python floats
         passed_mv, support_mv = memoryview(passed_t), memoryview(support)
