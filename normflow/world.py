@@ -467,7 +467,10 @@ class World:
         mask = self._in_state(state)
         if mask is not None:
             passed &= mask
-        return float(self.lg_population[passed].sum() / total)
+        # gathered by position (one nonzero, one take): the same elements in order as the
+        # mask picks, where numpy applies a mask about half full (resolutions in most
+        # localities) at two to three times the cost
+        return float(self.lg_population.take(passed.nonzero()[0]).sum() / total)
 
     def counter_share(self, issue: int, state: int, t: float) -> float:
         """Share of the state's population whose local assembly has passed a
