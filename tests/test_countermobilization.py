@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from normflow import Simulation
 from normflow.facts import CountBy
+from normflow.processes.counter import CounterMobilization
 from normflow.scenario import scenario_from_dict
 from normflow.testing import EventRecorder, check_invariants, examples
 from normflow.testing.strategies import scenario_dicts
@@ -83,6 +84,50 @@ def test_a_withdrawn_resolution_counts_once_and_no_longer_stands():
         == len(passed) - len(withdrawn)
         == result.final["issues"]["suffrage"]["resolutions"]
     )
+
+
+@pytest.mark.parametrize("odd", ["none", "negative", "nan"])
+def test_a_meeting_s_counter_acts_are_those_the_rule_picks_over_all_assemblies(odd):
+    """``at_meeting`` applies the rule only to assemblies whose draw is below the
+    larger rate * m (no chance exceeds it while support is not negative): the
+    same withdrawals and counter-resolutions as the rule applied to every
+    assembly as arrays, also when some support is negative or NaN."""
+    sim = Simulation(contested(STRONG_COUNTER), 0, autoload=False)
+    w, p = sim.world, sim.scenario.processes.counter
+    counter = CounterMobilization(sim, 0)
+    counter.mobilization.add(0.0, 5.0)
+    members = np.flatnonzero(w.lg_state == counter.state)
+    n = len(w.lg_ids)
+    draw = np.random.default_rng(11)
+    for t in range(1, 9):
+        support = draw.random(n)
+        if odd == "negative":
+            support[draw.integers(0, n, 20)] = -0.8
+        elif odd == "nan":
+            support[draw.integers(0, n, 20)] = np.nan
+        w.lg_support[0] = support
+        w.lg_resolution_t[0] = np.where(draw.random(n) < 0.5, 0.0, np.nan)
+        w.lg_withdrawn_t[0] = np.where(draw.random(n) < 0.2, 0.0, np.nan)
+        w.lg_counter_t[0] = np.where(draw.random(n) < 0.2, 0.0, np.nan)
+        # the rule over every assembly, from the draws at_meeting is about to make
+        m = counter.level(float(t))
+        state = counter.rng.bit_generator.state
+        luck = counter.rng.random(len(members))
+        counter.rng.bit_generator.state = state
+        gap = 1.0 - support[members]
+        unpassed = np.isnan(w.lg_resolution_t[0][members])
+        standing = np.isnan(w.lg_withdrawn_t[0][members]) & ~unpassed
+        untouched = unpassed & np.isnan(w.lg_counter_t[0][members])
+        expect_w = members[standing & (luck < p.withdrawal_rate * m * gap)]
+        expect_c = members[untouched & (luck < p.counter_resolution_rate * m * gap)]
+        expect_support = support.copy()
+        for lg in [*expect_w, *expect_c]:
+            expect_support[lg] = max(expect_support[lg] - p.support_loss, 0.0)
+        counter.at_meeting(float(t), members, whole=len(members) == n)
+        assert len(expect_w) and len(expect_c)
+        assert (np.flatnonzero(w.lg_withdrawn_t[0] == t) == expect_w).all()
+        assert (np.flatnonzero(w.lg_counter_t[0] == t) == expect_c).all()
+        assert np.array_equal(w.lg_support[0], expect_support, equal_nan=True)
 
 
 def with_opponents(data: dict[str, Any]) -> Any:

@@ -39,6 +39,7 @@ monthly SimPy process. With ``enabled = false`` nothing here runs.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -119,24 +120,39 @@ class CounterMobilization:
         at = slice(None) if whole else members  # every local government: the columns whole, no copies
         if unpassed is None:
             unpassed = np.isnan(passed[at])
-        # each assembly's chance, computed for all of them (the same numbers an assembly's
-        # own would be), and kept where it applies: withdrawal where a resolution stands
-        # (passed, not withdrawn: of two booleans, only True > False), a counter-resolution
-        # where neither passed; fewer numpy calls than gathering each group first
-        gap = 1.0 - support[at]
-        standing = np.isnan(withdrawn[at]) > unpassed
-        drop_w = members[standing & (luck < p.withdrawal_rate * m * gap)]
-        untouched = unpassed & np.isnan(counter[at])
-        drop_c = members[untouched & (luck < p.counter_resolution_rate * m * gap)]
-        # withdrawals first, then counter-resolutions: each marks its date, costs the assembly
-        # support, is counted and published
+        # An assembly withdraws its standing resolution (passed, not withdrawn) when its draw
+        # is below withdrawal_rate * m * (1 - support), and one that has passed neither a
+        # resolution nor a counter-resolution passes a counter-resolution when its draw is
+        # below counter_resolution_rate * m * (1 - support). With no support below 0 (its
+        # range) neither chance exceeds rate * m, so only assemblies whose draw is below the
+        # larger rate * m can act (a few in a hundred): the rule is applied to those alone,
+        # one by one, with the very products numpy would make. A support below 0 (or NaN)
+        # leaves every assembly a candidate.
+        withdrawing = p.withdrawal_rate * m
+        countering = p.counter_resolution_rate * m
+        lowest = float(support[at].min()) if len(members) else 0.0
+        reach = max(withdrawing, countering) if lowest >= 0.0 else np.inf
+        candidates = (luck < reach).nonzero()[0].tolist()
+        drop_w: list[int] = []
+        drop_c: list[int] = []
+        for k in candidates:
+            lg = int(members[k])
+            gap = 1.0 - support.item(lg)
+            draw = luck.item(k)
+            if unpassed.item(k):
+                if math.isnan(counter.item(lg)) and draw < countering * gap:
+                    drop_c.append(lg)
+            elif math.isnan(withdrawn.item(lg)) and draw < withdrawing * gap:
+                drop_w.append(lg)
+        # withdrawals first, then counter-resolutions, each in the assemblies' order: each
+        # marks its date, costs the assembly support, is counted and published
         acts = (
             (drop_w, withdrawn, "resolution_withdrawn", ResolutionWithdrawn),
             (drop_c, counter, "counter_resolution_passed", CounterResolutionPassed),
         )
         for drops, dates, tally, event in acts:
             heard = sim.bus.wants(event)  # built only when someone hears it
-            for lg in drops.tolist():
+            for lg in drops:
                 dates[lg] = t
                 support[lg] = max(support[lg] - p.support_loss, 0.0)
                 sim.tally[tally] += 1
