@@ -26,6 +26,7 @@ HEAVY = (
     "networkx",
     "pyabc",
     "SALib",
+    "numpy.ma",
     "normflow.experiment",
     "normflow.hypotheses",
     "normflow.report",
@@ -98,6 +99,18 @@ def test_a_whole_run_loads_no_heavy_library() -> None:
     assert _heavy(loaded) == []
     assert set(RUN_ONLY) <= loaded  # the run machinery came with the run
     assert sorted(m for m in TRACE_ONLY if m in loaded) == []  # untraced: no trace writers
+
+
+def test_a_run_with_negotiations_loads_no_heavy_library() -> None:
+    """The negotiation process (which the kawasaki run above lacks) finds the
+    local governments hosting its supporters without ``np.unique``, which
+    imports numpy's masked arrays (some 45M instructions) on its first call."""
+    loaded = _loaded(
+        "import normflow\n"
+        "r = normflow.simulate(normflow.load_scenario('minimal'), 1)\n"
+        "assert r.counts.get('expertise_heard', 0) > 0"
+    )
+    assert _heavy(loaded) == []
 
 
 def test_lazy_names_resolve_to_the_simulation_module() -> None:

@@ -204,7 +204,8 @@ def negotiation(sim: RunContext, spec: Negotiation):
         """Best access to the negotiators through a supportive local
         government in a party state, or a plugin's channel into one."""
         sup = (w.group_issue == issue) & w.group_supporter & (w.group_locality >= 0)
-        hosts = np.unique(w.group_locality[sup])
+        # the hosting local governments in order (np.unique would import numpy.ma mid-run)
+        hosts = sorted(set(w.group_locality[sup].tolist()))
         best = 0.0
         for lg in hosts:
             if w.lg_state[lg] in party_idx and w.lg_support[issue][lg] >= support_threshold:
