@@ -4,7 +4,8 @@ attrs writes the source of ``__init__``, ``__eq__``, ``__hash__``, ``__repr__``
 and friends of every class it builds, and compiles it when the class is
 defined. normflow defines some eighty attrs classes (the events, the scenario
 and the world), and compiling their methods was the largest part of
-``import normflow`` after numpy. Python caches a module's byte code in
+``import normflow`` after numpy; the plugins a run loads through their entry
+points (``normflow.plugins``) define more. Python caches a module's byte code in
 ``__pycache__``; this does the same for those methods: while normflow's
 modules are imported, attrs' compile step looks each method block up by its
 exact source and file name, and compiles only what it does not find

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from normflow import hookspecs
+from normflow.codecache import cached_attrs_methods
 from normflow.deprecation import NormflowDeprecationWarning
 from normflow.schema import ScenarioError, describe
 
@@ -244,7 +245,9 @@ def get_plugin_manager(extra: list[Any] | None = None, autoload: bool = True) ->
             else:
                 dist_name, version = None, "unknown"
             try:
-                module = ep.load()
+                # a plugin's attrs classes, like normflow's, from the code cache
+                with cached_attrs_methods():
+                    module = ep.load()
             except Exception as exc:  # a broken plugin must not brick the CLI
                 message = (
                     f"normflow plugin '{ep.name}' (version {version}) failed to load and was "

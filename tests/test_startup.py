@@ -254,6 +254,8 @@ import json, sys, types, attrs
 import normflow
 from normflow import codecache
 normflow.Simulation  # the run machinery, imported on first use, is cached too
+from normflow.plugins import get_plugin_manager
+get_plugin_manager()  # and the installed plugins' classes, loaded through their entry points
 
 def canon(code):
     return [
@@ -309,6 +311,8 @@ def test_cached_attrs_methods_are_the_code_attrs_compiles(tmp_path) -> None:
     )
     assert fresh["stats"]["hits"] == 0
     assert len(fresh["methods"]) >= 100
+    # a bundled plugin's classes, loaded through its entry point, among them
+    assert any(name.startswith("normflow_boomerang.") for name in fresh["methods"])
     assert read["methods"] == fresh["methods"]
     assert again["methods"] == fresh["methods"]
     # the hash seed shows in the code (so the comparisons above could fail)
@@ -467,7 +471,8 @@ def test_the_studies_exceptions_are_caught_once_their_modules_are_loaded() -> No
 def test_normflow_run_builds_normflow_classes_through_the_code_cache() -> None:
     """``normflow run`` imports the run machinery through normflow's lazy names,
     so attrs builds every class of normflow's that the run loads through the
-    code cache, the same classes as ``from normflow import Simulation``."""
+    code cache, the same classes as ``from normflow import Simulation``; and
+    the installed plugins it loads, through their entry points."""
     used = "from normflow import codecache\nprint(json.dumps(sorted(codecache._used)))\n"
     cli = (
         "import json, sys\n"
@@ -485,4 +490,6 @@ def test_normflow_run_builds_normflow_classes_through_the_code_cache() -> None:
     ]
     through_cli, through_api = (json.loads(done.stdout.strip().splitlines()[-1]) for done in runs)
     assert any("normflow.interventions.Interventions" in name for name in through_api)
-    assert through_cli == through_api
+    plugins = [name for name in through_cli if " normflow_" in name]
+    assert any("normflow_boomerang." in name for name in plugins)
+    assert sorted(set(through_cli) - set(plugins)) == through_api
