@@ -361,6 +361,10 @@ def electoral_leverage(sim: RunContext, issue: int):
     stances = [(state, w.stance(state.id, issue_id)) for state in w.states]
     threshold, check = p.electoral_threshold, p.electoral_check_days
     span = 1.0 - threshold + 1e-12
+    # who hears of the pressure (the bus is fixed once the run starts): handlers that take
+    # fields and a trace get a row (Bus.direct), no event object; anyone else the object
+    heard = sim.bus.wants(PressureApplied)
+    row = sim.bus.direct(PressureApplied) if heard else None
     while env.now + check <= sim.horizon:
         yield env.timeout(check)
         for state, stance in stances:
@@ -371,7 +375,10 @@ def electoral_leverage(sim: RunContext, issue: int):
                 continue
             stance.electoral_pressure = level
             sim.tally["electoral_pressure"] += 1
-            if sim.bus.wants(PressureApplied):
+            if row is not None:
+                # the event's fields in its order (no id, no causes: the defaults)
+                row(env.now, "public", state.id, issue_id, "electoral", "material", level, 0, ())
+            elif heard:
                 sim.bus.publish(
                     PressureApplied(
                         t=env.now,
