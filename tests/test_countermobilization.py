@@ -86,18 +86,22 @@ def test_a_withdrawn_resolution_counts_once_and_no_longer_stands():
     )
 
 
+@pytest.mark.parametrize("whole", [False, True])
 @pytest.mark.parametrize("odd", ["none", "negative", "nan"])
-def test_a_meeting_s_counter_acts_are_those_the_rule_picks_over_all_assemblies(odd):
+def test_a_meeting_s_counter_acts_are_those_the_rule_picks_over_all_assemblies(odd, whole):
     """``at_meeting`` applies the rule only to assemblies whose draw is below the
     larger rate * m (no chance exceeds it while support is not negative): the
     same withdrawals and counter-resolutions as the rule applied to every
-    assembly as arrays, also when some support is negative or NaN."""
+    assembly as arrays, also when some support is negative or NaN; for the
+    state's assemblies (bucheon, in korea, is not one) and for every local
+    government at once (the columns read whole)."""
     sim = Simulation(contested(STRONG_COUNTER), 0, autoload=False)
     w, p = sim.world, sim.scenario.processes.counter
     counter = CounterMobilization(sim, 0)
     counter.mobilization.add(0.0, 5.0)
-    members = np.flatnonzero(w.lg_state == counter.state)
     n = len(w.lg_ids)
+    members = np.arange(n) if whole else np.flatnonzero(w.lg_state == counter.state)
+    assert whole or len(members) < n
     draw = np.random.default_rng(11)
     for t in range(1, 9):
         support = draw.random(n)
@@ -123,7 +127,7 @@ def test_a_meeting_s_counter_acts_are_those_the_rule_picks_over_all_assemblies(o
         expect_support = support.copy()
         for lg in [*expect_w, *expect_c]:
             expect_support[lg] = max(expect_support[lg] - p.support_loss, 0.0)
-        counter.at_meeting(float(t), members, whole=len(members) == n)
+        counter.at_meeting(float(t), members, whole=whole)
         assert len(expect_w) and len(expect_c)
         assert (np.flatnonzero(w.lg_withdrawn_t[0] == t) == expect_w).all()
         assert (np.flatnonzero(w.lg_counter_t[0] == t) == expect_c).all()
