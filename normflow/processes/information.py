@@ -475,13 +475,13 @@ def information_exchange(sim: RunContext, issue: int, adopt: Adopt | None = None
         merged = w.merge(g, h)
         if merged is None:
             return False
+        # the counts the quiet loop's adopted sharing and campaigns kept aside, before
+        # anyone hears of the merge (normflow.simulation.Tally)
+        tally.settle()
         root, formed, size = merged
         name = w.coalition_names[root]
         if formed:
             tally["coalition_formed"] += 1
-            # the counts the quiet loop's adopted sharing and campaigns kept aside, before
-            # anyone hears of the merge (normflow.simulation.Tally)
-            tally.settle()
             publish(
                 CoalitionFormed(
                     t=t,
@@ -495,7 +495,6 @@ def information_exchange(sim: RunContext, issue: int, adopt: Adopt | None = None
             tally["coalition_joined"] += 1
             if not joined_heard:
                 return True
-            tally.settle()  # (as above)
             publish(
                 CoalitionJoined(
                     t=t, coalition=name, joiner=group_ids[h], size=size, issue=issue_id, crossing=crossing
