@@ -96,8 +96,8 @@ class Tally(Counter):
     __delitem__ = dict.__delitem__
 
     def __init__(self, iterable: Any = None, /, **kwds: int) -> None:
-        #: [kind, list, entries already added] for every kind counted aside
-        self._kept: list[list[Any]] = []
+        #: (kind, list) for every kind counted aside, in the order first asked for
+        self._kept: list[tuple[str, list[None]]] = []
         super().__init__(iterable, **kwds)
 
     def kept(self, kind: str) -> list[None]:
@@ -109,44 +109,28 @@ class Tally(Counter):
             else:
                 count_first(kind)   # count_first = tally.first
         """
-        for entry in self._kept:
-            if entry[0] == kind:
-                return entry[1]
-        counts: list[None] = []
-        self._kept.append([kind, counts, 0])
+        for k, counts in self._kept:
+            if k == kind:
+                return counts
+        counts = []
+        self._kept.append((kind, counts))
         return counts
 
     def first(self, kind: str) -> None:
         """A count of ``kind`` while its list is empty: straight into the
-        dictionary (as ``tally[kind] += 1``), and the list given an entry that
-        stands for it (not with ``KEEP_ASIDE`` off)."""
+        dictionary (as ``tally[kind] += 1``), and the list given the entry
+        that ``settle`` leaves (not with ``KEEP_ASIDE`` off)."""
         self[kind] = self.get(kind, 0) + 1
         if self.KEEP_ASIDE:
-            counts = self.kept(kind)
-            counts.append(None)
-            for entry in self._kept:
-                if entry[1] is counts:
-                    entry[2] = 1
+            self.kept(kind).append(None)
 
     def settle(self) -> None:
-        """Add the counts kept aside: every list's entries since the last
-        settle. A list is emptied (but for its first entry) only once it is
-        long: emptied at every settle, it would be shrunk and grown again
-        (about 10,000 settles a ``kawasaki-suffrage`` run, 17 counts apart)."""
-        for entry in self._kept:
-            kind, counts, added = entry
-            n = len(counts)
-            if n != added:
-                self[kind] = self.get(kind, 0) + (n - added)
-                if n > KEPT_MOST:
-                    del counts[1:]
-                    n = 1
-                entry[2] = n
-
-
-#: The most entries a list of counts kept aside holds before ``Tally.settle``
-#: empties it (8 kB of references: a long list costs the garbage collector a visit per entry)
-KEPT_MOST = 1 << 10
+        """Add the counts kept aside (every list's entries but its first)."""
+        for kind, counts in self._kept:
+            n = len(counts) - 1
+            if n > 0:
+                self[kind] = self.get(kind, 0) + n
+                del counts[1:]
 
 
 class PluginRunError(Exception):
