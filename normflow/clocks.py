@@ -407,11 +407,8 @@ class Driver:
     campaign between two contacts then costs a few lines of the exchange's
     loop instead of a hand-over through the driver."""
 
-    def __init__(self, env: FastEnvironment, settle: Callable[[], None] | None = None) -> None:
+    def __init__(self, env: FastEnvironment) -> None:
         self._env = env
-        #: called at the end of every participant's turn (``Tally.settle``: the
-        #: counts its ticks kept aside, before anything else can read them)
-        self._settle = settle
         self._times: list[float] = []
         self._steps: list[Callable[[float], float | None]] = []
         self._ticks: list[Ticks | None] = []
@@ -457,7 +454,6 @@ class Driver:
         heap = env.heap
         inf = math.inf
         times, running = self._times, self._steps
-        settle = self._settle
         # positions stay those of the list (adopt's k): a participant that ends keeps its
         # place, with an infinite next tick
         for participant in participants:
@@ -511,8 +507,6 @@ class Driver:
             except StopIteration:
                 t = None
             times[k] = inf if t is None else t
-            if settle is not None:
-                settle()
 
 
 def drive(env: FastEnvironment, participants: list[Participant]) -> Generator[simpy.Event, Any, None]:

@@ -64,73 +64,10 @@ class Tally(Counter):
     more a time, some 180,000 times a ``kawasaki-suffrage`` run); with
     ``dict``'s ``__delitem__`` the assignment is a plain dictionary store. The
     one difference from ``Counter``: ``del tally[key]`` of a key that is not
-    there raises ``KeyError``.
+    there raises ``KeyError``."""
 
-    **Counts kept aside.** The commonest counts of a run (a campaign, a
-    blocked attempt nobody hears of, a local sharing: some 176,000 a
-    ``kawasaki-suffrage`` run) are not added one by one. The process that
-    counts appends ``None`` to its kind's list (``kept(kind)``: one list per
-    kind, shared by every process that counts it), about a sixth of the cost
-    of a dictionary update, and ``settle()`` adds the lists' lengths in.
-
-    *The invariant*: the tally is exact whenever any code other than the
-    counting itself can read it. A process that keeps counts calls
-    ``settle()`` before it calls anything that may run other code (the
-    pressure modifiers and handlers of ``apply_pressure``, a published event
-    or a trace row, a coalition's merge heard by listeners); the driver of
-    the Poisson processes (``clocks.Driver``) settles at the end of every
-    turn, before SimPy, another participant or the run's end comes next; and
-    ``Simulation.run`` settles when an exception cuts a turn short. A kind's
-    first count of the run goes straight into the dictionary (``first``,
-    when its list is empty), so that the keys come in the order an increment
-    each would give them; the list then holds one entry that ``settle``
-    leaves. ``KEEP_ASIDE`` off (tests only) counts every increment straight
-    in: the reference the invariant is tested against
-    (``tests/test_tally.py``)."""
-
-    __slots__ = ("_kept",)
-
-    #: False: every count goes straight into the dictionary (a test's reference run)
-    KEEP_ASIDE = True
-
+    __slots__ = ()
     __delitem__ = dict.__delitem__
-
-    def __init__(self, iterable: Any = None, /, **kwds: int) -> None:
-        #: (kind, list) for every kind counted aside, in the order first asked for
-        self._kept: list[tuple[str, list[None]]] = []
-        super().__init__(iterable, **kwds)
-
-    def kept(self, kind: str) -> list[None]:
-        """The list a process appends ``None`` to for each count of ``kind``,
-        once it is not empty (``first`` counts while it is)::
-
-            if counted:
-                counted.append(None)
-            else:
-                count_first(kind)   # count_first = tally.first
-        """
-        for k, counts in self._kept:
-            if k == kind:
-                return counts
-        counts = []
-        self._kept.append((kind, counts))
-        return counts
-
-    def first(self, kind: str) -> None:
-        """A count of ``kind`` while its list is empty: straight into the
-        dictionary (as ``tally[kind] += 1``), and the list given the entry
-        that ``settle`` leaves (not with ``KEEP_ASIDE`` off)."""
-        self[kind] = self.get(kind, 0) + 1
-        if self.KEEP_ASIDE:
-            self.kept(kind).append(None)
-
-    def settle(self) -> None:
-        """Add the counts kept aside (every list's entries but its first)."""
-        for kind, counts in self._kept:
-            n = len(counts) - 1
-            if n > 0:
-                self[kind] = self.get(kind, 0) + n
-                del counts[1:]
 
 
 class PluginRunError(Exception):
@@ -449,7 +386,7 @@ class Simulation:
     def _start_core(self) -> None:
         env, w, s = self.env, self.world, self.scenario
         poisson: list[Any] = []  # filled for every issue before the driver's first step
-        driver = Driver(env, settle=self.tally.settle)  # see Tally: counts kept aside
+        driver = Driver(env)
         for state in w.states:
             if state.legislature is not None:
                 chamber = agenda.Chamber(self, state.id, state.legislature)
@@ -1002,14 +939,12 @@ class Simulation:
         try:
             self.env.run(until=end)
         except PluginRunError as exc:
-            self.tally.settle()  # what the turn the error cut short kept aside (Tally)
             if self._trace is not None:
                 self._trace.close(complete=False, error=str(exc), t=exc.t)
             # the caller reports the error itself; the log keeps it for --log-level info
             self.log.info("run.aborted", error=str(exc))
             raise
         except BaseException as exc:
-            self.tally.settle()
             if self._trace is not None:
                 self._trace.close(complete=False, error=f"{type(exc).__name__}: {exc}", t=self.env.now)
             raise

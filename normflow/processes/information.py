@@ -475,9 +475,6 @@ def information_exchange(sim: RunContext, issue: int, adopt: Adopt | None = None
         merged = w.merge(g, h)
         if merged is None:
             return False
-        # the counts the quiet loop's adopted sharing and campaigns kept aside, before
-        # anyone hears of the merge (normflow.simulation.Tally)
-        tally.settle()
         root, formed, size = merged
         name = w.coalition_names[root]
         if formed:
@@ -1048,9 +1045,8 @@ def local_sharing(sim: RunContext, issue: int):
     commitment = memoryview(w.group_commitment)
     coalition_of = w.coalition_of
     parent = w._parent  # the union-find's parent links (read only: coalition_of compresses paths)
-    # a sharing's count is kept aside (normflow.simulation.Tally); report settles it first
-    shared = sim.tally.kept("information_shared")
-    count_first = sim.tally.first
+    tally = sim.tally
+    so_far = tally.get
     persuasion = p.lg_persuasion
     report = None  # a sharing someone hears of: None when nobody does
     if sim.bus.wants(InformationShared):
@@ -1060,7 +1056,6 @@ def local_sharing(sim: RunContext, issue: int):
         latest = sim.latest_event  # the last sharing in each locality: a resolution's cause
 
         def report(t: float, g: int, lg: int) -> None:
-            sim.tally.settle()  # the counts kept aside, before anyone hears (Tally)
             eid = latest[(issue_id, lg)] = sim.new_event_id()
             if shared_row is not None:
                 shared_row(t, lg_ids[lg], group_ids[g], issue_id, eid)
@@ -1086,10 +1081,7 @@ def local_sharing(sim: RunContext, issue: int):
             support[lg] += pull * (1.0 - support[lg])
         else:
             support[lg] -= pull * support[lg]
-        if shared:
-            shared.append(None)  # tally["information_shared"] += 1, kept aside (Tally)
-        else:
-            count_first("information_shared")
+        tally["information_shared"] = so_far("information_shared", 0) + 1  # += 1 (see campaigns)
         if report is not None:
             report(t, g, lg)
 
