@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from normflow import hookspecs
-from normflow.codecache import cached_attrs_methods
+from normflow.codecache import cached_attrs_methods, store_cached_methods
 from normflow.deprecation import NormflowDeprecationWarning
 from normflow.schema import ScenarioError, describe
 
@@ -245,8 +245,9 @@ def get_plugin_manager(extra: list[Any] | None = None, autoload: bool = True) ->
             else:
                 dist_name, version = None, "unknown"
             try:
-                # a plugin's attrs classes, like normflow's, from the code cache
-                with cached_attrs_methods():
+                # a plugin's attrs classes, like normflow's, from the code cache (the
+                # file written once, after the loop, for all the plugins that compiled)
+                with cached_attrs_methods(store=False):
                     module = ep.load()
             except Exception as exc:  # a broken plugin must not brick the CLI
                 message = (
@@ -262,6 +263,7 @@ def get_plugin_manager(extra: list[Any] | None = None, autoload: bool = True) ->
                 continue
             origin = f"distribution {dist_name}" if ep.dist is not None else f"module {ep.value}"
             pm.register_checked(module, ep.name, version, origin)
+        store_cached_methods()
     for i, plugin in enumerate(extra or []):
         # a plugin passed by hand that autoloading already found is kept once
         name = plugin_name(plugin, i)

@@ -238,6 +238,40 @@ def test_the_event_classes_write_the_code_cache_once(tmp_path) -> None:
     assert again_writes == [] and again["misses"] == 0 and again["hits"] == first["hits"] + first["misses"]
 
 
+_PLUGIN_WRITES = """
+import json, normflow
+from normflow import codecache
+from normflow.plugins import get_plugin_manager
+writes = []
+store = codecache._store
+codecache._store = lambda path, codes: (writes.append(len(codes)), store(path, codes))
+before = dict(codecache.stats)
+pm = get_plugin_manager()
+print(json.dumps([writes, codecache.stats["misses"] - before["misses"], len(pm.get_plugins())]))
+"""
+
+
+def test_the_installed_plugins_write_the_code_cache_once(tmp_path) -> None:
+    """Plugins loaded through their entry points enter the code cache one by
+    one but write the file once, after the last of them, when any compiled
+    something (the bundled four each define attrs classes); a later process
+    compiles none of them."""
+    import os
+
+    base = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONHASHSEED")}
+    env = {**base, "PYTHONHASHSEED": "3", "PYTHONPYCACHEPREFIX": str(tmp_path / "cache")}
+    runs = []
+    for _ in range(2):
+        done = subprocess.run(
+            [sys.executable, "-c", _PLUGIN_WRITES], capture_output=True, text=True, check=True, env=env
+        )
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    (first_writes, first_misses, plugins), (again_writes, again_misses, _) = runs
+    assert plugins >= 4 and first_misses >= 5
+    assert len(first_writes) == 1
+    assert again_writes == [] and again_misses == 0
+
+
 def test_lazy_names_resolve_to_the_experiment_module() -> None:
     import normflow
     from normflow import experiment
