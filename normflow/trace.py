@@ -794,7 +794,11 @@ def _float_texts(values: np.ndarray) -> list[bytes] | None:
         return None
     if not (values.min() >= 1e-4 and values.max() < 1e16):
         return None
-    return fast(values.tolist())[1:-1].split(b",")
+    # the array itself, not a list of floats: the same digits (orjson writes a
+    # float64 of an array as it writes a float) without a float object per value
+    import orjson
+
+    return fast(np.ascontiguousarray(values), option=orjson.OPT_SERIALIZE_NUMPY)[1:-1].split(b",")
 
 
 class _ParquetBlocks(_Blocks):

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from normflow import NormflowDeprecationWarning, Simulation, load_scenario
 from normflow.trace import read_trace
@@ -378,3 +380,23 @@ def test_rows_given_by_values_are_the_lines_of_the_same_events(tmp_path, monkeyp
     assert len(lines) == 2 * len(made)
     assert lines[0::2] == lines[1::2]
     assert [json.loads(line)["t"] for line in lines[0::2]] == [e.t for e in made]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(st.floats(min_value=1e-4, max_value=1e16, exclude_max=True), min_size=1, max_size=60),
+    step=st.integers(min_value=1, max_value=3),
+)
+def test_a_block_of_floats_is_written_as_repr_writes_each(values, step):
+    """A block's float column (times, amounts) written by one orjson call on
+    the array, strided arrays included, gives each value's ``repr``; an array
+    with a value outside 1e-4..1e16 is left to the writer one by one."""
+    import numpy as np
+
+    from normflow.trace import _fast_floats, _float_texts
+
+    _fast_floats()
+    array = np.array(values * step)[::step]
+    assert _float_texts(array) == [repr(x).encode() for x in array.tolist()]
+    assert _float_texts(np.append(array, 1e16)) is None
+    assert _float_texts(np.append(array, 9.99e-5)) is None
