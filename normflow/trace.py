@@ -36,6 +36,7 @@ both formats into the same dictionaries.
 
 from __future__ import annotations
 
+import array
 import datetime as dt
 import json
 import math
@@ -902,11 +903,9 @@ class ParquetTrace:
     """The columnar trace sink (see the module's docstring)."""
 
     def __init__(self, path: str | Path, start: dt.date, header: dict[str, Any] | None = None):
-        # imported when the trace is opened, not during the run (pyarrow's Parquet
-        # writer imports pandas on its first write)
-        import pandas  # noqa: F401
+        # imported when the trace is opened, not during the run; pandas is never
+        # loaded (the columns are made from buffers: see _arrow_of_list)
         import pyarrow.compute  # noqa: F401
-        import pyarrow.pandas_compat  # noqa: F401
         import pyarrow.parquet  # noqa: F401
 
         self.path = Path(path)
@@ -999,7 +998,7 @@ class ParquetTrace:
         made: dict[int, Any] = {}
         for name, values in labels.items():
             if id(values) not in made:
-                made[id(values)] = pa.array(list(values), pa.string())
+                made[id(values)] = _arrow_of_list(list(values), pa.string())
             buf.dictionaries[name] = made[id(values)]
 
         def write(seq: np.ndarray | None = None, **columns: Any) -> None:
@@ -1099,17 +1098,26 @@ class ParquetTrace:
                     block.number(placed[first : first + k])
                     first += k
 
-    def _rows_batch(self, buf: _KindBuffer) -> Any:
-        """The rows appended one by one, as a record batch (None if there are none)."""
+    def _rows_batch(self, buf: _KindBuffer) -> tuple[Any, np.ndarray, np.ndarray] | None:
+        """The rows appended one by one, as a record batch, with their ``seq``
+        and ``t`` as numpy arrays (None if there are none)."""
         import pyarrow as pa
 
         if not buf.columns["seq"]:
             return None
-        arrays = [pa.array(buf.columns["seq"], pa.int64())]
         n = len(buf.columns["seq"])
+        seq = np.fromiter(buf.columns["seq"], dtype=np.int64, count=n)  # the trace's own counter
+        arrays = [_arrow_of_numpy(seq, pa.int64())]
         for name in buf.names:
             kind = buf.types[name]
             values = buf.columns[name]
+            if name == "t":
+                arrays.append(_arrow_of_list(values, kind))
+                # (the times again as numpy: from the Arrow array's data when it has no nulls)
+                times = np.frombuffer(arrays[-1].buffers()[1], dtype=np.float64, count=n)
+                if arrays[-1].null_count or arrays[-1].offset:
+                    times = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+                continue
             if kind is None:
                 values, kind = [None if v is None else _DUMPS(v) for v in values], pa.string()
             elif kind == pa.string() and values[0].__class__ is str and values.count(values[0]) == n:
@@ -1117,39 +1125,45 @@ class ParquetTrace:
                 # entry, no string converted or hashed per row
                 arrays.append(_constant(values[0], kind, n))
                 continue
-            arrays.append(pa.array(values, kind))
+            arrays.append(_arrow_of_list(values, kind))
         self.lines += len(buf.columns["seq"])
         for column in buf.columns.values():
             column.clear()
         buf.settled = 0
-        return pa.record_batch(arrays, names=["seq", *buf.names])
+        return pa.record_batch(arrays, names=["seq", *buf.names]), seq, times
 
-    def _chunks_batch(self, buf: _KindBuffer) -> Any:
-        """The blocks handed over as columns, joined into one record batch."""
+    def _chunks_batch(self, buf: _KindBuffer) -> tuple[Any, np.ndarray, np.ndarray] | None:
+        """The blocks handed over as columns, joined into one record batch, with
+        their ``seq`` and ``t`` as numpy arrays (None if there are none)."""
         import pyarrow as pa
 
         if not buf.chunks:
             return None
         sizes = [len(seq) for seq, _ in buf.chunks]
-        arrays = [pa.array(np.concatenate([seq for seq, _ in buf.chunks]).astype(np.int64))]
+        seq = np.concatenate([seq for seq, _ in buf.chunks]).astype(np.int64)
+        times = np.zeros(0)
+        arrays = [_arrow_of_numpy(seq, pa.int64())]
         for name in buf.names:
             parts = [columns[name] for _, columns in buf.chunks]
             kind = buf.types[name] or pa.string()
             if name in buf.dictionaries:
                 # a dictionary column: codes into the labels, no string copied
                 codes = np.concatenate(parts).astype(np.int32)
-                indices = pa.array(codes, mask=codes < 0) if codes.min() < 0 else pa.array(codes)
+                indices = _arrow_of_numpy(codes, pa.int32(), missing=codes < 0 if codes.min() < 0 else None)
                 arrays.append(pa.DictionaryArray.from_arrays(indices, buf.dictionaries[name]))
-            elif all(np.ndim(part) == 0 for part in parts) and all(part == parts[0] for part in parts):
+            elif name != "t" and all(np.ndim(p) == 0 for p in parts) and all(p == parts[0] for p in parts):
                 arrays.append(_constant(parts[0], kind, sum(sizes)))
             else:
                 values = [
                     np.full(size, part) if np.ndim(part) == 0 else np.asarray(part)
                     for part, size in zip(parts, sizes, strict=True)
                 ]
-                arrays.append(pa.array(np.concatenate(values), kind))
+                column = np.concatenate(values)
+                if name == "t":
+                    times = column = column.astype(np.float64)
+                arrays.append(_arrow_of_numpy(column, kind))
         buf.chunks.clear()
-        return pa.record_batch(arrays, names=["seq", *buf.names])
+        return pa.record_batch(arrays, names=["seq", *buf.names]), seq, times
 
     def flush(self, cls: type[Event]) -> None:
         """Write the buffered rows of ``cls`` as a row group."""
@@ -1160,22 +1174,26 @@ class ParquetTrace:
             # rows appended since the last settling: numbered first (every event
             # up to the last one's time has reached the trace)
             self.settle(buf.columns["t"][-1])
-        batches = [b for b in (self._rows_batch(buf), self._chunks_batch(buf)) if b is not None]
+        made = [b for b in (self._rows_batch(buf), self._chunks_batch(buf)) if b is not None]
         buf.rows = 0
-        if not batches:
+        if not made:
             return
+        batches = [batch for batch, _, _ in made]
         if len(batches) > 1:
             # rows of both origins: one schema (dictionary columns as plain text)
             batches = [pa.Table.from_batches([b]).cast(_plain(b.schema)).to_batches()[0] for b in batches]
         table = pa.Table.from_batches(batches)
-        seq = table.column("seq").to_numpy()
+        seq = np.concatenate([s for _, s, _ in made])
+        times = np.concatenate([t for _, _, t in made])
         if len(seq) > 1 and not (seq[1:] > seq[:-1]).all():
             # blocks handed over after their numbers were reserved: rows in the order they happened
-            table = table.take(np.argsort(seq, kind="stable"))
+            order = np.argsort(seq, kind="stable")
+            table = table.take(_arrow_of_numpy(order.astype(np.int64), pa.int64()))
+            times = times[order]
         # the calendar date of each row, as Parquet's date type, and the kind, so
         # that a whole trace directory reads as one dataset
-        days = np.floor(table.column("t").to_numpy()).astype(np.int32) + self._epoch_day
-        table = table.append_column("date", pa.array(days, pa.date32()))
+        days = np.floor(times).astype(np.int32) + self._epoch_day
+        table = table.append_column("date", _arrow_of_numpy(days, pa.date32()))
         if "kind" not in table.column_names:
             table = table.append_column("kind", _constant(cls.kind, pa.string(), len(table)))
         self._write(cls.kind, table)
@@ -1232,10 +1250,10 @@ class ParquetTrace:
             # a run without events still leaves a readable trace: one empty file
             empty = pa.table(
                 {
-                    "seq": pa.array([], pa.int64()),
-                    "t": pa.array([], pa.float64()),
-                    "date": pa.array([], pa.date32()),
-                    "kind": pa.array([], pa.string()),
+                    "seq": _arrow_of_numpy(np.zeros(0, dtype=np.int64), pa.int64()),
+                    "t": _arrow_of_numpy(np.zeros(0), pa.float64()),
+                    "date": _arrow_of_numpy(np.zeros(0, dtype=np.int32), pa.date32()),
+                    "kind": _arrow_of_list([], pa.string()),
                 }
             )
             self._write("empty", empty)
@@ -1265,8 +1283,124 @@ def _constant(value: Any, kind: Any, n: int) -> Any:
     import pyarrow as pa
 
     if pa.types.is_string(kind) and value is not None:
-        return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), pa.array([value], kind))
-    return pa.repeat(pa.scalar(value, kind), n)
+        codes = _arrow_of_numpy(np.zeros(n, dtype=np.int32), pa.int32())
+        return pa.DictionaryArray.from_arrays(codes, _arrow_of_list([value], kind))
+    value = value.item() if isinstance(value, np.generic) else value
+    return _arrow_of_list([value] * n, kind)
+
+
+# -- Arrow arrays from buffers ----------------------------------------------------
+#
+# pa.array imports pandas on its first call (pyarrow asks whether its input is
+# a pandas object): about 0.3 s of CPU in every process that writes a Parquet
+# trace, which needs nothing from pandas. The trace's columns are made from
+# their buffers instead; pa.array stays the way for values these functions do
+# not take (then pandas is loaded, and the result is the same).
+
+#: numpy's type for the storage of each Arrow type made from a buffer
+_STORAGE = {
+    "int64": np.int64,
+    "int32": np.int32,
+    "double": np.float64,
+    "bool": np.bool_,
+    "date32[day]": np.int32,
+}
+
+
+def _validity(missing: np.ndarray | None) -> tuple[Any, int]:
+    """Arrow's validity bitmap for nulls where ``missing`` is true, and their count."""
+    import pyarrow as pa
+
+    nulls = 0 if missing is None else int(np.count_nonzero(missing))
+    if not nulls:
+        return None, 0
+    return pa.py_buffer(np.packbits(~missing, bitorder="little")), nulls  # type: ignore[operator]
+
+
+def _arrow_of_numpy(values: np.ndarray, kind: Any, missing: np.ndarray | None = None) -> Any:
+    """The Arrow array of ``kind`` holding a one-dimensional numpy array of its
+    storage type (int64, int32, float64, bool; date32 as int32 days), null
+    where ``missing``; any other array through ``pa.array``."""
+    import pyarrow as pa
+
+    storage = _STORAGE.get(str(kind))
+    if storage is None or values.dtype != storage or values.ndim != 1:
+        return pa.array(values, kind, mask=missing)
+    validity, nulls = _validity(missing)
+    if storage is np.bool_:
+        data = pa.py_buffer(np.packbits(values, bitorder="little"))
+    else:
+        data = pa.py_buffer(np.ascontiguousarray(values))
+    return pa.Array.from_buffers(kind, len(values), [validity, data], null_count=nulls)
+
+
+def _arrow_of_list(values: list[Any], kind: Any) -> Any:
+    """The Arrow array of ``kind`` holding a list of Python values: text (None
+    as null), floats, integers, flags, tuples of integers or of text. A value
+    the column's own way does not take (an integer beyond 64 bits, a null
+    number, text in a number column) sends the column through ``pa.array``,
+    as before; the one difference is an integer in a float column beyond
+    2**53, which ``pa.array`` refuses and this writes as ``float()`` would."""
+    import pyarrow as pa
+
+    name = str(kind)
+    made = None
+    try:
+        if name == "string":
+            made = _strings(values, None)
+        elif name == "double":
+            made = _arrow_of_buffer(array.array("d", values), kind)
+        elif name == "int64" and set(map(type, values)) <= {int}:
+            made = _arrow_of_buffer(array.array("q", values), kind)
+        elif name == "bool" and set(map(type, values)) <= {bool}:
+            made = _arrow_of_numpy(np.array(values, dtype=np.bool_), kind)
+        elif name in ("list<item: int64>", "list<item: string>") and set(map(type, values)) <= {tuple}:
+            items = _arrow_of_list([x for value in values for x in value], kind.value_type)
+            if items.null_count == 0:  # (a null item: pa.array, below)
+                offsets = np.zeros(len(values) + 1, dtype=np.int32)
+                np.cumsum(np.fromiter(map(len, values), dtype=np.int32, count=len(values)), out=offsets[1:])
+                made = pa.ListArray.from_arrays(_arrow_of_numpy(offsets, pa.int32()), items)
+    except (TypeError, OverflowError):  # a value of another type, an integer beyond 64 bits
+        made = None
+    if made is None and name == "string" and set(map(type, values)) <= {str, type(None)}:
+        # text with nulls
+        missing = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
+        made = _strings(["" if v is None else v for v in values], missing)
+    return pa.array(values, kind) if made is None else made
+
+
+def _arrow_of_buffer(values: array.array, kind: Any) -> Any:
+    """The Arrow array of ``kind`` over a Python array of its storage type (no copy)."""
+    import pyarrow as pa
+
+    return pa.Array.from_buffers(kind, len(values), [None, pa.py_buffer(values)])
+
+
+def _strings(texts: list[str], missing: np.ndarray | None) -> Any:
+    """Arrow text from a list of strings ('' where ``missing``); None if the
+    text is too long for 32-bit offsets or cannot be encoded (a lone surrogate)."""
+    import pyarrow as pa
+
+    n = len(texts)
+    joined = "".join(texts)
+    if joined.isascii():
+        # one byte per character: the lengths of the strings are those of their text
+        data = joined.encode("ascii")
+        sizes = texts
+    else:
+        try:
+            sizes = [text.encode() for text in texts]
+        except UnicodeEncodeError:
+            return None
+        data = b"".join(sizes)
+    if len(data) >= 2**31:
+        return None
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(np.fromiter(map(len, sizes), dtype=np.int32, count=n), out=offsets[1:])
+    validity, nulls = _validity(missing)
+    return pa.Array.from_buffers(
+        pa.string(), n, [validity, pa.py_buffer(offsets), pa.py_buffer(data)], null_count=nulls
+    )
 
 
 def _plain(schema: Any) -> Any:

@@ -527,3 +527,23 @@ def test_normflow_run_builds_normflow_classes_through_the_code_cache() -> None:
     plugins = [name for name in through_cli if " normflow_" in name]
     assert any("normflow_boomerang." in name for name in plugins)
     assert sorted(set(through_cli) - set(plugins)) == through_api
+
+
+def test_a_parquet_trace_loads_pyarrow_but_not_pandas(tmp_path) -> None:
+    """Writing a Parquet trace needs pyarrow, not pandas: its columns are made
+    from buffers, since ``pa.array`` imports pandas (some 0.3 s of CPU) on its
+    first call. A run with every kind of column (blocks of contacts, rows one
+    by one, cause ids, a kind with no row) and a run with no event at all."""
+    trace, empty = tmp_path / "run.parquet", tmp_path / "empty.parquet"
+    loaded = _loaded(
+        "import normflow\n"
+        f"r = normflow.simulate(normflow.load_scenario('kitakyushu-dalian'), 1, trace={str(trace)!r})\n"
+        "import datetime\n"
+        "from normflow.trace import ParquetTrace\n"
+        f"ParquetTrace({str(empty)!r}, datetime.date(2000, 1, 1)).close()\n"
+    )
+    assert "pyarrow.parquet" in loaded
+    assert "pandas" not in loaded
+    files = sorted(p.name for p in trace.iterdir())
+    assert "information_exchanged.parquet" in files and "pressure_applied.parquet" in files
+    assert [p.name for p in empty.iterdir()] == ["empty.parquet"]
