@@ -1320,10 +1320,13 @@ def _validity(missing: np.ndarray | None) -> tuple[Any, int]:
 def _arrow_of_numpy(values: np.ndarray, kind: Any, missing: np.ndarray | None = None) -> Any:
     """The Arrow array of ``kind`` holding a one-dimensional numpy array of its
     storage type (int64, int32, float64, bool; date32 as int32 days), null
-    where ``missing``; any other array through ``pa.array``."""
+    where ``missing``, or of text; any other array through ``pa.array``."""
     import pyarrow as pa
 
     storage = _STORAGE.get(str(kind))
+    if storage is None and str(kind) == "string" and values.dtype.kind in "UO" and missing is None:
+        # text (a block's issue, one per block of several exchanges): as Python strings
+        return _arrow_of_list(values.tolist(), kind)
     if storage is None or values.dtype != storage or values.ndim != 1:
         return pa.array(values, kind, mask=missing)
     validity, nulls = _validity(missing)
@@ -1339,8 +1342,9 @@ def _arrow_of_list(values: list[Any], kind: Any) -> Any:
     as null), floats, integers, flags, tuples of integers or of text. A value
     the column's own way does not take (an integer beyond 64 bits, a null
     number, text in a number column) sends the column through ``pa.array``,
-    as before; the one difference is an integer in a float column beyond
-    2**53, which ``pa.array`` refuses and this writes as ``float()`` would."""
+    as before. A float column takes any number as ``float()`` does, where
+    ``pa.array`` refuses some that a float field should not hold anyway (an
+    integer beyond 2**53, a ``Decimal``)."""
     import pyarrow as pa
 
     name = str(kind)

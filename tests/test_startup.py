@@ -532,12 +532,15 @@ def test_normflow_run_builds_normflow_classes_through_the_code_cache() -> None:
 def test_a_parquet_trace_loads_pyarrow_but_not_pandas(tmp_path) -> None:
     """Writing a Parquet trace needs pyarrow, not pandas: its columns are made
     from buffers, since ``pa.array`` imports pandas (some 0.3 s of CPU) on its
-    first call. A run with every kind of column (blocks of contacts, rows one
-    by one, cause ids, a kind with no row) and a run with no event at all."""
+    first call. Runs with every kind of column (blocks of contacts, rows one
+    by one, cause ids, text that changes from block to block) and a trace
+    with no event at all."""
     trace, empty = tmp_path / "run.parquet", tmp_path / "empty.parquet"
     loaded = _loaded(
         "import normflow\n"
         f"r = normflow.simulate(normflow.load_scenario('kitakyushu-dalian'), 1, trace={str(trace)!r})\n"
+        # several exchanges, one per issue: a text column that changes from block to block
+        f"normflow.simulate(normflow.load_scenario('generic'), 1, trace={str(tmp_path / 'generic.parquet')!r})\n"
         "import datetime\n"
         "from normflow.trace import ParquetTrace\n"
         f"ParquetTrace({str(empty)!r}, datetime.date(2000, 1, 1)).close()\n"
