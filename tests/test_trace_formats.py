@@ -7,10 +7,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from normflow import NormflowDeprecationWarning, Simulation, load_scenario
+from normflow.testing import examples
 from normflow.trace import read_trace
 
 
@@ -382,7 +383,7 @@ def test_rows_given_by_values_are_the_lines_of_the_same_events(tmp_path, monkeyp
     assert [json.loads(line)["t"] for line in lines[0::2]] == [e.t for e in made]
 
 
-@settings(max_examples=200, deadline=None)
+@examples(ci=100, thorough=2000)
 @given(
     values=st.lists(st.floats(min_value=1e-4, max_value=1e16, exclude_max=True), min_size=1, max_size=60),
     step=st.integers(min_value=1, max_value=3),
@@ -405,7 +406,7 @@ def test_a_block_of_floats_is_written_as_repr_writes_each(values, step):
 _TEXT = st.one_of(st.none(), st.text(max_size=6), st.sampled_from(["g-1", "japan", "\u00e9t\u00e9"]))
 
 
-@settings(max_examples=150, deadline=None)
+@examples(ci=150, thorough=3000)
 @given(
     column=st.one_of(
         st.tuples(st.just("string"), st.lists(_TEXT, max_size=30)),
