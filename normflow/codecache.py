@@ -186,11 +186,8 @@ def cached_attrs_methods(store: bool = True) -> Iterator[None]:
 def build_cached(build: Callable[[_T], _T], cls: _T) -> _T:
     """``build(cls)`` (an attrs decorator) with the cache, the file written
     later by ``store_cached_methods``: for a module that builds its classes
-    one by one, each through the cache however the module is imported.
-    Within a block already (the module imported by one) it is the plain call:
-    a block's set-up and end cost some 20,000 instructions."""
-    if _active:
-        return build(cls)
+    one by one, each through the cache however the module is imported
+    (within a block already, the module imported by one, that block serves)."""
     with cached_attrs_methods(store=False):
         return build(cls)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 #: Modules that neither ``import normflow`` nor a run of a bundled scenario may load.
 HEAVY = (
@@ -219,10 +220,9 @@ print(json.dumps([writes, codecache.stats]))
 """
 
 
-def test_the_event_classes_write_the_code_cache_once(tmp_path) -> None:
-    """Imported outside normflow's lazy names, ``normflow.events`` enters the
-    code cache once per class but writes the file once, after its last class,
-    when it compiled anything; a later process reads every class from it."""
+def _twice_on_a_fresh_cache(code: str, tmp_path) -> list[Any]:
+    """``code``'s last printed JSON line from two fresh processes one after the
+    other, sharing a byte-code cache that starts empty (one hash seed for both)."""
     import os
 
     base = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONHASHSEED")}
@@ -230,10 +230,17 @@ def test_the_event_classes_write_the_code_cache_once(tmp_path) -> None:
     runs = []
     for _ in range(2):
         done = subprocess.run(
-            [sys.executable, "-c", _WRITES], capture_output=True, text=True, check=True, env=env
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
         )
         runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    (first_writes, first), (again_writes, again) = runs
+    return runs
+
+
+def test_the_event_classes_write_the_code_cache_once(tmp_path) -> None:
+    """Imported outside normflow's lazy names, ``normflow.events`` enters the
+    code cache once per class but writes the file once, after its last class,
+    when it compiled anything; a later process reads every class from it."""
+    (first_writes, first), (again_writes, again) = _twice_on_a_fresh_cache(_WRITES, tmp_path)
     assert len(first_writes) == 1 and first["misses"] >= 37
     assert again_writes == [] and again["misses"] == 0 and again["hits"] == first["hits"] + first["misses"]
 
@@ -256,16 +263,7 @@ def test_the_installed_plugins_write_the_code_cache_once(tmp_path) -> None:
     one but write the file once, after the last of them, when any compiled
     something (the bundled four each define attrs classes); a later process
     compiles none of them."""
-    import os
-
-    base = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONHASHSEED")}
-    env = {**base, "PYTHONHASHSEED": "3", "PYTHONPYCACHEPREFIX": str(tmp_path / "cache")}
-    runs = []
-    for _ in range(2):
-        done = subprocess.run(
-            [sys.executable, "-c", _PLUGIN_WRITES], capture_output=True, text=True, check=True, env=env
-        )
-        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    runs = _twice_on_a_fresh_cache(_PLUGIN_WRITES, tmp_path)
     (first_writes, first_misses, plugins), (again_writes, again_misses, _) = runs
     assert plugins >= 4 and first_misses >= 5
     assert len(first_writes) == 1
