@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import normflow_boomerang
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from plugin_helpers import Recorder, simulate, toml_value
 
 import normflow
 from normflow import events
+from normflow.testing import examples
 
 
 def scenario(japan_penetrability: float = 0.1, ally: bool = True, **settings: object) -> str:
@@ -174,3 +177,39 @@ def test_outside_pressure_that_a_modifier_withholds_is_no_boomerang():
     _, result = simulate(scenario(), [normflow_boomerang, ClosedWorld(), rec])
     assert result.metrics["boomerang.count"] == 0 and rec.events == []
     assert result.milestones["boomerang:japan"] is None
+
+
+def _routes_by_hand(w, n_states: int) -> dict[int, list[tuple[int, int]]]:
+    """The index of allies abroad from its definition, one group at a time:
+    for each coalition (more than one member), its supporters' states, each
+    with its first supporter there; kept for coalitions in two states or more."""
+    found: dict[int, dict[int, int]] = {}
+    for g in range(len(w.group_ids)):
+        root = w.coalition_of(g)
+        if w.group_supporter[g] and w.coalition_size[root] > 1:
+            found.setdefault(root, {}).setdefault(int(w.group_state[g]), g)
+    return {root: sorted(by_state.items()) for root, by_state in found.items() if len(by_state) > 1}
+
+
+@given(st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 10**6)), max_size=60), st.booleans())
+@examples(ci=25, thorough=500)
+def test_the_index_of_allies_abroad_is_its_definition(merges, one_state):
+    """``_reindex`` (vectorized, with a shortcut when every coalition's
+    supporters are in one state) gives the routes the definition gives, for
+    coalitions made by any merges: across states, or (``one_state``) only
+    between groups of one state, where no coalition has an ally abroad."""
+    sim = normflow.Simulation(
+        normflow.load_scenario("generic"), 1, plugins=[normflow_boomerang], autoload=False
+    )
+    w = sim.world
+    mechanism = normflow_boomerang._runs[sim]
+    groups = range(len(w.group_ids))
+    pool = [g for g in groups if w.group_state[g] == w.group_state[0]] if one_state else list(groups)
+    for a, b in merges:
+        w.merge(pool[a % len(pool)], pool[b % len(pool)])
+    mechanism._reindex(0.0)
+    expected = _routes_by_hand(w, mechanism.n_states)
+    assert mechanism.routes == expected
+    if one_state:
+        assert expected == {}
+    assert not mechanism.stale and mechanism.indexed_at == 0.0

@@ -99,6 +99,8 @@ class Boomerang:
         self.penetrability = [s.penetrability for s in w.states]
         self.pending: Counter[tuple[int, str, str]] = Counter()
         self.routes: dict[int, list[tuple[int, int]]] = {}
+        #: the route every coalition has, whatever its members: the institution's
+        self.institution = self.config.institution
         self.stale = True
         self.indexed_at = -np.inf
         self.count = 0
@@ -114,17 +116,22 @@ class Boomerang:
         only for coalitions with supporters in two states or more: a coalition
         confined to one state has no ally abroad."""
         w = self.sim.world
+        self.stale = False
+        self.indexed_at = t
         roots = w.coalition_roots()
         members = np.flatnonzero(w.group_supporter & (w.coalition_size[roots] > 1))
-        keys = roots[members] * self.n_states + w.group_state[members]
+        states = w.group_state[members]
+        if len(members) == 0 or states.min() == states.max():
+            # every supporter in a coalition is in one state: no coalition has an ally abroad
+            self.routes = {}
+            return
+        keys = roots[members] * self.n_states + states
         unique, first = np.unique(keys, return_index=True)
         routes: dict[int, list[tuple[int, int]]] = {}
         for key, i in zip(unique.tolist(), first.tolist(), strict=True):
             root, state = divmod(key, self.n_states)
             routes.setdefault(root, []).append((state, int(members[i])))
         self.routes = {root: r for root, r in routes.items() if len(r) > 1}
-        self.stale = False
-        self.indexed_at = t
 
     # -- the mechanism ------------------------------------------------------------
 
@@ -145,9 +152,13 @@ class Boomerang:
         """The handler, given the fields of an ``AccessBlocked`` (subscribed
         with ``fields=True``: the engine builds no event object for it;
         ``causes``, the campaign step's, are not needed here)."""
-        w, cfg = self.sim.world, self.config
         if self.stale and t - self.indexed_at >= INDEX_REFRESH_DAYS:
             self._reindex(t)
+        if not self.routes and not self.institution:
+            # no coalition has an ally abroad and there is no institution: nothing
+            # to look up (the common case while coalitions stay within one state)
+            return
+        w, cfg = self.sim.world, self.config
         root = w.coalition_of(w.group_index[group])
         routes = self.routes.get(root)
         if routes is None and not (cfg.institution and w.coalition_size[root] > 1):
