@@ -99,7 +99,8 @@ class Boomerang:
         self.penetrability = [s.penetrability for s in w.states]
         self.pending: Counter[tuple[int, str, str]] = Counter()
         self.routes: dict[int, list[tuple[int, int]]] = {}
-        #: the route every coalition has, whatever its members: the institution's
+        #: the institution named in the config (None: none), a route for any coalition of
+        #: two groups or more, wherever its members are
         self.institution = self.config.institution
         self.stale = True
         self.indexed_at = -np.inf
