@@ -101,7 +101,9 @@ def _jsonl_floor(job: dict[str, Any]) -> dict[str, Any]:
     import pyarrow.parquet as pq
 
     data = Path(job["trace"]).read_bytes()
-    times = [pq.read_table(path, columns=["t"]).column("t").to_numpy() for path in Path(job["times"]).iterdir()]
+    times = [
+        pq.read_table(path, columns=["t"]).column("t").to_numpy() for path in Path(job["times"]).iterdir()
+    ]
     t = np.ascontiguousarray(np.concatenate(times))
     view = memoryview(data)
     out = Path(tempfile.mkdtemp()) / "again.jsonl"
@@ -128,7 +130,9 @@ def measure(row: str, seed: int) -> dict[str, float]:
         parquet, jsonl = Path(tmp) / "run.parquet", Path(tmp) / "run.jsonl"
         base = _in_fresh_process({"do": "run", "row": row, "seed": seed})["cpu"]
         traced = {
-            "parquet": _in_fresh_process({"do": "run", "row": row, "seed": seed, "trace": str(parquet)})["cpu"],
+            "parquet": _in_fresh_process({"do": "run", "row": row, "seed": seed, "trace": str(parquet)})[
+                "cpu"
+            ],
             "jsonl": _in_fresh_process({"do": "run", "row": row, "seed": seed, "trace": str(jsonl)})["cpu"],
         }
         floors = {
