@@ -191,25 +191,35 @@ def _routes_by_hand(w, n_states: int) -> dict[int, list[tuple[int, int]]]:
     return {root: sorted(by_state.items()) for root, by_state in found.items() if len(by_state) > 1}
 
 
-@given(st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 10**6)), max_size=60), st.booleans())
+@given(
+    st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 10**6)), max_size=60),
+    st.booleans(),
+    st.booleans(),
+)
 @examples(ci=25, thorough=500)
-def test_the_index_of_allies_abroad_is_its_definition(merges, one_state):
-    """``_reindex`` (vectorized, with a shortcut when every coalition's
-    supporters are in one state) gives the routes the definition gives, for
-    coalitions made by any merges: across states, or (``one_state``) only
-    between groups of one state, where no coalition has an ally abroad."""
+def test_the_index_of_allies_abroad_is_its_definition(merges, one_state, supporters_at_home):
+    """``_reindex`` (vectorized, with shortcuts when every supporter, or every
+    coalition's supporters, are in one state) gives the routes the definition
+    gives, for coalitions made by any merges: across states, or
+    (``one_state``) only between groups of one state, where no coalition has
+    an ally abroad; with every group a supporter, or (``supporters_at_home``)
+    only the groups of one state, so that coalitions across states still
+    have supporters in one state only."""
     sim = normflow.Simulation(
         normflow.load_scenario("generic"), 1, plugins=[normflow_boomerang], autoload=False
     )
     w = sim.world
     mechanism = normflow_boomerang._runs[sim]
+    home = w.group_state[0]
+    if supporters_at_home:
+        w.group_supporter[:] = w.group_state == home
     groups = range(len(w.group_ids))
-    pool = [g for g in groups if w.group_state[g] == w.group_state[0]] if one_state else list(groups)
+    pool = [g for g in groups if w.group_state[g] == home] if one_state else list(groups)
     for a, b in merges:
         w.merge(pool[a % len(pool)], pool[b % len(pool)])
     mechanism._reindex(0.0)
     expected = _routes_by_hand(w, mechanism.n_states)
     assert mechanism.routes == expected
-    if one_state:
+    if one_state or supporters_at_home:
         assert expected == {}
     assert not mechanism.stale and mechanism.indexed_at == 0.0
