@@ -170,10 +170,25 @@ class Boomerang:
         routes = self.routes.get(root)
         if routes is None and not (cfg.institution and w.coalition_size[root] > 1):
             return  # the common case: no network abroad to reach
-        key = (root, state, issue)
+        self._take_up(t, (root, state, issue), group, routes, id)
+
+    def _take_up(
+        self,
+        t: float,
+        key: tuple[int, str, str],
+        group: str,
+        routes: list[tuple[int, int]] | None,
+        blocked: int,
+    ) -> None:
+        """A blocked group whose coalition has somewhere to turn: a route drawn,
+        taken up or not, and the outside pressure started. (Kept out of the
+        handler: the names the pressure's process closes over are cells, made
+        at every call of the function that holds them, blocked attempts with
+        nowhere to turn included.)"""
+        cfg = self.config
         if self.pending[key] >= cfg.max_pending:
             return
-        blocked_state = w.state_index[state]
+        blocked_state = self.sim.world.state_index[key[1]]
         options = [r for r in routes or () if r[0] != blocked_state]
         if cfg.institution:
             options.append((-1, -1))
@@ -185,9 +200,10 @@ class Boomerang:
         if fire_at > self.sim.horizon:
             return
         self.pending[key] += 1
+        issue = key[2]
         self.start_process(
             "boomerang",
-            lambda: self._outside_pressure(fire_at, key, group, ally_state, ally, issue, id),
+            lambda: self._outside_pressure(fire_at, key, group, ally_state, ally, issue, blocked),
         )
 
     def _outside_pressure(
