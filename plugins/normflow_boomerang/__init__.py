@@ -33,7 +33,8 @@ Cost: ``AccessBlocked`` can fire thousands of times a run, so the handler does
 O(1) work per event: the coalition's routes come from an index of
 (coalition, state) pairs rebuilt with one vectorized pass, only after
 coalitions have changed and at most once a week of simulated time (coalition
-membership changes slowly beside the months a boomerang takes).
+membership changes slowly beside the months a boomerang takes); while no
+coalition has an ally abroad and no institution is named, it returns at once.
 """
 
 from __future__ import annotations
