@@ -179,7 +179,7 @@ def test_outside_pressure_that_a_modifier_withholds_is_no_boomerang():
     assert result.milestones["boomerang:japan"] is None
 
 
-def _routes_by_hand(w, n_states: int) -> dict[int, list[tuple[int, int]]]:
+def _routes_by_hand(w) -> dict[int, list[tuple[int, int]]]:
     """The index of allies abroad from its definition, one group at a time:
     for each coalition (more than one member), its supporters' states, each
     with its first supporter there; kept for coalitions in two states or more."""
@@ -218,7 +218,7 @@ def test_the_index_of_allies_abroad_is_its_definition(merges, one_state, support
     for a, b in merges:
         w.merge(pool[a % len(pool)], pool[b % len(pool)])
     mechanism._reindex(0.0)
-    expected = _routes_by_hand(w, mechanism.n_states)
+    expected = _routes_by_hand(w)
     assert mechanism.routes == expected
     if one_state or supporters_at_home:
         assert expected == {}
