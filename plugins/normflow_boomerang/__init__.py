@@ -128,12 +128,7 @@ class Boomerang:
             return
         roots = w.coalition_roots()
         members = np.flatnonzero(w.group_supporter & (w.coalition_size[roots] > 1))
-        states = w.group_state[members]
-        if len(members) == 0 or states.min() == states.max():
-            # every supporter in a coalition is in one state: no coalition has an ally abroad
-            self.routes = {}
-            return
-        keys = roots[members] * self.n_states + states
+        keys = roots[members] * self.n_states + w.group_state[members]
         unique, first = np.unique(keys, return_index=True)
         routes: dict[int, list[tuple[int, int]]] = {}
         for key, i in zip(unique.tolist(), first.tolist(), strict=True):
