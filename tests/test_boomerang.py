@@ -231,3 +231,39 @@ def test_the_handler_of_blocked_attempts_makes_no_cells():
     measured in the b326518 kawasaki copy), so the closure lives in
     ``_take_up``, which only attempts with a route reach."""
     assert normflow_boomerang.Boomerang.access_blocked.__code__.co_cellvars == ()
+
+
+@pytest.mark.parametrize(
+    ("ally", "ally_stance", "institution", "listens"),
+    [
+        (True, "supporter", None, True),  # a supporter abroad: a coalition may reach it
+        (True, "opponent", None, False),  # abroad, but an opponent: never a route
+        (False, "supporter", None, False),  # every group at home
+        (False, "supporter", "un-hrc", True),  # at home, but an institution to appeal to
+    ],
+)
+def test_the_boomerang_hears_blocks_only_in_a_run_where_one_could_lead_somewhere(
+    ally, ally_stance, institution, listens
+):
+    """With every supporter in one state and no institution, no blocked
+    attempt can ever have somewhere to turn (a group's state and stance are
+    read only), so the mechanism does not subscribe: the engine then makes
+    no call, id or guard per block. The run's outcome is the same as
+    without the plugin."""
+    settings = {} if institution is None else {"institution": institution, "institution_leverage": 1.0}
+    text = scenario(ally=ally, **settings)
+    if ally_stance == "opponent":
+        text = text.replace('id = "seoul-ngo"\n', 'id = "seoul-ngo"\nstance = "opponent"\n')
+        assert 'stance = "opponent"' in text
+    sim, result = simulate(text, [normflow_boomerang])
+    assert sim.bus.wants(events.AccessBlocked) is listens
+    assert result.counts["access_blocked"] > 10
+    if not listens:
+        _, without = simulate(text, [])
+        assert result.counts == without.counts
+        assert result.milestones.items() >= without.milestones.items()
+        assert result.metrics["boomerang.count"] == 0
+        japan = sim.world.stance("japan", "suffrage")
+        assert japan.foreign_pressure.value == 0.0
+    else:
+        assert result.metrics["boomerang.count"] > 0

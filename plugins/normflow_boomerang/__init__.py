@@ -34,7 +34,9 @@ O(1) work per event: the coalition's routes come from an index of
 (coalition, state) pairs rebuilt with one vectorized pass, only after
 coalitions have changed and at most once a week of simulated time (coalition
 membership changes slowly beside the months a boomerang takes); while no
-coalition has an ally abroad and no institution is named, it returns at once.
+coalition has an ally abroad and no institution is named, it returns at once. In a
+run where no coalition can ever have one (every supporter in one state, no
+institution), the mechanism does not listen to blocks at all.
 """
 
 from __future__ import annotations
@@ -103,6 +105,15 @@ class Boomerang:
         #: the institution named in the config (None: none), a route for any coalition of
         #: two groups or more, wherever its members are
         self.institution = self.config.institution
+        #: whether a blocked attempt could ever have somewhere to turn in this run:
+        #: an institution is named, or supporters live in two states or more. A
+        #: group's state and stance are read only (docs/world.md), so with every
+        #: supporter in one state no coalition ever has an ally abroad, and the
+        #: mechanism does not listen at all (``normflow_register_handlers``)
+        supporters = w.group_state[w.group_supporter]
+        self.listens = bool(self.institution) or (
+            len(supporters) > 0 and bool(supporters.min() != supporters.max())
+        )
         self.stale = True
         self.indexed_at = -np.inf
         self.count = 0
@@ -277,6 +288,10 @@ def normflow_register_milestones(sim, register):
 @normflow.hookimpl
 def normflow_register_handlers(sim, register):
     mechanism = _mechanism(sim)
+    if not mechanism.listens:
+        # nothing a block could lead to in this run (Boomerang.listens): unheard, a
+        # blocked attempt costs the engine a count, not a call, an id and a guard
+        return
     # thousands of blocks a run: the fields, not an event object
     register(normflow.events.AccessBlocked, mechanism.access_blocked, fields=True)
     register(normflow.events.CoalitionFormed, mechanism.coalitions_changed)
