@@ -198,8 +198,8 @@ def _routes_by_hand(w) -> dict[int, list[tuple[int, int]]]:
 )
 @examples(ci=25, thorough=500)
 def test_the_index_of_allies_abroad_is_its_definition(merges, one_state, supporters_at_home):
-    """``_reindex`` (vectorized, with a shortcut when every supporter is in
-    one state) gives the routes the definition gives, for coalitions made by any merges: across states, or
+    """``_reindex`` (vectorized) gives the routes the definition gives, for
+    coalitions made by any merges: across states, or
     (``one_state``) only between groups of one state, where no coalition has
     an ally abroad; with every group a supporter, or (``supporters_at_home``)
     only the groups of one state, so that coalitions across states still

@@ -131,12 +131,6 @@ class Boomerang:
         w = self.sim.world
         self.stale = False
         self.indexed_at = t
-        everyone = w.group_state[w.group_supporter]
-        if len(everyone) == 0 or everyone.min() == everyone.max():
-            # every supporter lives in one state: no coalition can have an ally abroad
-            # (and the coalitions' roots, the costly part, are not needed to see it)
-            self.routes = {}
-            return
         roots = w.coalition_roots()
         members = np.flatnonzero(w.group_supporter & (w.coalition_size[roots] > 1))
         keys = roots[members] * self.n_states + w.group_state[members]
